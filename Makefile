@@ -1,0 +1,39 @@
+# kvbench: `make demo` runs the main job end to end on the engine simulator;
+# `make test` runs every test. Both install what is missing first.
+SHELL := /bin/bash
+PNPM_VERSION := 12.4.2
+# better-sqlite3 builds against Node's own headers (no download from nodejs.org).
+export npm_config_nodedir ?= $(shell [ -f /usr/include/node/node.h ] && echo /usr)
+
+.PHONY: all deps nats-server chromium build test demo bench clean
+
+all: build
+
+deps: node_modules/.modules.yaml nats-server
+
+node_modules/.modules.yaml: pnpm-lock.yaml package.json pnpm-workspace.yaml $(wildcard libs/*/package.json services/*/package.json)
+	@command -v pnpm >/dev/null && [ "$$(pnpm -v)" = "$(PNPM_VERSION)" ] || npm install -g --allow-scripts=pnpm pnpm@$(PNPM_VERSION)
+	pnpm install --frozen-lockfile
+	@touch $@
+
+nats-server:
+	@command -v nats-server >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nats-server; }
+	@command -v nats-server >/dev/null || [ -x /usr/sbin/nats-server ]
+
+chromium:
+	@[ -x /usr/bin/chromium ] || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
+build: deps
+	pnpm exec tsc -b
+
+test: build chromium
+	node scripts/run-tests.mjs
+
+demo: build
+	node libs/cli/dist/src/main.js demo --out demo-out
+
+bench: build
+	node bench/run.mjs
+
+clean:
+	rm -rf node_modules libs/*/node_modules services/*/node_modules libs/*/dist services/*/dist libs/*/*.tsbuildinfo services/*/*.tsbuildinfo

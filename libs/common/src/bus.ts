@@ -1,0 +1,116 @@
+import { connect, type NatsConnection, type ConnectionOptions } from '@nats-io/transport-node';
+import { AckPolicy, DeliverPolicy, RetentionPolicy, StorageType, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import type { NatsSettings } from './config.js';
+import { readFileSync } from 'node:fs';
+import { credsAuthenticator } from '@nats-io/transport-node';
+
+/** Names on the bus. Everything kvbench puts on NATS is named here. */
+export const JOBS_STREAM = 'KVBENCH_JOBS';
+export const EVENTS_STREAM = 'KVBENCH_EVENTS';
+export const WORKLOADS_BUCKET = 'kvbench_workloads';
+export const RUNS_BUCKET = 'kvbench_runs';
+export const AGGREGATOR_CONSUMER = 'aggregator';
+export const CLOCK_SUBJECT = 'kvbench.clock';
+
+export const jobSubject = (systemLabel: string) => `kvbench.jobs.${systemLabel}`;
+export const eventSubject = (runId: string, type: string) => `kvbench.runs.${runId}.${type}`;
+export const agentConsumerName = (systemLabel: string) => `agent-${systemLabel}`;
+
+/** How long an agent may hold a job without signalling progress (working()) before redelivery. */
+export const JOB_ACK_WAIT_MS = 60_000;
+/** A job is attempted at most this many times (agent crashes mid-run restart it). */
+export const JOB_MAX_DELIVER = 3;
+/** Events: how long the aggregator may take to commit before redelivery. */
+export const EVENT_ACK_WAIT_MS = 30_000;
+/** JetStream de-duplication window for msgID (publish retries after reconnects). */
+export const DUPLICATE_WINDOW_MS = 10 * 60_000;
+
+export async function connectNats(s: NatsSettings, name: string, extra: Partial<ConnectionOptions> = {}): Promise<NatsConnection> {
+  const opts: ConnectionOptions = {
+    servers: s.servers,
+    name,
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 500,
+    ...extra,
+  };
+  if (s.user) opts.user = s.user;
+  if (s.pass) opts.pass = s.pass;
+  if (s.token) opts.token = s.token;
+  if (s.credsFile) opts.authenticator = credsAuthenticator(readFileSync(s.credsFile));
+  if (s.tls) opts.tls = s.tls;
+  return connect(opts);
+}
+
+/**
+ * Create or update every stream kvbench uses. Idempotent: each service calls it at
+ * start, so whichever starts first sets the bus up.
+ */
+export async function ensureStreams(jsm: JetStreamManager, replicas = 1): Promise<void> {
+  const streams = [
+    {
+      name: JOBS_STREAM,
+      subjects: ['kvbench.jobs.>'],
+      // Work queue: a job is removed once an agent acks it, delivered to one consumer only.
+      retention: RetentionPolicy.Workqueue,
+      storage: StorageType.File,
+      num_replicas: replicas,
+      duplicate_window: DUPLICATE_WINDOW_MS * 1_000_000,
+    },
+    {
+      name: EVENTS_STREAM,
+      subjects: ['kvbench.runs.>'],
+      retention: RetentionPolicy.Limits,
+      storage: StorageType.File,
+      num_replicas: replicas,
+      duplicate_window: DUPLICATE_WINDOW_MS * 1_000_000,
+    },
+  ];
+  for (const cfg of streams) {
+    try {
+      await jsm.streams.info(cfg.name);
+      await jsm.streams.update(cfg.name, cfg);
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+      await jsm.streams.add(cfg);
+    }
+  }
+}
+
+/** The durable consumer through which agents of one system label take jobs. */
+export async function ensureJobConsumer(jsm: JetStreamManager, systemLabel: string): Promise<string> {
+  const name = agentConsumerName(systemLabel);
+  await jsm.consumers.add(JOBS_STREAM, {
+    durable_name: name,
+    filter_subject: jobSubject(systemLabel),
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: DeliverPolicy.All,
+    ack_wait: JOB_ACK_WAIT_MS * 1_000_000,
+    max_deliver: JOB_MAX_DELIVER,
+    max_ack_pending: 1,
+  });
+  return name;
+}
+
+/** The aggregator's durable consumer over every run event. */
+export async function ensureAggregatorConsumer(jsm: JetStreamManager, name = AGGREGATOR_CONSUMER): Promise<string> {
+  await jsm.consumers.add(EVENTS_STREAM, {
+    durable_name: name,
+    filter_subject: 'kvbench.runs.>',
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: DeliverPolicy.All,
+    ack_wait: EVENT_ACK_WAIT_MS * 1_000_000,
+    max_ack_pending: 10_000,
+  });
+  return name;
+}
+
+export async function setupBus(nc: NatsConnection, replicas = 1): Promise<JetStreamManager> {
+  const jsm = await jetstreamManager(nc);
+  await ensureStreams(jsm, replicas);
+  return jsm;
+}
+
+function isNotFound(err: unknown): boolean {
+  const e = err as { code?: unknown; api_error?: { err_code?: number }; message?: string };
+  return e?.api_error?.err_code === 10059 || e?.code === '404' || /stream not found/i.test(e?.message ?? '');
+}
