@@ -9,3 +9,4 @@ export * from './schemas/job.js';
 export * from './schemas/presets.js';
 export * from './schemas/events.js';
 export * from './schemas/results.js';
+export * from './logger.js';

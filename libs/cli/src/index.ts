@@ -1,0 +1,2 @@
+export { parseFlags, usage, type FlagSpecs, type FlagSpec } from './args.js';
+export type { Command } from './command.js';
