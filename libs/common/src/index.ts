@@ -10,3 +10,4 @@ export * from './schemas/presets.js';
 export * from './schemas/events.js';
 export * from './schemas/results.js';
 export * from './logger.js';
+export * from './schemas/status.js';
