@@ -1,0 +1,194 @@
+/**
+ * Hardware profiles: the data the simulator's time model runs on.
+ *
+ * A profile is a JSON file (services/engine-sim/profiles/<name>.json) with two parts:
+ *
+ * - `link`: how fast KV blocks cross the CPU–GPU link, per direction (`h2d` host→GPU, used to
+ *   onboard; `d2h` GPU→host, used to offload), for pinned and pageable host memory, as a table of
+ *   `[transfer bytes, GB/s]` points (GB = 1e9 bytes). Between points the bandwidth is interpolated
+ *   linearly in log(transfer bytes); outside the table it is held at the nearest point.
+ *   Optional `block_copy` tables hold the bandwidth of many separate block-sized copies issued
+ *   back to back (what an engine offloading block by block really gets); when present they are
+ *   used for KV block transfers instead of the single-copy table. `bidirectional_total_GBps`
+ *   caps the sum when both directions run at once.
+ *
+ * - `compute`: prefill time by prompt tokens for named reference model shapes (a table of
+ *   `[tokens, seconds]` for one GPU of compute, i.e. tensor-parallel degree 1) and the effective
+ *   memory bandwidth that bounds a decode step. How a table is turned into a time for another
+ *   shape or another cached context is documented in timing.ts.
+ *
+ * `sources` says where every figure came from; `measured` is present when the figures were
+ * measured (by the GPU probe or by hand) rather than taken from publications.
+ *
+ * The GPU probe (issue 8) writes files in this format; keep the schema backward compatible.
+ */
+import { readFileSync, readdirSync, existsSync } from 'node:fs';
+import { dirname, join, resolve, basename } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { ConfigError, parseOrThrow } from '@kvbench/common';
+
+/** `[transfer size in bytes, bandwidth in GB/s (1e9 B/s)]`. */
+export const BandwidthPoint = z.tuple([z.number().positive(), z.number().positive()]);
+
+/** Bandwidth by transfer size, sorted by size ascending (checked). */
+export const BandwidthTable = z
+  .array(BandwidthPoint)
+  .min(1)
+  .refine((t) => t.every((p, i) => i === 0 || p[0] > t[i - 1]![0]), 'points must be sorted by transfer bytes, ascending, no duplicates');
+export type BandwidthTable = z.infer<typeof BandwidthTable>;
+
+/** One direction of the link. */
+export const LinkDirection = z
+  .object({
+    /** One copy of N bytes from/to pinned (page-locked) host memory. */
+    pinned: BandwidthTable,
+    /** One copy of N bytes from/to pageable host memory. */
+    pageable: BandwidthTable.optional(),
+  })
+  .strict();
+
+export const LinkProfile = z
+  .object({
+    /** Free text: "PCIe Gen5 x16", "NVLink-C2C". */
+    kind: z.string().min(1),
+    h2d: LinkDirection,
+    d2h: LinkDirection,
+    /**
+     * Many separate copies of `bytes` each, issued back to back on one stream:
+     * `[block bytes, GB/s]` per direction. Preferred for KV block transfers when present.
+     */
+    block_copy: z.object({ h2d: BandwidthTable, d2h: BandwidthTable }).strict().optional(),
+    /** Total GB/s when both directions copy at once (e.g. 85 on PCIe Gen5). */
+    bidirectional_total_GBps: z.number().positive().optional(),
+  })
+  .strict();
+export type LinkProfile = z.infer<typeof LinkProfile>;
+
+/** `[prompt tokens, seconds]`: prefill of that many tokens with nothing cached. */
+export const PrefillPoint = z.tuple([z.number().int().positive(), z.number().positive()]);
+
+export const PrefillReference = z
+  .object({
+    /** Reference shape name, as resolveModelShape knows it ("llama-3.1-8b", "llama-3-70b"). */
+    shape: z.string().min(1),
+    /** Tensor-parallel degree the figures were measured at (the figures are divided by tp/this). */
+    tp: z.number().int().positive().default(1),
+    points: z
+      .array(PrefillPoint)
+      .min(2)
+      .refine((t) => t.every((p, i) => i === 0 || p[0] > t[i - 1]![0]), 'points must be sorted by tokens, ascending'),
+    note: z.string().optional(),
+  })
+  .strict();
+export type PrefillReference = z.infer<typeof PrefillReference>;
+
+export const ComputeProfile = z
+  .object({
+    /** Free text: "H100 80GB HBM3 (Hopper)". */
+    gpu: z.string().min(1),
+    prefill: z.array(PrefillReference).min(1),
+    decode: z
+      .object({
+        /**
+         * Effective HBM bandwidth (GB/s) a decode step streams weights and KV at:
+         * step time = (weight bytes / tp + KV bytes read by the batch / tp) / this + overhead.
+         */
+        effective_hbm_GBps: z.number().positive(),
+        /** Fixed per-step overhead (launches, sampling), seconds. */
+        step_overhead_s: z.number().nonnegative().default(0),
+      })
+      .strict(),
+  })
+  .strict();
+export type ComputeProfile = z.infer<typeof ComputeProfile>;
+
+export const ProfileSource = z
+  .object({
+    /** Which figures this source backs ("link.h2d.pinned", "compute.prefill"). */
+    what: z.string().min(1),
+    /** Citation: document, issue, measurement file. */
+    source: z.string().min(1),
+    url: z.string().optional(),
+    note: z.string().optional(),
+  })
+  .strict();
+
+export const ProfileMeasured = z
+  .object({
+    /** ISO date or date-time of the measurement. */
+    at: z.string().min(1),
+    /** Tool that measured ("kvbench probe 0.1 (PyTorch 2.11, CUDA 13)"). */
+    tool: z.string().min(1),
+    gpu: z.string().optional(),
+    host: z.string().optional(),
+    method: z.string().optional(),
+  })
+  .loose();
+
+export const Profile = z
+  .object({
+    schema: z.literal('kvbench.sim-profile'),
+    version: z.literal(1),
+    /** Profile name: the file's base name. */
+    name: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/),
+    description: z.string().default(''),
+    /** System label this profile stands for by default ("pcie", "c2c"), if any. */
+    system: z.string().optional(),
+    link: LinkProfile,
+    compute: ComputeProfile,
+    sources: z.array(ProfileSource).min(1),
+    measured: ProfileMeasured.optional(),
+  })
+  .strict();
+export type Profile = z.infer<typeof Profile>;
+
+/** services/engine-sim/profiles, found from this compiled file (dist/src/profile.js) or the source. */
+export const PROFILES_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'profiles');
+
+/** Names of the profiles shipped in PROFILES_DIR. */
+export function listProfiles(dir = PROFILES_DIR): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => basename(f, '.json'))
+    .sort();
+}
+
+/** Validate a parsed profile document; throws ValidationError naming the field. */
+export function parseProfile(doc: unknown, what = 'profile'): Profile {
+  return parseOrThrow(Profile, doc, what);
+}
+
+/**
+ * Load a profile by shipped name (`h100-pcie-gen5`) or by path to a JSON file
+ * (anything containing a `/` or ending in `.json`).
+ */
+export function loadProfile(nameOrPath: string, dir = PROFILES_DIR): Profile {
+  const isPath = nameOrPath.includes('/') || nameOrPath.endsWith('.json');
+  const file = isPath ? resolve(nameOrPath) : join(dir, `${nameOrPath}.json`);
+  if (!existsSync(file)) {
+    throw new ConfigError(
+      `unknown simulator profile '${nameOrPath}'; shipped profiles: ${listProfiles(dir).join(', ') || '(none)'}; or give a path to a JSON file`,
+      'profile',
+    );
+  }
+  let doc: unknown;
+  try {
+    doc = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new ConfigError(`profile ${file} is not valid JSON: ${(err as Error).message}`, 'profile', { cause: err });
+  }
+  return parseProfile(doc, `profile ${file}`);
+}
+
+/** System label → default profile name (pcie → h100-pcie-gen5, c2c → gh200-c2c). */
+const SYSTEM_PROFILES: Readonly<Record<string, string>> = Object.freeze({
+  pcie: 'h100-pcie-gen5',
+  c2c: 'gh200-c2c',
+});
+
+/** The profile a system label gets when none is named; undefined for labels with no default. */
+export function defaultProfileForSystem(label: string): string | undefined {
+  return SYSTEM_PROFILES[label];
+}
