@@ -11,3 +11,4 @@ export * from './schemas/events.js';
 export * from './schemas/results.js';
 export * from './logger.js';
 export * from './schemas/status.js';
+export * from './clock.js';
