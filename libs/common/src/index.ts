@@ -12,3 +12,4 @@ export * from './schemas/results.js';
 export * from './logger.js';
 export * from './schemas/status.js';
 export * from './clock.js';
+export * from './ids.js';
