@@ -1,0 +1,137 @@
+import { createHash } from 'node:crypto';
+import type { WorkloadDocument, WorkloadParams, WorkloadSummary } from '@kvbench/common';
+
+/**
+ * Canonical JSON of a native document: fixed key order, one prompt or batch per line (so `head`
+ * shows the structure), no timestamps. Same document, same bytes; the workload id hashes this.
+ */
+export function serializeWorkload(doc: WorkloadDocument): string {
+  return serializeWorkloadParts(doc).join('');
+}
+
+/**
+ * The canonical serialization as pieces whose concatenation is serializeWorkload's result. Hashing
+ * and writing go piece by piece: one string of the whole document (~50 MB for the documented
+ * workload) would be a second full copy of every prompt, and large fresh strings are slow to make.
+ */
+export function serializeWorkloadParts(doc: WorkloadDocument): string[] {
+  const head = {
+    schema: doc.schema,
+    version: doc.version,
+    tokenizer: doc.tokenizer,
+    params: doc.params === null ? null : canonicalParams(doc.params),
+  };
+  const parts: string[] = [JSON.stringify(head).slice(0, -1), ',\n"prompts":[\n'];
+  doc.prompts.forEach((p, i) => {
+    const fields = JSON.stringify({ id: p.id, context_tokens: p.context_tokens, tokens: p.tokens, text: '' }).slice(0, -3);
+    // The text is its own part (not concatenated), so hashing and writing read it in place.
+    parts.push(i > 0 ? ',\n' + fields : fields, '"', jsonStringBody(p.text), '"}');
+  });
+  parts.push('\n],\n"batches":[\n');
+  doc.batches.forEach((b, i) => {
+    if (i > 0) parts.push(',\n');
+    const requests = b.requests.map((r) => ({ request_id: r.request_id, prompt_id: r.prompt_id, phase: r.phase }));
+    parts.push(JSON.stringify({ index: b.index, context_tokens: b.context_tokens, delay_ms: b.delay_ms, requests }));
+  });
+  parts.push('\n]}\n');
+  return parts;
+}
+
+/** Characters JSON.stringify would escape (controls, quote, backslash, lone surrogate halves). */
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
+
+/** JSON.stringify(text) without its quotes; `text` itself when nothing needs escaping (generated prompts). */
+function jsonStringBody(text: string): string {
+  return NEEDS_ESCAPE.test(text) ? JSON.stringify(text).slice(1, -1) : text;
+}
+
+let scratch = Buffer.alloc(1 << 20);
+
+/**
+ * Calls `use` with each part's UTF-8 bytes, encoded into one reused buffer: fresh large buffers
+ * or strings per part cost page faults that dominated hashing and writing when measured.
+ * `use` must be done with the bytes when it returns (or its promise settles).
+ */
+export async function forEachPartBytes(parts: Iterable<string>, use: (bytes: Uint8Array) => void | Promise<void>): Promise<void> {
+  for (const part of parts) {
+    if (scratch.length < part.length * 3) scratch = Buffer.alloc(Math.max(part.length * 3, scratch.length * 2));
+    const n = scratch.write(part, 0, 'utf8');
+    await use(scratch.subarray(0, n));
+  }
+}
+
+/** Same as forEachPartBytes, synchronously. */
+function forEachPartBytesSync(parts: Iterable<string>, use: (bytes: Uint8Array) => void): void {
+  for (const part of parts) {
+    if (scratch.length < part.length * 3) scratch = Buffer.alloc(Math.max(part.length * 3, scratch.length * 2));
+    use(scratch.subarray(0, scratch.write(part, 0, 'utf8')));
+  }
+}
+
+function canonicalParams(p: WorkloadParams): WorkloadParams {
+  return {
+    contexts: p.contexts,
+    batches_per_context: p.batches_per_context,
+    batch_sizes: p.batch_sizes,
+    prompt_pool_size: p.prompt_pool_size,
+    reuse_start_batch: p.reuse_start_batch,
+    delay_ms: p.delay_ms,
+    seed: p.seed,
+  };
+}
+
+/** `wl-` + the first 16 hex digits of the sha256 of the canonical serialization. */
+export function workloadIdOfText(serialized: string | readonly string[]): string {
+  return hashAndSize(serialized).id;
+}
+
+function hashAndSize(serialized: string | readonly string[]): { id: string; bytes: number } {
+  const hash = createHash('sha256');
+  let bytes = 0;
+  forEachPartBytesSync(typeof serialized === 'string' ? [serialized] : serialized, (b) => {
+    hash.update(b);
+    bytes += b.length;
+  });
+  return { id: 'wl-' + hash.digest('hex').slice(0, 16), bytes };
+}
+
+/** Content-derived id: the same workload has the same id wherever it is generated or uploaded. */
+export function workloadId(doc: WorkloadDocument): string {
+  return workloadIdOfText(serializeWorkloadParts(doc));
+}
+
+/** The common WorkloadSummary plus token totals (what the CLI prints). */
+export interface WorkloadStats extends WorkloadSummary {
+  /** Tokens of all requests together: what the engine is asked to prefill, repeats included. */
+  request_tokens: number;
+  /** Tokens of the distinct prompts. */
+  prompt_tokens: number;
+}
+
+/** `serialized`: the document's serializeWorkload text or parts, when the caller already has them. */
+export function summarizeWorkload(
+  doc: WorkloadDocument,
+  serialized: string | readonly string[] = serializeWorkloadParts(doc),
+): WorkloadStats {
+  const tokensById = new Map(doc.prompts.map((p) => [p.id, p.tokens]));
+  let requests = 0;
+  let requestTokens = 0;
+  for (const b of doc.batches) {
+    for (const r of b.requests) {
+      requests++;
+      requestTokens += tokensById.get(r.prompt_id) ?? 0;
+    }
+  }
+  const { id, bytes } = hashAndSize(serialized);
+  return {
+    id,
+    params: doc.params,
+    prompts: doc.prompts.length,
+    requests,
+    batches: doc.batches.length,
+    contexts: [...new Set(doc.batches.map((b) => b.context_tokens))],
+    bytes,
+    request_tokens: requestTokens,
+    prompt_tokens: doc.prompts.reduce((s, p) => s + p.tokens, 0),
+  };
+}
