@@ -1,5 +1,5 @@
 export { generateWorkload, REUSE_RATIO, type WorkloadParamsInput } from './generate.js';
-export { serializeWorkload, serializeWorkloadParts, workloadId, workloadIdOfText, summarizeWorkload, type WorkloadStats } from './serialize.js';
+export { serializeWorkload, serializeWorkloadParts, workloadId, workloadIdOfText, summarizeWorkload, countWorkload, type WorkloadStats, type WorkloadCounts } from './serialize.js';
 export { parseWorkload, type ParseOptions } from './parse.js';
 export { toSeedFormat, seedFormatChunks, type SeedFormatBatch } from './seed-format.js';
 export { readWorkloadFile, writeWorkloadFile, type WorkloadFormat } from './files.js';

@@ -108,11 +108,10 @@ export interface WorkloadStats extends WorkloadSummary {
   prompt_tokens: number;
 }
 
-/** `serialized`: the document's serializeWorkload text or parts, when the caller already has them. */
-export function summarizeWorkload(
-  doc: WorkloadDocument,
-  serialized: string | readonly string[] = serializeWorkloadParts(doc),
-): WorkloadStats {
+/** What a workload holds, without its id and size (which need the serialization). */
+export type WorkloadCounts = Omit<WorkloadStats, 'id' | 'bytes'>;
+
+export function countWorkload(doc: WorkloadDocument): WorkloadCounts {
   const tokensById = new Map(doc.prompts.map((p) => [p.id, p.tokens]));
   let requests = 0;
   let requestTokens = 0;
@@ -122,16 +121,24 @@ export function summarizeWorkload(
       requestTokens += tokensById.get(r.prompt_id) ?? 0;
     }
   }
-  const { id, bytes } = hashAndSize(serialized);
   return {
-    id,
     params: doc.params,
     prompts: doc.prompts.length,
     requests,
     batches: doc.batches.length,
     contexts: [...new Set(doc.batches.map((b) => b.context_tokens))],
-    bytes,
     request_tokens: requestTokens,
     prompt_tokens: doc.prompts.reduce((s, p) => s + p.tokens, 0),
   };
+}
+
+/** `serialized`: the document's serializeWorkload text or parts, when the caller already has them. */
+export function summarizeWorkload(
+  doc: WorkloadDocument,
+  serialized: string | readonly string[] = serializeWorkloadParts(doc),
+): WorkloadStats {
+  const { id, bytes } = hashAndSize(serialized);
+  const c = countWorkload(doc);
+  // Key order as in the common WorkloadSummary, then the token totals.
+  return { id, params: c.params, prompts: c.prompts, requests: c.requests, batches: c.batches, contexts: c.contexts, bytes, request_tokens: c.request_tokens, prompt_tokens: c.prompt_tokens };
 }

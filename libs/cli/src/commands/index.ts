@@ -1,4 +1,5 @@
 import type { Command } from '../command.js';
+import { workloadCommands } from './workload.js';
 
 /** Every CLI subcommand. Each lives in its own file beside this one. */
-export const commands: Command[] = [];
+export const commands: Command[] = [...workloadCommands];
