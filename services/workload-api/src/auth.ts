@@ -1,0 +1,66 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { AuthError } from '@kvbench/common';
+import type { AuthSettings } from './config.js';
+
+/** What a request needs: reads are GET/HEAD, everything else mutates. */
+export type Access = 'read' | 'write';
+
+const digest = (token: string) => createHash('sha256').update(token, 'utf8').digest();
+
+/**
+ * A set of tokens checked in constant time: the presented token and every stored one are
+ * compared as SHA-256 digests (equal length, as timingSafeEqual requires), and the loop never
+ * exits early, so timing says nothing about which token or how much of it matched.
+ */
+export class TokenSet {
+  private readonly digests: Buffer[];
+  constructor(tokens: readonly string[]) {
+    this.digests = tokens.map(digest);
+  }
+  get size(): number {
+    return this.digests.length;
+  }
+  has(token: string): boolean {
+    const d = digest(token);
+    let found = false;
+    for (const stored of this.digests) found = timingSafeEqual(d, stored) || found;
+    return found;
+  }
+}
+
+export class Authorizer {
+  private readonly write: TokenSet;
+  private readonly read: TokenSet;
+  constructor(private readonly settings: AuthSettings) {
+    this.write = new TokenSet(settings.writeTokens);
+    this.read = new TokenSet(settings.readTokens);
+  }
+
+  /** No token configured at all: mutating endpoints are open (the server warns at start). */
+  get open(): boolean {
+    return this.write.size + this.read.size === 0;
+  }
+
+  /** Throws AuthError (401 no/invalid token, 403 read-only token on a write) unless allowed. */
+  check(access: Access, authorization: string | undefined): void {
+    if (this.open) return;
+    if (access === 'read' && !this.settings.readsRequireAuth) return;
+    const token = bearerToken(authorization);
+    if (token === undefined) throw new AuthError('missing bearer token (Authorization: Bearer <token>)', 401);
+    const canWrite = this.write.has(token);
+    const canRead = canWrite || this.read.has(token);
+    if (!canRead) throw new AuthError('invalid bearer token', 401);
+    if (access === 'write' && !canWrite) throw new AuthError('this token is read-only', 403);
+  }
+}
+
+function bearerToken(header: string | undefined): string | undefined {
+  if (!header) return undefined;
+  const m = /^Bearer[ \t]+(\S+)\s*$/i.exec(header);
+  return m?.[1];
+}
+
+export function accessFor(method: string): Access | 'none' {
+  if (method === 'OPTIONS') return 'none'; // CORS preflight carries no credentials
+  return method === 'GET' || method === 'HEAD' ? 'read' : 'write';
+}

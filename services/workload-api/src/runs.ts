@@ -1,0 +1,203 @@
+import { randomBytes } from 'node:crypto';
+import {
+  BusError,
+  Job,
+  LimitError,
+  NotFoundError,
+  RunAcceptedEvent,
+  RunFailedEvent,
+  RunStatus,
+  ValidationError,
+  ensureJobConsumer,
+  eventSubject,
+  jobSubject,
+  parseOrThrow,
+  resolveKvConfig,
+} from '@kvbench/common';
+import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
+import type { KV } from '@nats-io/kv';
+import type { ObjectStore } from '@nats-io/obj';
+import type { Limits } from './config.js';
+import type { RunAccepted, RunRequest } from './schemas.js';
+import { workloadExists } from './workloads.js';
+
+export interface RunsContext {
+  js: JetStreamClient;
+  jsm: JetStreamManager;
+  runs: KV;
+  workloads: ObjectStore;
+  limits: Limits;
+  allowEngineLaunchCommand: boolean;
+  aggregatorUrl?: string | undefined;
+  now: () => Date;
+  /** Labels whose durable job consumer this process has already ensured. */
+  ensuredLabels: Set<string>;
+}
+
+/** Presets named by the original's system labels; any other label must name its preset. */
+const DEFAULT_PRESET: Readonly<Record<string, string>> = { pcie: 'config_pcie', c2c: 'config_c2c' };
+
+/** Sortable by creation time, unique without coordination, and subject-safe (RunId). */
+export function newRunId(now: Date): string {
+  return `run-${now.getTime().toString(36)}-${randomBytes(5).toString('hex')}`;
+}
+
+export function configModuleFor(req: Pick<RunRequest, 'config_module' | 'system_label'>): string {
+  const module = req.config_module ?? DEFAULT_PRESET[req.system_label];
+  if (!module) {
+    throw new ValidationError(
+      `config_module is required for system '${req.system_label}' (defaults exist only for pcie and c2c)`,
+      'config_module',
+    );
+  }
+  return module;
+}
+
+/** Validate a run request against policy and the stores, and build its Job. */
+export async function buildJob(ctx: RunsContext, req: RunRequest, runId: string): Promise<Job> {
+  if (req.max_batch_size > ctx.limits.maxBatchSize) {
+    throw new LimitError(
+      `max_batch_size is ${req.max_batch_size}, more than MAX_BATCH_SIZE (${ctx.limits.maxBatchSize})`,
+      'max_batch_size',
+      ctx.limits.maxBatchSize,
+    );
+  }
+  if (req.engine?.launch_command && !ctx.allowEngineLaunchCommand) {
+    throw new ValidationError(
+      'engine.launch_command is disabled on this server (ALLOW_ENGINE_LAUNCH_COMMAND); agents launch their configured engine',
+      'engine.launch_command',
+    );
+  }
+  const config_module = configModuleFor(req);
+  // Throws a ValidationError on config_module listing the valid presets, or on a bad override.
+  resolveKvConfig(config_module, req.overrides ?? {});
+  if (!(await workloadExists(ctx.workloads, req.workload_id))) throw new NotFoundError('workload', req.workload_id);
+  return parseOrThrow(
+    Job,
+    {
+      schema: 'kvbench.job',
+      version: 1,
+      run_id: runId,
+      workload_id: req.workload_id,
+      system_label: req.system_label,
+      model: req.model,
+      engine: req.engine ?? { kind: 'sim', options: {} },
+      config_module,
+      overrides: req.overrides ?? {},
+      max_batch_size: req.max_batch_size,
+      max_seq_len: req.max_seq_len,
+      output_tokens: req.output_tokens,
+      temperature: req.temperature,
+      top_p: req.top_p,
+      notes: req.notes,
+      submitted_at: ctx.now().toISOString(),
+    },
+    'job',
+  );
+}
+
+/**
+ * Accept a run: status `queued` in the runs bucket, the accepted event, then the job on its
+ * system's work queue. The status is written first so an agent that starts the job at once can
+ * only move it forward; the event precedes the job so `accepted` is first in the run's events.
+ */
+export async function submitRun(ctx: RunsContext, req: RunRequest): Promise<RunAccepted> {
+  const now = ctx.now();
+  const runId = newRunId(now);
+  const job = await buildJob(ctx, req, runId);
+  const at = now.toISOString();
+
+  try {
+    if (!ctx.ensuredLabels.has(job.system_label)) {
+      // The durable consumer holds the job for its machine even if no agent of that label runs yet.
+      await ensureJobConsumer(ctx.jsm, job.system_label);
+      ctx.ensuredLabels.add(job.system_label);
+    }
+    const status = RunStatus.parse({
+      run_id: runId,
+      system_label: job.system_label,
+      workload_id: job.workload_id,
+      status: 'queued',
+      attempt: 0,
+      submitted_at: at,
+      updated_at: at,
+    });
+    await ctx.runs.create(runId, JSON.stringify(status));
+  } catch (err) {
+    throw new BusError(`could not queue run ${runId}: ${(err as Error).message}`, { cause: err });
+  }
+
+  // The accepted event describes the job, so it uses the schema's first attempt number (1).
+  const accepted = RunAcceptedEvent.parse({
+    schema: 'kvbench.event', version: 1, run_id: runId, attempt: 1, system_label: job.system_label, at, type: 'accepted', job,
+  });
+  try {
+    await ctx.js.publish(eventSubject(runId, 'accepted'), JSON.stringify(accepted), { msgID: `${runId}.accepted` });
+    // msgID = run id: a publish retried after a reconnect never queues the job twice.
+    await ctx.js.publish(jobSubject(job.system_label), JSON.stringify(job), { msgID: runId });
+  } catch (err) {
+    await markFailed(ctx, runId, job, err);
+    throw new BusError(`could not publish run ${runId}: ${(err as Error).message}`, { cause: err });
+  }
+  return {
+    run_id: runId,
+    status: 'queued',
+    status_url: `/runs/${runId}`,
+    ...(ctx.aggregatorUrl ? { events_url: `${ctx.aggregatorUrl}/runs/${runId}/events` } : {}),
+  };
+}
+
+/** Best effort: the run was never queued, say so where clients look. */
+async function markFailed(ctx: RunsContext, runId: string, job: Job, cause: unknown): Promise<void> {
+  const at = ctx.now().toISOString();
+  const error = `not queued: ${(cause as Error)?.message ?? String(cause)}`;
+  try {
+    await ctx.runs.put(
+      runId,
+      JSON.stringify(RunStatus.parse({
+        run_id: runId, system_label: job.system_label, workload_id: job.workload_id, status: 'failed', attempt: 0, error, submitted_at: job.submitted_at, updated_at: at,
+      })),
+    );
+    const failed = RunFailedEvent.parse({
+      schema: 'kvbench.event', version: 1, run_id: runId, attempt: 1, system_label: job.system_label, at, type: 'failed', error, final: true,
+    });
+    await ctx.js.publish(eventSubject(runId, 'failed'), JSON.stringify(failed), { msgID: `${runId}.failed.submit` });
+  } catch {
+    // The bus is down; the caller reports the original failure.
+  }
+}
+
+export async function getRunStatus(runs: KV, runId: string): Promise<RunStatus> {
+  const entry = await runs.get(runId);
+  if (!entry || entry.operation !== 'PUT' || entry.length === 0) throw new NotFoundError('run', runId);
+  return RunStatus.parse(entry.json());
+}
+
+export interface RunFilter {
+  system_label?: string | undefined;
+  status?: RunStatus['status'] | undefined;
+  limit: number;
+}
+
+/** Newest first. Entries that do not parse (written by something else) are skipped. */
+export async function listRuns(runs: KV, filter: RunFilter): Promise<RunStatus[]> {
+  const out: RunStatus[] = [];
+  const keys = await runs.keys();
+  for await (const key of keys) {
+    const entry = await runs.get(key);
+    if (!entry || entry.operation !== 'PUT' || entry.length === 0) continue;
+    let value: unknown;
+    try {
+      value = entry.json();
+    } catch {
+      continue;
+    }
+    const parsed = RunStatus.safeParse(value);
+    if (!parsed.success) continue;
+    if (filter.system_label && parsed.data.system_label !== filter.system_label) continue;
+    if (filter.status && parsed.data.status !== filter.status) continue;
+    out.push(parsed.data);
+  }
+  out.sort((a, b) => b.submitted_at.localeCompare(a.submitted_at) || b.run_id.localeCompare(a.run_id));
+  return out.slice(0, filter.limit);
+}
