@@ -1,0 +1,73 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { ConfigError, envInt, envPort, loadConfig, natsEnvSchema, natsSettingsFrom, type NatsSettings } from '@kvbench/common';
+
+/** Every environment variable the aggregator reads; names are the keys. */
+export const aggregatorEnvSchema = z.object({
+  PORT: envPort(8081),
+  HOST: z.string().min(1).optional().transform((v) => v ?? '127.0.0.1'),
+  DB_PATH: z.string().min(1).optional().transform((v) => v ?? 'data/aggregator.sqlite'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional().transform((v) => v ?? 'info'),
+  ...natsEnvSchema,
+  /** Bearer token required on every read except /health; reads are open when unset. */
+  READ_TOKEN: z.string().min(1).optional(),
+  /** File holding READ_TOKEN (first non-empty line), so it stays out of the environment. */
+  READ_TOKEN_FILE: z.string().optional(),
+  /** Comma-separated allowed origins; CORS stays closed when unset. */
+  CORS_ORIGINS: z.string().optional(),
+  /** Ingest commits at most this many events per transaction... */
+  INGEST_MAX_BATCH: envInt(1000, 1, 100_000),
+  /** ...or whatever arrived within this many milliseconds of the first pending event. */
+  INGEST_MAX_DELAY_MS: envInt(5, 0, 10_000),
+  /** Delay before SQLite-rejected events are delivered again. */
+  INGEST_RETRY_DELAY_MS: envInt(2000, 10, 600_000),
+});
+
+export interface IngestSettings {
+  consumerName?: string | undefined;
+  maxBatch: number;
+  maxDelayMs: number;
+  retryDelayMs: number;
+}
+
+export interface AggregatorConfig {
+  host: string;
+  port: number;
+  logLevel: string;
+  dbPath: string;
+  nats: NatsSettings;
+  /** undefined: reads open. */
+  readToken?: string | undefined;
+  /** Empty: no CORS headers at all (closed). */
+  corsOrigins: string[];
+  ingest: IngestSettings;
+}
+
+const splitList = (v: string | undefined) => (v ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+
+function readTokenFile(path: string): string {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`invalid environment variable READ_TOKEN_FILE: cannot read ${path}: ${(err as Error).message}`, 'READ_TOKEN_FILE', { cause: err });
+  }
+  const token = text.split(/\r?\n/).map((l) => l.trim()).find((l) => l && !l.startsWith('#'));
+  if (!token) throw new ConfigError(`invalid environment variable READ_TOKEN_FILE: ${path} holds no token`, 'READ_TOKEN_FILE');
+  return token;
+}
+
+/** Read and check the environment once, at start. Throws ConfigError naming the bad variable. */
+export function loadAggregatorConfig(env: NodeJS.ProcessEnv = process.env): AggregatorConfig {
+  const c = loadConfig(aggregatorEnvSchema, env);
+  return {
+    host: c.HOST,
+    port: c.PORT,
+    logLevel: c.LOG_LEVEL,
+    dbPath: c.DB_PATH,
+    nats: natsSettingsFrom(c),
+    readToken: c.READ_TOKEN ?? (c.READ_TOKEN_FILE ? readTokenFile(c.READ_TOKEN_FILE) : undefined),
+    corsOrigins: splitList(c.CORS_ORIGINS),
+    ingest: { maxBatch: c.INGEST_MAX_BATCH, maxDelayMs: c.INGEST_MAX_DELAY_MS, retryDelayMs: c.INGEST_RETRY_DELAY_MS },
+  };
+}

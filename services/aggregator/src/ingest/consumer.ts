@@ -1,0 +1,134 @@
+import { EVENTS_STREAM, ensureAggregatorConsumer, type Logger, type RunEvent } from '@kvbench/common';
+import type { ConsumerMessages, JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
+import type { IngestSettings } from '../config.js';
+import type { EventWriter } from '../store/writer.js';
+import { decodeEvent } from './decode.js';
+import type { NoticeBus } from './notice-bus.js';
+import { describeStorageError, isStorageUnavailable } from './storage-errors.js';
+
+export interface IngestStats {
+  running: boolean;
+  /** Events stored (new or duplicate) and acked. */
+  committedEvents: number;
+  /** Malformed messages terminated. */
+  terminated: number;
+  /** Last SQLite failure while it lasts; null once a commit succeeds again. */
+  storageError: string | null;
+}
+
+/** Log a persisting storage failure at most this often. */
+const STORAGE_ERROR_LOG_INTERVAL_MS = 5_000;
+
+/**
+ * Durable JetStream consumer of run events into SQLite. Messages are collected
+ * into batches (up to maxBatch, or maxDelayMs after the first), each batch is
+ * committed in one transaction and only then acked. A failed commit acks
+ * nothing: the batch is nak'ed with a delay and JetStream delivers it again.
+ */
+export class EventIngest {
+  readonly stats: IngestStats = { running: false, committedEvents: 0, terminated: 0, storageError: null };
+  private messages: ConsumerMessages | null = null;
+  private pending: JsMsg[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  private lastStorageLog = 0;
+
+  constructor(
+    private readonly js: JetStreamClient,
+    private readonly jsm: JetStreamManager,
+    private readonly writer: EventWriter,
+    private readonly bus: NoticeBus,
+    private readonly log: Logger,
+    private readonly settings: IngestSettings,
+  ) {}
+
+  async start(): Promise<void> {
+    const name = await ensureAggregatorConsumer(this.jsm, this.settings.consumerName);
+    const consumer = await this.js.consumers.get(EVENTS_STREAM, name);
+    this.messages = await consumer.consume({
+      max_messages: Math.max(100, this.settings.maxBatch * 2),
+      // Callback mode delivers synchronously as bytes arrive, so a burst fills a batch in one tick.
+      callback: (m) => this.receive(m),
+    });
+    this.stats.running = true;
+    this.log.info({ consumer: name, stream: EVENTS_STREAM }, 'ingest started');
+  }
+
+  /** Stop taking messages and commit what was already taken (acked if the commit succeeds). */
+  async stop(): Promise<void> {
+    if (!this.messages) return;
+    const m = this.messages;
+    this.messages = null;
+    await m.close().catch(() => {});
+    this.flush();
+    this.stats.running = false;
+  }
+
+  private receive(m: JsMsg): void {
+    this.pending.push(m);
+    if (this.pending.length >= this.settings.maxBatch) this.flush();
+    else if (this.timer === null) this.timer = setTimeout(() => this.flush(), this.settings.maxDelayMs);
+  }
+
+  /** Commit everything pending. Synchronous: better-sqlite3 is, and acks are buffered writes. */
+  flush(): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    const batch = this.pending;
+    this.pending = [];
+    if (batch.length === 0) return;
+
+    const msgs: JsMsg[] = [];
+    const events: RunEvent[] = [];
+    for (const m of batch) {
+      const d = decodeEvent(m.subject, m.data);
+      if (d.ok) {
+        msgs.push(m);
+        events.push(d.event);
+      } else {
+        this.stats.terminated++;
+        this.log.warn({ subject: m.subject, stream_seq: m.seq, reason: d.reason }, 'malformed event terminated');
+        m.term(d.reason.slice(0, 200));
+      }
+    }
+    if (events.length === 0) return;
+    try {
+      this.commit(msgs, events);
+    } catch (err) {
+      if (isStorageUnavailable(err) || events.length === 1) return this.retryLater(msgs, err);
+      // Something specific to one event: isolate it so the others are stored now.
+      for (let i = 0; i < events.length; i++) {
+        try {
+          this.commit([msgs[i]!], [events[i]!]);
+        } catch (one) {
+          this.retryLater([msgs[i]!], one);
+        }
+      }
+    }
+  }
+
+  private commit(msgs: JsMsg[], events: RunEvent[]): void {
+    const notices = this.writer.write(events);
+    // Acked only now that the transaction is committed.
+    for (const m of msgs) m.ack();
+    this.stats.committedEvents += events.length;
+    if (this.stats.storageError !== null) {
+      this.log.info({ previous_error: this.stats.storageError }, 'storage writable again; ingest resumed');
+      this.stats.storageError = null;
+    }
+    this.bus.publish(notices);
+  }
+
+  private retryLater(msgs: JsMsg[], err: unknown): void {
+    const message = describeStorageError(err);
+    const now = Date.now();
+    if (this.stats.storageError !== message || now - this.lastStorageLog >= STORAGE_ERROR_LOG_INTERVAL_MS) {
+      this.lastStorageLog = now;
+      this.log.error(
+        { err: message, events: msgs.length, first_subject: msgs[0]?.subject, retry_in_ms: this.settings.retryDelayMs },
+        'cannot store events in SQLite: nothing acked, JetStream will deliver them again',
+      );
+    }
+    this.stats.storageError = message;
+    for (const m of msgs) m.nak(this.settings.retryDelayMs);
+  }
+}

@@ -1,0 +1,30 @@
+import fp from 'fastify-plugin';
+import { connectNats, setupBus, type NatsSettings } from '@kvbench/common';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { jetstream, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    nats: { nc: NatsConnection; js: JetStreamClient; jsm: JetStreamManager };
+  }
+}
+
+export interface NatsPluginOptions {
+  settings: NatsSettings;
+  /** An already open connection; the caller drains it. */
+  nc?: NatsConnection | undefined;
+}
+
+/** Connects, creates or updates the streams, drains the connection in onClose. */
+export default fp<NatsPluginOptions>(
+  async (app, opts) => {
+    const owned = !opts.nc;
+    const nc = opts.nc ?? (await connectNats(opts.settings, 'kvbench-aggregator'));
+    const jsm = await setupBus(nc, opts.settings.replicas);
+    app.decorate('nats', { nc, js: jetstream(nc), jsm });
+    app.addHook('onClose', async () => {
+      if (owned && !nc.isClosed()) await nc.drain();
+    });
+  },
+  { name: 'nats' },
+);

@@ -1,0 +1,30 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { NotFoundError } from '@kvbench/common';
+import { ErrorBody, RunDetail, RunIdParams, RunList, RunsQuery } from '../api-schemas.js';
+import { getRun, listRuns } from '../store/runs.js';
+
+const runsRoutes: FastifyPluginAsyncZod = async (app) => {
+  app.get(
+    '/runs',
+    { schema: { tags: ['runs'], summary: 'Runs, newest first', querystring: RunsQuery, response: { 200: RunList, 400: ErrorBody } } },
+    async (req) => ({ runs: listRuns(app.db, req.query) }),
+  );
+
+  app.get(
+    '/runs/:id',
+    {
+      schema: {
+        tags: ['runs'],
+        summary: 'One run: status, every attempt (abandoned ones marked), samples expected and received, aggregate',
+        params: RunIdParams,
+        response: { 200: RunDetail, 400: ErrorBody, 404: ErrorBody },
+      },
+    },
+    async (req) => {
+      const run = getRun(app.db, req.params.id);
+      if (!run) throw new NotFoundError('run', req.params.id);
+      return run;
+    },
+  );
+};
+export default runsRoutes;

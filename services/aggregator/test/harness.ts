@@ -1,0 +1,103 @@
+import { eventSubject, setupBus, type RunEvent } from '@kvbench/common';
+import { startNatsServer, tempDir, waitFor, type NatsServerHandle } from '@kvbench/testkit';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
+import type { FastifyInstance } from 'fastify';
+import { join } from 'node:path';
+import { buildApp, type AppDeps } from '../src/app.js';
+import { loadAggregatorConfig, type AggregatorConfig } from '../src/config.js';
+
+/** Log lines captured from the app (pino writes JSON lines to this stream). */
+export class LogCapture {
+  readonly lines: Record<string, unknown>[] = [];
+  write(line: string): void {
+    try {
+      this.lines.push(JSON.parse(line) as Record<string, unknown>);
+    } catch {
+      /* not JSON: ignore */
+    }
+  }
+  find(pred: (l: Record<string, unknown>) => boolean): Record<string, unknown> | undefined {
+    return this.lines.find(pred);
+  }
+}
+
+export interface Harness {
+  nats: NatsServerHandle;
+  dir: string;
+  dbPath: string;
+  nc: NatsConnection;
+  js: JetStreamClient;
+  config(env?: Record<string, string>): AggregatorConfig;
+  start(opts?: { env?: Record<string, string>; deps?: AppDeps; logs?: LogCapture }): Promise<FastifyInstance>;
+  publish(events: readonly RunEvent[], msgIdSuffix?: string): Promise<void>;
+  publishRaw(subject: string, data: string | Uint8Array): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** A unique de-duplication id per event (the host agent's convention does not matter here). */
+export function msgIdOf(e: RunEvent): string {
+  const key = e.type === 'sample' ? e.sample.request_id : e.type === 'engine_stats' ? `${e.final}:${e.at}` : '';
+  return `${e.run_id}.${e.attempt}.${e.type}.${key}`;
+}
+
+export async function startHarness(): Promise<Harness> {
+  const nats = await startNatsServer();
+  const dir = await tempDir('kvbench-agg-');
+  const nc = await connect({ servers: nats.url });
+  await setupBus(nc);
+  const js = jetstream(nc);
+  const apps: FastifyInstance[] = [];
+  const dbPath = join(dir.path, 'agg.sqlite');
+  const config = (env: Record<string, string> = {}) =>
+    loadAggregatorConfig({ NATS_URL: nats.url, DB_PATH: dbPath, PORT: '0', LOG_LEVEL: 'warn', ...env });
+  return {
+    nats,
+    dir: dir.path,
+    dbPath,
+    nc,
+    js,
+    config,
+    async start({ env, deps, logs } = {}) {
+      const app = await buildApp(config(env), {
+        logger: logs ? { level: 'info', stream: logs } : false,
+        ...deps,
+      });
+      apps.push(app);
+      return app;
+    },
+    async publish(events, suffix = '') {
+      for (const e of events) {
+        await js.publish(eventSubject(e.run_id, e.type), JSON.stringify(e), { msgID: msgIdOf(e) + suffix });
+      }
+    },
+    async publishRaw(subject, data) {
+      await js.publish(subject, data);
+    },
+    async close() {
+      for (const app of apps.reverse()) await app.close().catch(() => {});
+      await nc.drain().catch(() => {});
+      await nats.close();
+      await dir.cleanup();
+    },
+  };
+}
+
+/** GET a JSON route through inject, failing loudly on a non-200. */
+export async function getJson<T = any>(app: FastifyInstance, url: string, headers: Record<string, string> = {}): Promise<T> {
+  const r = await app.inject({ method: 'GET', url, headers });
+  if (r.statusCode !== 200) throw new Error(`GET ${url} → ${r.statusCode}: ${r.body.slice(0, 500)}`);
+  return r.json() as T;
+}
+
+export async function waitForRunStatus(app: FastifyInstance, runId: string, status: string, timeoutMs = 20_000): Promise<any> {
+  return waitFor(
+    async () => {
+      const r = await app.inject({ method: 'GET', url: `/runs/${runId}` });
+      if (r.statusCode !== 200) return false;
+      const run = r.json();
+      return run.status === status ? run : false;
+    },
+    { timeoutMs, what: `run ${runId} ${status}` },
+  );
+}
