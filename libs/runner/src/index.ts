@@ -1,1 +1,19 @@
-export {};
+/**
+ * @kvbench/runner — the agent's logic: start or attach an engine (simulator,
+ * TensorRT-LLM, vLLM/SGLang), replay a workload with streaming requests, measure
+ * TTFT and latency on the agent's clock, read the engine's cache statistics, and
+ * return the run in the results-document shape.
+ */
+export { runBenchmark, type RunContext } from './run.js';
+export type { AgentOptions, SimOptions } from './options.js';
+export { resolveAgentOptions } from './options.js';
+export { trtllmConfig, trtllmConfigYaml, type TrtllmConfig } from './engine/config-yaml.js';
+export { SseParser } from './sse.js';
+export { parsePrometheusText, sumSeries, seriesByLabel, PrometheusParseError, type PromText, type PromSample, type PromFamily } from './stats/prometheus.js';
+export { openaiLogMetrics } from './stats/openai.js';
+export { TrtllmWindow, trtllmLogMetrics, type IterationStats, type KvCacheEvent, type KvCacheStats, type KvCacheIterationStats } from './stats/trtllm.js';
+export { joinPerfMetrics, serverMetrics, type PerfEntry, type JoinCandidate, type ClockRelation } from './stats/perf-metrics.js';
+export { collectEnvironment, parseNvidiaSmiCsv, type EnvironmentInfo, type GpuInfo } from './environment.js';
+export { completionBody } from './replay.js';
+export { streamCompletion, type CompletionOutcome } from './completion.js';
+export { createKeepAliveAgent } from './http.js';

@@ -1,0 +1,82 @@
+/**
+ * How an agent runs engines. Everything has a default; the CLI and the host
+ * agent pass what their configuration says (no process.env is read here).
+ */
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export interface SimOptions {
+  /** Simulator time scale S: it runs S× real time (0.1 = ten times faster). Overrides job.engine.options.time_scale. */
+  timeScale?: number;
+  /** Hardware profile name; default: the engine-sim default for the system label. */
+  profile?: string;
+  seed?: number;
+  /** Serve the older /metrics shape (no kvCacheIterationStats), to exercise the /kv_cache_events path. */
+  legacyMetrics?: boolean;
+  /** Path of the simulator's main script; default SIM_MAIN_PATH of @kvbench/engine-sim. */
+  mainPath?: string;
+}
+
+export interface AgentOptions {
+  /** Directory for each run's engine log and config file. Default: <tmpdir>/kvbench-runs. */
+  workDir?: string;
+  /** Copy the engine log and config file here when the run ends (kept with the results). */
+  outputDir?: string;
+  /** How long a launched engine may take to answer /health with 200. Default 900 s (trtllm), 60 s (sim). */
+  engineStartupTimeoutMs?: number;
+  /** Per-request limit, from sending to the end of the stream. Default 600 s. */
+  requestTimeoutMs?: number;
+  /** SIGTERM → SIGKILL grace when stopping a launched engine. Default 15 s. */
+  stopGraceMs?: number;
+  /** How often the statistics reader polls the engine. Default 500 ms. */
+  statsIntervalMs?: number;
+  /** How often an engine_stats progress event is emitted. Default 5 s. */
+  progressIntervalMs?: number;
+  /** How often ctx.heartbeat() is called. Default 2 s. */
+  heartbeatIntervalMs?: number;
+  /** Failed requests tolerated before the run fails. Default 0: a benchmark with failed requests is not comparable. */
+  maxFailedRequests?: number;
+  /** trtllm-serve executable (name looked up on PATH, or a path). Default "trtllm-serve". */
+  trtllmServe?: string;
+  /** Environment of launched engines (PATH, CUDA_VISIBLE_DEVICES...). Default: this process's environment. */
+  engineEnv?: NodeJS.ProcessEnv;
+  sim?: SimOptions;
+  /** A link-check result (or a function producing it) carried into run_meta.link_check as given. */
+  linkCheck?: Record<string, unknown> | (() => Promise<Record<string, unknown> | null> | Record<string, unknown> | null);
+  /** kvbench version and git commit for run_meta; detected best-effort when absent. */
+  kvbenchVersion?: string;
+  gitCommit?: string;
+  /** Collect GPU/CPU/host facts for run_meta (nvidia-smi, /proc). Default true. */
+  collectEnvironment?: boolean;
+}
+
+export interface ResolvedAgentOptions extends Required<Omit<AgentOptions, 'outputDir' | 'engineStartupTimeoutMs' | 'engineEnv' | 'linkCheck' | 'kvbenchVersion' | 'gitCommit' | 'sim'>> {
+  outputDir: string | undefined;
+  engineStartupTimeoutMs: number | undefined;
+  engineEnv: NodeJS.ProcessEnv | undefined;
+  linkCheck: AgentOptions['linkCheck'];
+  kvbenchVersion: string | undefined;
+  gitCommit: string | undefined;
+  sim: SimOptions;
+}
+
+export function resolveAgentOptions(o: AgentOptions = {}): ResolvedAgentOptions {
+  return {
+    workDir: o.workDir ?? join(tmpdir(), 'kvbench-runs'),
+    outputDir: o.outputDir,
+    engineStartupTimeoutMs: o.engineStartupTimeoutMs,
+    requestTimeoutMs: o.requestTimeoutMs ?? 600_000,
+    stopGraceMs: o.stopGraceMs ?? 15_000,
+    statsIntervalMs: o.statsIntervalMs ?? 500,
+    progressIntervalMs: o.progressIntervalMs ?? 5_000,
+    heartbeatIntervalMs: o.heartbeatIntervalMs ?? 2_000,
+    maxFailedRequests: o.maxFailedRequests ?? 0,
+    trtllmServe: o.trtllmServe ?? 'trtllm-serve',
+    engineEnv: o.engineEnv,
+    sim: o.sim ?? {},
+    linkCheck: o.linkCheck,
+    kvbenchVersion: o.kvbenchVersion,
+    gitCommit: o.gitCommit,
+    collectEnvironment: o.collectEnvironment ?? true,
+  };
+}

@@ -1,0 +1,352 @@
+/**
+ * runBenchmark: one job, start to finish — engine up, statistics window open,
+ * workload replayed with every sample published as it completes, statistics
+ * closed, engine down, RunResult returned. On failure a `failed` event is
+ * published and an EngineError (with the engine's last log lines) is thrown;
+ * nothing is left running, so the next job starts clean.
+ */
+import { join } from 'node:path';
+import {
+  computeAggregate,
+  EngineError,
+  KvbenchError,
+  measuredWindow,
+  PERCENTILE_METHOD,
+  resolveKvConfig,
+  type Job,
+  type KvConfig,
+  type LogMetrics,
+  type Logger,
+  type RunEvent,
+  type RunMeta,
+  type RunResult,
+  type Sample,
+  type WorkloadDocument,
+} from '@kvbench/common';
+import { now } from './clock.js';
+import { relateClocks } from './clock-offset.js';
+import { startEngine, type EngineHandle } from './engine/start.js';
+import { collectEnvironment } from './environment.js';
+import { EventPublisher } from './events.js';
+import { createKeepAliveAgent, type AnyAgent } from './http.js';
+import { resolveAgentOptions, type AgentOptions, type ResolvedAgentOptions } from './options.js';
+import { replayWorkload, type CompletedRequest } from './replay.js';
+import { PrometheusStatsReader } from './stats/openai.js';
+import { joinPerfMetrics, serverMetrics, type ClockRelation, type JoinCandidate, type PerfEntry } from './stats/perf-metrics.js';
+import type { StatsReader } from './stats/reader.js';
+import { TrtllmStatsReader } from './stats/trtllm-reader.js';
+import { gitCommit, kvbenchVersion } from './version.js';
+
+export interface RunContext {
+  job: Job;
+  workload: WorkloadDocument;
+  /** 1, 2, ... (the host agent passes the JetStream delivery count). */
+  attempt: number;
+  /** Publish an event: started, sample (as each completes), engine_stats (progress + final), completed, failed. */
+  emit(event: RunEvent): Promise<void>;
+  /** Abort the run (agent shutdown). */
+  signal?: AbortSignal;
+  log: Logger;
+  /** Called every few seconds during the run (the host agent maps it to msg.working()). */
+  heartbeat?(): void;
+  agent?: AgentOptions;
+}
+
+/** How long a finished sample waits for its /perf_metrics entry before it is published without it. */
+const JOIN_WAIT_MS = 3_000;
+
+export async function runBenchmark(ctx: RunContext): Promise<RunResult> {
+  const agent = resolveAgentOptions(ctx.agent);
+  const { job, workload, log } = ctx;
+  const events = new EventPublisher(job, ctx.attempt, ctx.emit);
+  const timers: NodeJS.Timeout[] = [];
+  let engine: EngineHandle | null = null;
+  let httpAgent: AnyAgent | null = null;
+  const heartbeat = () => {
+    try {
+      ctx.heartbeat?.();
+    } catch (err) {
+      log.warn({ err: (err as Error).message }, 'heartbeat failed');
+    }
+  };
+  timers.push(setInterval(heartbeat, agent.heartbeatIntervalMs));
+
+  try {
+    const result = await execute(ctx, agent, events, (e) => (engine = e), (a) => (httpAgent = a), timers);
+    await events.flush();
+    return result;
+  } catch (err) {
+    const aborted = ctx.signal?.aborted === true;
+    const e = engine as EngineHandle | null;
+    const tail = err instanceof EngineError && err.logTail.length ? err.logTail : (e?.tail(40) ?? []);
+    const message = (err as Error).message ?? String(err);
+    const error =
+      err instanceof EngineError
+        ? err
+        : new EngineError(aborted ? `run aborted: ${message}` : message, tail, { cause: err });
+    log.error({ run_id: job.run_id, attempt: ctx.attempt, err: error.message }, 'run failed');
+    // A bus failure is the failure: publishing `failed` on the same bus would fail too.
+    const publishFailed = !(err instanceof KvbenchError && err.code === 'BUS_ERROR');
+    if (publishFailed) {
+      events.publish('failed', { error: error.message, log_tail: tail, final: !aborted });
+      await events.flush().catch((pubErr) => log.error({ err: (pubErr as Error).message }, 'publishing the failed event failed'));
+    }
+    throw error;
+  } finally {
+    for (const t of timers) clearInterval(t);
+    (httpAgent as AnyAgent | null)?.destroy();
+    const e = engine as EngineHandle | null;
+    if (e) {
+      await e.stop().catch((err) => log.warn({ err: (err as Error).message }, 'stopping the engine failed'));
+      if (agent.outputDir && e.launched) {
+        await e.keepArtifacts(agent.outputDir, `${job.run_id}-attempt${ctx.attempt}-`).catch(() => {});
+      }
+    }
+  }
+}
+
+async function execute(
+  ctx: RunContext,
+  agent: ResolvedAgentOptions,
+  events: EventPublisher,
+  setEngine: (e: EngineHandle) => void,
+  setHttpAgent: (a: AnyAgent) => void,
+  timers: NodeJS.Timeout[],
+): Promise<RunResult> {
+  const { job, workload, log } = ctx;
+  const kv = resolveKvConfig(job.config_module, job.overrides);
+  const totalRequests = workload.batches.reduce((n, b) => n + b.requests.length, 0);
+  const runDir = join(agent.workDir, job.run_id, `attempt-${ctx.attempt}`);
+
+  // Facts that do not depend on the engine, gathered while it starts.
+  const envPromise = agent.collectEnvironment ? collectEnvironment() : Promise.resolve(null);
+  const versionPromise = Promise.all([
+    agent.kvbenchVersion !== undefined ? agent.kvbenchVersion : kvbenchVersion(),
+    agent.gitCommit !== undefined ? agent.gitCommit : gitCommit(),
+  ]);
+
+  const engine = await startEngine({ job, kv, totalRequests, agent, runDir, log, ...(ctx.signal ? { signal: ctx.signal } : {}) });
+  setEngine(engine);
+  const simulated = job.engine.kind === 'sim' || engine.version.engine === 'sim';
+  // Only the simulator scales time; a real engine's clock is the real clock.
+  const timeScale = simulated && engine.version.time_scale && engine.version.time_scale > 0 ? engine.version.time_scale : 1;
+
+  const reader: StatsReader =
+    job.engine.kind === 'openai' ? new PrometheusStatsReader(engine.url, log) : new TrtllmStatsReader(engine.url, log, engine.launched);
+  await reader.open();
+  const clock: ClockRelation = job.engine.kind === 'openai' ? { offsetS: null, how: 'no /perf_metrics' } : await relateClocks(engine.url, engine.launched);
+
+  const [env, [version, commit]] = await Promise.all([envPromise, versionPromise]);
+  let linkCheck: unknown = undefined;
+  if (agent.linkCheck) {
+    try {
+      linkCheck = typeof agent.linkCheck === 'function' ? await agent.linkCheck() : agent.linkCheck;
+    } catch (err) {
+      linkCheck = { error: (err as Error).message };
+    }
+  }
+
+  const startedAt = new Date().toISOString();
+  const runMeta = buildRunMeta({ ctx, kv, engine, simulated, timeScale, startedAt, env, version, commit, linkCheck });
+  events.publish('started', { expected_samples: totalRequests, run_meta: runMeta });
+  log.info({ run_id: job.run_id, url: engine.url.href, requests: totalRequests, time_scale: timeScale }, 'replaying workload');
+
+  // ---- measured window ----
+  const httpAgent = createKeepAliveAgent(engine.url, Math.max(job.max_batch_size, 1) + 4);
+  setHttpAgent(httpAgent);
+  const runStart = now();
+  const samples: Sample[] = [];
+  const pending: { cand: JoinCandidate; doneAtMs: number }[] = [];
+  const joinable: JoinCandidate[] = []; // every finished request, for late joins into the result
+  let leftoverEntries: PerfEntry[] = [];
+  let joinedCount = 0;
+  const joinBy = new Map<string, number>();
+  let failed = 0;
+  let firstFailure: string | null = null;
+
+  const joinAndPublish = (final: boolean) => {
+    const entries = [...leftoverEntries, ...reader.takePerfEntries()];
+    if (entries.length) {
+      const unjoined = joinable.filter((c) => c.sample.server === null);
+      const { pairs, unmatchedEntries } = joinPerfMetrics(entries, unjoined, clock);
+      for (const p of pairs) {
+        p.cand.sample.server = serverMetrics(p.entry, p.cand, clock, timeScale, p.by);
+        joinedCount++;
+        const key = p.by.startsWith('time') ? 'time' : 'id';
+        joinBy.set(key, (joinBy.get(key) ?? 0) + 1);
+      }
+      leftoverEntries = unmatchedEntries;
+    }
+    const nowMs = Date.now();
+    for (let i = 0; i < pending.length; ) {
+      const p = pending[i]!;
+      if (final || p.cand.sample.server !== null || nowMs - p.doneAtMs >= JOIN_WAIT_MS || job.engine.kind === 'openai') {
+        events.publish('sample', { sample: p.cand.sample });
+        pending.splice(i, 1);
+      } else i++;
+    }
+  };
+
+  const onComplete = (done: CompletedRequest) => {
+    samples.push(done.sample);
+    if (!done.sample.ok) {
+      failed++;
+      firstFailure ??= `${done.sample.request_id}: ${done.sample.error}`;
+      log.warn({ request_id: done.sample.request_id, err: done.sample.error }, 'request failed');
+    }
+    const cand: JoinCandidate = {
+      sample: done.sample,
+      responseId: done.outcome.responseId,
+      scheduledAt: done.scheduledAt,
+      firstTextAt: done.outcome.firstTextAt,
+      endAt: done.outcome.endAt,
+    };
+    joinable.push(cand);
+    pending.push({ cand, doneAtMs: Date.now() });
+    if (job.engine.kind === 'openai') joinAndPublish(false);
+  };
+
+  let polling = true;
+  const pollLoop = (async () => {
+    while (polling) {
+      await new Promise((r) => setTimeout(r, agent.statsIntervalMs));
+      if (!polling) break;
+      try {
+        await reader.poll();
+      } catch (err) {
+        log.warn({ err: (err as Error).message }, 'statistics poll failed');
+      }
+      joinAndPublish(false);
+    }
+  })();
+  timers.push(
+    setInterval(() => {
+      events.publish('engine_stats', { final: false, log_metrics: reader.current() });
+    }, agent.progressIntervalMs),
+  );
+
+  let replay: { completed: number; stoppedEarly: string | null };
+  try {
+    replay = await replayWorkload({
+      workload,
+      job,
+      baseUrl: engine.url,
+      agent: httpAgent,
+      requestTimeoutMs: agent.requestTimeoutMs,
+      timeScale,
+      runStart,
+      onComplete,
+      stopReason: () => engine.deathReason() ?? (failed > agent.maxFailedRequests ? `${failed} request(s) failed; first: ${firstFailure}` : null),
+      ...(ctx.signal ? { signal: ctx.signal } : {}),
+    });
+  } catch (err) {
+    polling = false;
+    await pollLoop;
+    joinAndPublish(true); // what did finish is published before the failure
+    throw err;
+  }
+  polling = false;
+  await pollLoop;
+  const death = engine.deathReason();
+  if (death) {
+    joinAndPublish(true);
+    throw new EngineError(`${death}; ${samples.length} of ${totalRequests} requests had finished`, engine.tail(40));
+  }
+  if (failed > agent.maxFailedRequests) {
+    joinAndPublish(true);
+    throw new EngineError(`${failed} of ${samples.length} requests failed (tolerated: ${agent.maxFailedRequests}); first: ${firstFailure}`, engine.tail(40));
+  }
+
+  const logMetrics: LogMetrics = await reader.close(job.engine.kind === 'openai' ? 0 : samples.length);
+  joinAndPublish(true);
+  const endedAt = new Date().toISOString();
+
+  samples.sort((a, b) => a.batch_index - b.batch_index || a.index_in_batch - b.index_in_batch);
+  const finalMeta: RunMeta = {
+    ...runMeta,
+    ended_at: endedAt,
+    statistics: reader.describe(),
+    perf_metrics_join: {
+      clock: clock.how,
+      clock_offset_s: clock.offsetS,
+      joined: joinedCount,
+      by: Object.fromEntries(joinBy),
+      unjoined_samples: samples.length - joinedCount,
+      unmatched_entries: leftoverEntries.length,
+    },
+  };
+  events.publish('engine_stats', { final: true, log_metrics: logMetrics });
+  events.publish('completed', {
+    sample_count: samples.length,
+    window_s: measuredWindow(samples),
+    run_meta: finalMeta,
+    log_metrics: logMetrics,
+  });
+  return { aggregate: computeAggregate(samples), log_metrics: logMetrics, samples, run_meta: finalMeta };
+}
+
+function buildRunMeta(a: {
+  ctx: RunContext;
+  kv: KvConfig;
+  engine: EngineHandle;
+  simulated: boolean;
+  timeScale: number;
+  startedAt: string;
+  env: unknown;
+  version: string | null;
+  commit: string | null;
+  linkCheck: unknown;
+}): RunMeta {
+  const { job, workload } = a.ctx;
+  const e = a.engine;
+  const requests = workload.batches.reduce((n, b) => n + b.requests.length, 0);
+  return {
+    run_id: job.run_id,
+    attempt: a.ctx.attempt,
+    system_label: job.system_label,
+    model: job.model,
+    workload_id: job.workload_id,
+    simulated: a.simulated,
+    percentile_method: PERCENTILE_METHOD,
+    config_module: job.config_module,
+    overrides: job.overrides,
+    kv_config: a.kv,
+    engine_config: e.config,
+    engine_config_yaml: e.configYaml,
+    engine: {
+      kind: job.engine.kind,
+      version: e.version.version,
+      reported_engine: e.version.engine,
+      url: e.url.href,
+      profile: e.profile,
+      launched: e.launched,
+      argv: e.argv,
+      log_path: e.process?.logPath ?? null,
+      config_path: e.configPath,
+      options: job.engine.options,
+    },
+    max_batch_size: job.max_batch_size,
+    max_seq_len: job.max_seq_len,
+    output_tokens: job.output_tokens,
+    temperature: job.temperature,
+    top_p: job.top_p,
+    notes: job.notes,
+    time_scale: a.timeScale,
+    started_at: a.startedAt,
+    ended_at: null,
+    kvbench_version: a.version,
+    git_commit: a.commit,
+    ...(a.version === null || a.commit === null
+      ? { absent: [...(a.version === null ? ['kvbench_version'] : []), ...(a.commit === null ? ['git_commit'] : [])] }
+      : {}),
+    environment: a.env,
+    ...(a.linkCheck !== undefined ? { link_check: a.linkCheck } : {}),
+    workload: {
+      tokenizer: workload.tokenizer,
+      prompts: workload.prompts.length,
+      batches: workload.batches.length,
+      requests,
+      params: workload.params,
+    },
+  };
+}

@@ -1,0 +1,155 @@
+/**
+ * Joining TensorRT-LLM's per-request /perf_metrics to kvbench's samples.
+ *
+ * trtllm-serve keys an entry by its executor request id, which its OpenAI
+ * responses do not carry (their ids are random). So entries are joined by id
+ * when the engine does expose a matching one (the simulator puts the completion
+ * id in `openai_id`), and otherwise by time: on the engine's steady clock, the
+ * request whose client-observed first text and end of stream are nearest to the
+ * entry's first_token_time and last_token_time (greedy, lowest cost first). The
+ * time join needs the two clocks related: the same host (both CLOCK_MONOTONIC)
+ * or an offset from /steady_clock_offset.
+ */
+import type { Sample } from '@kvbench/common';
+import { monotonicSeconds, type Instant } from '../clock.js';
+
+export interface PerfTimingMetrics {
+  arrival_time?: number;
+  server_arrival_time?: number | null;
+  first_scheduled_time?: number;
+  first_token_time?: number;
+  server_first_token_time?: number | null;
+  last_token_time?: number;
+}
+
+export interface PerfKvCacheMetrics {
+  num_total_allocated_blocks?: number;
+  num_new_allocated_blocks?: number;
+  num_reused_blocks?: number;
+  num_missed_blocks?: number;
+}
+
+export interface PerfEntry {
+  request_id?: number | string;
+  /** Not in TensorRT-LLM: the OpenAI completion id, where an engine gives it. */
+  openai_id?: string;
+  perf_metrics?: {
+    first_iter?: number;
+    last_iter?: number;
+    timing_metrics?: PerfTimingMetrics;
+    kv_cache_metrics?: PerfKvCacheMetrics;
+  };
+  [k: string]: unknown;
+}
+
+/** A finished request waiting for its /perf_metrics entry. */
+export interface JoinCandidate {
+  sample: Sample;
+  responseId: string | null;
+  scheduledAt: Instant;
+  firstTextAt: Instant | null;
+  endAt: Instant;
+}
+
+export interface ClockRelation {
+  /** engine steady-clock seconds − agent monotonic seconds; null when unknown (no time join). */
+  offsetS: number | null;
+  how: string;
+}
+
+const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+
+/** sample.server from one entry; durations divided by the time scale S. */
+export function serverMetrics(e: PerfEntry, cand: JoinCandidate, clock: ClockRelation, timeScale: number, joinedBy: string): NonNullable<Sample['server']> {
+  const t = e.perf_metrics?.timing_metrics ?? {};
+  const kv = e.perf_metrics?.kv_cache_metrics ?? {};
+  const arrival = num(t.arrival_time);
+  const sched = num(t.first_scheduled_time);
+  const first = num(t.first_token_time);
+  const last = num(t.last_token_time);
+  const d = (a: number | null, b: number | null) => (a !== null && b !== null ? (b - a) / timeScale : null);
+  const scheduledOnEngineClock = clock.offsetS === null ? null : monotonicSeconds(cand.scheduledAt) + clock.offsetS;
+  return {
+    queue_s: d(arrival, sched),
+    first_scheduled_s: d(scheduledOnEngineClock, sched),
+    server_ttft_s: d(arrival, first),
+    server_latency_s: d(arrival, last),
+    reused_blocks: num(kv.num_reused_blocks),
+    missed_blocks: num(kv.num_missed_blocks),
+    new_allocated_blocks: num(kv.num_new_allocated_blocks),
+    total_allocated_blocks: num(kv.num_total_allocated_blocks),
+    engine_request_id: e.request_id ?? null,
+    joined_by: joinedBy,
+    // Raw engine steady-clock timestamps, for anyone re-deriving the figures.
+    arrival_time: arrival,
+    first_scheduled_time: sched,
+    first_token_time: first,
+    server_first_token_time: num(t.server_first_token_time),
+    last_token_time: last,
+  };
+}
+
+const idMatches = (e: PerfEntry, responseId: string | null): boolean => {
+  if (!responseId) return false;
+  if (e.openai_id !== undefined) return e.openai_id === responseId;
+  if (e.request_id === undefined) return false;
+  const rid = String(e.request_id);
+  return responseId === rid || responseId === `cmpl-${rid}` || responseId === `chatcmpl-${rid}`;
+};
+
+/**
+ * Join entries to candidates. Returns the pairs and the entries left unmatched
+ * (kept for the next round: an entry may arrive before its request's sample).
+ */
+export function joinPerfMetrics(
+  entries: readonly PerfEntry[],
+  candidates: readonly JoinCandidate[],
+  clock: ClockRelation,
+): { pairs: { entry: PerfEntry; cand: JoinCandidate; by: string }[]; unmatchedEntries: PerfEntry[] } {
+  const pairs: { entry: PerfEntry; cand: JoinCandidate; by: string }[] = [];
+  const usedCand = new Set<JoinCandidate>();
+  const left: PerfEntry[] = [];
+  const byId = new Map<string, JoinCandidate>();
+  for (const c of candidates) if (c.responseId) byId.set(c.responseId, c);
+
+  for (const e of entries) {
+    let c: JoinCandidate | undefined;
+    if (e.openai_id !== undefined) c = byId.get(e.openai_id);
+    else if (e.request_id !== undefined) {
+      const rid = String(e.request_id);
+      c = byId.get(rid) ?? byId.get(`cmpl-${rid}`) ?? byId.get(`chatcmpl-${rid}`);
+    }
+    if (c && !usedCand.has(c) && idMatches(e, c.responseId)) {
+      usedCand.add(c);
+      pairs.push({ entry: e, cand: c, by: 'id' });
+    } else left.push(e);
+  }
+  if (clock.offsetS === null || left.length === 0) return { pairs, unmatchedEntries: left };
+
+  // Time join: cost = |Δ first token| + |Δ last token| on the engine clock.
+  const offset = clock.offsetS;
+  const scored: { e: PerfEntry; c: JoinCandidate; cost: number }[] = [];
+  for (const e of left) {
+    const t = e.perf_metrics?.timing_metrics;
+    const first = num(t?.server_first_token_time) ?? num(t?.first_token_time);
+    const last = num(t?.last_token_time);
+    if (first === null || last === null) continue;
+    for (const c of candidates) {
+      if (usedCand.has(c) || c.firstTextAt === null) continue;
+      const cf = monotonicSeconds(c.firstTextAt) + offset;
+      const ce = monotonicSeconds(c.endAt) + offset;
+      // The client sees a token after the engine emits it; allow 50 ms of clock error before.
+      if (cf < first - 0.05) continue;
+      scored.push({ e, c, cost: Math.abs(cf - first) + Math.abs(ce - last) });
+    }
+  }
+  scored.sort((a, b) => a.cost - b.cost);
+  const usedEntry = new Set<PerfEntry>();
+  for (const s of scored) {
+    if (usedEntry.has(s.e) || usedCand.has(s.c)) continue;
+    usedEntry.add(s.e);
+    usedCand.add(s.c);
+    pairs.push({ entry: s.e, cand: s.c, by: `time (${clock.how})` });
+  }
+  return { pairs, unmatchedEntries: left.filter((e) => !usedEntry.has(e)) };
+}

@@ -1,0 +1,125 @@
+/**
+ * Polls a TensorRT-LLM (or simulator) engine's statistics endpoints through the
+ * run and sums them over the measured window.
+ */
+import type { LogMetrics, Logger } from '@kvbench/common';
+import { httpJson, HttpStatusError } from '../http.js';
+import type { PerfEntry } from './perf-metrics.js';
+import type { StatsReader } from './reader.js';
+import { TrtllmWindow, type IterationStats, type KvCacheEvent } from './trtllm.js';
+
+export class TrtllmStatsReader implements StatsReader {
+  readonly window = new TrtllmWindow();
+  private perf: PerfEntry[] = [];
+  private perfTotal = 0;
+  private perfError: string | null = null;
+  private metricsError: string | null = null;
+  private polls = 0;
+  private busy: Promise<void> | null = null;
+
+  constructor(
+    private readonly base: URL,
+    private readonly log: Logger,
+    freshEngine: boolean,
+  ) {
+    this.window.freshEngine = freshEngine;
+  }
+
+  private url(path: string) {
+    return new URL(path, this.base);
+  }
+
+  private async readMetrics(): Promise<IterationStats[]> {
+    try {
+      const body = await httpJson<unknown>(this.url('/metrics'), { timeoutMs: 15_000 });
+      this.metricsError = null;
+      return Array.isArray(body) ? (body as IterationStats[]) : [];
+    } catch (err) {
+      this.metricsError = (err as Error).message;
+      this.log.warn({ err: (err as Error).message }, 'reading /metrics failed');
+      return [];
+    }
+  }
+
+  private async readEvents(): Promise<KvCacheEvent[] | null> {
+    try {
+      const body = await httpJson<unknown>(this.url('/kv_cache_events'), { method: 'POST', body: '{}', timeoutMs: 15_000 });
+      return Array.isArray(body) ? (body as KvCacheEvent[]) : [];
+    } catch (err) {
+      const msg = err instanceof HttpStatusError ? `POST /kv_cache_events answered ${err.status}` : (err as Error).message;
+      this.window.eventsFailed(msg);
+      return null;
+    }
+  }
+
+  private async readPerf(): Promise<PerfEntry[]> {
+    try {
+      const body = await httpJson<unknown>(this.url('/perf_metrics'), { timeoutMs: 15_000 });
+      this.perfError = null;
+      return Array.isArray(body) ? (body as PerfEntry[]) : [];
+    } catch (err) {
+      this.perfError = err instanceof HttpStatusError ? `GET /perf_metrics answered ${err.status}` : (err as Error).message;
+      return [];
+    }
+  }
+
+  async open(): Promise<void> {
+    // Everything queued so far happened before this run's window.
+    this.window.addPreWindow(await this.readMetrics());
+    await this.readEvents();
+    await this.readPerf();
+  }
+
+  poll(): Promise<void> {
+    // Never two reads at once: each read drains, and order matters for the sums.
+    if (this.busy) return this.busy;
+    this.busy = (async () => {
+      try {
+        const [iters, events, perf] = await Promise.all([this.readMetrics(), this.readEvents(), this.readPerf()]);
+        this.window.addIterations(iters);
+        if (events) this.window.addEvents(events);
+        this.perf.push(...perf);
+        this.perfTotal += perf.length;
+        this.polls++;
+      } finally {
+        this.busy = null;
+      }
+    })();
+    return this.busy;
+  }
+
+  async close(expectedPerfEntries: number): Promise<LogMetrics> {
+    await this.poll();
+    // trtllm appends a request's perf entry after its stream ends, and iteration stats lag by an iteration.
+    const deadline = Date.now() + 3_000;
+    while (this.perfTotal > 0 && this.perfTotal < expectedPerfEntries && this.perfError === null && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+      await this.poll();
+    }
+    await this.poll();
+    return this.current();
+  }
+
+  current(): LogMetrics {
+    return this.window.logMetrics();
+  }
+
+  takePerfEntries(): PerfEntry[] {
+    const out = this.perf;
+    this.perf = [];
+    return out;
+  }
+
+  describe(): Record<string, unknown> {
+    return {
+      reader: 'trtllm',
+      polls: this.polls,
+      iterations: this.window.iterations,
+      iterations_with_kvCacheIterationStats: this.window.iterationsWithIterStats,
+      perf_metrics_entries: this.perfTotal,
+      ...(this.perfError ? { perf_metrics_error: this.perfError } : {}),
+      ...(this.metricsError ? { metrics_error: this.metricsError } : {}),
+      ...(this.window.eventsUnavailableReason ? { kv_cache_events_error: this.window.eventsUnavailableReason } : {}),
+    };
+  }
+}

@@ -1,0 +1,78 @@
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Job, RunEvent, WorkloadDocument } from '@kvbench/common';
+import { silentLogger } from '@kvbench/common';
+
+/** libs/runner/test (sources), from dist/test. */
+export const TEST_SRC = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'test');
+export const FIXTURES = join(TEST_SRC, 'fixtures');
+
+export async function fixtureJson<T = unknown>(name: string): Promise<T> {
+  return JSON.parse(await readFile(join(FIXTURES, name), 'utf8')) as T;
+}
+export const fixtureText = (name: string) => readFile(join(FIXTURES, name), 'utf8');
+
+export function makeJob(over: Partial<Job> = {}): Job {
+  return {
+    schema: 'kvbench.job',
+    version: 1,
+    run_id: `test-${Math.random().toString(36).slice(2, 10)}`,
+    workload_id: 'wl-test',
+    system_label: 'pcie',
+    model: 'tiny-model',
+    engine: { kind: 'sim', options: {} },
+    config_module: 'config_pcie',
+    overrides: {},
+    max_batch_size: 4,
+    max_seq_len: 4096,
+    output_tokens: 4,
+    temperature: 0,
+    top_p: 1,
+    notes: '',
+    submitted_at: new Date().toISOString(),
+    ...over,
+  };
+}
+
+/** A hand-built workload: two batches, the second repeating prompts of the first. */
+export function tinyWorkload(): WorkloadDocument {
+  const words = (seed: number, n: number) => Array.from({ length: n }, (_, i) => `w${(seed * 7919 + i * 104729) % 9973}`).join(' ');
+  const prompts = [0, 1, 2].map((i) => ({ id: `p${i}`, context_tokens: 64, tokens: 64, text: words(i + 1, 64) }));
+  return {
+    schema: 'kvbench.workload',
+    version: 1,
+    tokenizer: 'cl100k_base',
+    params: null,
+    prompts,
+    batches: [
+      { index: 0, context_tokens: 64, delay_ms: 0, requests: prompts.map((p, i) => ({ request_id: `r0-${i}`, prompt_id: p.id, phase: 'cold' as const })) },
+      { index: 1, context_tokens: 64, delay_ms: 10, requests: [0, 1].map((i) => ({ request_id: `r1-${i}`, prompt_id: `p${i}`, phase: 'reuse' as const })) },
+    ],
+  };
+}
+
+export function collector() {
+  const events: RunEvent[] = [];
+  return { events, emit: async (e: RunEvent) => void events.push(e), log: silentLogger };
+}
+
+export async function tempDir(prefix = 'kvbench-runner-'): Promise<{ path: string; cleanup(): Promise<void> }> {
+  const path = await mkdtemp(join(tmpdir(), prefix));
+  return { path, cleanup: () => rm(path, { recursive: true, force: true }) };
+}
+
+/** Write an executable `trtllm-serve` into dir that runs `node <script> "$@"`. */
+export async function installFakeTrtllmServe(dir: string, script: string): Promise<string> {
+  const path = join(dir, 'trtllm-serve');
+  await writeFile(path, `#!/bin/sh\nexec "${process.execPath}" "${script}" "$@"\n`);
+  await chmod(path, 0o755);
+  return path;
+}
+
+export const engineEnv = (binDir: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv => ({
+  ...process.env,
+  PATH: `${binDir}:${process.env.PATH ?? ''}`,
+  ...extra,
+});
