@@ -90,6 +90,20 @@ export async function getJson<T = any>(app: FastifyInstance, url: string, header
   return r.json() as T;
 }
 
+/** A run's detail, or null while it is unknown (404). */
+export async function runOrNull(app: FastifyInstance, runId: string): Promise<any | null> {
+  const r = await app.inject({ method: 'GET', url: `/runs/${runId}` });
+  return r.statusCode === 200 ? r.json() : null;
+}
+
+/** Wait until the run is known and has stored `n` samples of its current attempt. */
+export async function waitForReceived(app: FastifyInstance, runId: string, n: number): Promise<any> {
+  return waitFor(async () => {
+    const run = await runOrNull(app, runId);
+    return run && run.received_samples === n ? run : false;
+  }, { timeoutMs: 20_000, what: `${n} samples of ${runId}` });
+}
+
 export async function waitForRunStatus(app: FastifyInstance, runId: string, status: string, timeoutMs = 20_000): Promise<any> {
   return waitFor(
     async () => {

@@ -87,7 +87,8 @@ export class EventIngest {
       } else {
         this.stats.terminated++;
         this.log.warn({ subject: m.subject, stream_seq: m.seq, reason: d.reason }, 'malformed event terminated');
-        m.term(d.reason.slice(0, 200));
+        // No reason argument: nats-server 2.9 does not parse "+TERM <reason>" and would leave the message pending.
+        m.term();
       }
     }
     if (events.length === 0) return;
