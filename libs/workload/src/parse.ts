@@ -1,4 +1,5 @@
-import { parseOrThrow, SeedWorkload, TOKENIZER, ValidationError, WorkloadDocument } from '@kvbench/common';
+import { parseOrThrow, SeedBatch, TOKENIZER, ValidationError, WorkloadDocument } from '@kvbench/common';
+import type { SeedWorkload } from '@kvbench/common';
 import type { WorkloadBatch, WorkloadPrompt } from '@kvbench/common';
 import { importedPromptId, requestId } from './ids.js';
 import { countTokens } from './tokens.js';
@@ -14,12 +15,33 @@ export interface ParseOptions {
  * Throws ValidationError naming the offending field, e.g. `batches.2.requests.0.prompt_id`.
  */
 export function parseWorkload(json: unknown, options: ParseOptions = {}): WorkloadDocument {
-  if (json !== null && typeof json === 'object' && !Array.isArray(json) && 'schema' in json) {
-    const doc = parseOrThrow(WorkloadDocument, json, 'workload document');
-    checkReferences(doc, options);
-    return doc;
+  if (Array.isArray(json)) return fromSeedFormat(parseOrThrow(seedBatches, json, 'workload (original list format)'));
+  if (json !== null && typeof json === 'object') {
+    if ('schema' in json) {
+      const doc = parseOrThrow(WorkloadDocument, json, 'workload document');
+      checkReferences(doc, options);
+      return doc;
+    }
+    // SeedWorkload's `{batches: [...]}` form, parsed here rather than through the union so that
+    // an error names the field (`batches.2.context_tokens`) instead of the union as a whole.
+    if ('batches' in json) return fromSeedFormat(withPrefix('batches', () => parseOrThrow(seedBatches, json.batches, 'workload (original list format)')));
   }
-  return fromSeedFormat(parseOrThrow(SeedWorkload, json, 'workload (original list format)'));
+  throw new ValidationError(
+    'invalid workload: expected a kvbench workload document (with "schema") or the original list of batches',
+    '(root)',
+  );
+}
+
+const seedBatches = SeedBatch.array().min(1);
+
+function withPrefix<T>(prefix: string, parse: () => T): T {
+  try {
+    return parse();
+  } catch (err) {
+    if (!(err instanceof ValidationError)) throw err;
+    const field = err.field === '(root)' ? prefix : `${prefix}.${err.field}`;
+    throw new ValidationError(err.message.replace(`: ${err.field}:`, `: ${field}:`), field, { cause: err.cause });
+  }
 }
 
 /** What zod cannot see: ids unique and resolvable, batch indices in order, phases true to the data. */
