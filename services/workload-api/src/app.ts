@@ -49,6 +49,7 @@ export async function buildApp(config: ApiConfig, deps: AppDeps = {}): Promise<F
     const { status, body } = toHttpError(err, (field) => (field === 'config_module' ? presetNames() : undefined));
     if (status >= 500) req.log.error({ err }, 'request failed');
     else req.log.info({ status, error: body.error, field: body.field }, body.message);
+    if (status === 401) reply.header('www-authenticate', 'Bearer realm="kvbench"');
     return reply.code(status).send(body);
   });
   app.setNotFoundHandler((req, reply) =>

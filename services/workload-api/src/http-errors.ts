@@ -67,10 +67,11 @@ export function toHttpError(err: unknown, allowedFor: (field: string) => string[
   return { status: 500, body: { error: 'INTERNAL_ERROR', message: 'internal error' } };
 }
 
-/** `/a/0/b` → `a.0.b`; an unrecognized key names the key itself, not its parent. */
+/** `/a/0/b` → `a.0.b`; an unrecognized key names the key itself, not its parent; an empty key shows as `""`. */
 function zodIssueField(instancePath: string, params: Record<string, unknown> | undefined): string {
-  const parts = instancePath.split('/').filter(Boolean);
+  const rest = instancePath.startsWith('/') ? instancePath.slice(1) : instancePath;
+  const parts = rest === '' ? [] : rest.split('/');
   const keys = params?.['keys'];
   if (Array.isArray(keys) && keys.length > 0) parts.push(String(keys[0]));
-  return parts.length ? parts.join('.') : '(root)';
+  return parts.length ? parts.map((p) => (p === '' ? '""' : p)).join('.') : '(root)';
 }

@@ -1,0 +1,98 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { startNatsServer, type NatsServerHandle } from '@kvbench/testkit';
+import { startApi, type Api } from './helpers.js';
+
+type Json = Record<string, unknown>;
+
+/** Every {"$ref": "#/..."} in `node`. */
+function refs(node: unknown, out: string[] = []): string[] {
+  if (Array.isArray(node)) node.forEach((n) => refs(n, out));
+  else if (node && typeof node === 'object') {
+    for (const [k, v] of Object.entries(node)) {
+      if (k === '$ref' && typeof v === 'string') out.push(v);
+      else refs(v, out);
+    }
+  }
+  return out;
+}
+
+function resolve(doc: Json, ref: string): Json | undefined {
+  assert.ok(ref.startsWith('#/'), ref);
+  let node: unknown = doc;
+  for (const part of ref.slice(2).split('/')) node = (node as Json | undefined)?.[part];
+  return node as Json | undefined;
+}
+
+/** The schema itself, following one $ref. */
+function deref(doc: Json, schema: Json): Json {
+  return typeof schema.$ref === 'string' ? resolve(doc, schema.$ref)! : schema;
+}
+
+describe('OpenAPI', () => {
+  let nats: NatsServerHandle;
+  let api: Api;
+  let doc: Json;
+  before(async () => {
+    nats = await startNatsServer();
+    api = await startApi(nats);
+    const res = await api.app.inject({ method: 'GET', url: '/openapi.json' });
+    assert.equal(res.statusCode, 200);
+    doc = res.json();
+  });
+  after(async () => {
+    await api?.close();
+    await nats?.close();
+  });
+
+  it('lists every route', () => {
+    assert.match(String(doc.openapi), /^3\.1\./);
+    const paths = doc.paths as Record<string, Json>;
+    assert.deepEqual(Object.keys(paths['/workloads']!), ['post']);
+    assert.deepEqual(Object.keys(paths['/workloads/{id}']!), ['get']);
+    assert.deepEqual(Object.keys(paths['/runs']!).sort(), ['get', 'post']);
+    assert.deepEqual(Object.keys(paths['/runs/{id}']!), ['get']);
+    assert.ok(paths['/health']?.get);
+    assert.ok(paths['/presets']?.get);
+  });
+
+  it('describes request bodies from the zod schemas', () => {
+    const body = (path: string) => {
+      const op = (doc.paths as Record<string, Record<string, Json>>)[path]!.post!;
+      const content = (op.requestBody as Json).content as Record<string, Json>;
+      return deref(doc, content['application/json']!.schema as Json);
+    };
+    const run = body('/runs');
+    assert.deepEqual([...(run.required as string[])].sort(), ['model', 'system_label', 'workload_id']);
+    const props = run.properties as Record<string, Json>;
+    for (const key of ['engine', 'config_module', 'overrides', 'max_batch_size', 'max_seq_len', 'output_tokens', 'temperature', 'top_p', 'notes']) {
+      assert.ok(props[key], key);
+    }
+    assert.equal(props.system_label!.pattern, '^[a-z0-9][a-z0-9_-]{0,31}$');
+    assert.equal(run.additionalProperties, false);
+    const workload = body('/workloads');
+    const params = deref(doc, (workload.properties as Record<string, Json>).params!);
+    assert.ok((params.properties as Json).prompt_pool_size);
+    assert.ok((workload.properties as Record<string, Json>).document);
+  });
+
+  it('marks mutating routes as needing a bearer token', () => {
+    const paths = doc.paths as Record<string, Record<string, Json>>;
+    assert.deepEqual(paths['/runs']!.post!.security, [{ bearerAuth: [] }]);
+    assert.deepEqual(paths['/workloads']!.post!.security, [{ bearerAuth: [] }]);
+    assert.equal(((doc.components as Json).securitySchemes as Record<string, Json>).bearerAuth!.scheme, 'bearer');
+  });
+
+  it('has no dangling $ref', () => {
+    const all = refs(doc);
+    assert.ok(all.length > 0);
+    for (const ref of all) assert.ok(resolve(doc, ref), `unresolved ${ref}`);
+  });
+
+  it('serves Swagger UI at /docs', async () => {
+    const res = await api.app.inject({ method: 'GET', url: '/docs' });
+    assert.equal(res.statusCode, 200);
+    assert.match(res.headers['content-type'] as string, /text\/html/);
+    assert.match(res.body, /swagger/i);
+  });
+});
