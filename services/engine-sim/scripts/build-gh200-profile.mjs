@@ -44,6 +44,7 @@ const profile = {
   },
   compute: {
     gpu: 'GH200 Hopper GPU (H100-class, 132 SMs); prefill figures measured on H100 80GB HBM3',
+    memory_GB: 96,
     prefill: h100.compute.prefill.map((p) => ({ ...p, note: `${p.note ?? ''}; measured on H100, used for GH200 (same GPU die)`.replace(/^; /, '') })),
     decode: { effective_hbm_GBps: 4000, step_overhead_s: 0 },
   },
@@ -53,7 +54,7 @@ const profile = {
     { what: 'link size curve', source: 'derived: per-copy overhead measured on H100 (anchors/h100-pcie-gen5.measured.json) added to bytes / GH200 peak; see scripts/build-gh200-profile.mjs', note: 'assumption: per-copy set-up cost is the same on Grace as on the x86 host' },
     { what: 'link.bidirectional_total_GBps', source: 'not given: no published concurrent-both-directions GH200 measurement; NVLink-C2C is 450 GB/s per direction (900 GB/s total), so directions are not capped jointly' },
     { what: 'compute.prefill', source: 'anchors/h100-pcie-gen5.measured.json (one H100 80GB HBM3); GH200 carries the same Hopper GPU' },
-    { what: 'compute.decode.effective_hbm_GBps', source: 'NVIDIA GH200 datasheet: 96GB HBM3 at 4 TB/s (peak, not measured)' },
+    { what: 'compute.decode.effective_hbm_GBps, compute.memory_GB', source: 'NVIDIA GH200 datasheet: 96GB HBM3 at 4 TB/s (peak, not measured)' },
   ],
 };
 const out = join(here, '..', 'profiles', 'gh200-c2c.json');

@@ -28,6 +28,8 @@ const profile = {
   },
   compute: {
     gpu: m.gpu,
+    // nvidia-smi memory.total from the measurement file (MiB → GB)
+    memory_GB: Math.round((Number(/([0-9]+) MiB/.exec(m.nvsmi_pcie)[1]) * 1048576) / 1e7) / 100,
     prefill: [
       {
         shape: 'llama-3.1-8b',
@@ -47,6 +49,7 @@ const profile = {
   sources: [
     { what: 'link.*, link.block_copy, link.bidirectional_total_GBps', source: 'anchors/h100-pcie-gen5.measured.json: PyTorch 2.11 / CUDA 13, CUDA events, median of 10-50 repeats', note: `gpu: ${m.gpu}; nvidia-smi link Gen5 x16` },
     { what: 'compute.prefill', source: 'anchors/h100-pcie-gen5.measured.json (prefill rows), PyTorch SDPA on one H100' },
+    { what: 'compute.memory_GB', source: 'anchors/h100-pcie-gen5.measured.json: nvidia-smi memory.total 81559 MiB' },
     { what: 'compute.decode.effective_hbm_GBps', source: 'NVIDIA H100 SXM datasheet: HBM3 3.35 TB/s (datasheet peak, not measured; decode is a minor term for kvbench workloads)' },
   ],
   measured: {

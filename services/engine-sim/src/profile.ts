@@ -87,6 +87,11 @@ export const ComputeProfile = z
   .object({
     /** Free text: "H100 80GB HBM3 (Hopper)". */
     gpu: z.string().min(1),
+    /**
+     * GPU memory in GB (1e9 B); sizes the KV pool from free_gpu_memory_fraction when
+     * kv_cache_config.max_tokens is not given. Optional: without it max_tokens is required.
+     */
+    memory_GB: z.number().positive().optional(),
     prefill: z.array(PrefillReference).min(1),
     decode: z
       .object({

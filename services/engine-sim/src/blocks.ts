@@ -1,0 +1,336 @@
+/**
+ * Paged KV cache with a GPU (primary) pool and a host (secondary) pool, after TensorRT-LLM's
+ * KVCacheManager:
+ *
+ * - Full blocks of tokens_per_block tokens are stored for reuse under their chain hash once the
+ *   request's context phase completes. A block held by a running request (refCount > 0) is never
+ *   evicted.
+ * - A stored GPU block nobody holds stays cached and is evictable. Eviction order: lowest
+ *   priority first, least recently released first within a priority.
+ * - Evicting a GPU block offloads it to the host pool (an `updated` event, cache_level 0→1) when
+ *   the host pool has blocks and the block's priority ≥ secondary_offload_min_priority; otherwise
+ *   it is dropped (`removed`). A full host pool drops its own least recently used block first.
+ * - A reused block found on the host is onboarded into a GPU slot (`updated` 1→0).
+ *
+ * Counters follow kvCacheStats (cumulative) and kvCacheIterationStats (per-iteration deltas).
+ */
+export type CacheLevel = 0 | 1;
+
+export const DEFAULT_PRIORITY = 35;
+
+export interface Block {
+  readonly id: number;
+  /** Chain hash once stored for reuse; null for a block only its request uses. */
+  hash: number | null;
+  parentHash: number | null;
+  /** Tokens, kept for `stored` events. */
+  tokens: Uint32Array | null;
+  level: CacheLevel;
+  refCount: number;
+  priority: number;
+}
+
+export type KvCacheEvent =
+  | { event_id: number; data: { type: 'created'; num_blocks_per_cache_level: number[] }; window_size: number }
+  | {
+      event_id: number;
+      data: {
+        type: 'stored';
+        parent_hash: number | null;
+        blocks: Array<{
+          type: 'stored_block';
+          block_hash: number;
+          tokens: Array<{ type: 'unique_token'; token_id: number; token_extra_id: number }>;
+          lora_id: null;
+          cache_level: CacheLevel;
+          priority: number;
+        }>;
+      };
+      window_size: number;
+    }
+  | { event_id: number; data: { type: 'removed'; block_hashes: number[] }; window_size: number }
+  | {
+      event_id: number;
+      data: {
+        type: 'updated';
+        block_hash: number;
+        cache_level: { type: 'event_diff'; old_value: CacheLevel; new_value: CacheLevel };
+        priority: null;
+      };
+      window_size: number;
+    };
+
+export interface BlockCounters {
+  allocTotalBlocks: number;
+  allocNewBlocks: number;
+  reusedBlocks: number;
+  missedBlocks: number;
+  offloadBlocks: number;
+  onboardBlocks: number;
+}
+
+export interface BlockManagerOptions {
+  gpuBlocks: number;
+  hostBlocks: number;
+  tokensPerBlock: number;
+  /** Bytes of one block on one rank (for *Bytes counters). */
+  blockBytes: number;
+  secondaryOffloadMinPriority?: number;
+  /** 0 disables the event buffer (TensorRT-LLM's default). */
+  eventBufferMaxSize?: number;
+  /** The attention window the events are keyed by. */
+  windowSize: number;
+  /** Record every reuse (hash) for invariant checks in tests. */
+  traceReuse?: boolean;
+}
+
+/** Ordered sets per priority; Map keeps insertion order, so re-inserting makes an entry most recent. */
+class PriorityLru {
+  private readonly byPriority = new Map<number, Map<number, Block>>();
+  size = 0;
+  add(b: Block): void {
+    let m = this.byPriority.get(b.priority);
+    if (!m) {
+      m = new Map();
+      this.byPriority.set(b.priority, m);
+    }
+    m.set(b.id, b);
+    this.size++;
+  }
+  delete(b: Block): boolean {
+    const m = this.byPriority.get(b.priority);
+    if (m?.delete(b.id)) {
+      this.size--;
+      return true;
+    }
+    return false;
+  }
+  has(b: Block): boolean {
+    return this.byPriority.get(b.priority)?.has(b.id) ?? false;
+  }
+  /** Lowest priority, least recent. */
+  victim(): Block | undefined {
+    let best: number | undefined;
+    for (const [p, m] of this.byPriority) if (m.size > 0 && (best === undefined || p < best)) best = p;
+    if (best === undefined) return undefined;
+    return this.byPriority.get(best)!.values().next().value;
+  }
+}
+
+export class BlockManager {
+  readonly gpuBlocks: number;
+  readonly hostBlocks: number;
+  readonly tokensPerBlock: number;
+  readonly blockBytes: number;
+  readonly minOffloadPriority: number;
+  readonly windowSize: number;
+
+  private nextId = 1;
+  /** GPU slots holding nothing. */
+  private gpuEmpty: number;
+  /** GPU blocks held by nobody but stored for reuse (evictable). */
+  private readonly gpuCached = new PriorityLru();
+  /** Host blocks (always stored, never held). */
+  private readonly hostCached = new PriorityLru();
+  private readonly byHash = new Map<number, Block>();
+
+  readonly counters: BlockCounters = { allocTotalBlocks: 0, allocNewBlocks: 0, reusedBlocks: 0, missedBlocks: 0, offloadBlocks: 0, onboardBlocks: 0 };
+
+  private readonly eventMax: number;
+  private events: KvCacheEvent[] = [];
+  private nextEventId = 0;
+  readonly reuseTrace: number[] | null;
+
+  constructor(opts: BlockManagerOptions) {
+    this.gpuBlocks = opts.gpuBlocks;
+    this.hostBlocks = opts.hostBlocks;
+    this.tokensPerBlock = opts.tokensPerBlock;
+    this.blockBytes = opts.blockBytes;
+    this.minOffloadPriority = opts.secondaryOffloadMinPriority ?? DEFAULT_PRIORITY;
+    this.windowSize = opts.windowSize;
+    this.eventMax = opts.eventBufferMaxSize ?? 0;
+    this.reuseTrace = opts.traceReuse ? [] : null;
+    this.gpuEmpty = opts.gpuBlocks;
+    this.emit({ type: 'created', num_blocks_per_cache_level: [this.gpuBlocks, this.hostBlocks] });
+  }
+
+  // ---- pool state ----
+
+  /** GPU blocks not held by a request (empty or cached-evictable): TensorRT-LLM's freeNumBlocks. */
+  get gpuFree(): number {
+    return this.gpuEmpty + this.gpuCached.size;
+  }
+  get gpuUsed(): number {
+    return this.gpuBlocks - this.gpuFree;
+  }
+  get gpuCachedCount(): number {
+    return this.gpuCached.size;
+  }
+  get hostUsed(): number {
+    return this.hostCached.size;
+  }
+  get storedCount(): number {
+    return this.byHash.size;
+  }
+
+  // ---- lookup ----
+
+  /** Stored blocks matching the prefix given by `hashes`, in order, stopping at the first miss. */
+  match(hashes: readonly number[]): Block[] {
+    const out: Block[] = [];
+    for (const h of hashes) {
+      const b = this.byHash.get(h);
+      if (!b) break;
+      out.push(b);
+    }
+    return out;
+  }
+
+  /** Where the stored block with `hash` lives, if anywhere. */
+  levelOf(hash: number): CacheLevel | undefined {
+    return this.byHash.get(hash)?.level;
+  }
+
+  // ---- allocation ----
+
+  /** A GPU slot, evicting (offloading or dropping) the best victim when none is empty. */
+  private takeGpuSlot(): void {
+    if (this.gpuEmpty > 0) {
+      this.gpuEmpty--;
+      return;
+    }
+    const victim = this.gpuCached.victim();
+    if (!victim) throw new Error('KV cache invariant broken: no free or evictable GPU block (scheduler over-admitted)');
+    this.gpuCached.delete(victim);
+    this.offloadOrDrop(victim);
+  }
+
+  private offloadOrDrop(b: Block): void {
+    if (this.hostBlocks > 0 && b.priority >= this.minOffloadPriority) {
+      if (this.hostCached.size >= this.hostBlocks) {
+        const drop = this.hostCached.victim()!;
+        this.hostCached.delete(drop);
+        this.forget(drop);
+      }
+      b.level = 1;
+      this.hostCached.add(b);
+      this.counters.offloadBlocks++;
+      this.emit({ type: 'updated', block_hash: b.hash!, cache_level: { type: 'event_diff', old_value: 0, new_value: 1 }, priority: null });
+    } else {
+      this.forget(b);
+    }
+  }
+
+  private forget(b: Block): void {
+    if (b.hash !== null) {
+      this.byHash.delete(b.hash);
+      this.emit({ type: 'removed', block_hashes: [b.hash] });
+    }
+  }
+
+  /** A fresh block for a request's own tokens, held by it. */
+  allocate(priority = DEFAULT_PRIORITY): Block {
+    this.takeGpuSlot();
+    this.counters.allocTotalBlocks++;
+    this.counters.allocNewBlocks++;
+    return { id: this.nextId++, hash: null, parentHash: null, tokens: null, level: 0, refCount: 1, priority };
+  }
+
+  /**
+   * Take a matched stored block for a request: a GPU block is referenced, a host block is
+   * onboarded first. Returns whether it was onboarded.
+   */
+  acquireReused(b: Block): boolean {
+    this.counters.allocTotalBlocks++;
+    this.counters.reusedBlocks++;
+    this.reuseTrace?.push(b.hash!);
+    let onboarded = false;
+    if (b.level === 1) {
+      this.hostCached.delete(b);
+      // The host slot is free before the GPU slot is taken, so an offload this causes has room.
+      this.takeGpuSlot();
+      b.level = 0;
+      this.counters.onboardBlocks++;
+      onboarded = true;
+      this.emit({ type: 'updated', block_hash: b.hash!, cache_level: { type: 'event_diff', old_value: 1, new_value: 0 }, priority: null });
+    } else if (b.refCount === 0) {
+      this.gpuCached.delete(b);
+    }
+    b.refCount++;
+    return onboarded;
+  }
+
+  /** Count prompt blocks that were not found (kvCacheStats.missedBlocks). */
+  countMissed(n: number): void {
+    this.counters.missedBlocks += n;
+  }
+
+  /**
+   * Store a request's computed full blocks for reuse, in prefix order. A block whose hash is
+   * already stored (another request computed the same prefix meanwhile) stays private.
+   */
+  store(blocks: ReadonlyArray<{ block: Block; hash: number; parentHash: number | null; tokens: Uint32Array }>): void {
+    let group: Extract<KvCacheEvent, { data: { type: 'stored' } }>['data'] | null = null;
+    for (const { block, hash, parentHash, tokens } of blocks) {
+      if (block.hash !== null || this.byHash.has(hash)) {
+        if (group) this.emit(group);
+        group = null;
+        continue;
+      }
+      block.hash = hash;
+      block.parentHash = parentHash;
+      block.tokens = tokens;
+      this.byHash.set(hash, block);
+      if (this.eventMax > 0) {
+        group ??= { type: 'stored', parent_hash: parentHash, blocks: [] };
+        group.blocks.push({
+          type: 'stored_block',
+          block_hash: hash,
+          tokens: Array.from(tokens, (t) => ({ type: 'unique_token' as const, token_id: t, token_extra_id: 0 })),
+          lora_id: null,
+          cache_level: 0,
+          priority: block.priority,
+        });
+      }
+    }
+    if (group) this.emit(group);
+  }
+
+  /** A request lets go of a block: stored blocks become cached (evictable), private ones empty. */
+  release(b: Block): void {
+    if (b.refCount <= 0) throw new Error(`KV cache invariant broken: release of unheld block ${b.id}`);
+    b.refCount--;
+    if (b.refCount > 0) return;
+    if (b.hash !== null) this.gpuCached.add(b);
+    else this.gpuEmpty++;
+  }
+
+  // ---- events ----
+
+  private emit(data: KvCacheEvent['data']): void {
+    if (this.eventMax <= 0) return;
+    this.events.push({ event_id: this.nextEventId++, data, window_size: this.windowSize } as KvCacheEvent);
+    if (this.events.length > this.eventMax) this.events.splice(0, this.events.length - this.eventMax);
+  }
+
+  /** Events since the last drain, oldest first (POST /kv_cache_events drains). */
+  drainEvents(): KvCacheEvent[] {
+    const out = this.events;
+    this.events = [];
+    return out;
+  }
+
+  /** For invariant checks: every pool count is within its capacity and consistent. */
+  checkInvariants(): void {
+    const fail = (m: string) => {
+      throw new Error(`KV cache invariant broken: ${m}`);
+    };
+    if (this.gpuEmpty < 0 || this.gpuEmpty > this.gpuBlocks) fail(`gpuEmpty ${this.gpuEmpty}`);
+    if (this.gpuUsed < 0 || this.gpuUsed > this.gpuBlocks) fail(`gpuUsed ${this.gpuUsed}`);
+    if (this.hostCached.size > this.hostBlocks) fail(`host ${this.hostCached.size} > ${this.hostBlocks}`);
+    for (const b of this.byHash.values()) {
+      if (b.level === 1 && !this.hostCached.has(b)) fail(`host block ${b.id} not in host pool`);
+      if (b.level === 0 && b.refCount === 0 && !this.gpuCached.has(b)) fail(`cached GPU block ${b.id} not evictable`);
+    }
+  }
+}

@@ -1,0 +1,76 @@
+/**
+ * trtllm-serve's command line as the simulator accepts it:
+ *   <model> --config file.yaml --max_batch_size N --max_seq_len N --max_num_tokens N --host H --port P
+ * (--extra_llm_api_options is the older name of --config; --tp_size the trtllm-serve name of --tp),
+ * plus the simulator's own: --profile NAME|PATH --system LABEL --seed N --time_scale S
+ * --legacy_metrics --model_shape layers:kvheads:headdim:dtype --tp N.
+ * KVBENCH_SIM_TIME_SCALE sets the time scale when --time_scale is absent.
+ */
+import { ConfigError } from '@kvbench/common';
+import type { SimOptions } from './config.js';
+
+const VALUE_FLAGS: Record<string, keyof SimOptions | 'ignore'> = {
+  config: 'config',
+  extra_llm_api_options: 'config',
+  max_batch_size: 'maxBatchSize',
+  max_seq_len: 'maxSeqLen',
+  max_num_tokens: 'maxNumTokens',
+  host: 'host',
+  port: 'port',
+  profile: 'profile',
+  system: 'system',
+  seed: 'seed',
+  time_scale: 'timeScale',
+  model_shape: 'modelShape',
+  tp: 'tp',
+  tp_size: 'tp',
+  // trtllm-serve flags accepted for compatibility; the simulator has nothing to do with them.
+  backend: 'ignore',
+  log_level: 'ignore',
+  kv_cache_free_gpu_memory_fraction: 'ignore',
+  tokenizer: 'ignore',
+  pp_size: 'ignore',
+  ep_size: 'ignore',
+  gpus_per_node: 'ignore',
+  num_postprocess_workers: 'ignore',
+};
+const NUMERIC = new Set<keyof SimOptions>(['maxBatchSize', 'maxSeqLen', 'maxNumTokens', 'port', 'seed', 'timeScale', 'tp']);
+const INTEGER = new Set<keyof SimOptions>(['maxBatchSize', 'maxSeqLen', 'maxNumTokens', 'port', 'seed', 'tp']);
+const BOOL_FLAGS: Record<string, keyof SimOptions | 'ignore'> = { legacy_metrics: 'legacyMetrics', trust_remote_code: 'ignore' };
+
+export function parseSimArgs(argv: readonly string[], env: Readonly<Record<string, string | undefined>> = {}): SimOptions {
+  const out: Record<string, unknown> = {};
+  const positional: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (!a.startsWith('--')) {
+      positional.push(a);
+      continue;
+    }
+    const eq = a.indexOf('=');
+    const name = (eq > 0 ? a.slice(2, eq) : a.slice(2)).replace(/-/g, '_');
+    if (name in BOOL_FLAGS) {
+      const key = BOOL_FLAGS[name]!;
+      if (key !== 'ignore') out[key] = true;
+      continue;
+    }
+    const key = VALUE_FLAGS[name];
+    if (!key) throw new ConfigError(`no such option: --${name}`, name);
+    const value = eq > 0 ? a.slice(eq + 1) : argv[++i];
+    if (value === undefined) throw new ConfigError(`option --${name} requires a value`, name);
+    if (key === 'ignore') continue;
+    if (NUMERIC.has(key)) {
+      const n = Number(value);
+      if (!Number.isFinite(n) || (INTEGER.has(key) && !Number.isInteger(n))) throw new ConfigError(`--${name}: '${value}' is not a valid ${INTEGER.has(key) ? 'integer' : 'number'}`, name);
+      out[key] = n;
+    } else out[key] = value;
+  }
+  if (positional.length !== 1) throw new ConfigError(`expected exactly one model argument, got ${positional.length}: ${positional.join(' ')}`, 'model');
+  out.model = positional[0];
+  if (out.timeScale === undefined && env.KVBENCH_SIM_TIME_SCALE !== undefined) {
+    const s = Number(env.KVBENCH_SIM_TIME_SCALE);
+    if (!(s > 0)) throw new ConfigError(`KVBENCH_SIM_TIME_SCALE must be a positive number, got '${env.KVBENCH_SIM_TIME_SCALE}'`, 'KVBENCH_SIM_TIME_SCALE');
+    out.timeScale = s;
+  }
+  return out as unknown as SimOptions;
+}

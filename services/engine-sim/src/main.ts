@@ -1,0 +1,36 @@
+#!/usr/bin/env node
+/**
+ * The simulator process, started like trtllm-serve (see cli-args.ts). Prints
+ * `listening on http://HOST:PORT` on stdout once ready, so a launcher can learn a port 0 choice.
+ */
+import { consoleLogger, KvbenchError } from '@kvbench/common';
+import { parseSimArgs } from './cli-args.js';
+import { startSimServer } from './server.js';
+
+async function main(): Promise<void> {
+  const log = consoleLogger('info', '[engine-sim] ');
+  let server;
+  try {
+    const opts = parseSimArgs(process.argv.slice(2), process.env);
+    server = await startSimServer({ ...opts, logger: log });
+  } catch (err) {
+    const msg = err instanceof KvbenchError ? err.message : (err as Error)?.stack ?? String(err);
+    process.stderr.write(`engine-sim: error: ${msg}\n`);
+    process.exit(err instanceof KvbenchError ? 2 : 1);
+  }
+  process.stdout.write(`listening on ${server.url}\n`);
+  let closing = false;
+  const stop = (sig: string) => {
+    if (closing) return;
+    closing = true;
+    log.info(`${sig}: shutting down`);
+    server.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+void main();

@@ -1,0 +1,290 @@
+/**
+ * The simulator's HTTP server (node:http, so emission timing is not shaped by a framework):
+ * trtllm-serve's endpoints in trtllm-serve's shapes, every answer labelled simulated.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import seedrandom from 'seedrandom';
+import { consoleLogger, type Logger } from '@kvbench/common';
+import { resolveSim, type ResolvedSim, type SimOptions } from './config.js';
+import { Engine, type IterationResult } from './engine.js';
+import { TimingModel } from './timing.js';
+import { RealtimeDriver, type EmissionRecord } from './driver.js';
+import { InlinePreparer, WorkerPreparer, type RequestPreparer } from './tokenizer-pool.js';
+import { OUTPUT_WORDS } from './tokenizer.js';
+import { now } from './clock.js';
+import {
+  BadRequest, DONE, errorBody, fullResponse, roleChunk, textChunk, usage, usageChunk,
+  type ApiKind, type ChunkContext, type ParsedRequest, type SimLabels,
+} from './wire.js';
+
+export const SIM_VERSION = '0.1.0';
+
+export interface StartSimServerOptions extends SimOptions {
+  logger?: Logger;
+  /** Keep at most this many emission records (for the jitter benchmark). Default 100000. */
+  emissionLogMax?: number;
+}
+
+export interface SimServer {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+  /** The resolved configuration (pool sizes, clamped max_seq_len, profile, shape). */
+  resolved: ResolvedSim;
+  engine: Engine;
+  driver: RealtimeDriver;
+  /** Emission records since the last call (due vs. sent, steady-clock ns). */
+  drainEmissions(): EmissionRecord[];
+}
+
+interface Live {
+  id: number;
+  ctx: ChunkContext;
+  req: ParsedRequest;
+  promptTokens: number;
+  words: string[];
+  res: ServerResponse;
+  cachedTokens: number;
+  text: string[];
+  done: boolean;
+}
+
+/** Spin window before a due emission (clock.ts): 1.5 ms at real-time speed, less when scaled down to spare CPU. */
+function spinWindowMs(timeScale: number): number {
+  return timeScale >= 0.5 ? 1.5 : 0.5;
+}
+
+export async function startSimServer(options: StartSimServerOptions): Promise<SimServer> {
+  const log = options.logger ?? consoleLogger('info', '[engine-sim] ');
+  const cfg = resolveSim(options);
+  for (const n of cfg.notices) log.warn(n);
+  const labels: SimLabels = { engine: 'sim', simulated: true, profile: cfg.profile.name, time_scale: cfg.timeScale };
+  const timing = new TimingModel(cfg.profile, cfg.shape, cfg.tokensPerBlock);
+
+  // Filled in once the driver exists (the engine needs the clock mapping for its records).
+  let driver!: RealtimeDriver;
+  const engine = new Engine(
+    {
+      maxBatchSize: cfg.maxBatchSize,
+      maxNumTokens: cfg.maxNumTokens,
+      tokensPerBlock: cfg.tokensPerBlock,
+      gpuBlocks: cfg.gpuBlocks,
+      hostBlocks: cfg.hostBlocks,
+      enableBlockReuse: cfg.yaml.kv_cache_config.enable_block_reuse,
+      enableChunkedPrefill: cfg.enableChunkedPrefill,
+      secondaryOffloadMinPriority: cfg.yaml.kv_cache_config.secondary_offload_min_priority,
+      eventBufferMaxSize: cfg.yaml.kv_cache_config.event_buffer_max_size,
+      windowSize: cfg.maxSeqLen,
+      enableIterPerfStats: cfg.yaml.enable_iter_perf_stats,
+      iterStatsMaxIterations: cfg.iterStatsMaxIterations,
+      returnPerfMetrics: cfg.yaml.return_perf_metrics && cfg.yaml.perf_metrics_max_requests > 0,
+      perfMetricsMaxRequests: cfg.yaml.perf_metrics_max_requests,
+      toSteadySeconds: (t) => driver.steadySeconds(t),
+      toWallClock: (t) => new Date(wallEpochMs + (Number(driver.wallNs(t) - driver.epochNs) / 1e6)),
+      statsLabels: { engine: 'sim', simulated: true, profile: cfg.profile.name },
+    },
+    timing,
+  );
+  const wallEpochMs = Date.now();
+
+  const live = new Map<number, Live>();
+  const emissionLogMax = options.emissionLogMax ?? 100_000;
+  let emissions: EmissionRecord[] = [];
+  const firstTokenSentNs = new Map<number, bigint>();
+
+  const deliver = (r: IterationResult, dueNs: bigint) => {
+    for (const e of r.emissions) {
+      const l = live.get(e.id);
+      if (!l) continue;
+      const word = l.words[e.index]!;
+      l.text.push(word);
+      if (l.req.stream) {
+        if (e.index === 0 && l.ctx.kind === 'chat') l.res.write(roleChunk(l.ctx));
+        l.res.write(textChunk(l.ctx, word, e.final ? 'length' : null));
+      }
+      const sent = now();
+      if (e.index === 0) firstTokenSentNs.set(e.id, sent);
+      if (emissions.length < emissionLogMax) emissions.push({ dueNs, sentNs: sent });
+    }
+    for (const f of r.finished) {
+      const l = live.get(f.id);
+      if (!l) continue;
+      live.delete(f.id);
+      l.done = true;
+      const u = usage(f.promptTokens, f.completionTokens, f.cachedTokens);
+      if (l.req.stream) {
+        if (l.req.includeUsage) l.res.write(usageChunk(l.ctx, u));
+        l.res.end(DONE);
+      } else {
+        sendJson(l.res, 200, fullResponse(l.ctx, l.text.join(''), u));
+      }
+    }
+  };
+  driver = new RealtimeDriver(engine, cfg.timeScale, deliver, spinWindowMs(cfg.timeScale));
+
+  const preparer: RequestPreparer = options.tokenizerWorker === false ? new InlinePreparer() : new WorkerPreparer();
+  if (preparer instanceof WorkerPreparer) await preparer.ready;
+
+  let nextId = 1;
+  const sendJson = (res: ServerResponse, status: number, body: unknown) => {
+    const text = JSON.stringify(body);
+    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'x-kvbench-engine': 'sim', 'x-kvbench-profile': cfg.profile.name });
+    res.end(text);
+  };
+
+  async function handleGenerate(kind: ApiKind, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const body = await readBody(req);
+    let prepared;
+    try {
+      prepared = await preparer.prepare(kind, body);
+    } catch (err) {
+      if (err instanceof BadRequest) return sendJson(res, 400, errorBody(400, err.message, labels));
+      throw err;
+    }
+    const { req: p, ids } = prepared;
+    const P = ids.length;
+    if (P === 0) return sendJson(res, 400, errorBody(400, 'prompt is empty', labels));
+    if (P + p.maxTokens > cfg.maxSeqLen) {
+      const why = cfg.maxSeqLen < cfg.maxSeqLenRequested ? ` (reduced from ${cfg.maxSeqLenRequested} because kv_cache_config.max_tokens holds only ${cfg.gpuBlocks} blocks of ${cfg.tokensPerBlock} tokens)` : '';
+      return sendJson(res, 400, errorBody(400, `The sum of prompt length (${P}) and max_tokens (${p.maxTokens}) should not exceed max_seq_len (${cfg.maxSeqLen})${why}`, labels));
+    }
+    if (!cfg.enableChunkedPrefill && P > cfg.maxNumTokens)
+      return sendJson(res, 400, errorBody(400, `The prompt length (${P}) should not exceed max_num_tokens (${cfg.maxNumTokens}) without enable_chunked_prefill`, labels));
+
+    const id = nextId++;
+    const rng = seedrandom(`${cfg.seed}:${promptKey(ids)}`);
+    const words = Array.from({ length: p.maxTokens }, () => OUTPUT_WORDS[Math.floor(rng() * OUTPUT_WORDS.length)]!);
+    const ctx: ChunkContext = {
+      kind,
+      id: `${kind === 'chat' ? 'chatcmpl' : 'cmpl'}-sim${cfg.seed}-${id}`,
+      created: Math.floor(Date.now() / 1000),
+      model: p.model ?? cfg.model,
+      labels,
+    };
+    const l: Live = { id, ctx, req: p, promptTokens: P, words, res, cachedTokens: 0, text: [], done: false };
+    live.set(id, l);
+    if (p.stream) {
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-kvbench-engine': 'sim', 'x-kvbench-profile': cfg.profile.name });
+      res.flushHeaders();
+    }
+    res.on('close', () => {
+      if (!l.done) {
+        live.delete(id);
+        driver.cancel(id);
+      }
+    });
+    driver.submit({ id, responseId: ctx.id, tokens: ids, maxTokens: p.maxTokens });
+  }
+
+  function drainPerf(): unknown[] {
+    const out = engine.drainPerfMetrics();
+    for (const e of out) {
+      const id = e.request_id as number;
+      const sent = firstTokenSentNs.get(id);
+      firstTokenSentNs.delete(id);
+      Object.assign(e, labels, { sim: { first_token_sent_time: sent === undefined ? null : Number(sent) / 1e9 } });
+    }
+    return out;
+  }
+
+  const server = createServer({ noDelay: true, keepAlive: true }, (req, res) => {
+    const url = (req.url ?? '/').split('?')[0];
+    const route = `${req.method} ${url}`;
+    const fail = (err: unknown) => {
+      log.error({ err: String(err), route }, 'request failed');
+      if (!res.headersSent) sendJson(res, 500, errorBody(500, String((err as Error)?.message ?? err), labels));
+      else res.destroy();
+    };
+    try {
+      switch (route) {
+        case 'POST /v1/completions':
+          return void handleGenerate('completions', req, res).catch(fail);
+        case 'POST /v1/chat/completions':
+          return void handleGenerate('chat', req, res).catch(fail);
+        case 'GET /health':
+          res.writeHead(200, { 'content-length': 0, 'x-kvbench-engine': 'sim' });
+          return void res.end();
+        case 'GET /version':
+          return sendJson(res, 200, {
+            version: `kvbench-sim ${SIM_VERSION}`,
+            ...labels,
+            model: cfg.model,
+            model_shape: cfg.shape,
+            max_seq_len: cfg.maxSeqLen,
+            gpu_blocks: cfg.gpuBlocks,
+            host_blocks: cfg.hostBlocks,
+            tokens_per_block: cfg.tokensPerBlock,
+            block_bytes: cfg.blockBytes,
+            legacy_metrics: cfg.legacyMetrics,
+          });
+        case 'GET /v1/models':
+          return sendJson(res, 200, { object: 'list', data: [{ id: cfg.model, object: 'model', created: Math.floor(wallEpochMs / 1000), owned_by: 'tensorrt_llm', ...labels }] });
+        case 'GET /metrics': {
+          const stats = engine.drainIterationStats();
+          if (cfg.legacyMetrics) for (const s of stats) delete s.kvCacheIterationStats;
+          return sendJson(res, 200, stats);
+        }
+        case 'GET /perf_metrics':
+          return sendJson(res, 200, drainPerf());
+        case 'POST /kv_cache_events':
+          req.resume();
+          return void req.on('end', () => sendJson(res, 200, engine.drainEvents()));
+        default:
+          req.resume();
+          return sendJson(res, 404, { detail: 'Not Found', ...labels });
+      }
+    } catch (err) {
+      fail(err);
+    }
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
+  });
+  const addr = server.address() as AddressInfo;
+  const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  const url = `http://${host}:${addr.port}`;
+  log.info(
+    `${cfg.model} (${cfg.shape.name}, tp ${cfg.shape.tp}) on profile ${cfg.profile.name}: GPU pool ${cfg.gpuBlocks} blocks, host pool ${cfg.hostBlocks} blocks of ` +
+      `${cfg.tokensPerBlock} tokens (${(cfg.blockBytes / 2 ** 20).toFixed(2)} MiB per block per rank), max_seq_len ${cfg.maxSeqLen}, time scale ${cfg.timeScale}`,
+  );
+
+  return {
+    url,
+    port: addr.port,
+    resolved: cfg,
+    engine,
+    driver,
+    drainEmissions() {
+      const out = emissions;
+      emissions = [];
+      return out;
+    },
+    async close() {
+      driver.close();
+      for (const l of live.values()) l.res.destroy();
+      live.clear();
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+      await preparer.close();
+    },
+  };
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+/** A cheap stable key of a prompt for the output generator's seed. */
+function promptKey(ids: Uint32Array): string {
+  let h = 2166136261;
+  for (let i = 0; i < ids.length; i++) h = Math.imul(h ^ ids[i]!, 16777619) >>> 0;
+  return `${ids.length}-${h}`;
+}

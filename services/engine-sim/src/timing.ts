@@ -1,0 +1,108 @@
+/**
+ * Time model: prefill and decode from the profile's compute part, KV transfers from its link part.
+ *
+ * Prefill. Each reference table `[tokens, seconds]` is fitted with t(n) = a·n + b·n² (weighted
+ * least squares on relative error): the linear term is the weight GEMMs, the quadratic term is
+ * causal attention. A chunk of n new tokens after c tokens already in the KV cache (reused or
+ * computed by an earlier chunk) costs t(c + n) − t(c): the GEMMs for n tokens plus attention of
+ * the new tokens over the whole context.
+ *
+ * Other shapes. A shape with its own table in the profile uses it. Otherwise the llama-3.1-8b
+ * table (or the first one) is scaled: the linear term by parameter count, the quadratic term by
+ * layers × query heads × head dim (attention FLOPs per token pair). Both are divided by the
+ * tensor-parallel degree relative to the table's (perfect scaling: TP communication is left out).
+ *
+ * Decode. One step streams the weights and the KV of every sequence in the batch from HBM:
+ * (weight bytes + KV bytes of all contexts) / tp / effective HBM bandwidth + step overhead.
+ *
+ * Mixed iterations (context chunks and decode steps in one forward pass, as in-flight batching
+ * does) cost the sum of both parts.
+ */
+import type { Profile, PrefillReference } from './profile.js';
+import { kvBytesPerTokenPerRank, resolveModelShape, weightBytesPerRank, type ModelShape } from './shapes.js';
+import { iterationTransferSeconds, blockTransferSeconds, type Direction } from './link.js';
+
+export interface PrefillFit {
+  /** Seconds per token (linear term) for this shape and tp. */
+  a: number;
+  /** Seconds per token² (quadratic term) for this shape and tp. */
+  b: number;
+  /** The reference table used and how it was scaled. */
+  reference: string;
+  scaled: boolean;
+}
+
+/** Weighted least squares of t = a·n + b·n² over the points, minimising relative error. */
+export function fitPrefill(points: ReadonlyArray<readonly [number, number]>): { a: number; b: number } {
+  let s11 = 0, s12 = 0, s22 = 0, y1 = 0, y2 = 0;
+  for (const [n, t] of points) {
+    const x1 = n / t, x2 = (n * n) / t;
+    s11 += x1 * x1; s12 += x1 * x2; s22 += x2 * x2; y1 += x1; y2 += x2;
+  }
+  const det = s11 * s22 - s12 * s12;
+  let a = (y1 * s22 - y2 * s12) / det;
+  let b = (s11 * y2 - s12 * y1) / det;
+  // A negative term would make time fall with length: refit with the other term alone.
+  if (a < 0) { a = 0; b = y2 / s22; }
+  if (b < 0) { b = 0; a = y1 / s11; }
+  return { a, b };
+}
+
+function pickReference(profile: Profile, shape: ModelShape): PrefillReference {
+  const refs = profile.compute.prefill;
+  return refs.find((r) => r.shape === shape.name) ?? refs.find((r) => r.shape === 'llama-3.1-8b') ?? refs[0]!;
+}
+
+export function prefillFitFor(profile: Profile, shape: ModelShape): PrefillFit {
+  const ref = pickReference(profile, shape);
+  const { a, b } = fitPrefill(ref.points);
+  const tpFactor = ref.tp / shape.tp;
+  if (ref.shape === shape.name) return { a: a * tpFactor, b: b * tpFactor, reference: ref.shape, scaled: false };
+  const r = resolveModelShape(ref.shape);
+  const linear = shape.params / r.params;
+  const attention = (shape.layers * shape.qHeads * shape.headDim) / (r.layers * r.qHeads * r.headDim);
+  return { a: a * linear * tpFactor, b: b * attention * tpFactor, reference: ref.shape, scaled: true };
+}
+
+export class TimingModel {
+  readonly prefill: PrefillFit;
+  /** Bytes of one KV block on one tensor-parallel rank (what one block copy moves). */
+  readonly blockBytes: number;
+
+  constructor(
+    readonly profile: Profile,
+    readonly shape: ModelShape,
+    readonly tokensPerBlock: number,
+  ) {
+    this.prefill = prefillFitFor(profile, shape);
+    this.blockBytes = tokensPerBlock * kvBytesPerTokenPerRank(shape);
+  }
+
+  private t(n: number): number {
+    return this.prefill.a * n + this.prefill.b * n * n;
+  }
+
+  /** Seconds to prefill `newTokens` tokens on top of `cachedTokens` already in the KV cache. */
+  prefillSeconds(newTokens: number, cachedTokens = 0): number {
+    if (newTokens <= 0) return 0;
+    return this.t(cachedTokens + newTokens) - this.t(cachedTokens);
+  }
+
+  /** Seconds of one decode step for `sequences` sequences holding `contextTokens` tokens in total. */
+  decodeStepSeconds(sequences: number, contextTokens: number): number {
+    if (sequences <= 0) return 0;
+    const d = this.profile.compute.decode;
+    const bytes = weightBytesPerRank(this.shape) + contextTokens * kvBytesPerTokenPerRank(this.shape);
+    return bytes / (d.effective_hbm_GBps * 1e9) + d.step_overhead_s;
+  }
+
+  /** Seconds to move `blocks` KV blocks one way. */
+  blockTransferSeconds(dir: Direction, blocks: number): number {
+    return blockTransferSeconds(this.profile.link, dir, blocks, this.blockBytes);
+  }
+
+  /** Seconds for an iteration's onboards and offloads together. */
+  transferSeconds(onboardBlocks: number, offloadBlocks: number): number {
+    return iterationTransferSeconds(this.profile.link, onboardBlocks, offloadBlocks, this.blockBytes);
+  }
+}
