@@ -1,4 +1,5 @@
 import type { WorkloadDocument } from '@kvbench/common';
+import { jsonStringBody } from './serialize.js';
 
 /** One batch of the original format: every request's full prompt text, repeated per request. */
 export interface SeedFormatBatch {
@@ -29,7 +30,10 @@ export function* seedFormatChunks(doc: WorkloadDocument): Generator<string> {
     const b = batches[i]!;
     yield `${i > 0 ? ',' : ''}\n  {\n    "batch_prompts": [`;
     for (let j = 0; j < b.batch_prompts.length; j++) {
-      yield `${j > 0 ? ',' : ''}\n      ${JSON.stringify(b.batch_prompts[j])}`;
+      // The text as its own piece, not copied into a new string per request.
+      yield `${j > 0 ? ',' : ''}\n      "`;
+      yield jsonStringBody(b.batch_prompts[j]!);
+      yield '"';
     }
     yield `\n    ],\n    "context_tokens": ${b.context_tokens},\n    "scheduled_delay_ms": ${JSON.stringify(b.scheduled_delay_ms)}\n  }`;
   }

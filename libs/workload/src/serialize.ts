@@ -41,7 +41,7 @@ export function serializeWorkloadParts(doc: WorkloadDocument): string[] {
 const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
 
 /** JSON.stringify(text) without its quotes; `text` itself when nothing needs escaping (generated prompts). */
-function jsonStringBody(text: string): string {
+export function jsonStringBody(text: string): string {
   return NEEDS_ESCAPE.test(text) ? JSON.stringify(text).slice(1, -1) : text;
 }
 
