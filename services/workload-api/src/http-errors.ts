@@ -52,9 +52,9 @@ export function toHttpError(err: unknown, allowedFor: (field: string) => string[
   }
   if (err instanceof NotFoundError) return { status: 404, body: { error: err.code, message: err.message } };
   if (err instanceof AuthError) return { status: err.status, body: { error: err.status === 401 ? 'UNAUTHORIZED' : 'FORBIDDEN', message: err.message } };
-  if (err instanceof BusError || err instanceof StorageError) {
-    return { status: 503, body: { error: err.code, message: err.message } };
-  }
+  // The bus being down is temporary: 503 tells a client to retry. A corrupt stored entry is not.
+  if (err instanceof BusError) return { status: 503, body: { error: err.code, message: err.message } };
+  if (err instanceof StorageError) return { status: 500, body: { error: err.code, message: err.message } };
   const fe = err as FastifyLikeError;
   if (fe?.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
     return { status: 413, body: { error: 'LIMIT_EXCEEDED', message: 'request body is larger than MAX_BODY_BYTES', field: '(body)' } };

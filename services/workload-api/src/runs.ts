@@ -7,6 +7,7 @@ import {
   RunAcceptedEvent,
   RunFailedEvent,
   RunStatus,
+  StorageError,
   ValidationError,
   ensureJobConsumer,
   eventSubject,
@@ -20,6 +21,7 @@ import type { ObjectStore } from '@nats-io/obj';
 import type { Limits } from './config.js';
 import type { RunAccepted, RunRequest } from './schemas.js';
 import { workloadExists } from './workloads.js';
+import { busCall } from './bus-call.js';
 
 export interface RunsContext {
   js: JetStreamClient;
@@ -132,9 +134,8 @@ export async function submitRun(ctx: RunsContext, req: RunRequest): Promise<RunA
     schema: 'kvbench.event', version: 1, run_id: runId, attempt: 1, system_label: job.system_label, at, type: 'accepted', job,
   });
   try {
-    await ctx.js.publish(eventSubject(runId, 'accepted'), JSON.stringify(accepted), { msgID: `${runId}.accepted` });
-    // msgID = run id: a publish retried after a reconnect never queues the job twice.
-    await ctx.js.publish(jobSubject(job.system_label), JSON.stringify(job), { msgID: runId });
+    await publishOnce(ctx.js, eventSubject(runId, 'accepted'), JSON.stringify(accepted), `${runId}.accepted`);
+    await publishOnce(ctx.js, jobSubject(job.system_label), JSON.stringify(job), runId);
   } catch (err) {
     await markFailed(ctx, runId, job, err);
     throw new BusError(`could not publish run ${runId}: ${(err as Error).message}`, { cause: err });
@@ -145,6 +146,18 @@ export async function submitRun(ctx: RunsContext, req: RunRequest): Promise<RunA
     status_url: `/runs/${runId}`,
     ...(ctx.aggregatorUrl ? { events_url: `${ctx.aggregatorUrl}/runs/${runId}/events` } : {}),
   };
+}
+
+/**
+ * Publish with a message id, retrying once: when only the ack was lost the message is stored, and
+ * JetStream's de-duplication (msgID within the duplicate window) keeps the retry from queueing it twice.
+ */
+async function publishOnce(js: JetStreamClient, subject: string, data: string, msgID: string): Promise<void> {
+  try {
+    await js.publish(subject, data, { msgID });
+  } catch {
+    await js.publish(subject, data, { msgID });
+  }
 }
 
 /** Best effort: the run was never queued, say so where clients look. */
@@ -168,9 +181,11 @@ async function markFailed(ctx: RunsContext, runId: string, job: Job, cause: unkn
 }
 
 export async function getRunStatus(runs: KV, runId: string): Promise<RunStatus> {
-  const entry = await runs.get(runId);
+  const entry = await busCall('runs bucket', () => runs.get(runId));
   if (!entry || entry.operation !== 'PUT' || entry.length === 0) throw new NotFoundError('run', runId);
-  return RunStatus.parse(entry.json());
+  const parsed = RunStatus.safeParse(safeJson(entry));
+  if (!parsed.success) throw new StorageError(`run ${runId}: stored status does not match the RunStatus schema`, { cause: parsed.error });
+  return parsed.data;
 }
 
 export interface RunFilter {
@@ -181,23 +196,26 @@ export interface RunFilter {
 
 /** Newest first. Entries that do not parse (written by something else) are skipped. */
 export async function listRuns(runs: KV, filter: RunFilter): Promise<RunStatus[]> {
-  const out: RunStatus[] = [];
-  const keys = await runs.keys();
-  for await (const key of keys) {
-    const entry = await runs.get(key);
-    if (!entry || entry.operation !== 'PUT' || entry.length === 0) continue;
-    let value: unknown;
-    try {
-      value = entry.json();
-    } catch {
-      continue;
+  return busCall('runs bucket', async () => {
+    const out: RunStatus[] = [];
+    for await (const key of await runs.keys()) {
+      const entry = await runs.get(key);
+      if (!entry || entry.operation !== 'PUT' || entry.length === 0) continue;
+      const parsed = RunStatus.safeParse(safeJson(entry));
+      if (!parsed.success) continue;
+      if (filter.system_label && parsed.data.system_label !== filter.system_label) continue;
+      if (filter.status && parsed.data.status !== filter.status) continue;
+      out.push(parsed.data);
     }
-    const parsed = RunStatus.safeParse(value);
-    if (!parsed.success) continue;
-    if (filter.system_label && parsed.data.system_label !== filter.system_label) continue;
-    if (filter.status && parsed.data.status !== filter.status) continue;
-    out.push(parsed.data);
+    out.sort((a, b) => b.submitted_at.localeCompare(a.submitted_at) || b.run_id.localeCompare(a.run_id));
+    return out.slice(0, filter.limit);
+  });
+}
+
+function safeJson(entry: { json<T>(): T }): unknown {
+  try {
+    return entry.json();
+  } catch {
+    return undefined;
   }
-  out.sort((a, b) => b.submitted_at.localeCompare(a.submitted_at) || b.run_id.localeCompare(a.run_id));
-  return out.slice(0, filter.limit);
 }

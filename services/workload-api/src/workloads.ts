@@ -4,6 +4,7 @@ import type { ObjectStore } from '@nats-io/obj';
 import type { Limits } from './config.js';
 import { checkDocumentLimits, checkParamsLimits, checkWorkloadBytes } from './limits.js';
 import { WorkloadSummaryBody } from './schemas.js';
+import { busCall } from './bus-call.js';
 
 /**
  * Workloads live in the WORKLOADS_BUCKET object store under their content id, as the serialized
@@ -48,9 +49,10 @@ async function storeWorkload(store: ObjectStore, doc: WorkloadDocument, limits: 
   const summary = WorkloadSummaryBody.parse(summarizeWorkload(doc, parts));
   checkWorkloadBytes(summary.bytes, limits, field);
   // Same content, same id: an existing object already holds exactly these bytes.
-  const existing = await store.info(summary.id);
+  const existing = await busCall('workload store', () => store.info(summary.id));
   if (!existing || existing.deleted) {
-    await store.put({ name: summary.id, metadata: { [SUMMARY_KEY]: JSON.stringify(summary) } }, partsStream(parts));
+    const meta = { name: summary.id, metadata: { [SUMMARY_KEY]: JSON.stringify(summary) } };
+    await busCall('workload store', () => store.put(meta, partsStream(parts)));
   }
   return summary;
 }
@@ -67,7 +69,7 @@ function partsStream(parts: readonly string[]): ReadableStream<Uint8Array> {
 }
 
 export async function getWorkloadSummary(store: ObjectStore, id: string): Promise<WorkloadSummaryBody> {
-  const info = await store.info(id);
+  const info = await busCall('workload store', () => store.info(id));
   if (!info || info.deleted) throw new NotFoundError('workload', id);
   const stored = info.metadata?.[SUMMARY_KEY];
   const parsed = stored ? WorkloadSummaryBody.safeParse(JSON.parse(stored)) : undefined;
@@ -79,12 +81,12 @@ export async function getWorkloadSummary(store: ObjectStore, id: string): Promis
 
 /** The stored native document, as its serialized text (sent as-is, never re-serialized). */
 export async function getWorkloadText(store: ObjectStore, id: string): Promise<string> {
-  const data = await store.getBlob(id);
+  const data = await busCall('workload store', () => store.getBlob(id));
   if (data === null) throw new NotFoundError('workload', id);
   return new TextDecoder().decode(data);
 }
 
 export async function workloadExists(store: ObjectStore, id: string): Promise<boolean> {
-  const info = await store.info(id);
+  const info = await busCall('workload store', () => store.info(id));
   return !!info && !info.deleted;
 }
