@@ -15,6 +15,8 @@ export const aggregatorEnvSchema = z.object({
   READ_TOKEN_FILE: z.string().optional(),
   /** Comma-separated allowed origins; CORS stays closed when unset. */
   CORS_ORIGINS: z.string().optional(),
+  /** Durable consumer name; a second aggregator with its own database needs its own name. */
+  INGEST_CONSUMER: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, - and _').optional(),
   /** Ingest commits at most this many events per transaction... */
   INGEST_MAX_BATCH: envInt(1000, 1, 100_000),
   /** ...or whatever arrived within this many milliseconds of the first pending event. */
@@ -68,6 +70,6 @@ export function loadAggregatorConfig(env: NodeJS.ProcessEnv = process.env): Aggr
     nats: natsSettingsFrom(c),
     readToken: c.READ_TOKEN ?? (c.READ_TOKEN_FILE ? readTokenFile(c.READ_TOKEN_FILE) : undefined),
     corsOrigins: splitList(c.CORS_ORIGINS),
-    ingest: { maxBatch: c.INGEST_MAX_BATCH, maxDelayMs: c.INGEST_MAX_DELAY_MS, retryDelayMs: c.INGEST_RETRY_DELAY_MS },
+    ingest: { consumerName: c.INGEST_CONSUMER, maxBatch: c.INGEST_MAX_BATCH, maxDelayMs: c.INGEST_MAX_DELAY_MS, retryDelayMs: c.INGEST_RETRY_DELAY_MS },
   };
 }

@@ -30,7 +30,8 @@ export interface Harness {
   js: JetStreamClient;
   config(env?: Record<string, string>): AggregatorConfig;
   start(opts?: { env?: Record<string, string>; deps?: AppDeps; logs?: LogCapture }): Promise<FastifyInstance>;
-  publish(events: readonly RunEvent[], msgIdSuffix?: string): Promise<void>;
+  /** Publish and wait for the stream's acks; `concurrent` sends them all before waiting. */
+  publish(events: readonly RunEvent[], msgIdSuffix?: string, concurrent?: boolean): Promise<void>;
   publishRaw(subject: string, data: string | Uint8Array): Promise<void>;
   close(): Promise<void>;
 }
@@ -66,7 +67,11 @@ export async function startHarness(): Promise<Harness> {
       apps.push(app);
       return app;
     },
-    async publish(events, suffix = '') {
+    async publish(events, suffix = '', concurrent = false) {
+      if (concurrent) {
+        await Promise.all(events.map((e) => js.publish(eventSubject(e.run_id, e.type), JSON.stringify(e), { msgID: msgIdOf(e) + suffix })));
+        return;
+      }
       for (const e of events) {
         await js.publish(eventSubject(e.run_id, e.type), JSON.stringify(e), { msgID: msgIdOf(e) + suffix });
       }
