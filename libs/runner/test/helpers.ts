@@ -21,7 +21,7 @@ export function makeJob(over: Partial<Job> = {}): Job {
     run_id: `test-${Math.random().toString(36).slice(2, 10)}`,
     workload_id: 'wl-test',
     system_label: 'pcie',
-    model: 'tiny-model',
+    model: 'meta-llama/Llama-3.1-8B-Instruct',
     engine: { kind: 'sim', options: {} },
     config_module: 'config_pcie',
     overrides: {},

@@ -4,7 +4,7 @@
  * trtllm-serve keys an entry by its executor request id, which its OpenAI
  * responses do not carry (their ids are random). So entries are joined by id
  * when the engine does expose a matching one (the simulator puts the completion
- * id in `openai_id`), and otherwise by time: on the engine's steady clock, the
+ * id in `response_id`), and otherwise by time: on the engine's steady clock, the
  * request whose client-observed first text and end of stream are nearest to the
  * entry's first_token_time and last_token_time (greedy, lowest cost first). The
  * time join needs the two clocks related: the same host (both CLOCK_MONOTONIC)
@@ -31,7 +31,8 @@ export interface PerfKvCacheMetrics {
 
 export interface PerfEntry {
   request_id?: number | string;
-  /** Not in TensorRT-LLM: the OpenAI completion id, where an engine gives it. */
+  /** Not in TensorRT-LLM: the OpenAI completion id, where an engine gives it (the simulator: response_id). */
+  response_id?: string | null;
   openai_id?: string;
   perf_metrics?: {
     first_iter?: number;
@@ -89,9 +90,13 @@ export function serverMetrics(e: PerfEntry, cand: JoinCandidate, clock: ClockRel
   };
 }
 
+const explicitId = (e: PerfEntry): string | undefined =>
+  typeof e.response_id === 'string' ? e.response_id : typeof e.openai_id === 'string' ? e.openai_id : undefined;
+
 const idMatches = (e: PerfEntry, responseId: string | null): boolean => {
   if (!responseId) return false;
-  if (e.openai_id !== undefined) return e.openai_id === responseId;
+  const explicit = explicitId(e);
+  if (explicit !== undefined) return explicit === responseId;
   if (e.request_id === undefined) return false;
   const rid = String(e.request_id);
   return responseId === rid || responseId === `cmpl-${rid}` || responseId === `chatcmpl-${rid}`;
@@ -114,7 +119,8 @@ export function joinPerfMetrics(
 
   for (const e of entries) {
     let c: JoinCandidate | undefined;
-    if (e.openai_id !== undefined) c = byId.get(e.openai_id);
+    const explicit = explicitId(e);
+    if (explicit !== undefined) c = byId.get(explicit);
     else if (e.request_id !== undefined) {
       const rid = String(e.request_id);
       c = byId.get(rid) ?? byId.get(`cmpl-${rid}`) ?? byId.get(`chatcmpl-${rid}`);

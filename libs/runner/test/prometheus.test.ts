@@ -1,0 +1,84 @@
+/** The Prometheus text parser, and vLLM / SGLang cache metrics from fixture snapshots. */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { LogMetrics } from '@kvbench/common';
+import { openaiLogMetrics, parsePrometheusText, PrometheusParseError, sumSeries } from '@kvbench/runner';
+import { fixtureText } from './helpers.js';
+
+test('parser: names, escaped label values with commas and braces, special values, families', () => {
+  const p = parsePrometheusText(
+    [
+      '# HELP http_requests_total The total number of HTTP requests.',
+      '# TYPE http_requests_total counter',
+      'http_requests_total{method="post",code="200"} 1027 1395066363000',
+      'http_requests_total{method="post",code="400"}    3 1395066363000',
+      '# a plain comment',
+      'msdos_file_access_time_seconds{path="C:\\\\DIR\\\\FILE.TXT",error="Cannot find file:\\n\\"FILE.TXT\\""} 1.458255915e9',
+      'metric_without_timestamp_and_labels 12.47',
+      'something_weird{problem="division by zero"} +Inf -3982045',
+      'odd{v="a,b}c=d"} NaN',
+      '# TYPE rpc_duration_seconds summary',
+      'rpc_duration_seconds{quantile="0.5"} 4773',
+      'rpc_duration_seconds_sum 1.7560473e+07',
+      'rpc_duration_seconds_count 2693',
+    ].join('\n'),
+  );
+  assert.equal(sumSeries(p, 'http_requests_total'), 1030);
+  assert.equal(sumSeries(p, 'http_requests_total', { code: '400' }), 3);
+  const ms = p.samples.find((s) => s.name === 'msdos_file_access_time_seconds')!;
+  assert.equal(ms.labels['path'], 'C:\\DIR\\FILE.TXT');
+  assert.equal(ms.labels['error'], 'Cannot find file:\n"FILE.TXT"');
+  assert.equal(ms.value, 1.458255915e9);
+  assert.equal(p.samples.find((s) => s.name === 'something_weird')!.value, Infinity);
+  assert.equal(p.samples.find((s) => s.name === 'something_weird')!.timestamp, -3982045);
+  const odd = p.samples.find((s) => s.name === 'odd')!;
+  assert.equal(odd.labels['v'], 'a,b}c=d');
+  assert.ok(Number.isNaN(odd.value));
+  assert.equal(p.families.get('http_requests_total')!.type, 'counter');
+  assert.equal(p.families.get('rpc_duration_seconds')!.samples.length, 3); // _sum and _count belong to the summary
+});
+
+test('parser: malformed lines are errors naming the line', () => {
+  assert.throws(() => parsePrometheusText('ok 1\nbad{a="x} 1'), (e: unknown) => e instanceof PrometheusParseError && e.line === 2);
+  assert.throws(() => parsePrometheusText('no_value{a="x"}'), PrometheusParseError);
+  assert.throws(() => parsePrometheusText('x 1 2 3'), PrometheusParseError);
+  assert.throws(() => parsePrometheusText('x abc'), PrometheusParseError);
+});
+
+test('vLLM: prefix-cache hit rate from counter deltas over the window, summed over engines', async () => {
+  const before = parsePrometheusText(await fixtureText('vllm-metrics-before.txt'));
+  const after = parsePrometheusText(await fixtureText('vllm-metrics-after.txt'));
+  const m = LogMetrics.parse(openaiLogMetrics(before, after)) as LogMetrics & Record<string, unknown>;
+  // queries: (5000 − 1000) + (1000 − 0) = 5000; hits: (3250 − 250) + (250 − 0) = 3250
+  assert.equal(m.cache_hit_rate, 3250 / 5000);
+  assert.equal(m['reused_tokens'], 3250);
+  assert.equal(m['queried_tokens'], 5000);
+  // external: (1400 − 400) queried, (600 − 100) hit
+  assert.equal(m['external_cache_hit_rate'], 0.5);
+  assert.equal(m['external_reused_tokens'], 500);
+  assert.match(m.sources['cache_hit_rate']!, /vllm:prefix_cache_hits_total/);
+  assert.equal(m.reused_blocks, null);
+  assert.match(m.null_reasons['reused_blocks']!, /tokens, not blocks/);
+  assert.equal(m.offloaded_blocks, null);
+  assert.match(m.null_reasons['observed_offload_bandwidth_gbps']!, /vLLM exposes no KV offload/);
+});
+
+test('SGLang: cached tokens by cache_source over prompt tokens, window deltas', async () => {
+  const before = parsePrometheusText(await fixtureText('sglang-metrics-before.txt'));
+  const after = parsePrometheusText(await fixtureText('sglang-metrics-after.txt'));
+  const m = LogMetrics.parse(openaiLogMetrics(before, after)) as LogMetrics & Record<string, unknown>;
+  // device 700 − 100 = 600, host 450 − 50 = 400, storage 0 (new series) → 1000 of 3000 − 1000 = 2000 prompt tokens
+  assert.equal(m['reused_tokens'], 1000);
+  assert.deepEqual(m['reused_tokens_by_source'], { device: 600, host: 400, storage: 0 });
+  assert.equal(m.cache_hit_rate, 0.5);
+  assert.match(m.sources['cache_hit_rate']!, /sglang:prompt_tokens_total/);
+});
+
+test('SGLang without prompt_tokens_total: the engine gauge, labelled as not windowed', async () => {
+  const strip = (t: string) => t.split('\n').filter((l) => !l.includes('prompt_tokens_total')).join('\n');
+  const before = parsePrometheusText(strip(await fixtureText('sglang-metrics-before.txt')));
+  const after = parsePrometheusText(strip(await fixtureText('sglang-metrics-after.txt')));
+  const m = openaiLogMetrics(before, after);
+  assert.equal(m.cache_hit_rate, 0.4);
+  assert.match(m.sources['cache_hit_rate']!, /not limited to the window/);
+});
