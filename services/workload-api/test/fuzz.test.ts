@@ -130,6 +130,20 @@ describe('fuzz: random bodies never cause a 5xx', () => {
     );
   });
 
+  it('GET with arbitrary ids and query strings', async () => {
+    const query = fc.dictionary(fc.constantFrom('system_label', 'status', 'limit', 'full', 'x'), fc.string({ maxLength: 12 }), { maxKeys: 3 });
+    await fc.assert(
+      fc.asyncProperty(fc.string({ maxLength: 80 }), query, async (id, q) => {
+        const qs = new URLSearchParams(q).toString();
+        for (const url of [`/workloads/${encodeURIComponent(id)}?${qs}`, `/runs/${encodeURIComponent(id)}`, `/runs?${qs}`]) {
+          const res = await api.app.inject({ method: 'GET', url });
+          assertWellAnswered(res, url);
+        }
+      }),
+      { numRuns: NUM_RUNS },
+    );
+  });
+
   it('random bytes as a JSON body', async () => {
     await fc.assert(
       fc.asyncProperty(fc.string({ maxLength: 200 }), async (raw) => {
