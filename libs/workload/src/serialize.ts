@@ -45,26 +45,28 @@ export function jsonStringBody(text: string): string {
   return NEEDS_ESCAPE.test(text) ? JSON.stringify(text).slice(1, -1) : text;
 }
 
-let scratch = Buffer.alloc(1 << 20);
-
 /**
- * Calls `use` with each part's UTF-8 bytes, encoded into one reused buffer: fresh large buffers
- * or strings per part cost page faults that dominated hashing and writing when measured.
+ * Calls `use` with each part's UTF-8 bytes, encoded into one buffer reused from part to part:
+ * a fresh large buffer or string per part costs page faults that dominated hashing and writing
+ * when measured. The buffer is this call's own, so concurrent calls cannot overwrite each other;
  * `use` must be done with the bytes when it returns (or its promise settles).
  */
 export async function forEachPartBytes(parts: Iterable<string>, use: (bytes: Uint8Array) => void | Promise<void>): Promise<void> {
+  let buffer = Buffer.alloc(1 << 16);
   for (const part of parts) {
-    if (scratch.length < part.length * 3) scratch = Buffer.alloc(Math.max(part.length * 3, scratch.length * 2));
-    const n = scratch.write(part, 0, 'utf8');
-    await use(scratch.subarray(0, n));
+    if (buffer.length < part.length * 3) buffer = Buffer.alloc(Math.max(part.length * 3, buffer.length * 2));
+    await use(buffer.subarray(0, buffer.write(part, 0, 'utf8')));
   }
 }
+
+/** Synchronous callers cannot interleave, so they share one buffer. */
+let syncScratch = Buffer.alloc(1 << 16);
 
 /** Same as forEachPartBytes, synchronously. */
 function forEachPartBytesSync(parts: Iterable<string>, use: (bytes: Uint8Array) => void): void {
   for (const part of parts) {
-    if (scratch.length < part.length * 3) scratch = Buffer.alloc(Math.max(part.length * 3, scratch.length * 2));
-    use(scratch.subarray(0, scratch.write(part, 0, 'utf8')));
+    if (syncScratch.length < part.length * 3) syncScratch = Buffer.alloc(Math.max(part.length * 3, syncScratch.length * 2));
+    use(syncScratch.subarray(0, syncScratch.write(part, 0, 'utf8')));
   }
 }
 

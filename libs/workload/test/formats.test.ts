@@ -70,6 +70,23 @@ test('files: both formats are written and read back; the id is the native docume
   }
 });
 
+test('concurrent writes in one process do not mix their bytes', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'kvbench-workload-'));
+  try {
+    const docs = [1, 2, 3].map((seed) => generateWorkload({ ...params, contexts: [3000, 200], seed }));
+    await Promise.all(docs.flatMap((d, i) => [
+      writeWorkloadFile(join(dir, `n${i}.json`), d, 'native'),
+      writeWorkloadFile(join(dir, `s${i}.json`), d, 'seed'),
+    ]));
+    for (const [i, d] of docs.entries()) {
+      assert.equal(await readFile(join(dir, `n${i}.json`), 'utf8'), serializeWorkload(d));
+      assert.equal(await readFile(join(dir, `s${i}.json`), 'utf8'), JSON.stringify(toSeedFormat(d), null, 2) + '\n');
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
 test('summary counts prompts, requests, tokens and bytes', () => {
   const doc = generateWorkload(params);
   const s = summarizeWorkload(doc);
