@@ -163,7 +163,7 @@ export function resolveSim(o: SimOptions): ResolvedSim {
   const kv = yaml.kv_cache_config;
   const notices: string[] = [];
   const profile =
-    typeof o.profile === 'object' ? o.profile : loadProfile(o.profile ?? (o.system ? defaultProfileForSystem(o.system) : undefined) ?? 'h100-pcie-gen5');
+    typeof o.profile === 'object' ? o.profile : loadProfile(o.profile ?? defaultProfileForSystem(o.system ?? 'pcie'));
   const tp = o.tp ?? yaml.tensor_parallel_size ?? 1;
   const shape = resolveModelShape(o.model, { shape: o.modelShape, tp, dtype: kvDtype(kv.dtype) });
   // trtllm-serve lets the YAML override the flags.

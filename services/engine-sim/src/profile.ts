@@ -193,7 +193,10 @@ const SYSTEM_PROFILES: Readonly<Record<string, string>> = Object.freeze({
   c2c: 'gh200-c2c',
 });
 
-/** The profile a system label gets when none is named; undefined for labels with no default. */
-export function defaultProfileForSystem(label: string): string | undefined {
-  return SYSTEM_PROFILES[label];
+/** Profile for labels with no mapping of their own (a PCIe-attached H100 is the common case). */
+export const FALLBACK_PROFILE = 'h100-pcie-gen5';
+
+/** The profile a system label gets when none is named; unknown labels get FALLBACK_PROFILE. */
+export function defaultProfileForSystem(label: string): string {
+  return SYSTEM_PROFILES[label] ?? FALLBACK_PROFILE;
 }
