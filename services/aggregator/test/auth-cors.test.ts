@@ -1,0 +1,69 @@
+import { test, after, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { tempDir } from '@kvbench/testkit';
+import { buildApp } from '../src/app.js';
+import { loadAggregatorConfig } from '../src/config.js';
+import { tokenMatches } from '../src/plugins/auth.js';
+
+let dir: { path: string; cleanup: () => Promise<void> };
+before(async () => {
+  dir = await tempDir('kvbench-agg-auth-');
+});
+after(async () => {
+  await dir.cleanup();
+});
+
+// Reads-only apps: no NATS needed, which is also how reports over an existing database run.
+const readOnlyApp = (env: Record<string, string>) =>
+  buildApp(loadAggregatorConfig({ DB_PATH: join(dir.path, 'auth.sqlite'), ...env }), { ingest: false, logger: false });
+
+test('READ_TOKEN protects reads: 401 without a token, 403 with a wrong one; /health stays open', async () => {
+  const app = await readOnlyApp({ READ_TOKEN: 's3cret-token' });
+  try {
+    assert.equal((await app.inject({ url: '/runs' })).statusCode, 401);
+    assert.equal((await app.inject({ url: '/runs' })).headers['www-authenticate'], 'Bearer');
+    assert.equal((await app.inject({ url: '/results', headers: { authorization: 'Bearer wrong' } })).statusCode, 403);
+    assert.equal((await app.inject({ url: '/results', headers: { authorization: 'Basic czNjcmV0' } })).statusCode, 401);
+    assert.equal((await app.inject({ url: '/results', headers: { authorization: 'Bearer s3cret-token' } })).statusCode, 200);
+    assert.equal((await app.inject({ url: '/openapi.json' })).statusCode, 401);
+    assert.equal((await app.inject({ url: '/health' })).statusCode, 200);
+    const doc = (await app.inject({ url: '/openapi.json', headers: { authorization: 'Bearer s3cret-token' } })).json();
+    assert.ok(doc.components.securitySchemes.bearer);
+  } finally {
+    await app.close();
+  }
+});
+
+test('tokens compare by value only', () => {
+  assert.equal(tokenMatches('abc', 'abc'), true);
+  assert.equal(tokenMatches('abc', 'abd'), false);
+  assert.equal(tokenMatches('abc', 'abcd'), false);
+  assert.equal(tokenMatches('', 'abc'), false);
+});
+
+test('CORS is closed unless CORS_ORIGINS is set, then open to those origins only', async () => {
+  const closed = await readOnlyApp({});
+  try {
+    const r = await closed.inject({ url: '/runs', headers: { origin: 'http://evil.example' } });
+    assert.equal(r.statusCode, 200);
+    assert.equal(r.headers['access-control-allow-origin'], undefined);
+  } finally {
+    await closed.close();
+  }
+  const open = await readOnlyApp({ CORS_ORIGINS: 'http://lab.example' });
+  try {
+    const ok = await open.inject({ url: '/runs', headers: { origin: 'http://lab.example' } });
+    assert.equal(ok.headers['access-control-allow-origin'], 'http://lab.example');
+    const other = await open.inject({ url: '/runs', headers: { origin: 'http://evil.example' } });
+    assert.equal(other.headers['access-control-allow-origin'], undefined);
+  } finally {
+    await open.close();
+  }
+});
+
+test('bad configuration names the variable', () => {
+  assert.throws(() => loadAggregatorConfig({ PORT: 'abc' }), /PORT/);
+  assert.throws(() => loadAggregatorConfig({ INGEST_CONSUMER: 'bad name' }), /INGEST_CONSUMER/);
+  assert.throws(() => loadAggregatorConfig({ READ_TOKEN_FILE: join(dir.path, 'missing') }), /READ_TOKEN_FILE/);
+});
