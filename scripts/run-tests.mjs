@@ -21,6 +21,10 @@ for (const group of ['libs', 'services']) {
     walk(dir);
   }
 }
+// deploy/ is no package: its tests are plain .mjs files (they use the packages' built dist).
+if (existsSync('deploy/test') && (!filters.length || filters.some((f) => 'deploy/test'.includes(f)))) {
+  for (const name of readdirSync('deploy/test')) if (name.endsWith('.test.mjs')) files.push(join('deploy/test', name));
+}
 if (files.length === 0) {
   console.error('no test files found: run `make build` first');
   process.exit(1);
