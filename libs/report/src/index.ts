@@ -1,1 +1,11 @@
-export {};
+export * from './types.js';
+export { compareRuns, DEFAULT_RESAMPLES, MIN_RESAMPLES } from './compare.js';
+export { pairedBootstrap, pairedBootstrapRatios, type RatioInterval, type PairedBootstrapOptions, type PairedSeries, type Rng } from './bootstrap.js';
+export { pairByRequestId, isMeasured, type PairedTimings } from './pairing.js';
+export { selectRuns, type SelectOptions } from './select.js';
+export { verdictFor, scopeText, type Verdict, type VerdictInput } from './verdict.js';
+export { renderComparisonTable, textTable } from './table.js';
+export { displayLabel, contextLabel, fmtMs, fmtNum, fmtPct, fmtFactor } from './format.js';
+export { runMeta, runIdOf, systemLabelOf, workloadIdOf, isSimulated } from './meta.js';
+export { escapeHtml } from './html/escape.js';
+export { renderHtmlReport, type HtmlReportOptions } from './html/report.js';

@@ -1,0 +1,246 @@
+import seedrandom from 'seedrandom';
+import { computeAggregate, distribution, PERCENTILE_METHOD, ValidationError, type RunResult, type Sample } from '@kvbench/common';
+import { pairedBootstrap } from './bootstrap.js';
+import { isRecord, isSimulated, runIdOf, systemLabelOf, workloadIdOf } from './meta.js';
+import { isMeasured, pairByRequestId } from './pairing.js';
+import type {
+  CompareOptions,
+  ComparedSystem,
+  Comparison,
+  ComparisonRow,
+  MetricRatio,
+  Phase,
+  RowPhase,
+  RunLevelMetricId,
+  SystemRowStats,
+  SystemVsBaseline,
+} from './types.js';
+import { verdictFor } from './verdict.js';
+
+export const DEFAULT_RESAMPLES = 2000;
+export const MIN_RESAMPLES = 1000;
+const PHASES: readonly Phase[] = ['cold', 'reuse'];
+const PAIRED_PERCENTILES = [50, 95, 99] as const;
+
+interface System extends ComparedSystem {
+  run: RunResult;
+}
+
+/**
+ * Paired comparison of runs of the same workload: each system against the
+ * baseline, per context size and phase, plus one row over all requests.
+ */
+export function compareRuns(runs: readonly RunResult[], options: CompareOptions = {}): Comparison {
+  const resamples = options.resamples ?? DEFAULT_RESAMPLES;
+  const confidence = options.confidence ?? 0.95;
+  const seed = String(options.seed ?? 1);
+  if (!Number.isInteger(resamples) || resamples < MIN_RESAMPLES) {
+    throw new ValidationError(`resamples must be an integer of at least ${MIN_RESAMPLES}, got ${resamples}`, 'resamples');
+  }
+  if (!(confidence > 0 && confidence < 1)) throw new ValidationError(`confidence must be in (0, 1), got ${confidence}`, 'confidence');
+  if (runs.length === 0) throw new ValidationError('no runs to compare', 'runs');
+
+  const systems = describeSystems(runs);
+  const baseline = pickBaseline(systems, options.baseline);
+  const notes: string[] = [];
+  const workloads = [...new Set(systems.map((s) => s.workload_id ?? '(unknown)'))];
+  if (workloads.length > 1) {
+    notes.push(`runs come from different workloads (${workloads.join(', ')}): only request ids present in both runs are paired`);
+  }
+
+  const rows: ComparisonRow[] = [];
+  for (const ctx of contextsOf(systems)) {
+    for (const phase of PHASES) {
+      const select = (s: Sample) => s.context_tokens === ctx && s.phase === phase;
+      if (!systems.some((sys) => sys.run.samples.some(select))) continue;
+      rows.push(buildRow(systems, baseline, ctx, phase, select, { resamples, confidence, seed }));
+    }
+  }
+  rows.push(buildRow(systems, baseline, null, 'all', () => true, { resamples, confidence, seed }));
+
+  for (const other of systems) {
+    if (other.key === baseline.key) continue;
+    const all = rows[rows.length - 1]!.vs_baseline.find((v) => v.system === other.key)!;
+    const { baseline_only, system_only, failed } = all.unpaired;
+    if (baseline_only + system_only + failed > 0) {
+      notes.push(
+        `${other.key} vs ${baseline.key}: ${all.paired} requests paired; left out ${baseline_only} measured only on ${baseline.key}, ` +
+          `${system_only} only on ${other.key}, ${failed} failed on at least one side`,
+      );
+    }
+  }
+
+  return {
+    baseline: baseline.key,
+    systems: systems.map(({ run: _run, ...s }) => s),
+    rows,
+    method: {
+      pairing: 'same request_id on both runs; requests not measured on both are excluded and counted',
+      bootstrap: 'paired percentile bootstrap: request ids resampled with replacement, same draw on both sides; ratio of percentiles (other / baseline)',
+      resamples,
+      seed,
+      confidence,
+      percentile_method: PERCENTILE_METHOD,
+    },
+    notes,
+  };
+}
+
+function describeSystems(runs: readonly RunResult[]): System[] {
+  const labels = runs.map((r, i) => systemLabelOf(r) ?? `run${i + 1}`);
+  return runs.map((run, i) => {
+    const label = labels[i]!;
+    const duplicate = labels.filter((l) => l === label).length > 1;
+    const runId = runIdOf(run);
+    const lm = run.log_metrics as { null_reasons?: unknown } | undefined;
+    return {
+      key: duplicate ? `${label}@${runId ?? i + 1}` : label,
+      label,
+      run_id: runId,
+      workload_id: workloadIdOf(run),
+      simulated: isSimulated(run),
+      null_reasons: isRecord(lm?.null_reasons) ? (lm.null_reasons as Record<string, string>) : {},
+      run,
+    };
+  });
+}
+
+function pickBaseline(systems: System[], wanted: string | undefined): System {
+  if (wanted === undefined || wanted === '') return systems.find((s) => s.key === 'pcie') ?? systems[0]!;
+  const found =
+    systems.find((s) => s.key === wanted) ?? systems.find((s) => s.run_id === wanted) ?? systems.find((s) => s.label === wanted);
+  if (!found) {
+    throw new ValidationError(`baseline '${wanted}' is none of the compared systems (${systems.map((s) => s.key).join(', ')})`, 'baseline');
+  }
+  return found;
+}
+
+function contextsOf(systems: System[]): number[] {
+  const set = new Set<number>();
+  for (const s of systems) for (const sample of s.run.samples) set.add(sample.context_tokens);
+  return [...set].sort((a, b) => a - b);
+}
+
+interface BootstrapSettings {
+  resamples: number;
+  confidence: number;
+  seed: string;
+}
+
+function buildRow(
+  systems: System[],
+  baseline: System,
+  ctx: number | null,
+  phase: RowPhase,
+  select: (s: Sample) => boolean,
+  settings: BootstrapSettings,
+): ComparisonRow {
+  const inRow = new Map(systems.map((s) => [s.key, s.run.samples.filter(select)]));
+  const stats: Record<string, SystemRowStats> = {};
+  for (const s of systems) stats[s.key] = rowStats(s.run, inRow.get(s.key)!, phase === 'all');
+  const vs: SystemVsBaseline[] = [];
+  for (const other of systems) {
+    if (other.key === baseline.key) continue;
+    vs.push(againstBaseline(other, baseline, inRow.get(other.key)!, inRow.get(baseline.key)!, ctx, phase, stats, settings));
+  }
+  return { context_tokens: ctx, phase, systems: stats, vs_baseline: vs };
+}
+
+function rowStats(run: RunResult, samples: Sample[], runLevel: boolean): SystemRowStats {
+  const measured = samples.filter(isMeasured);
+  const ttft = distribution(measured.map((s) => s.ttft_s));
+  const latency = distribution(measured.map((s) => s.latency_s));
+  const lm = run.log_metrics;
+  const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+  return {
+    n: measured.length,
+    n_failed: samples.length - measured.length,
+    ttft_s: { p50: ttft.p50, p95: ttft.p95, p99: ttft.p99 },
+    latency_s: { p50: latency.p50, p95: latency.p95, p99: latency.p99 },
+    throughput_req_per_s: runLevel ? (num(run.aggregate?.throughput_req_per_s) ?? computeAggregate(run.samples).throughput_req_per_s) : null,
+    cache_hit_rate: runLevel ? num(lm?.cache_hit_rate) : null,
+    offloaded_blocks: runLevel ? num(lm?.offloaded_blocks) : null,
+    onboarded_blocks: runLevel ? num(lm?.onboarded_blocks) : null,
+    offload_bandwidth_gbps: runLevel ? num(lm?.observed_offload_bandwidth_gbps) : null,
+  };
+}
+
+function againstBaseline(
+  other: System,
+  baseline: System,
+  otherSamples: Sample[],
+  baselineSamples: Sample[],
+  ctx: number | null,
+  phase: RowPhase,
+  stats: Record<string, SystemRowStats>,
+  { resamples, confidence, seed }: BootstrapSettings,
+): SystemVsBaseline {
+  const pairs = pairByRequestId(baselineSamples, otherSamples);
+  const metrics: MetricRatio[] = [];
+  const scope = { context_tokens: ctx, phase, confidence, system: other.key, baseline: baseline.key };
+  // One independent stream per (row, pair of systems): a row's interval does not depend on which other rows exist.
+  // Alea: seedrandom's fast generator; the bootstrap draws n × resamples numbers per row.
+  const rng = seedrandom.alea(`${seed}|${ctx ?? 'all'}|${phase}|${baseline.key}|${other.key}`);
+  const fields = ['ttft_s', 'latency_s'] as const;
+  const intervals = pairedBootstrap(
+    fields.map((f) => ({ baseline: pairs.baseline[f], other: pairs.other[f] })),
+    { percentiles: PAIRED_PERCENTILES, resamples, confidence, rng },
+  );
+  const reason =
+    pairs.request_ids.length === 0 ? 'no request measured on both' : pairs.request_ids.length < 2 ? 'fewer than 2 paired requests' : 'baseline value is 0';
+  fields.forEach((field, fi) => {
+    const short = field === 'ttft_s' ? 'ttft' : 'latency';
+    PAIRED_PERCENTILES.forEach((p, k) => {
+      const iv = intervals[fi]![k]!;
+      const name = `${field === 'ttft_s' ? 'TTFT' : 'latency'} p${p}`;
+      const ci = iv.low !== null && iv.high !== null ? ([iv.low, iv.high] as const) : null;
+      const v = verdictFor({ ...scope, metricName: name, ratio: iv.estimate, ci, reason });
+      metrics.push({
+        metric: `${short}_p${p}` as MetricRatio['metric'],
+        name,
+        kind: 'paired',
+        ratio: iv.estimate,
+        ci_low: iv.low,
+        ci_high: iv.high,
+        significant: v.significant,
+        verdict: v.text,
+      });
+    });
+  });
+  if (phase === 'all') metrics.push(...runLevelRatios(stats[other.key]!, stats[baseline.key]!, scope));
+  return {
+    system: other.key,
+    baseline: baseline.key,
+    paired: pairs.request_ids.length,
+    unpaired: { baseline_only: pairs.baseline_only, system_only: pairs.other_only, failed: pairs.failed },
+    metrics,
+  };
+}
+
+const RUN_LEVEL: { id: RunLevelMetricId; name: string; field: keyof SystemRowStats }[] = [
+  { id: 'throughput', name: 'throughput', field: 'throughput_req_per_s' },
+  { id: 'cache_hit_rate', name: 'cache hit rate', field: 'cache_hit_rate' },
+  { id: 'offloaded_blocks', name: 'offloaded blocks', field: 'offloaded_blocks' },
+  { id: 'onboarded_blocks', name: 'onboarded blocks', field: 'onboarded_blocks' },
+  { id: 'offload_bandwidth', name: 'offload bandwidth', field: 'offload_bandwidth_gbps' },
+];
+
+/**
+ * Figures the engine reports once per run have no per-request sample to
+ * resample, so one run gives a ratio but no interval; the verdict says so.
+ */
+function runLevelRatios(
+  other: SystemRowStats,
+  base: SystemRowStats,
+  scope: { context_tokens: number | null; phase: RowPhase; confidence: number; system: string; baseline: string },
+): MetricRatio[] {
+  return RUN_LEVEL.map(({ id, name, field }) => {
+    const o = other[field] as number | null;
+    const b = base[field] as number | null;
+    const ratio = o !== null && b !== null && b !== 0 ? o / b : o !== null && b === 0 && o === 0 ? 1 : null;
+    const reason =
+      o === null || b === null ? 'not reported by the engine' : b === 0 ? 'baseline value is 0' : 'run-level figure, one value per run: no interval';
+    const v = verdictFor({ ...scope, metricName: name, ratio, ci: null, reason });
+    return { metric: id, name, kind: 'run-level', ratio, ci_low: null, ci_high: null, significant: null, verdict: v.text };
+  });
+}

@@ -1,0 +1,136 @@
+import type { ResultsDocument, RunResult } from '@kvbench/common';
+import { contextLabel, displayLabel, fmtFactor, fmtMs, fmtNum, fmtPct } from '../format.js';
+import { runIdOf, runMeta, systemLabelOf } from '../meta.js';
+import { isMeasured } from '../pairing.js';
+import type { Comparison, ComparedSystem, MetricRatio } from '../types.js';
+import { barChart, blocksChart, timelineCharts, ttftDistributionChart, ttftVsContextChart, type ChartSystem } from './charts.js';
+import { escapeHtml as esc } from './escape.js';
+import { STYLE } from './style.js';
+import { PALETTE } from './svg.js';
+
+export interface HtmlReportOptions {
+  title?: string;
+  /** Shown in the header; pass it in so the function stays pure. */
+  generatedAt?: string;
+}
+
+/**
+ * The comparison as ONE self-contained HTML page: inline CSS and SVG, no
+ * script, no external resource, so it works offline and data can only ever
+ * appear as escaped text.
+ */
+export function renderHtmlReport(input: ResultsDocument | readonly RunResult[], comparison: Comparison, opts: HtmlReportOptions = {}): string {
+  const runs = findRuns(input, comparison.systems);
+  const charted: ChartSystem[] = comparison.systems.map((sys, i) => {
+    const samples = runs[i]?.samples ?? [];
+    const measured = samples.filter(isMeasured);
+    return { key: sys.key, color: PALETTE[i % PALETTE.length]!, samples: measured, failed: samples.length - measured.length };
+  });
+  const contexts = [...new Set(comparison.rows.flatMap((r) => (r.context_tokens === null ? [] : [r.context_tokens])))].sort((a, b) => a - b);
+  const all = comparison.rows.find((r) => r.phase === 'all');
+  const simulated = comparison.systems.filter((s) => s.simulated);
+  const title = opts.title ?? `kvbench: ${comparison.systems.map((s) => displayLabel(s.key)).join(' vs ')}`;
+  const workloads = [...new Set(comparison.systems.map((s) => s.workload_id ?? '?'))];
+
+  const body: string[] = [];
+  if (simulated.length) {
+    body.push(
+      `<div class="banner" id="simulated-banner">SIMULATED: ${esc(simulated.map((s) => displayLabel(s.key)).join(', '))} ran on the kvbench engine simulator. These numbers model hardware; they were not measured on it.</div>`,
+    );
+  }
+  body.push('<main>', `<h1>${esc(title)}</h1>`);
+  body.push(
+    `<p class="sub">Workload ${esc(workloads.join(', '))} · baseline ${esc(displayLabel(comparison.baseline))} · ${comparison.method.resamples} bootstrap resamples, seed ${esc(comparison.method.seed)}${opts.generatedAt ? ` · generated ${esc(opts.generatedAt)}` : ''}</p>`,
+  );
+  body.push('<h2>Verdicts</h2>', verdictList(comparison));
+  body.push('<h2>TTFT distributions</h2><div class="grid">', ...contexts.map((c) => ttftDistributionChart(c, charted)), '</div>');
+  body.push('<h2>TTFT against context size</h2><div class="grid">', contexts.length ? ttftVsContextChart(contexts, charted) : '', '</div>');
+  if (all) {
+    const item = (sys: ComparedSystem, i: number, field: keyof typeof all.systems[string], reasonKey: string) => ({
+      key: sys.key,
+      color: charted[i]!.color,
+      value: all.systems[sys.key]![field] as number | null,
+      missing: sys.null_reasons[reasonKey],
+    });
+    body.push(
+      '<h2>Cache and offload (whole run)</h2><div class="grid">',
+      barChart('cache-hit-rate', 'Cache hit rate', 'cache hit rate (%)', comparison.systems.map((s, i) => item(s, i, 'cache_hit_rate', 'cache_hit_rate')), (v) => `${(v * 100).toFixed(0)}%`, 'Share of KV blocks found in cache, from the engine\u2019s statistics over the run.', 1),
+      barChart('offload-bandwidth', 'Observed offload bandwidth', 'bandwidth (GB/s)', comparison.systems.map((s, i) => item(s, i, 'offload_bandwidth_gbps', 'observed_offload_bandwidth_gbps')), (v) => Number(v.toPrecision(3)).toString(), 'Bytes offloaded GPU → host divided by the time spent transferring, as the engine reported it.'),
+      blocksChart(comparison.systems.map((s, i) => ({ key: s.key, color: charted[i]!.color, offloaded: all.systems[s.key]!.offloaded_blocks, onboarded: all.systems[s.key]!.onboarded_blocks }))),
+      '</div>',
+    );
+  }
+  body.push('<h2>Sample timelines</h2><div class="grid">', timelineCharts(charted), '</div>');
+  body.push('<h2>Comparison table</h2>', comparisonTable(comparison));
+  if (all) body.push('<h3 style="margin-top:12px">Whole run</h3>', runLevelTable(comparison));
+  if (comparison.notes.length) body.push('<h2>Notes</h2><ul>', ...comparison.notes.map((n) => `<li class="note">${esc(n)}</li>`), '</ul>');
+  body.push('<h2>Runs</h2><div class="meta">', ...comparison.systems.map((s, i) => runMetaSection(s, runs[i])), '</div>');
+  body.push(`<h2>Method</h2><ul>${Object.entries(comparison.method).map(([k, v]) => `<li><b>${esc(k)}</b>: ${esc(v)}</li>`).join('')}</ul>`);
+  body.push('</main>');
+  return `<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${esc(title)}</title><style>${STYLE}</style></head><body>${body.join('\n')}</body></html>\n`;
+}
+
+/** The runs behind the comparison, in its system order (matched by run id, else by label). */
+function findRuns(input: ResultsDocument | readonly RunResult[], systems: ComparedSystem[]): (RunResult | undefined)[] {
+  const pool: RunResult[] = Array.isArray(input) ? [...(input as readonly RunResult[])] : Object.values((input as ResultsDocument).runs).flat();
+  return systems.map(
+    (s) =>
+      (s.run_id !== null ? pool.find((r) => runIdOf(r) === s.run_id) : undefined) ?? pool.findLast((r) => systemLabelOf(r) === s.label),
+  );
+}
+
+function verdictList(c: Comparison): string {
+  const lines: MetricRatio[] = [];
+  for (const row of c.rows) for (const vs of row.vs_baseline) for (const m of vs.metrics) if (m.metric === 'ttft_p50' || (row.phase === 'all' && m.kind === 'paired' && m.metric.endsWith('p50'))) lines.push(m);
+  if (!lines.length) return '<p>Only one system: nothing to compare.</p>';
+  return `<ul class="verdicts">${lines.map((m) => `<li class="${m.significant ? 'sig' : ''}">${esc(m.verdict)}</li>`).join('')}</ul>`;
+}
+
+function ratioTd(m: MetricRatio | undefined): string {
+  if (!m || m.ratio === null) return '<td>-</td>';
+  const ci = m.ci_low !== null && m.ci_high !== null ? ` [${fmtFactor(m.ci_low, 2)}–${fmtFactor(m.ci_high, 2)}]` : '';
+  const cls = m.significant ? `sig ${m.ratio < 1 ? 'better' : 'worse'}` : '';
+  return `<td class="${cls}" title="${esc(m.verdict)}">${fmtFactor(m.ratio, 2)}${ci}</td>`;
+}
+
+function comparisonTable(c: Comparison): string {
+  const level = `${Math.round(c.method.confidence * 1000) / 10}%`;
+  const head = `<tr><th class="l">context</th><th class="l">phase</th><th class="l">system</th><th>n</th><th>failed</th><th>TTFT p50 (ms)</th><th>TTFT p95 (ms)</th><th>TTFT p99 (ms)</th><th>latency p50 (ms)</th><th>latency p95 (ms)</th><th>latency p99 (ms)</th><th>TTFT p50 ratio [${level} CI]</th><th>TTFT p95 ratio</th><th>latency p50 ratio</th><th>latency p95 ratio</th></tr>`;
+  const rows: string[] = [];
+  for (const row of c.rows) {
+    c.systems.forEach((sys, i) => {
+      const s = row.systems[sys.key]!;
+      const vs = row.vs_baseline.find((v) => v.system === sys.key);
+      const m = (id: string) => vs?.metrics.find((x) => x.metric === id);
+      const ratios = vs ? ['ttft_p50', 'ttft_p95', 'latency_p50', 'latency_p95'].map((id) => ratioTd(m(id))).join('') : '<td class="l" colspan="4">baseline</td>';
+      rows.push(
+        `<tr class="${i === 0 ? 'row-start' : ''}"><td class="l">${i === 0 ? esc(contextLabel(row.context_tokens)) : ''}</td><td class="l">${i === 0 ? esc(row.phase) : ''}</td><td class="l">${esc(displayLabel(sys.key))}</td><td>${s.n}</td><td>${s.n_failed}</td>` +
+          [s.ttft_s.p50, s.ttft_s.p95, s.ttft_s.p99, s.latency_s.p50, s.latency_s.p95, s.latency_s.p99].map((v) => `<td>${fmtMs(v)}</td>`).join('') +
+          `${ratios}</tr>`,
+      );
+    });
+  }
+  return `<div class="scroll"><table class="comparison">${head}${rows.join('')}</table></div><p class="sub">Ratio = system / baseline (below 1: system is faster). [low–high] = ${level} paired bootstrap interval over requests present on both runs; bold when it excludes 1.</p>`;
+}
+
+function runLevelTable(c: Comparison): string {
+  const all = c.rows.find((r) => r.phase === 'all')!;
+  const rows = c.systems.map((sys) => {
+    const s = all.systems[sys.key]!;
+    const cell = (v: number | null, text: string, reasonKey: string) =>
+      v === null ? `<td title="${esc(sys.null_reasons[reasonKey] ?? '')}">not reported${sys.null_reasons[reasonKey] ? `: ${esc(sys.null_reasons[reasonKey])}` : ''}</td>` : `<td>${esc(text)}</td>`;
+    return `<tr><td class="l">${esc(displayLabel(sys.key))}</td><td>${fmtNum(s.throughput_req_per_s)}</td>${cell(s.cache_hit_rate, fmtPct(s.cache_hit_rate), 'cache_hit_rate')}${cell(s.offloaded_blocks, fmtNum(s.offloaded_blocks), 'offloaded_blocks')}${cell(s.onboarded_blocks, fmtNum(s.onboarded_blocks), 'onboarded_blocks')}${cell(s.offload_bandwidth_gbps, fmtNum(s.offload_bandwidth_gbps), 'observed_offload_bandwidth_gbps')}</tr>`;
+  });
+  return `<table class="run-level"><tr><th class="l">system</th><th>throughput (req/s)</th><th>cache hit rate</th><th>offloaded blocks</th><th>onboarded blocks</th><th>offload bandwidth (GB/s)</th></tr>${rows.join('')}</table>`;
+}
+
+/** Engine, KV configuration, environment and the rest of run_meta, shown verbatim (escaped). */
+function runMetaSection(sys: ComparedSystem, run: RunResult | undefined): string {
+  const meta = run ? runMeta(run) : {};
+  const first = ['run_id', 'system_label', 'workload_id', 'model', 'simulated', 'engine', 'kv_config', 'environment'];
+  const keys = [...first.filter((k) => k in meta), ...Object.keys(meta).filter((k) => !first.includes(k))];
+  const value = (v: unknown) => (typeof v === 'object' && v !== null ? `<pre>${esc(JSON.stringify(v, null, 2))}</pre>` : esc(String(v)));
+  const rows = keys.map((k) => `<tr><th class="l">${esc(k)}</th><td class="l">${value(meta[k])}</td></tr>`).join('');
+  const lm = run?.log_metrics ? `<details><summary>log_metrics</summary><pre>${esc(JSON.stringify(run.log_metrics, null, 2))}</pre></details>` : '';
+  return `<section><h3>${esc(displayLabel(sys.key))}${sys.simulated ? ' <span class="note">(simulated)</span>' : ''}</h3><table>${rows}</table>${lm}</section>`;
+}

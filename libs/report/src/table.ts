@@ -1,0 +1,91 @@
+import { contextLabel, displayLabel, fmtFactor, fmtMs, fmtNum, fmtPct } from './format.js';
+import type { Comparison, ComparisonRow, MetricRatio } from './types.js';
+
+/** Columns padded to their widest cell; numbers right-aligned, text left-aligned. */
+export function textTable(header: string[], rows: string[][], rightAligned: (col: number) => boolean = () => false): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (rightAligned(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+/** "0.32 [0.29–0.35]" for a paired ratio; "0.32 (run)" for a run-level one. */
+export function ratioCell(m: MetricRatio | undefined): string {
+  if (!m || m.ratio === null) return '-';
+  if (m.ci_low === null || m.ci_high === null) return `${fmtFactor(m.ratio, 2)}${m.kind === 'run-level' ? '' : ' [-]'}`;
+  const mark = m.significant ? '*' : '';
+  return `${fmtFactor(m.ratio, 2)} [${fmtFactor(m.ci_low, 2)}–${fmtFactor(m.ci_high, 2)}]${mark}`;
+}
+
+/** The comparison as plain text for a terminal: timings per row, run-level figures, verdicts. */
+export function renderComparisonTable(c: Comparison): string {
+  const out: string[] = [];
+  const level = `${Math.round(c.method.confidence * 1000) / 10}%`;
+  const simulated = c.systems.some((s) => s.simulated);
+  out.push(
+    `Baseline: ${displayLabel(c.baseline)}.  Runs: ${c.systems.map((s) => `${displayLabel(s.key)}=${s.run_id ?? '?'}`).join(', ')}` +
+      (simulated ? '  [SIMULATED: engine simulator, not real hardware]' : ''),
+  );
+  const header = ['context', 'phase', 'system', 'n', 'fail', 'TTFT p50 ms', 'p95', 'p99', 'latency p50 ms', 'p95', 'p99', `TTFT p50 ratio [${level} CI]`, `TTFT p95 ratio`, `latency p50 ratio`];
+  const rows: string[][] = [];
+  for (const row of c.rows) {
+    c.systems.forEach((sys, i) => {
+      const s = row.systems[sys.key]!;
+      const vs = row.vs_baseline.find((v) => v.system === sys.key);
+      const metric = (id: string) => vs?.metrics.find((m) => m.metric === id);
+      rows.push([
+        i === 0 ? contextLabel(row.context_tokens) : '',
+        i === 0 ? row.phase : '',
+        displayLabel(sys.key) + (sys.key === c.baseline ? ' (base)' : ''),
+        String(s.n),
+        String(s.n_failed),
+        fmtMs(s.ttft_s.p50),
+        fmtMs(s.ttft_s.p95),
+        fmtMs(s.ttft_s.p99),
+        fmtMs(s.latency_s.p50),
+        fmtMs(s.latency_s.p95),
+        fmtMs(s.latency_s.p99),
+        vs ? ratioCell(metric('ttft_p50')) : '',
+        vs ? ratioCell(metric('ttft_p95')) : '',
+        vs ? ratioCell(metric('latency_p50')) : '',
+      ]);
+    });
+  }
+  out.push('', textTable(header, rows, (i) => i >= 3));
+  out.push(`ratio = system / baseline; [low–high] = ${level} paired bootstrap CI (${c.method.resamples} resamples, seed ${c.method.seed}); * = interval excludes 1`);
+
+  const all = c.rows.find((r) => r.phase === 'all');
+  if (all) out.push('', 'Whole run (engine statistics over the measured window):', runLevelTable(c, all));
+
+  out.push('', 'Verdicts:');
+  for (const row of c.rows) {
+    for (const vs of row.vs_baseline) {
+      for (const m of vs.metrics) {
+        // Per context and phase the medians carry the story; the all-requests row gets every metric.
+        if (row.phase === 'all' || m.metric === 'ttft_p50' || m.metric === 'latency_p50') out.push(`- ${m.verdict}`);
+      }
+    }
+  }
+  if (c.notes.length) out.push('', 'Notes:', ...c.notes.map((n) => `- ${n}`));
+  return out.join('\n');
+}
+
+function runLevelTable(c: Comparison, all: ComparisonRow): string {
+  const header = ['system', 'throughput req/s', 'cache hit rate', 'offloaded blocks', 'onboarded blocks', 'offload bandwidth GB/s'];
+  const rows = c.systems.map((sys) => {
+    const s = all.systems[sys.key]!;
+    const why = (field: string, v: number | null, text: string) => (v === null && sys.null_reasons[field] ? `- (${sys.null_reasons[field]})` : text);
+    return [
+      displayLabel(sys.key),
+      fmtNum(s.throughput_req_per_s),
+      why('cache_hit_rate', s.cache_hit_rate, fmtPct(s.cache_hit_rate)),
+      why('offloaded_blocks', s.offloaded_blocks, fmtNum(s.offloaded_blocks)),
+      why('onboarded_blocks', s.onboarded_blocks, fmtNum(s.onboarded_blocks)),
+      why('observed_offload_bandwidth_gbps', s.offload_bandwidth_gbps, fmtNum(s.offload_bandwidth_gbps)),
+    ];
+  });
+  return textTable(header, rows, (i) => i >= 1);
+}

@@ -1,0 +1,138 @@
+import seedrandom from 'seedrandom';
+import type { LogMetrics, RunResult, Sample } from '@kvbench/common';
+
+/** A successful sample with the given identity and timings; the rest filled plausibly. */
+export function sample(p: Partial<Sample> & { request_id: string; ttft_s: number | null }): Sample {
+  return {
+    batch_index: 0,
+    index_in_batch: 0,
+    prompt_id: `p-${p.request_id}`,
+    context_tokens: 1024,
+    phase: 'cold',
+    scheduled_at_s: 0,
+    latency_s: p.ttft_s === null ? null : p.ttft_s + 0.05,
+    itl_s: [],
+    prompt_tokens_client: p.context_tokens ?? 1024,
+    prompt_tokens_server: p.context_tokens ?? 1024,
+    completion_tokens_client: 16,
+    completion_tokens_server: 16,
+    cached_tokens: 0,
+    ok: true,
+    error: null,
+    server: null,
+    ...p,
+  };
+}
+
+export const logMetrics = (o: Partial<LogMetrics> = {}): LogMetrics => ({
+  cache_hit_rate: 0.5,
+  reused_blocks: 100,
+  offloaded_blocks: 40,
+  observed_offload_bandwidth_gbps: 20,
+  onboarded_blocks: 30,
+  sources: {},
+  null_reasons: {},
+  ...o,
+});
+
+export function run(label: string, runId: string, samples: Sample[], meta: Record<string, unknown> = {}, lm: Partial<LogMetrics> = {}): RunResult {
+  return {
+    aggregate: {
+      throughput_req_per_s: null,
+      ttft_p50_s: null,
+      ttft_p95_s: null,
+      ttft_p99_s: null,
+      latency_p50_s: null,
+      latency_p95_s: null,
+      latency_p99_s: null,
+    },
+    log_metrics: logMetrics(lm),
+    samples,
+    run_meta: {
+      run_id: runId,
+      attempt: 1,
+      system_label: label,
+      model: 'test-model',
+      workload_id: 'wl-1',
+      simulated: true,
+      percentile_method: 'linear',
+      ...meta,
+    },
+  };
+}
+
+/** Standard normal from a uniform generator (Box–Muller). */
+export function normal(rng: () => number): number {
+  let u = 0;
+  while (u === 0) u = rng();
+  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rng());
+}
+
+export interface SyntheticOptions {
+  n: number;
+  /** True ratio of medians, B / A. */
+  ratio: number;
+  /** Log-sd of A's TTFT across requests. */
+  sigma?: number;
+  /** Log-sd of B's per-request noise around A × ratio. */
+  noise?: number;
+  seed: string;
+  contexts?: number[];
+}
+
+/**
+ * Two runs of the same workload: A's TTFTs are log-normal; B = A × ratio × exp(N(0, noise)).
+ * log B is then normal with median log(median A) + log(ratio), so the population
+ * ratio of medians is exactly `ratio`.
+ */
+export function syntheticPair(o: SyntheticOptions): [RunResult, RunResult] {
+  const rng = seedrandom(o.seed);
+  const sigma = o.sigma ?? 0.6;
+  const noise = o.noise ?? 0.2;
+  const contexts = o.contexts ?? [1024];
+  const a: Sample[] = [];
+  const b: Sample[] = [];
+  for (let i = 0; i < o.n; i++) {
+    const ctx = contexts[i % contexts.length]!;
+    const phase = i % 3 === 0 ? 'cold' : 'reuse';
+    const ta = 0.2 * Math.exp(sigma * normal(rng));
+    const tb = ta * o.ratio * Math.exp(noise * normal(rng));
+    const common = { request_id: `r${String(i).padStart(5, '0')}`, context_tokens: ctx, phase, scheduled_at_s: i * 0.1, batch_index: i } as const;
+    a.push(sample({ ...common, ttft_s: ta, latency_s: ta + 0.1 }));
+    b.push(sample({ ...common, ttft_s: tb, latency_s: tb + 0.1 }));
+  }
+  return [run('pcie', `a-${o.seed}`, a), run('c2c', `b-${o.seed}`, b)];
+}
+
+/**
+ * A PCIe run and a C2C run shaped like the real question (for rendering tests
+ * only; the numbers are invented): cold TTFT grows with context on both,
+ * reuse TTFT is dominated by reloading the prefix, which C2C does faster.
+ */
+export function shapedPair(seed = 'shaped', perCell = 24): [RunResult, RunResult] {
+  const rng = seedrandom(seed);
+  const contexts = [8192, 32768, 65536];
+  const a: Sample[] = [];
+  const b: Sample[] = [];
+  let t = 0;
+  let i = 0;
+  for (const ctx of contexts) {
+    for (const phase of ['cold', 'reuse'] as const) {
+      for (let k = 0; k < perCell; k++, i++) {
+        t += 0.05 + rng() * 0.1;
+        const prefill = (ctx / 8192) * 0.09;
+        const noise = () => Math.exp(0.15 * normal(rng));
+        const ta = (phase === 'cold' ? prefill : 0.02 + (ctx / 8192) * 0.03) * noise();
+        const tb = (phase === 'cold' ? prefill * 1.02 : 0.02 + (ctx / 8192) * 0.008) * noise();
+        const id = { request_id: `${ctx}-${phase}-${k}`, context_tokens: ctx, phase, scheduled_at_s: t, batch_index: i } as const;
+        a.push(sample({ ...id, ttft_s: ta, latency_s: ta + 0.3 * noise() }));
+        b.push(sample({ ...id, ttft_s: tb, latency_s: tb + 0.3 * noise() }));
+      }
+    }
+  }
+  const env = { host: 'test-host', gpu: 'none (simulator)', node: process.version };
+  return [
+    run('pcie', 'run-pcie-1', a, { engine: { kind: 'sim', options: { link: 'h100-pcie-gen5' } }, kv_config: { max_tokens: 4096, tokens_per_block: 64, host_cache_size: 34359738368 }, environment: env }, { cache_hit_rate: 0.42, offloaded_blocks: 1800, onboarded_blocks: 1300, observed_offload_bandwidth_gbps: 24.5 }),
+    run('c2c', 'run-c2c-1', b, { engine: { kind: 'sim', options: { link: 'gh200-c2c' } }, kv_config: { max_tokens: 2048, tokens_per_block: 64, host_cache_size: 68719476736 }, environment: env }, { cache_hit_rate: 0.44, offloaded_blocks: 2100, onboarded_blocks: 1500, observed_offload_bandwidth_gbps: 310 }),
+  ];
+}
