@@ -6,7 +6,9 @@ import {
   KvOverrides,
   RunId,
   RunStatus,
+  SeedWorkload,
   SystemLabel,
+  WorkloadDocument,
   WorkloadParams,
   WorkloadSummary,
 } from '@kvbench/common';
@@ -16,16 +18,26 @@ import {
 /** Workload ids are content hashes; anything else is rejected before touching the store. */
 export const WorkloadId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/, 'a workload id (letters, digits, _ . : -)');
 
+/** A schema's JSON Schema, to document a field that is validated elsewhere. */
+function documentedAs(schema: z.ZodType): Record<string, unknown> {
+  const { $schema: _drop, ...json } = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+  return json;
+}
+
 export const CreateWorkloadBody = z
   .object({
     params: WorkloadParams.optional().describe('generate a workload with these parameters (the original generator flags)'),
+    // Validated by parseWorkload (not here) so that errors name the exact field inside the
+    // document; the two accepted formats are still described in the OpenAPI document.
     document: z
       .unknown()
-      .optional()
-      .describe(
-        'upload a workload: the native document (schema "kvbench.workload") or the original list of batches ' +
+      .meta({
+        description:
+          'upload a workload: the native document (schema "kvbench.workload") or the original list of batches ' +
           '(batch_prompts, context_tokens, scheduled_delay_ms), as a list or as {"batches": [...]}',
-      ),
+        anyOf: [documentedAs(WorkloadDocument), documentedAs(SeedWorkload)],
+      })
+      .optional(),
   })
   .strict()
   .refine((b) => (b.params === undefined) !== (b.document === undefined), {

@@ -73,7 +73,12 @@ describe('OpenAPI', () => {
     const workload = body('/workloads');
     const params = deref(doc, (workload.properties as Record<string, Json>).params!);
     assert.ok((params.properties as Json).prompt_pool_size);
-    assert.ok((workload.properties as Record<string, Json>).document);
+    const document = (workload.properties as Record<string, Json>).document!;
+    // Both accepted formats are described: the native document and the original list of batches.
+    const formats = document.anyOf as Json[];
+    assert.equal(formats.length, 2);
+    assert.ok(((formats[0]!.properties as Json).schema as Json).const === 'kvbench.workload');
+    assert.match(JSON.stringify(formats[1]), /batch_prompts/);
   });
 
   it('marks mutating routes as needing a bearer token', () => {

@@ -125,6 +125,19 @@ describe('runs', () => {
     assert.equal(job.config_module, 'config_c2c');
   });
 
+  it('a second API instance (or a restart) reuses the existing durable consumer', async () => {
+    const second = await startApi(nats);
+    try {
+      const res = await second.app.inject({ method: 'POST', url: '/runs', payload: { workload_id: workloadId, system_label: 'pcie', model: 'm2' } });
+      assert.equal(res.statusCode, 202, res.body);
+      const job = await nextJob('pcie');
+      assert.equal(job.run_id, res.json().run_id);
+      assert.equal(job.model, 'm2');
+    } finally {
+      await second.close();
+    }
+  });
+
   it('lists runs, filtered by system label and status', async () => {
     const all = await api.app.inject({ method: 'GET', url: '/runs' });
     assert.equal(all.statusCode, 200);
