@@ -1,0 +1,56 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { NotFoundError, ResultsDocument, ValidationError, parseOrThrow } from '@kvbench/common';
+import { compareRuns, renderComparisonTable, renderHtmlReport, selectRuns } from '@kvbench/report';
+import { parseFlags, usage, type FlagSpecs } from '../args.js';
+import type { Command } from '../command.js';
+
+const flags: FlagSpecs = {
+  baseline: { type: 'string', help: 'system label or run id every other run is compared against (default: pcie if present, else the first)' },
+  html: { type: 'string', help: 'also write the self-contained HTML report (charts, table, run metadata) to this file' },
+  runs: { type: 'string', help: 'comma-separated run ids to compare (default: the latest run of each system on one workload)' },
+  workload_id: { type: 'string', help: 'compare the latest runs of this workload (default: the baseline system\'s latest workload)' },
+  resamples: { type: 'int', default: 2000, help: 'bootstrap resamples (at least 1000)' },
+  seed: { type: 'int', default: 1, help: 'bootstrap seed' },
+};
+
+const SUMMARY = 'paired comparison of runs in a results file, with bootstrap confidence intervals; optional HTML report';
+
+export const reportCommand: Command = {
+  names: [['report']],
+  summary: SUMMARY,
+  async run(argv) {
+    if (argv.includes('--help') || argv.includes('-h')) {
+      console.log(usage('report <benchmark_results.json>', SUMMARY, flags));
+      return 0;
+    }
+    const { flags: f, positionals } = parseFlags(argv, flags);
+    if (positionals.length > 1) throw new ValidationError(`one results file expected, got ${positionals.length}`, 'file');
+    const path = positionals[0] ?? 'benchmark_results.json';
+    const doc = parseOrThrow(ResultsDocument, await readJson(path), `results file ${path}`);
+    const runIds = typeof f.runs === 'string' ? f.runs.split(',').map((s) => s.trim()).filter(Boolean) : undefined;
+    const baseline = f.baseline as string | undefined;
+    const runs = selectRuns(doc, { runIds, workloadId: f.workload_id as string | undefined, baseline });
+    const comparison = compareRuns(runs, { baseline, resamples: f.resamples as number, seed: f.seed as number });
+    console.log(renderComparisonTable(comparison));
+    if (typeof f.html === 'string') {
+      await writeFile(f.html, renderHtmlReport(runs, comparison, { generatedAt: new Date().toISOString() }));
+      console.error(`wrote ${f.html}`);
+    }
+    return 0;
+  },
+};
+
+async function readJson(path: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new NotFoundError('results file', path, { cause: err });
+    throw err;
+  }
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new ValidationError(`${path} is not valid JSON`, 'file', { cause: err });
+  }
+}
