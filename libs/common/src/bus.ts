@@ -76,16 +76,38 @@ export async function ensureStreams(jsm: JetStreamManager, replicas = 1): Promis
   }
 }
 
-/** The durable consumer through which agents of one system label take jobs. */
-export async function ensureJobConsumer(jsm: JetStreamManager, systemLabel: string): Promise<string> {
+/**
+ * The durable consumer through which agents of one system label take jobs.
+ * Whoever submits a run calls this without options, so the job waits for its
+ * machine even before any agent started: an existing consumer is then left as it
+ * is. An agent passes its own settings, which are applied to an existing consumer.
+ */
+export async function ensureJobConsumer(
+  jsm: JetStreamManager,
+  systemLabel: string,
+  opts?: { ackWaitMs?: number; maxDeliver?: number },
+): Promise<string> {
   const name = agentConsumerName(systemLabel);
+  const ack_wait = (opts?.ackWaitMs ?? JOB_ACK_WAIT_MS) * 1_000_000;
+  const max_deliver = opts?.maxDeliver ?? JOB_MAX_DELIVER;
+  const existing = await jsm.consumers.info(JOBS_STREAM, name).catch((err) => {
+    if (isNotFound(err)) return null;
+    throw err;
+  });
+  if (existing) {
+    if (opts && (existing.config.ack_wait !== ack_wait || existing.config.max_deliver !== max_deliver)) {
+      await jsm.consumers.update(JOBS_STREAM, name, { ack_wait, max_deliver });
+    }
+    return name;
+  }
   await jsm.consumers.add(JOBS_STREAM, {
     durable_name: name,
     filter_subject: jobSubject(systemLabel),
     ack_policy: AckPolicy.Explicit,
     deliver_policy: DeliverPolicy.All,
-    ack_wait: JOB_ACK_WAIT_MS * 1_000_000,
-    max_deliver: JOB_MAX_DELIVER,
+    ack_wait,
+    max_deliver,
+    // One job at a time per system: a machine benchmarks one run at a time.
     max_ack_pending: 1,
   });
   return name;
@@ -112,5 +134,10 @@ export async function setupBus(nc: NatsConnection, replicas = 1): Promise<JetStr
 
 function isNotFound(err: unknown): boolean {
   const e = err as { code?: unknown; api_error?: { err_code?: number }; message?: string };
-  return e?.api_error?.err_code === 10059 || e?.code === '404' || /stream not found/i.test(e?.message ?? '');
+  return (
+    e?.api_error?.err_code === 10059 ||
+    e?.api_error?.err_code === 10014 ||
+    e?.code === '404' ||
+    /(stream|consumer) not found/i.test(e?.message ?? '')
+  );
 }

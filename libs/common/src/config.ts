@@ -43,6 +43,8 @@ export const natsEnvSchema = {
   NATS_TLS_CERT: z.string().optional(),
   NATS_TLS_KEY: z.string().optional(),
   NATS_STREAM_REPLICAS: envInt(1, 1, 5),
+  /** Seconds an agent may hold a job without a progress signal before it is delivered again. */
+  JOB_ACK_WAIT_S: envInt(60, 1, 3600),
 };
 
 export interface NatsSettings {
@@ -53,6 +55,7 @@ export interface NatsSettings {
   credsFile?: string | undefined;
   tls?: { caFile?: string | undefined; certFile?: string | undefined; keyFile?: string | undefined } | undefined;
   replicas: number;
+  jobAckWaitMs: number;
 }
 
 export function natsSettingsFrom(c: {
@@ -65,6 +68,7 @@ export function natsSettingsFrom(c: {
   NATS_TLS_CERT?: string | undefined;
   NATS_TLS_KEY?: string | undefined;
   NATS_STREAM_REPLICAS: number;
+  JOB_ACK_WAIT_S: number;
 }): NatsSettings {
   const tls = c.NATS_TLS_CA || c.NATS_TLS_CERT || c.NATS_TLS_KEY
     ? { caFile: c.NATS_TLS_CA, certFile: c.NATS_TLS_CERT, keyFile: c.NATS_TLS_KEY }
@@ -77,5 +81,6 @@ export function natsSettingsFrom(c: {
     credsFile: c.NATS_CREDS_FILE,
     tls,
     replicas: c.NATS_STREAM_REPLICAS,
+    jobAckWaitMs: c.JOB_ACK_WAIT_S * 1000,
   };
 }

@@ -1,1 +1,3 @@
-export {};
+export { HostAgent, type HostAgentDeps } from './agent.js';
+export { agentConfigFromEnv, AgentEnv, type AgentConfig } from './config.js';
+export { EventPublisher } from './publisher.js';

@@ -1,0 +1,189 @@
+import { jetstream, type JetStreamClient, type JsMsg, type Consumer } from '@nats-io/jetstream';
+import { Kvm, type KV } from '@nats-io/kv';
+import { Objm, type ObjectStore } from '@nats-io/obj';
+import type { NatsConnection } from '@nats-io/transport-node';
+import {
+  EngineError,
+  NotFoundError,
+  JOBS_STREAM,
+  JOB_MAX_DELIVER,
+  Job,
+  RUNS_BUCKET,
+  WORKLOADS_BUCKET,
+  describeZodError,
+  ensureJobConsumer,
+  setupBus,
+  type Logger,
+} from '@kvbench/common';
+import { parseWorkload } from '@kvbench/workload';
+import { runBenchmark, type AgentOptions } from '@kvbench/runner';
+import { EventPublisher } from './publisher.js';
+import { updateRunStatus } from './run-status.js';
+import type { AgentConfig } from './config.js';
+
+/** How often a running job tells JetStream it is still being worked on (well under the ack wait). */
+const WORKING_INTERVAL_MS = 2_000;
+
+export interface HostAgentDeps {
+  nc: NatsConnection;
+  log: Logger;
+}
+
+/**
+ * Takes its system's jobs one at a time from the durable job consumer, runs each
+ * with @kvbench/runner and publishes every event. A job is acked only once its
+ * final event is stored by JetStream; if the agent dies mid-run the job is
+ * delivered again and restarts from the beginning as a new attempt.
+ */
+export class HostAgent {
+  private stopping = false;
+  private loop: Promise<void> | undefined;
+  private current: { msg: JsMsg; abort: AbortController } | undefined;
+  readonly jobsDone: string[] = [];
+
+  private constructor(
+    private readonly config: AgentConfig,
+    private readonly deps: HostAgentDeps,
+    private readonly js: JetStreamClient,
+    private readonly consumer: Consumer,
+    private readonly workloads: ObjectStore,
+    private readonly runs: KV,
+    private readonly publisher: EventPublisher,
+  ) {}
+
+  static async start(config: AgentConfig, deps: HostAgentDeps): Promise<HostAgent> {
+    const jsm = await setupBus(deps.nc, config.nats.replicas);
+    const consumerName = await ensureJobConsumer(jsm, config.systemLabel, { ackWaitMs: config.nats.jobAckWaitMs });
+    const js = jetstream(deps.nc);
+    const consumer = await js.consumers.get(JOBS_STREAM, consumerName);
+    const workloads = await new Objm(deps.nc).create(WORKLOADS_BUCKET, { replicas: config.nats.replicas });
+    const runs = await new Kvm(deps.nc).create(RUNS_BUCKET, { replicas: config.nats.replicas });
+    const agent = new HostAgent(config, deps, js, consumer, workloads, runs, new EventPublisher(js, deps.log));
+    agent.loop = agent.run();
+    deps.log.info({ system_label: config.systemLabel, consumer: consumerName }, 'host agent waiting for jobs');
+    return agent;
+  }
+
+  /** Stop taking jobs. A job in progress is aborted and handed back (nak) to be run again. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.current?.abort.abort(new Error('agent shutting down'));
+    await this.loop;
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopping) {
+      let msg: JsMsg | null;
+      try {
+        msg = await this.consumer.next({ expires: 2000 });
+      } catch (err) {
+        if (this.stopping) break;
+        this.deps.log.warn({ err: String(err) }, 'waiting for jobs failed; retrying');
+        await new Promise((r) => setTimeout(r, 1000));
+        continue;
+      }
+      if (!msg || this.stopping) {
+        if (msg) msg.nak();
+        continue;
+      }
+      await this.handle(msg);
+    }
+  }
+
+  private async handle(msg: JsMsg): Promise<void> {
+    const log = this.deps.log;
+    let job: Job;
+    try {
+      const parsed = Job.safeParse(msg.json());
+      if (!parsed.success) {
+        log.error({ subject: msg.subject, seq: msg.seq, error: describeZodError(parsed.error) }, 'malformed job message terminated');
+        msg.term('malformed job');
+        return;
+      }
+      job = parsed.data;
+    } catch (err) {
+      log.error({ subject: msg.subject, seq: msg.seq, err: String(err) }, 'job message is not JSON; terminated');
+      msg.term('not JSON');
+      return;
+    }
+    if (job.system_label !== this.config.systemLabel) {
+      log.error({ subject: msg.subject, run_id: job.run_id }, `job for system '${job.system_label}' on the '${this.config.systemLabel}' consumer; terminated`);
+      msg.term('wrong system');
+      return;
+    }
+
+    const attempt = msg.info.deliveryCount;
+    if (attempt > 1) log.warn({ run_id: job.run_id, attempt }, 'job delivered again: restarting the run from its beginning as a new attempt');
+    const abort = new AbortController();
+    this.current = { msg, abort };
+    const working = setInterval(() => msg.working(), WORKING_INTERVAL_MS);
+    try {
+      await updateRunStatus(this.runs, job, { status: 'running', attempt, error: null }, log);
+      const workload = await this.loadWorkload(job.workload_id);
+      const result = await runBenchmark({
+        job,
+        workload,
+        attempt,
+        log,
+        signal: abort.signal,
+        heartbeat: () => msg.working(),
+        emit: (event) => this.publisher.publish(event, abort.signal),
+        agent: this.runnerOptions(),
+      });
+      await updateRunStatus(this.runs, job, { status: 'completed', expected_samples: result.samples.length }, log);
+      msg.ack();
+      this.jobsDone.push(job.run_id);
+      log.info({ run_id: job.run_id, attempt, samples: result.samples.length }, 'run completed');
+    } catch (err) {
+      if (abort.signal.aborted) {
+        // Shutting down: hand the job back so an agent runs it again from the start.
+        msg.nak();
+        log.warn({ run_id: job.run_id, attempt }, 'run aborted by shutdown; job handed back');
+      } else {
+        const final = err instanceof EngineError || err instanceof NotFoundError || attempt >= JOB_MAX_DELIVER;
+        await updateRunStatus(this.runs, job, { status: final ? 'failed' : 'queued', error: String((err as Error).message ?? err) }, log);
+        log.error({ run_id: job.run_id, attempt, err: String(err), final }, 'run failed');
+        // An engine failure is the run's result; retrying would not help. Bus trouble gets another attempt.
+        if (final) {
+          // The runner reports engine failures itself; this covers failures around it. Same msgID: never twice.
+          await this.publisher
+            .publish({
+              schema: 'kvbench.event', version: 1, type: 'failed', run_id: job.run_id, attempt,
+              system_label: job.system_label, at: new Date().toISOString(),
+              error: String((err as Error).message ?? err),
+              log_tail: err instanceof EngineError ? err.logTail : [],
+              final: true,
+            })
+            .catch((e) => log.error({ err: String(e) }, 'could not publish failed event'));
+          msg.term('run failed');
+        }
+        else msg.nak(5000);
+      }
+    } finally {
+      clearInterval(working);
+      this.current = undefined;
+    }
+  }
+
+  private async loadWorkload(id: string) {
+    const bytes = await this.workloads.getBlob(id);
+    if (!bytes) throw new NotFoundError('workload', id);
+    return parseWorkload(JSON.parse(new TextDecoder().decode(bytes)));
+  }
+
+  private runnerOptions(): AgentOptions {
+    const c = this.config;
+    const sim: NonNullable<AgentOptions['sim']> = {};
+    if (c.simTimeScale !== undefined) sim.timeScale = c.simTimeScale;
+    if (c.simProfile !== undefined) sim.profile = c.simProfile;
+    return {
+      workDir: c.workDir,
+      engineStartupTimeoutMs: c.engineStartupTimeoutMs,
+      requestTimeoutMs: c.requestTimeoutMs,
+      ...(c.trtllmServeBin ? { trtllmServe: c.trtllmServeBin } : {}),
+      sim,
+    };
+  }
+
+}
+

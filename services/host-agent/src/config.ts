@@ -1,0 +1,50 @@
+import { z } from 'zod';
+import { SystemLabel, envBool, envInt, loadConfig, natsEnvSchema, natsSettingsFrom, type NatsSettings } from '@kvbench/common';
+
+export const AgentEnv = z.object({
+  /** The machine type this agent serves: pcie, c2c, or any label a user defines. */
+  SYSTEM_LABEL: SystemLabel,
+  ...natsEnvSchema,
+  /** Where engine logs and generated YAML files are kept, one folder per run attempt. */
+  AGENT_WORK_DIR: z.string().optional().transform((v) => v ?? 'kvbench-agent'),
+  ENGINE_STARTUP_TIMEOUT_S: envInt(900, 1),
+  REQUEST_TIMEOUT_S: envInt(600, 1),
+  /** Path of trtllm-serve when it is not on PATH. */
+  TRTLLM_SERVE_BIN: z.string().optional(),
+  /** Simulator: modelled seconds last this many real seconds (0.05 = 20x faster). */
+  SIM_TIME_SCALE: z.coerce.number().positive().max(100).optional(),
+  SIM_PROFILE: z.string().optional(),
+  /** Run a short link check (kvbench probe, quick mode) before each run and record it in run_meta. */
+  LINK_CHECK: envBool(false),
+  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).optional().transform((v) => v ?? 'info'),
+});
+export type AgentEnv = z.output<typeof AgentEnv>;
+
+export interface AgentConfig {
+  systemLabel: string;
+  nats: NatsSettings;
+  workDir: string;
+  engineStartupTimeoutMs: number;
+  requestTimeoutMs: number;
+  trtllmServeBin?: string | undefined;
+  simTimeScale?: number | undefined;
+  simProfile?: string | undefined;
+  linkCheck: boolean;
+  logLevel: 'debug' | 'info' | 'warn' | 'error';
+}
+
+export function agentConfigFromEnv(env: NodeJS.ProcessEnv = process.env): AgentConfig {
+  const e = loadConfig(AgentEnv, env);
+  return {
+    systemLabel: e.SYSTEM_LABEL,
+    nats: natsSettingsFrom(e),
+    workDir: e.AGENT_WORK_DIR,
+    engineStartupTimeoutMs: e.ENGINE_STARTUP_TIMEOUT_S * 1000,
+    requestTimeoutMs: e.REQUEST_TIMEOUT_S * 1000,
+    trtllmServeBin: e.TRTLLM_SERVE_BIN,
+    simTimeScale: e.SIM_TIME_SCALE,
+    simProfile: e.SIM_PROFILE,
+    linkCheck: e.LINK_CHECK,
+    logLevel: e.LOG_LEVEL,
+  };
+}
