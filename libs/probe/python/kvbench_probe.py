@@ -1,0 +1,1094 @@
+#!/usr/bin/env python3
+"""kvbench probe: measure a CUDA machine's KV-offload path and compute speed with PyTorch alone.
+
+No model weights are downloaded: compute is timed on random bf16 weights of a model's *shape*.
+
+What it measures (method of kvbench's anchors: CUDA events around the timed work, warm-up first,
+median of repeats, buffers rotated through a pool larger than every cache so none flatters):
+
+  link        one copy of N bytes, host->GPU (h2d) and GPU->host (d2h), pinned and pageable host
+              memory, N = 64 KiB .. 1 GiB in powers of 4. Pinned copies are timed on the device
+              only: the stream is held by a short spin kernel while the copy is enqueued, so host
+              launch latency does not count. Pageable copies are staged by the driver and are timed
+              with events and the wall clock around a synchronous copy.
+  blocks      many separate block-sized copies issued back to back (what an engine that offloads
+              block by block does), gathered from / scattered to random slots of the pools:
+              a sweep of block sizes on one stream, and the sizes a model shape and tokens_per_block
+              imply in both KV layouts (one block holding all layers; one block per layer) on 1, 2
+              and 4 streams.
+  bidir       both directions at once (two streams), one large copy each and block copies.
+  d2d         one large device-to-device copy (HBM ceiling, bytes read + written).
+  compute     prefill time by prompt length and decode step time for model shapes: a stack of
+              transformer layers (RMSNorm, fused QKV, RoPE, PyTorch SDPA causal attention with GQA,
+              SwiGLU MLP) in bf16 with random weights, batch 1 for prefill. Large shapes run a subset
+              of their layers (as many as fit a weight budget) and the layer time is scaled by
+              layers / layers_run; the final norm + LM head (last token only for prefill) is timed
+              once and added unscaled. Decode steps are captured in CUDA graphs when possible.
+
+Output: one JSON document (schema "kvbench.probe-raw", version 1) with the raw measurements and the
+environment (nvidia-smi: GPU, driver, PCIe generation and width, current and max; lscpu; host
+memory; PyTorch and CUDA versions). Written to --out (rewritten after every section, so a run that
+is cut short keeps what it measured) or printed on stdout.
+
+Exit codes: 0 done (non-fatal failures are listed under "errors"); 3 PyTorch is not installed;
+4 no CUDA device; 2 bad arguments; 1 anything else.
+"""
+import argparse
+import datetime
+import json
+import math
+import os
+import platform
+import random
+import statistics
+import subprocess
+import sys
+import time
+import traceback
+
+PROBE_VERSION = "0.1.0"
+SCHEMA = "kvbench.probe-raw"
+
+KiB = 1024
+MiB = 1024 * KiB
+GiB = 1024 * MiB
+
+# Model shapes (public configs). kv bytes/token = 2 * layers * kv_heads * head_dim * dtype bytes.
+SHAPES = {
+    "llama-3.1-8b": dict(layers=32, hidden=4096, heads=32, kv_heads=8, head_dim=128, ffn=14336, vocab=128256),
+    "llama-3-70b": dict(layers=80, hidden=8192, heads=64, kv_heads=8, head_dim=128, ffn=28672, vocab=128256),
+    "qwen3-8b": dict(layers=36, hidden=4096, heads=32, kv_heads=8, head_dim=128, ffn=12288, vocab=151936),
+}
+SHAPE_KEYS = ("layers", "hidden", "heads", "kv_heads", "head_dim", "ffn", "vocab")
+
+EXIT_NO_TORCH = 3
+EXIT_NO_CUDA = 4
+EXIT_USAGE = 2
+
+
+def log(msg):
+    print("[kvbench probe] " + msg, file=sys.stderr, flush=True)
+
+
+def now_iso():
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def parse_shape(spec):
+    """'llama-3.1-8b' or 'name:layers=32,hidden=4096,heads=32,kv_heads=8,head_dim=128,ffn=14336,vocab=128256'."""
+    if spec in SHAPES:
+        d = dict(SHAPES[spec])
+        d["name"] = spec
+        return d
+    name, _, rest = spec.partition(":")
+    if not rest:
+        raise ValueError("unknown model shape %r: known %s, or name:layers=..,hidden=..,heads=..,kv_heads=..,head_dim=..,ffn=..,vocab=.."
+                         % (spec, ", ".join(sorted(SHAPES))))
+    d = dict(SHAPES.get(name, {}))
+    for kv in rest.split(","):
+        k, _, v = kv.partition("=")
+        k = k.strip()
+        if k not in SHAPE_KEYS:
+            raise ValueError("model shape %r: unknown key %r (keys: %s)" % (spec, k, ", ".join(SHAPE_KEYS)))
+        d[k] = int(v)
+    missing = [k for k in SHAPE_KEYS if k not in d]
+    if missing:
+        raise ValueError("model shape %r: missing %s" % (spec, ", ".join(missing)))
+    d["name"] = name
+    return d
+
+
+def kv_bytes_per_token(shape, dtype_bytes):
+    return 2 * shape["layers"] * shape["kv_heads"] * shape["head_dim"] * dtype_bytes
+
+
+def layer_weight_params(shape):
+    h, d = shape["hidden"], shape["head_dim"]
+    qkv = h * (shape["heads"] + 2 * shape["kv_heads"]) * d
+    o = shape["heads"] * d * h
+    mlp = 3 * h * shape["ffn"]
+    return qkv + o + mlp + 2 * h
+
+
+def head_params(shape):
+    return shape["hidden"] * shape["vocab"] + shape["hidden"]
+
+
+def summarize(times_s):
+    xs = sorted(times_s)
+    n = len(xs)
+    return {
+        "reps": n,
+        "median_s": statistics.median(xs),
+        "min_s": xs[0],
+        "max_s": xs[-1],
+        "p10_s": xs[int(0.1 * (n - 1))],
+        "p90_s": xs[int(math.ceil(0.9 * (n - 1)))],
+    }
+
+
+def gbps(nbytes, seconds):
+    return round(nbytes / seconds / 1e9, 3) if seconds > 0 else None
+
+
+# ---------------------------------------------------------------- environment
+
+
+def run_cmd(cmd, timeout=30):
+    try:
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+        return {"cmd": " ".join(cmd), "rc": r.returncode, "stdout": r.stdout, "stderr": r.stderr[-2000:]}
+    except Exception as e:  # noqa: BLE001 - environment capture must never fail the probe
+        return {"cmd": " ".join(cmd), "rc": None, "error": "%s: %s" % (type(e).__name__, e)}
+
+
+NVSMI_FIELDS = [
+    "index", "name", "driver_version", "pci.bus_id", "pcie.link.gen.current", "pcie.link.gen.max",
+    "pcie.link.width.current", "pcie.link.width.max", "memory.total",
+]
+NVSMI_EXTRA_FIELDS = ["pcie.link.gen.gpucurrent", "pcie.link.gen.gpumax", "pcie.link.gen.hostmax", "power.limit", "clocks.max.sm", "clocks.max.mem"]
+
+
+def nvsmi_query(fields):
+    r = run_cmd(["nvidia-smi", "--query-gpu=" + ",".join(fields), "--format=csv,noheader,nounits"])
+    rows = []
+    if r.get("rc") == 0:
+        for line in r["stdout"].strip().splitlines():
+            vals = [v.strip() for v in line.split(",")]
+            if len(vals) == len(fields):
+                rows.append(dict(zip(fields, vals)))
+    return r, rows
+
+
+def to_int(v):
+    try:
+        return int(float(v))
+    except (TypeError, ValueError):
+        return None
+
+
+def section(text, title):
+    """Lines of an `nvidia-smi -q` section (the title line and everything indented deeper)."""
+    lines = text.splitlines()
+    out = []
+    indent = None
+    for line in lines:
+        stripped = line.lstrip()
+        ind = len(line) - len(stripped)
+        if indent is None:
+            if stripped.startswith(title) and (stripped[len(title):].strip() in ("", ":") or stripped[len(title):].lstrip().startswith(":")):
+                indent = ind
+                out.append(line)
+        else:
+            if stripped and ind <= indent:
+                break
+            out.append(line)
+    return "\n".join(out)
+
+
+def lscpu_fields(text):
+    d = {}
+    for line in text.splitlines():
+        k, sep, v = line.partition(":")
+        if sep:
+            d[k.strip()] = v.strip()
+    keep = ["Architecture", "Model name", "CPU(s)", "Socket(s)", "Core(s) per socket", "Thread(s) per core", "NUMA node(s)",
+            "Hypervisor vendor", "L3 cache", "Vendor ID"]
+    return {k: d[k] for k in keep if k in d}
+
+
+def meminfo():
+    out = {}
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                k, _, v = line.partition(":")
+                if k in ("MemTotal", "MemAvailable", "HugePages_Total", "Hugepagesize"):
+                    parts = v.split()
+                    n = int(parts[0])
+                    out[k] = n * 1024 if len(parts) > 1 and parts[1] == "kB" else n
+    except OSError as e:
+        out["error"] = str(e)
+    return out
+
+
+def environment(torch, quick):
+    env = {"captured_at": now_iso()}
+    q, rows = nvsmi_query(NVSMI_FIELDS)
+    env["nvidia_smi_query"] = q
+    gpus = []
+    for row in rows:
+        gpus.append({
+            "index": to_int(row["index"]),
+            "name": row["name"],
+            "driver": row["driver_version"],
+            "pci_bus_id": row["pci.bus_id"],
+            "pcie_gen_current": to_int(row["pcie.link.gen.current"]),
+            "pcie_gen_max": to_int(row["pcie.link.gen.max"]),
+            "pcie_width_current": to_int(row["pcie.link.width.current"]),
+            "pcie_width_max": to_int(row["pcie.link.width.max"]),
+            "memory_total_mib": to_int(row["memory.total"]),
+        })
+    env["gpus"] = gpus
+    if not quick:
+        qx, rows_x = nvsmi_query(NVSMI_EXTRA_FIELDS)
+        env["nvidia_smi_extra"] = rows_x if rows_x else {"rc": qx.get("rc"), "stderr": qx.get("stderr") or qx.get("error")}
+        env["nvidia_smi"] = run_cmd(["nvidia-smi"]).get("stdout")
+        full_q = run_cmd(["nvidia-smi", "-q"]).get("stdout") or ""
+        env["nvidia_smi_q_pci"] = section(full_q, "PCI")
+        env["nvidia_smi_topo"] = run_cmd(["nvidia-smi", "topo", "-m"]).get("stdout")
+    ls = run_cmd(["lscpu"])
+    env["cpu"] = lscpu_fields(ls.get("stdout") or "")
+    if not quick:
+        env["lscpu"] = ls.get("stdout")
+    env["host_memory"] = meminfo()
+    env["os"] = {"platform": platform.platform(), "kernel": platform.release(), "machine": platform.machine()}
+    env["python"] = sys.version.split()[0]
+    env["torch"] = torch.__version__
+    env["torch_cuda"] = torch.version.cuda
+    dev = torch.cuda.current_device()
+    p = torch.cuda.get_device_properties(dev)
+    env["device"] = {
+        "index": dev,
+        "name": p.name,
+        "capability": "%d.%d" % (p.major, p.minor),
+        "multi_processor_count": p.multi_processor_count,
+        "total_memory_bytes": p.total_memory,
+        "device_count": torch.cuda.device_count(),
+    }
+    env["cuda_visible_devices"] = os.environ.get("CUDA_VISIBLE_DEVICES")
+    return env
+
+
+# ---------------------------------------------------------------- timing helpers
+
+
+class Timer:
+    """CUDA-event timing with a spin kernel that holds the stream while work is enqueued."""
+
+    def __init__(self, torch):
+        self.torch = torch
+        self.has_sleep = hasattr(torch.cuda, "_sleep")
+        self.cycles_per_s = None
+        if self.has_sleep:
+            try:
+                self.cycles_per_s = self._calibrate()
+            except Exception as e:  # noqa: BLE001
+                log("spin-kernel calibration failed (%s); timing without it" % e)
+                self.has_sleep = False
+
+    def _calibrate(self):
+        torch = self.torch
+        torch.cuda._sleep(1000)
+        torch.cuda.synchronize()
+        cycles = 10_000_000
+        rates = []
+        for _ in range(3):
+            a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+            a.record()
+            torch.cuda._sleep(cycles)
+            b.record()
+            b.synchronize()
+            rates.append(cycles / (a.elapsed_time(b) / 1e3))
+        return statistics.median(rates)
+
+    def hold(self, seconds):
+        """Enqueue a spin of about `seconds` on the current stream (no-op without _sleep)."""
+        if self.has_sleep and seconds > 0:
+            self.torch.cuda._sleep(max(1, int(seconds * self.cycles_per_s)))
+
+    def event(self):
+        return self.torch.cuda.Event(enable_timing=True)
+
+
+class Pools:
+    """One device pool and host pools (pinned, pageable) filled with random bytes; copies rotate over their slots."""
+
+    def __init__(self, torch, nbytes, pageable):
+        self.torch = torch
+        self.nbytes = nbytes
+        t0 = time.perf_counter()
+        self.pinned = torch.empty(nbytes, dtype=torch.uint8, pin_memory=True)
+        chunk = torch.randint(0, 256, (min(nbytes, 64 * MiB),), dtype=torch.uint8)
+        for off in range(0, nbytes, chunk.numel()):
+            n = min(chunk.numel(), nbytes - off)
+            self.pinned[off:off + n].copy_(chunk[:n])
+        self.pageable = None
+        if pageable:
+            self.pageable = torch.empty(nbytes, dtype=torch.uint8)
+            self.pageable.copy_(self.pinned)  # touches every page
+        self.dev = torch.empty(nbytes, dtype=torch.uint8, device="cuda")
+        self.dev.copy_(self.pinned)
+        self.dev2 = torch.empty(nbytes, dtype=torch.uint8, device="cuda")  # d2d destination
+        self.dev2.copy_(self.dev)
+        torch.cuda.synchronize()
+        log("pools of %d MiB ready in %.1f s (pageable: %s)" % (nbytes // MiB, time.perf_counter() - t0, pageable))
+
+    def host(self, pinned):
+        return self.pinned if pinned else self.pageable
+
+
+# ---------------------------------------------------------------- link: single copies
+
+
+def copy_reps(size, pinned, quick):
+    if quick:
+        return 2, 8
+    if pinned:
+        return (3, 50) if size <= 16 * MiB else (2, 20) if size <= 256 * MiB else (2, 10)
+    return (2, 30) if size <= 16 * MiB else (1, 10) if size <= 256 * MiB else (1, 6)
+
+
+def measure_copy(torch, timer, pools, size, direction, pinned, quick):
+    host = pools.host(pinned)
+    slots = pools.nbytes // size
+    warm, reps = copy_reps(size, pinned, quick)
+    stream = torch.cuda.Stream()
+    ev_times, wall_times = [], []
+    for i in range(warm + reps):
+        hoff = (i % slots) * size
+        doff = ((i + slots // 2) % slots) * size
+        h = host[hoff:hoff + size]
+        d = pools.dev[doff:doff + size]
+        src, dst = (h, d) if direction == "h2d" else (d, h)
+        a, b = timer.event(), timer.event()
+        with torch.cuda.stream(stream):
+            if pinned:
+                timer.hold(200e-6)
+            a.record(stream)
+            t0 = time.perf_counter()
+            dst.copy_(src, non_blocking=True)
+            b.record(stream)
+        if not pinned:
+            b.synchronize()
+            wall = time.perf_counter() - t0
+        else:
+            wall = None
+        if i >= warm:
+            ev_times.append((a, b))
+            if wall is not None:
+                wall_times.append(wall)
+    stream.synchronize()
+    times = [a.elapsed_time(b) / 1e3 for a, b in ev_times]
+    s = summarize(times)
+    row = {"dir": direction, "pinned": pinned, "bytes": size, "GBps": gbps(size, s["median_s"]), **s}
+    if pinned:
+        # The same copy issued on an idle stream (events around it, synchronized each time): launch
+        # latency counts, as it does for one isolated copy issued from Python.
+        unheld = []
+        for i in range(min(reps, 20)):
+            off = (i % slots) * size
+            h, d = host[off:off + size], pools.dev[off:off + size]
+            src, dst = (h, d) if direction == "h2d" else (d, h)
+            a, b = timer.event(), timer.event()
+            with torch.cuda.stream(stream):
+                a.record(stream)
+                dst.copy_(src, non_blocking=True)
+                b.record(stream)
+            b.synchronize()
+            unheld.append(a.elapsed_time(b) / 1e3)
+        row["unheld_median_s"] = statistics.median(unheld)
+        row["unheld_GBps"] = gbps(size, row["unheld_median_s"])
+    if wall_times:
+        row["wall_median_s"] = statistics.median(wall_times)
+        row["wall_GBps"] = gbps(size, row["wall_median_s"])
+    row["timing"] = "events, stream held while enqueued" if (pinned and timer.has_sleep) else "events around a synchronous copy" if not pinned else "events"
+    return row
+
+
+# ---------------------------------------------------------------- link: block copies
+
+
+def block_batch(torch, timer, pools, direction, block_bytes, n, nstreams, reps, rng):
+    """n separate copies of block_bytes each, random slots on both sides, round-robin over nstreams."""
+    slots = pools.nbytes // block_bytes
+    n = min(n, slots)
+    streams = [torch.cuda.Stream() for _ in range(nstreams)]
+    main = streams[0]
+
+    def pairs():
+        hs = rng.sample(range(slots), n)
+        ds = rng.sample(range(slots), n)
+        out = []
+        for hi, di in zip(hs, ds):
+            h = pools.pinned[hi * block_bytes:(hi + 1) * block_bytes]
+            d = pools.dev[di * block_bytes:(di + 1) * block_bytes]
+            out.append((d, h) if direction == "h2d" else (h, d))
+        return out
+
+    def one(hold_s):
+        ps = pairs()
+        a, b = timer.event(), timer.event()
+        main.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(main):
+            timer.hold(hold_s)
+            a.record(main)
+        for s in streams[1:]:
+            s.wait_event(a)
+        t0 = time.perf_counter()
+        for k, st in enumerate(streams):  # block i goes to stream i % nstreams
+            with torch.cuda.stream(st):
+                for dst, src in ps[k::nstreams]:
+                    dst.copy_(src, non_blocking=True)
+        for s in streams[1:]:
+            e = torch.cuda.Event()
+            e.record(s)
+            main.wait_event(e)
+        b.record(main)
+        enqueue = time.perf_counter() - t0
+        b.synchronize()
+        return a.elapsed_time(b) / 1e3, enqueue
+
+    # Warm-up without holding: measures how long enqueueing takes, to size the hold. Its time is kept
+    # (one cold sample): the rate when Python issues the copies while the device runs them.
+    unheld_t, enq = one(0)
+    hold = min(0.5, 1.5 * enq + 1e-3) if timer.has_sleep else 0
+    times, enqs = [], []
+    for _ in range(reps):
+        t, e = one(hold)
+        times.append(t)
+        enqs.append(e)
+    s = summarize(times)
+    enq_med = statistics.median(enqs)
+    total = n * block_bytes
+    return {
+        "dir": direction,
+        "block_bytes": block_bytes,
+        "n_blocks": n,
+        "streams": nstreams,
+        "total_bytes": total,
+        "GBps": gbps(total, s["median_s"]),
+        "enqueue_median_s": enq_med,
+        "hold_s": hold,
+        "unheld_first_s": unheld_t,
+        "unheld_first_GBps": gbps(total, unheld_t),
+        # True when enqueueing took longer than the hold: then the host's issue rate, not the link, may bound it.
+        "host_bound": bool(hold == 0 or enq_med > hold),
+        **s,
+    }
+
+
+def block_count(block_bytes, quick):
+    target = (64 if quick else 256) * MiB
+    # At most 256 copies per batch: more than that fills the driver's launch queue while the stream is
+    # held, and enqueueing then waits for the device (seen on an H100 at 1024 copies).
+    return int(max(32, min(256, target // block_bytes)))
+
+
+# ---------------------------------------------------------------- link: both directions
+
+
+def bidir_single(torch, timer, pools, size, reps):
+    half = pools.nbytes // 2
+    size = min(size, half)
+    sa, sb = torch.cuda.Stream(), torch.cuda.Stream()
+    main = torch.cuda.current_stream()
+    rows = []
+    for i in range(1 + reps):
+        a, ea, eb = timer.event(), timer.event(), timer.event()
+        timer.hold(200e-6)
+        a.record(main)
+        sa.wait_event(a)
+        sb.wait_event(a)
+        with torch.cuda.stream(sa):
+            pools.dev[0:size].copy_(pools.pinned[0:size], non_blocking=True)
+            ea.record(sa)
+        with torch.cuda.stream(sb):
+            pools.pinned[half:half + size].copy_(pools.dev[half:half + size], non_blocking=True)
+            eb.record(sb)
+        torch.cuda.synchronize()
+        if i >= 1:
+            rows.append((a.elapsed_time(ea) / 1e3, a.elapsed_time(eb) / 1e3))
+    h2d = statistics.median(r[0] for r in rows)
+    d2h = statistics.median(r[1] for r in rows)
+    total = statistics.median(max(r) for r in rows)
+    return {
+        "kind": "single",
+        "bytes_each": size,
+        "reps": len(rows),
+        "h2d_s": h2d,
+        "d2h_s": d2h,
+        "total_s": total,
+        "h2d_GBps": gbps(size, h2d),
+        "d2h_GBps": gbps(size, d2h),
+        "total_GBps": gbps(2 * size, total),
+    }
+
+
+def bidir_blocks(torch, timer, pools, block_bytes, n, reps, rng):
+    """n blocks each way at once: h2d blocks from the pools' lower halves, d2h blocks to their upper halves."""
+    half = pools.nbytes // 2
+    slots = half // block_bytes
+    n = min(n, slots)
+    sa, sb = torch.cuda.Stream(), torch.cuda.Stream()
+    main = torch.cuda.current_stream()
+
+    def views(lo):
+        hs = rng.sample(range(slots), n)
+        ds = rng.sample(range(slots), n)
+        return [(pools.pinned[lo + h * block_bytes: lo + (h + 1) * block_bytes], pools.dev[lo + d * block_bytes: lo + (d + 1) * block_bytes])
+                for h, d in zip(hs, ds)]
+
+    def one(hold_s):
+        up = views(0)
+        down = views(half)
+        a, ea, eb = timer.event(), timer.event(), timer.event()
+        timer.hold(hold_s)
+        a.record(main)
+        sa.wait_event(a)
+        sb.wait_event(a)
+        t0 = time.perf_counter()
+        for (h1, d1), (h2, d2) in zip(up, down):
+            with torch.cuda.stream(sa):
+                d1.copy_(h1, non_blocking=True)
+            with torch.cuda.stream(sb):
+                h2.copy_(d2, non_blocking=True)
+        with torch.cuda.stream(sa):
+            ea.record(sa)
+        with torch.cuda.stream(sb):
+            eb.record(sb)
+        enq = time.perf_counter() - t0
+        torch.cuda.synchronize()
+        return a.elapsed_time(ea) / 1e3, a.elapsed_time(eb) / 1e3, enq
+
+    _, _, enq = one(0)
+    hold = min(0.5, 1.5 * enq + 1e-3) if timer.has_sleep else 0
+    rows = [one(hold) for _ in range(reps)]
+    size = n * block_bytes
+    h2d = statistics.median(r[0] for r in rows)
+    d2h = statistics.median(r[1] for r in rows)
+    total = statistics.median(max(r[0], r[1]) for r in rows)
+    enq_med = statistics.median(r[2] for r in rows)
+    return {
+        "kind": "blocks",
+        "block_bytes": block_bytes,
+        "n_blocks": n,
+        "bytes_each": size,
+        "reps": len(rows),
+        "h2d_s": h2d,
+        "d2h_s": d2h,
+        "total_s": total,
+        "h2d_GBps": gbps(size, h2d),
+        "d2h_GBps": gbps(size, d2h),
+        "total_GBps": gbps(2 * size, total),
+        "enqueue_median_s": enq_med,
+        "host_bound": bool(hold == 0 or enq_med > hold),
+    }
+
+
+def measure_d2d(torch, timer, pools, reps=10):
+    size = pools.nbytes
+    times = []
+    for i in range(2 + reps):
+        a, b = timer.event(), timer.event()
+        timer.hold(100e-6)
+        a.record()
+        pools.dev2.copy_(pools.dev)
+        b.record()
+        b.synchronize()
+        if i >= 2:
+            times.append(a.elapsed_time(b) / 1e3)
+    s = summarize(times)
+    return {"bytes": size, "GBps_read_plus_write": gbps(2 * size, s["median_s"]), **s}
+
+
+# ---------------------------------------------------------------- compute
+
+
+class Model:
+    """A stack of transformer layers with random bf16 weights, and the final norm + LM head."""
+
+    def __init__(self, torch, shape, layers_run):
+        self.torch = torch
+        self.F = torch.nn.functional
+        self.shape = shape
+        self.layers_run = layers_run
+        h, d = shape["hidden"], shape["head_dim"]
+        self.nq, self.nkv, self.d = shape["heads"], shape["kv_heads"], d
+        dt = torch.bfloat16
+
+        def w(*dims):
+            t = torch.randn(*dims, dtype=dt, device="cuda")
+            t.mul_(1.0 / math.sqrt(dims[0]))
+            return t
+
+        self.layers = []
+        for _ in range(layers_run):
+            self.layers.append({
+                "n1": torch.ones(h, dtype=dt, device="cuda"),
+                "wqkv": w(h, (self.nq + 2 * self.nkv) * d),
+                "wo": w(self.nq * d, h),
+                "n2": torch.ones(h, dtype=dt, device="cuda"),
+                "wgu": w(h, 2 * shape["ffn"]),
+                "wd": w(shape["ffn"], h),
+            })
+        self.norm = torch.ones(h, dtype=dt, device="cuda")
+        self.lm_head = w(h, shape["vocab"])
+        self.gqa = self._probe_gqa()
+
+    def _probe_gqa(self):
+        torch = self.torch
+        q = torch.randn(1, 4, 8, 64, dtype=torch.bfloat16, device="cuda")
+        k = torch.randn(1, 2, 8, 64, dtype=torch.bfloat16, device="cuda")
+        try:
+            self.F.scaled_dot_product_attention(q, k, k, is_causal=True, enable_gqa=True)
+            return "enable_gqa"
+        except Exception:  # noqa: BLE001 - older PyTorch
+            return "repeat_interleave"
+
+    def rms(self, x, w):
+        F = self.F
+        if hasattr(F, "rms_norm"):
+            return F.rms_norm(x, (x.shape[-1],), w, 1e-5)
+        xf = x.float()
+        return (xf * self.torch.rsqrt(xf.pow(2).mean(-1, keepdim=True) + 1e-5)).to(x.dtype) * w
+
+    def rope_tables(self, positions):
+        torch = self.torch
+        inv = 1.0 / (500000.0 ** (torch.arange(0, self.d, 2, device="cuda", dtype=torch.float32) / self.d))
+        ang = positions.float()[:, None] * inv[None, :]
+        ang = torch.cat([ang, ang], dim=-1)
+        return ang.cos().to(torch.bfloat16), ang.sin().to(torch.bfloat16)
+
+    @staticmethod
+    def rope(x, cos, sin):
+        half = x.shape[-1] // 2
+        rot = x.new_empty(x.shape)
+        rot[..., :half] = -x[..., half:]
+        rot[..., half:] = x[..., :half]
+        return x * cos + rot * sin
+
+    def attn(self, q, k, v, causal):
+        F = self.F
+        if self.gqa == "enable_gqa":
+            return F.scaled_dot_product_attention(q, k, v, is_causal=causal, enable_gqa=True)
+        rep = self.nq // self.nkv
+        return F.scaled_dot_product_attention(q, k.repeat_interleave(rep, 1), v.repeat_interleave(rep, 1), is_causal=causal)
+
+    def layer(self, L, x, cos, sin, cache=None, pos=None):
+        """x: (B, T, hidden). Prefill (cache None): causal attention over x. Decode: T == 1, write k/v at
+        cache slot `pos` and attend over slots 0..pos."""
+        B, T, _ = x.shape
+        nq, nkv, d = self.nq, self.nkv, self.d
+        h = self.rms(x, L["n1"])
+        qkv = h @ L["wqkv"]
+        q, k, v = qkv.split([nq * d, nkv * d, nkv * d], dim=-1)
+        q = q.view(B, T, nq, d).transpose(1, 2)
+        k = k.view(B, T, nkv, d).transpose(1, 2)
+        v = v.view(B, T, nkv, d).transpose(1, 2)
+        q = self.rope(q, cos, sin)
+        k = self.rope(k, cos, sin)
+        if cache is None:
+            a = self.attn(q, k, v, causal=True)
+        else:
+            kc, vc = cache
+            kc[:, :, pos:pos + 1].copy_(k)
+            vc[:, :, pos:pos + 1].copy_(v)
+            a = self.attn(q, kc, vc, causal=False)
+        x = x + a.transpose(1, 2).reshape(B, T, nq * d) @ L["wo"]
+        h = self.rms(x, L["n2"])
+        g, u = (h @ L["wgu"]).chunk(2, dim=-1)
+        return x + (self.F.silu(g) * u) @ L["wd"]
+
+    def head(self, x_last):
+        return self.rms(x_last, self.norm) @ self.lm_head
+
+    def weight_bytes_full(self):
+        return 2 * (self.shape["layers"] * layer_weight_params(self.shape) + head_params(self.shape))
+
+
+def pick_layers(shape, weight_budget_bytes, max_layers):
+    per = 2 * layer_weight_params(shape)
+    n = max(1, int(weight_budget_bytes // per))
+    if max_layers:
+        n = min(n, max_layers)
+    return min(shape["layers"], n)
+
+
+def time_prefill(torch, timer, model, tokens, reps):
+    pos = torch.arange(tokens, device="cuda")
+    cos, sin = model.rope_tables(pos)
+    x0 = torch.randn(1, tokens, model.shape["hidden"], dtype=torch.bfloat16, device="cuda")
+    lay, hd = [], []
+    for i in range(1 + reps):
+        a, b, c = timer.event(), timer.event(), timer.event()
+        a.record()
+        x = x0
+        for L in model.layers:
+            x = model.layer(L, x, cos, sin)
+        b.record()
+        logits = model.head(x[:, -1:, :])
+        c.record()
+        c.synchronize()
+        finite = bool(torch.isfinite(logits).all())
+        if i >= 1:
+            lay.append(a.elapsed_time(b) / 1e3)
+            hd.append(b.elapsed_time(c) / 1e3)
+    del x, x0, logits
+    return summarize(lay), statistics.median(hd), finite
+
+
+def decode_step_fn(torch, model, batch, ctx):
+    """Static buffers and a step function for decode at position `ctx` with `ctx` cached tokens per sequence."""
+    s = model.shape
+    caches = [(torch.randn(batch, model.nkv, ctx + 1, model.d, dtype=torch.bfloat16, device="cuda"),
+               torch.randn(batch, model.nkv, ctx + 1, model.d, dtype=torch.bfloat16, device="cuda"))
+              for _ in model.layers]
+    x_in = torch.randn(batch, 1, s["hidden"], dtype=torch.bfloat16, device="cuda")
+    cos, sin = model.rope_tables(torch.tensor([ctx], device="cuda"))
+
+    def layers():
+        x = x_in
+        for L, c in zip(model.layers, caches):
+            x = model.layer(L, x, cos, sin, cache=c, pos=ctx)
+        return x
+
+    return caches, x_in, layers
+
+
+def time_graph_or_eager(torch, timer, fn, reps):
+    """Time fn (device work only) in a CUDA graph if it captures, else eagerly. Returns (summary, graphed, out)."""
+    side = torch.cuda.Stream()
+    side.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(side):
+        for _ in range(2):
+            out = fn()
+    torch.cuda.current_stream().wait_stream(side)
+    torch.cuda.synchronize()
+    graph = None
+    try:
+        g = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(g):
+            out = fn()
+        g.replay()
+        torch.cuda.synchronize()
+        graph = g
+    except Exception as e:  # noqa: BLE001
+        log("CUDA graph capture failed (%s); timing eagerly" % str(e).splitlines()[0][:200])
+        torch.cuda.synchronize()
+    times = []
+    for i in range(3 + reps):
+        a, b = timer.event(), timer.event()
+        if graph is not None:
+            timer.hold(200e-6)
+        a.record()
+        if graph is not None:
+            graph.replay()
+        else:
+            out = fn()
+        b.record()
+        b.synchronize()
+        if i >= 3:
+            times.append(a.elapsed_time(b) / 1e3)
+    return summarize(times), graph is not None, out
+
+
+def measure_compute(torch, timer, shape, args, budget_s, errors, save, sink):
+    t_start = time.perf_counter()
+    layers_run = pick_layers(shape, args.weight_budget_gb * 1e9, args.max_layers)
+    scale = shape["layers"] / layers_run
+    log("compute %s: %d of %d layers (scale %.3g)" % (shape["name"], layers_run, shape["layers"], scale))
+    model = Model(torch, shape, layers_run)
+    torch.cuda.synchronize()
+    res = {
+        "shape": shape["name"],
+        "config": {k: shape[k] for k in SHAPE_KEYS},
+        "dtype": "bfloat16",
+        "layers_run": layers_run,
+        "layer_scale": scale,
+        "attention": "torch.nn.functional.scaled_dot_product_attention (%s)" % model.gqa,
+        "weight_bytes_full": model.weight_bytes_full(),
+        "kv_bytes_per_token": kv_bytes_per_token(shape, 2),
+        "prefill": [],
+        "decode": [],
+    }
+    sink.append(res)  # in the document from the start, so a run cut short keeps what was measured
+    save_point = save
+    # Prefill: grow the prompt until the time budget would be exceeded.
+    last = None
+    for tokens in args.prefill_tokens:
+        elapsed = time.perf_counter() - t_start
+        if last is not None:
+            ratio = tokens / last[0]
+            est = last[1] * ratio * ratio * 4  # quadratic attention, 1 warm-up + up to 3 repeats
+            if elapsed + est > budget_s * 0.75:
+                res["prefill_stopped_at"] = {"tokens": tokens, "reason": "time budget (%.0f s)" % budget_s}
+                break
+        reps = 3 if (last is None or last[1] * (tokens / last[0]) ** 2 < 3) else 1
+        try:
+            lay, head_s, finite = time_prefill(torch, timer, model, tokens, reps)
+        except torch.cuda.OutOfMemoryError as e:
+            errors.append({"section": "compute.prefill", "shape": shape["name"], "tokens": tokens, "error": "OutOfMemoryError: %s" % str(e)[:300]})
+            torch.cuda.empty_cache()
+            res["prefill_stopped_at"] = {"tokens": tokens, "reason": "out of GPU memory"}
+            break
+        full = lay["median_s"] * scale + head_s
+        res["prefill"].append({
+            "tokens": tokens,
+            "seconds": round(full, 6),
+            "layers_run_median_s": lay["median_s"],
+            "layers_run_min_s": lay["min_s"],
+            "layers_run_max_s": lay["max_s"],
+            "head_s": head_s,
+            "reps": lay["reps"],
+            "finite_output": finite,
+        })
+        log("  prefill %6d tokens: %.4f s (full model)" % (tokens, full))
+        last = (tokens, lay["median_s"] * 1.0 + head_s)
+        save_point()
+    torch.cuda.empty_cache()
+    # Decode steps.
+    for batch, ctx in args.decode_configs:
+        if time.perf_counter() - t_start > budget_s:
+            res["decode_stopped_at"] = {"batch": batch, "context": ctx, "reason": "time budget"}
+            break
+        try:
+            caches, x_in, layers_fn = decode_step_fn(torch, model, batch, ctx)
+            lay, graphed, out = time_graph_or_eager(torch, timer, layers_fn, reps=20)
+            head_in = out[:, -1, :].contiguous()
+            hsum, _, _ = time_graph_or_eager(torch, timer, lambda m=model, h=head_in: m.head(h), reps=20)
+            full = lay["median_s"] * scale + hsum["median_s"]
+            kv_read = batch * (ctx + 1) * res["kv_bytes_per_token"]
+            res["decode"].append({
+                "batch": batch,
+                "context": ctx,
+                "seconds": round(full, 7),
+                "layers_run_median_s": lay["median_s"],
+                "layers_run_min_s": lay["min_s"],
+                "layers_run_max_s": lay["max_s"],
+                "head_s": hsum["median_s"],
+                "reps": lay["reps"],
+                "cuda_graph": graphed,
+                "weight_bytes": res["weight_bytes_full"],
+                "kv_bytes_read": kv_read,
+                "bytes_per_step": res["weight_bytes_full"] + kv_read,
+                "effective_GBps": gbps(res["weight_bytes_full"] + kv_read, full),
+            })
+            log("  decode batch %3d ctx %6d: %.3f ms (full model)%s" % (batch, ctx, full * 1e3, "" if graphed else " eager"))
+            del caches, x_in, out, head_in, layers_fn
+        except torch.cuda.OutOfMemoryError as e:
+            errors.append({"section": "compute.decode", "shape": shape["name"], "batch": batch, "context": ctx, "error": "OutOfMemoryError: %s" % str(e)[:300]})
+        torch.cuda.empty_cache()
+        save_point()
+    del model
+    torch.cuda.empty_cache()
+    res["seconds_spent"] = round(time.perf_counter() - t_start, 1)
+
+
+# ---------------------------------------------------------------- main
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(prog="kvbench_probe.py", description="Measure a CUDA machine's KV offload link and compute (PyTorch, random weights).")
+    p.add_argument("--out", help="write the JSON here (rewritten after each section); default: print on stdout at the end")
+    p.add_argument("--quick", action="store_true", help="link check only: a few pinned sizes, one block layout, one bidirectional copy (< 20 s)")
+    p.add_argument("--model_shape", "--model-shape", nargs="+", default=["llama-3.1-8b", "llama-3-70b"],
+                   help="shapes for block sizes and compute: %s, or name:layers=..,hidden=..,heads=..,kv_heads=..,head_dim=..,ffn=..,vocab=.." % ", ".join(sorted(SHAPES)))
+    p.add_argument("--tokens_per_block", "--tokens-per-block", type=int, nargs="+", default=[64])
+    p.add_argument("--kv_dtype_bytes", "--kv-dtype-bytes", type=int, default=2, help="bytes per KV element (2 = bf16/fp16, 1 = fp8)")
+    p.add_argument("--streams", type=int, nargs="+", default=[1, 2, 4], help="stream counts for model-shape block copies")
+    p.add_argument("--sections", default="link,blocks,bidir,d2d,compute", help="comma-separated subset of link,blocks,bidir,d2d,compute")
+    p.add_argument("--pool_mib", "--pool-mib", type=int, default=None, help="size of each buffer pool (default 2048; 512 with --quick)")
+    p.add_argument("--prefill_tokens", "--prefill-tokens", type=int, nargs="+", default=[1024, 2048, 4096, 8192, 16384, 32768, 65536])
+    p.add_argument("--decode", nargs="+", default=["1x4096", "8x4096", "32x4096", "1x32768", "8x16384"], help="decode configs BATCHxCONTEXT")
+    p.add_argument("--compute_budget_s", "--compute-budget-s", type=float, default=90.0, help="time budget per model shape for compute")
+    p.add_argument("--weight_budget_gb", "--weight-budget-gb", type=float, default=16.0, help="layer weights held at once; larger shapes run a subset of layers")
+    p.add_argument("--max_layers", "--max-layers", type=int, default=None)
+    p.add_argument("--seed", type=int, default=1234)
+    a = p.parse_args(argv)
+    a.shapes = [parse_shape(s) for s in a.model_shape]
+    try:
+        a.decode_configs = [tuple(int(v) for v in c.lower().split("x")) for c in a.decode]
+        assert all(len(c) == 2 and c[0] > 0 and c[1] > 0 for c in a.decode_configs)
+    except (ValueError, AssertionError):
+        p.error("--decode: configs are BATCHxCONTEXT, e.g. 8x4096")
+    a.section_set = set(s.strip() for s in a.sections.split(",") if s.strip())
+    unknown = a.section_set - {"link", "blocks", "bidir", "d2d", "compute"}
+    if unknown:
+        p.error("--sections: unknown %s" % ", ".join(sorted(unknown)))
+    if a.quick:
+        a.section_set = {"link", "blocks", "bidir"}
+    if a.pool_mib is None:
+        a.pool_mib = 512 if a.quick else 2048
+    return a
+
+
+def write_json(doc, path):
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(doc, f, indent=1)
+        f.write("\n")
+    os.replace(tmp, path)
+
+
+def main(argv=None):
+    try:
+        args = parse_args(sys.argv[1:] if argv is None else argv)
+    except ValueError as e:
+        print("kvbench probe: %s" % e, file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        import torch  # noqa: PLC0415 - imported late so that the no-torch path gives a clear message
+    except ImportError as e:
+        print("kvbench probe: PyTorch is not installed (import torch failed: %s). The probe needs PyTorch with CUDA "
+              "and an NVIDIA GPU; nothing was measured." % e, file=sys.stderr)
+        return EXIT_NO_TORCH
+    if not torch.cuda.is_available() or torch.cuda.device_count() == 0:
+        print("kvbench probe: no CUDA device (torch %s, built for CUDA %s, torch.cuda.is_available() is False). "
+              "The probe measures a GPU's host link and compute and needs one; nothing was measured."
+              % (torch.__version__, torch.version.cuda), file=sys.stderr)
+        return EXIT_NO_CUDA
+
+    t_all = time.perf_counter()
+    doc = {
+        "schema": SCHEMA,
+        "version": 1,
+        "probe_version": PROBE_VERSION,
+        "mode": "quick" if args.quick else "full",
+        "started_at": now_iso(),
+        "finished_at": None,
+        "complete": False,
+        "args": {
+            "model_shape": [s["name"] for s in args.shapes],
+            "shapes": {s["name"]: {k: s[k] for k in SHAPE_KEYS} for s in args.shapes},
+            "tokens_per_block": args.tokens_per_block,
+            "kv_dtype_bytes": args.kv_dtype_bytes,
+            "streams": args.streams,
+            "sections": sorted(args.section_set),
+            "pool_bytes": args.pool_mib * MiB,
+        },
+        "method": {
+            "timing": "CUDA events; warm-up before timed repeats; median reported",
+            "rotation": "copies rotate over slots of %d MiB host and device pools (random bytes); block copies take random slots" % args.pool_mib,
+            "GB": "1e9 bytes",
+            "pinned_copies": "stream held by a spin kernel while the copy is enqueued, so the time is the device's",
+            "pageable_copies": "events around a copy from/to pageable memory (the driver stages it); wall clock also recorded",
+            "block_copies": "n separate copies of block_bytes, one copy call per block, round-robin over streams, enqueued behind a spin kernel; host_bound marks runs where enqueueing outlasted it",
+            "compute": "random bf16 weights, PyTorch SDPA; shapes larger than the weight budget run layers_run layers and the layer time is multiplied by layers/layers_run; norm + LM head timed once (last token for prefill)",
+        },
+        "environment": None,
+        "copies": [],
+        "block_copies": [],
+        "bidirectional": [],
+        "d2d": None,
+        "compute": [],
+        "errors": [],
+    }
+
+    def save():
+        if args.out:
+            write_json(doc, args.out)
+
+    rng = random.Random(args.seed)
+    torch.manual_seed(args.seed)
+    torch.cuda.init()
+    doc["environment"] = environment(torch, args.quick)
+    g = doc["environment"].get("gpus") or [{}]
+    log("GPU %s, driver %s, PCIe Gen%s x%s (max Gen%s x%s)" % (doc["environment"]["device"]["name"], g[0].get("driver"),
+        g[0].get("pcie_gen_current"), g[0].get("pcie_width_current"), g[0].get("pcie_gen_max"), g[0].get("pcie_width_max")))
+    save()
+    timer = Timer(torch)
+    doc["method"]["spin_kernel"] = {"available": timer.has_sleep, "cycles_per_s": timer.cycles_per_s}
+
+    def guarded(name, fn):
+        try:
+            fn()
+        except Exception as e:  # noqa: BLE001 - one failing section must not lose the others
+            log("section %s failed: %s" % (name, e))
+            doc["errors"].append({"section": name, "error": "%s: %s" % (type(e).__name__, e), "traceback": traceback.format_exc()[-3000:]})
+            try:
+                torch.cuda.synchronize()
+            except Exception:  # noqa: BLE001 - a sticky CUDA error: the next section reports it too
+                pass
+        save()
+
+    link_sections = args.section_set & {"link", "blocks", "bidir", "d2d"}
+    if link_sections:
+        pools = Pools(torch, args.pool_mib * MiB, pageable=("link" in args.section_set and not args.quick))
+
+        def link():
+            sizes = [1 * MiB, 16 * MiB, 256 * MiB] if args.quick else [64 * KiB * 4 ** i for i in range(8)]  # 64 KiB .. 1 GiB
+            sizes = [s for s in sizes if s <= pools.nbytes // 2]
+            for pinned in ([True] if args.quick else [True, False]):
+                for size in sizes:
+                    for d in ("h2d", "d2h"):
+                        row = measure_copy(torch, timer, pools, size, d, pinned, args.quick)
+                        doc["copies"].append(row)
+                        log("  copy %-3s %-8s %10d B: %7.2f GB/s" % (d, "pinned" if pinned else "pageable", size, row["GBps"]))
+                save()
+            _, rows = nvsmi_query(NVSMI_FIELDS)
+            doc["environment"]["pcie_after_copies"] = [{k: r[k] for k in ("pcie.link.gen.current", "pcie.link.width.current")} for r in rows]
+
+        def blocks():
+            reps = 3 if args.quick else 7
+            if not args.quick:
+                for bb in [32 * KiB * 2 ** i for i in range(11)]:  # 32 KiB .. 32 MiB
+                    for d in ("h2d", "d2h"):
+                        row = block_batch(torch, timer, pools, d, bb, block_count(bb, False), 1, reps, rng)
+                        row["layout"] = "sweep"
+                        doc["block_copies"].append(row)
+                        log("  blocks %-3s %9d B x %4d, 1 stream: %7.2f GB/s%s" % (d, bb, row["n_blocks"], row["GBps"], " (host-bound)" if row["host_bound"] else ""))
+                save()
+            shapes = args.shapes[:1] if args.quick else args.shapes
+            tpbs = args.tokens_per_block[:1] if args.quick else args.tokens_per_block
+            streams = [1] if args.quick else args.streams
+            for shape in shapes:
+                per_tok = kv_bytes_per_token(shape, args.kv_dtype_bytes)
+                for tpb in tpbs:
+                    for layout, bb in (("all_layers", tpb * per_tok), ("per_layer", tpb * per_tok // shape["layers"])):
+                        for ns in streams:
+                            for d in ("h2d", "d2h"):
+                                row = block_batch(torch, timer, pools, d, bb, block_count(bb, args.quick), ns, reps, rng)
+                                row.update({"layout": layout, "shape": shape["name"], "tokens_per_block": tpb})
+                                doc["block_copies"].append(row)
+                                log("  blocks %-3s %s %s tpb %d: %d B x %d, %d stream(s): %.2f GB/s%s" % (
+                                    d, shape["name"], layout, tpb, bb, row["n_blocks"], ns, row["GBps"], " (host-bound)" if row["host_bound"] else ""))
+                    save()
+
+        def bidir():
+            reps = 3 if args.quick else 5
+            size = 256 * MiB if args.quick else 1 * GiB
+            row = bidir_single(torch, timer, pools, size, reps)
+            doc["bidirectional"].append(row)
+            log("  both directions, %d B each: %.2f GB/s total (h2d %.2f, d2h %.2f)" % (row["bytes_each"], row["total_GBps"], row["h2d_GBps"], row["d2h_GBps"]))
+            if not args.quick:
+                shape = args.shapes[0]
+                per_tok = kv_bytes_per_token(shape, args.kv_dtype_bytes)
+                tpb = args.tokens_per_block[0]
+                for layout, bb in (("all_layers", tpb * per_tok), ("per_layer", tpb * per_tok // shape["layers"])):
+                    row = bidir_blocks(torch, timer, pools, bb, block_count(bb, False), reps, rng)
+                    row.update({"layout": layout, "shape": shape["name"], "tokens_per_block": tpb})
+                    doc["bidirectional"].append(row)
+                    log("  both directions, blocks of %d B x %d: %.2f GB/s total" % (bb, row["n_blocks"], row["total_GBps"]))
+
+        def d2d():
+            doc["d2d"] = measure_d2d(torch, timer, pools)
+            log("  device-to-device %d B: %.0f GB/s (read + write)" % (doc["d2d"]["bytes"], doc["d2d"]["GBps_read_plus_write"]))
+
+        for name, fn in (("link", link), ("blocks", blocks), ("bidir", bidir), ("d2d", d2d)):
+            if name in args.section_set:
+                guarded(name, fn)
+        del pools
+        torch.cuda.synchronize()
+        torch.cuda.empty_cache()
+
+    if "compute" in args.section_set:
+        for shape in args.shapes:
+            def comp(shape=shape):
+                measure_compute(torch, timer, shape, args, args.compute_budget_s, doc["errors"], save, doc["compute"])
+            guarded("compute." + shape["name"], comp)
+
+    doc["finished_at"] = now_iso()
+    doc["duration_s"] = round(time.perf_counter() - t_all, 1)
+    doc["complete"] = True
+    if args.out:
+        save()
+        log("wrote %s (%.1f s)" % (args.out, doc["duration_s"]))
+    else:
+        json.dump(doc, sys.stdout, indent=1)
+        sys.stdout.write("\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
