@@ -73,6 +73,14 @@ describe('auth', () => {
     for (const token of [WRITE, WRITE_FROM_FILE, READ]) assert.ok(!api.logs.text.includes(token), `log contains ${token}`);
   });
 
+  it('redacts the Authorization header wherever something logs headers', () => {
+    api.app.log.info({ req: { headers: { authorization: `Bearer ${WRITE}` } } }, 'request headers');
+    api.app.log.info({ headers: { authorization: `Bearer ${WRITE}` } }, 'raw headers');
+    assert.ok(!api.logs.text.includes(WRITE));
+    const raw = api.logs.lines.map((l) => JSON.parse(l)).find((l) => l.msg === 'raw headers');
+    assert.equal(raw.headers.authorization, '[redacted]');
+  });
+
   it('does not warn about open access when tokens are configured', () => {
     assert.ok(!/no AUTH_TOKENS configured/.test(api.logs.text));
   });
