@@ -60,6 +60,7 @@ export async function runBenchmark(ctx: RunContext): Promise<RunResult> {
   const { job, workload, log } = ctx;
   const events = new EventPublisher(job, ctx.attempt, ctx.emit);
   const timers: NodeJS.Timeout[] = [];
+  const cleanups: (() => Promise<void>)[] = [];
   let engine: EngineHandle | null = null;
   let httpAgent: AnyAgent | null = null;
   const heartbeat = () => {
@@ -72,7 +73,7 @@ export async function runBenchmark(ctx: RunContext): Promise<RunResult> {
   timers.push(setInterval(heartbeat, agent.heartbeatIntervalMs));
 
   try {
-    const result = await execute(ctx, agent, events, (e) => (engine = e), (a) => (httpAgent = a), timers);
+    const result = await execute(ctx, agent, events, (e) => (engine = e), (a) => (httpAgent = a), timers, cleanups);
     await events.flush();
     return result;
   } catch (err) {
@@ -94,6 +95,7 @@ export async function runBenchmark(ctx: RunContext): Promise<RunResult> {
     throw error;
   } finally {
     for (const t of timers) clearInterval(t);
+    for (const c of cleanups) await c().catch(() => {});
     (httpAgent as AnyAgent | null)?.destroy();
     const e = engine as EngineHandle | null;
     if (e) {
@@ -112,6 +114,7 @@ async function execute(
   setEngine: (e: EngineHandle) => void,
   setHttpAgent: (a: AnyAgent) => void,
   timers: NodeJS.Timeout[],
+  cleanups: (() => Promise<void>)[],
 ): Promise<RunResult> {
   const { job, workload, log } = ctx;
   const kv = resolveKvConfig(job.config_module, job.overrides);
@@ -133,6 +136,7 @@ async function execute(
 
   const reader: StatsReader =
     job.engine.kind === 'openai' ? new PrometheusStatsReader(engine.url, log) : new TrtllmStatsReader(engine.url, log, engine.launched);
+  if (reader.abandon) cleanups.push(() => reader.abandon!());
   await reader.open();
   const clock: ClockRelation = job.engine.kind === 'openai' ? { offsetS: null, how: 'no /perf_metrics' } : await relateClocks(engine.url, engine.launched);
 

@@ -12,6 +12,11 @@ export interface TrtllmConfigOptions {
   perfMetricsMaxRequests: number;
   /** Size of the KV-event buffer; must hold every event between two reads of /kv_cache_events. */
   eventBufferMaxSize: number;
+  /**
+   * Written only when set. TensorRT-LLM rejects a prompt longer than max_num_tokens (default 8192)
+   * unless chunked prefill is on, so kvbench turns it on when max_seq_len exceeds max_num_tokens.
+   */
+  enableChunkedPrefill?: boolean;
 }
 
 export interface TrtllmConfig {
@@ -25,6 +30,7 @@ export interface TrtllmConfig {
   enable_iter_perf_stats: true;
   return_perf_metrics: true;
   perf_metrics_max_requests: number;
+  enable_chunked_prefill?: boolean;
 }
 
 export function trtllmConfig(kv: KvConfig, opts: TrtllmConfigOptions): TrtllmConfig {
@@ -39,6 +45,7 @@ export function trtllmConfig(kv: KvConfig, opts: TrtllmConfigOptions): TrtllmCon
     enable_iter_perf_stats: true,
     return_perf_metrics: true,
     perf_metrics_max_requests: opts.perfMetricsMaxRequests,
+    ...(opts.enableChunkedPrefill !== undefined ? { enable_chunked_prefill: opts.enableChunkedPrefill } : {}),
   };
 }
 

@@ -55,6 +55,9 @@ const numOption = (job: Job, key: string): number | undefined => {
 };
 
 /** trtllm-serve CLI flags kvbench passes through from job.engine.options when present. */
+/** trtllm-serve's default --max_num_tokens. */
+const TRTLLM_DEFAULT_MAX_NUM_TOKENS = 8192;
+
 const TRTLLM_PASSTHROUGH = ['backend', 'tp_size', 'pp_size', 'ep_size', 'max_num_tokens', 'kv_cache_free_gpu_memory_fraction', 'tokenizer'];
 
 export interface StartEngineArgs {
@@ -81,10 +84,15 @@ async function launchEngine(a: StartEngineArgs): Promise<EngineHandle> {
   const isSim = job.engine.kind === 'sim';
   await mkdir(a.runDir, { recursive: true });
 
+  const maxNumTokens = numOption(job, 'max_num_tokens');
+  const chunked = option(job, 'enable_chunked_prefill');
   const config = trtllmConfig(kv, {
     // Drained every poll; sized so a whole run fits even if polling stalls.
     perfMetricsMaxRequests: numOption(job, 'perf_metrics_max_requests') ?? Math.max(1024, a.totalRequests * 2),
     eventBufferMaxSize: numOption(job, 'event_buffer_max_size') ?? 200_000,
+    // Long prompts (32K–128K) exceed trtllm-serve's default max_num_tokens (8192).
+    enableChunkedPrefill:
+      chunked !== undefined ? chunked === true || chunked === 'true' : job.max_seq_len > (maxNumTokens ?? TRTLLM_DEFAULT_MAX_NUM_TOKENS) ? true : undefined,
   });
   const configYaml = trtllmConfigYaml(config);
   const configPath = join(a.runDir, 'engine-config.yaml');
@@ -105,7 +113,7 @@ async function launchEngine(a: StartEngineArgs): Promise<EngineHandle> {
     const timeScale = agent.sim.timeScale ?? numOption(job, 'time_scale') ?? 1;
     profile = agent.sim.profile ?? (option(job, 'profile') as string | undefined) ?? sim.defaultProfileForSystem(job.system_label);
     const seed = agent.sim.seed ?? numOption(job, 'seed');
-    const maxNumTokens = numOption(job, 'max_num_tokens');
+    const modelShape = option(job, 'model_shape');
     const legacy = agent.sim.legacyMetrics ?? option(job, 'legacy_metrics') === true;
     argv = [
       process.execPath,
@@ -116,6 +124,7 @@ async function launchEngine(a: StartEngineArgs): Promise<EngineHandle> {
       '--port', String(port),
       '--profile', String(profile),
       ...(seed !== undefined ? ['--seed', String(seed)] : []),
+      ...(modelShape !== undefined ? ['--model_shape', String(modelShape)] : []),
       '--time_scale', String(timeScale),
       ...(legacy ? ['--legacy_metrics'] : []),
     ];

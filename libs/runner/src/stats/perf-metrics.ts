@@ -87,6 +87,11 @@ export function serverMetrics(e: PerfEntry, cand: JoinCandidate, clock: ClockRel
     first_token_time: first,
     server_first_token_time: num(t.server_first_token_time),
     last_token_time: last,
+    // When the engine handed the first token to its socket, where it says (the simulator does).
+    first_token_sent_time: num((e['sim'] as Record<string, unknown> | undefined)?.['first_token_sent_time']),
+    // The client's observations on the engine's clock (null when the clocks are not related).
+    client_first_text_time: clock.offsetS === null || cand.firstTextAt === null ? null : monotonicSeconds(cand.firstTextAt) + clock.offsetS,
+    client_end_time: clock.offsetS === null ? null : monotonicSeconds(cand.endAt) + clock.offsetS,
   };
 }
 

@@ -17,6 +17,8 @@ export interface StatsReader {
   current(): LogMetrics;
   /** /perf_metrics entries read since the last call. */
   takePerfEntries(): PerfEntry[];
+  /** Release what the reader holds (a worker thread) without a final read; safe to call twice. */
+  abandon?(): Promise<void>;
   /** What the reader saw, for run_meta (endpoint errors, counts). */
   describe(): Record<string, unknown>;
 }

@@ -6,7 +6,8 @@ import type { LogMetrics, Logger } from '@kvbench/common';
 import { httpJson, HttpStatusError } from '../http.js';
 import type { PerfEntry } from './perf-metrics.js';
 import type { StatsReader } from './reader.js';
-import { TrtllmWindow, type IterationStats, type KvCacheEvent } from './trtllm.js';
+import { KvEventsReader } from './kv-events-reader.js';
+import { TrtllmWindow, type IterationStats } from './trtllm.js';
 
 export class TrtllmStatsReader implements StatsReader {
   readonly window = new TrtllmWindow();
@@ -16,6 +17,9 @@ export class TrtllmStatsReader implements StatsReader {
   private metricsError: string | null = null;
   private polls = 0;
   private busy: Promise<void> | null = null;
+  private readonly events: KvEventsReader;
+  /** Events are read only until iteration stats prove them unnecessary (they are large). */
+  private eventsSkipped = false;
 
   constructor(
     private readonly base: URL,
@@ -23,6 +27,7 @@ export class TrtllmStatsReader implements StatsReader {
     freshEngine: boolean,
   ) {
     this.window.freshEngine = freshEngine;
+    this.events = new KvEventsReader(new URL('/kv_cache_events', base));
   }
 
   private url(path: string) {
@@ -41,15 +46,17 @@ export class TrtllmStatsReader implements StatsReader {
     }
   }
 
-  private async readEvents(): Promise<KvCacheEvent[] | null> {
-    try {
-      const body = await httpJson<unknown>(this.url('/kv_cache_events'), { method: 'POST', body: '{}', timeoutMs: 15_000 });
-      return Array.isArray(body) ? (body as KvCacheEvent[]) : [];
-    } catch (err) {
-      const msg = err instanceof HttpStatusError ? `POST /kv_cache_events answered ${err.status}` : (err as Error).message;
-      this.window.eventsFailed(msg);
+  /** Offload/onboard counts from /kv_cache_events, parsed in a worker; null when unavailable. */
+  private async readEvents(): Promise<{ offloads: number; onboards: number } | null> {
+    if (this.window.iterationsWithIterStats > 0) {
+      // kvCacheIterationStats carry the same counts (and bytes): the events are not needed.
+      this.eventsSkipped = true;
       return null;
     }
+    const r = await this.events.read();
+    if (r.ok) return { offloads: r.offloads, onboards: r.onboards };
+    this.window.eventsFailed(r.error);
+    return null;
   }
 
   private async readPerf(): Promise<PerfEntry[]> {
@@ -77,7 +84,7 @@ export class TrtllmStatsReader implements StatsReader {
       try {
         const [iters, events, perf] = await Promise.all([this.readMetrics(), this.readEvents(), this.readPerf()]);
         this.window.addIterations(iters);
-        if (events) this.window.addEvents(events);
+        if (events) this.window.addEventCounts(events.offloads, events.onboards);
         this.perf.push(...perf);
         this.perfTotal += perf.length;
         this.polls++;
@@ -97,7 +104,13 @@ export class TrtllmStatsReader implements StatsReader {
       await this.poll();
     }
     await this.poll();
+    await this.events.close();
     return this.current();
+  }
+
+  /** Stop the worker without a final read (the run failed). */
+  async abandon(): Promise<void> {
+    await this.events.close();
   }
 
   current(): LogMetrics {
@@ -120,6 +133,7 @@ export class TrtllmStatsReader implements StatsReader {
       ...(this.perfError ? { perf_metrics_error: this.perfError } : {}),
       ...(this.metricsError ? { metrics_error: this.metricsError } : {}),
       ...(this.window.eventsUnavailableReason ? { kv_cache_events_error: this.window.eventsUnavailableReason } : {}),
+      kv_cache_events: this.eventsSkipped ? 'not read once kvCacheIterationStats were seen' : this.window.eventsAvailable ? 'read (counts offloads/onboards)' : 'unavailable',
     };
   }
 }

@@ -12,6 +12,7 @@
  *   0→1 (offload to host) or 1→0 (onboard), counted when iteration stats are missing.
  */
 import type { LogMetrics } from '@kvbench/common';
+import { countTransfers } from './kv-events-worker.js';
 
 export interface KvCacheStats {
   maxNumBlocks?: number;
@@ -142,14 +143,15 @@ export class TrtllmWindow {
   }
 
   addEvents(events: readonly KvCacheEvent[]): void {
+    const { offloads, onboards } = countTransfers(events);
+    this.addEventCounts(offloads, onboards);
+  }
+
+  /** Counts already taken from a /kv_cache_events payload (kv-events-worker). */
+  addEventCounts(offloads: number, onboards: number): void {
     this.eventsAvailable = true;
-    for (const e of events) {
-      const d = e.data;
-      if (!d || d.type !== 'updated' || !d.cache_level) continue;
-      const { old_value, new_value } = d.cache_level;
-      if (old_value === 0 && new_value === 1) this.eventOffloads++;
-      else if (old_value === 1 && new_value === 0) this.eventOnboards++;
-    }
+    this.eventOffloads += offloads;
+    this.eventOnboards += onboards;
   }
 
   eventsFailed(reason: string): void {
