@@ -21,6 +21,9 @@ import healthRoutes from './routes/health.js';
 import resultsRoutes from './routes/results.js';
 import runEventsRoutes from './routes/run-events.js';
 import runsRoutes from './routes/runs.js';
+import compareRoutes from './routes/compare.js';
+import livePageRoutes from './routes/live-page.js';
+import sampleExportRoutes from './routes/sample-exports.js';
 
 export interface AppDeps {
   /** An open database to use instead of opening config.dbPath (the caller closes it). */
@@ -72,6 +75,9 @@ export const aggregatorApp = fp<AppOptions>(
     await app.register(runsRoutes);
     await app.register(runEventsRoutes);
     await app.register(resultsRoutes);
+    await app.register(compareRoutes);
+    await app.register(livePageRoutes);
+    await app.register(sampleExportRoutes);
   },
   { name: 'aggregator' },
 );

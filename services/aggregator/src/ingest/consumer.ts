@@ -51,6 +51,7 @@ export class EventIngest {
     });
     this.stats.running = true;
     this.log.info({ consumer: name, stream: EVENTS_STREAM }, 'ingest started');
+    void this.watchStatus(this.messages);
   }
 
   /** Stop taking messages and commit what was already taken (acked if the commit succeeds). */
@@ -61,6 +62,19 @@ export class EventIngest {
     await m.close().catch(() => {});
     this.flush();
     this.stats.running = false;
+  }
+
+  /** Consumer trouble (missed heartbeats, consumer or stream deleted) is logged; the client recovers by itself. */
+  private async watchStatus(messages: ConsumerMessages): Promise<void> {
+    try {
+      for await (const s of messages.status()) {
+        if (s.type === 'heartbeats_missed' || s.type === 'consumer_not_found' || s.type === 'stream_not_found' || s.type === 'consumer_deleted') {
+          this.log.warn({ status: s.type }, 'events consumer status');
+        }
+      }
+    } catch {
+      // The iterator ends with the consumer; nothing to do.
+    }
   }
 
   private receive(m: JsMsg): void {

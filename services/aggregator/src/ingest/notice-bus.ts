@@ -15,7 +15,8 @@ export class NoticeBus {
   }
 
   publish(notices: readonly StoreNotice[]): void {
-    for (const n of notices) this.emitter.emit(n.run_id, n);
+    // Most runs have no live subscriber; skip building the emit for them.
+    for (const n of notices) if (this.emitter.listenerCount(n.run_id) > 0) this.emitter.emit(n.run_id, n);
   }
 
   /** Returns the function that unsubscribes. */
