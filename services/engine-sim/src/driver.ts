@@ -12,6 +12,8 @@ export interface EmissionRecord {
   dueNs: bigint;
   /** Steady-clock ns it was handed to the socket. */
   sentNs: bigint;
+  /** Steady-clock ns the server woke up to write this iteration's tokens (sent − wake is its own work). */
+  wakeNs: bigint;
 }
 
 export class RealtimeDriver {
@@ -24,8 +26,11 @@ export class RealtimeDriver {
   constructor(
     readonly engine: Engine,
     readonly timeScale: number,
-    /** Called at each iteration's modelled end with its results. */
-    private readonly deliver: (r: IterationResult, dueNs: bigint) => void,
+    /**
+     * Called when an iteration is computed, before waiting for its end: builds what will be
+     * written, so that at the due time only the writes remain. Returns the function that writes.
+     */
+    private readonly prepare: (r: IterationResult, dueNs: bigint) => () => void,
     private readonly spinMs: number,
     epochNs: bigint = now(),
   ) {
@@ -69,8 +74,9 @@ export class RealtimeDriver {
       const r = this.engine.step(t);
       if (!r) break;
       const due = this.wallNs(r.end);
+      const flush = this.prepare(r, due);
       await sleepUntil(due, this.spinMs);
-      this.deliver(r, due);
+      flush();
       t = r.end;
       this.lastEnd = t;
     }

@@ -93,35 +93,49 @@ export async function startSimServer(options: StartSimServerOptions): Promise<Si
   let emissions: EmissionRecord[] = [];
   const firstTokenSentNs = new Map<number, bigint>();
 
-  const deliver = (r: IterationResult, dueNs: bigint) => {
+  /** Builds every chunk of an iteration ahead of its due time; the returned function only writes. */
+  const prepare = (r: IterationResult, dueNs: bigint): (() => void) => {
+    const writes: Array<{ l: Live; data: string; first: boolean; end: boolean; json?: Record<string, unknown> }> = [];
     for (const e of r.emissions) {
       const l = live.get(e.id);
       if (!l) continue;
       const word = l.words[e.index]!;
       l.text.push(word);
-      if (l.req.stream) {
-        if (e.index === 0 && l.ctx.kind === 'chat') l.res.write(roleChunk(l.ctx));
-        l.res.write(textChunk(l.ctx, word, e.final ? 'length' : null));
-      }
-      const sent = now();
-      if (e.index === 0) firstTokenSentNs.set(e.id, sent);
-      if (emissions.length < emissionLogMax) emissions.push({ dueNs, sentNs: sent });
+      if (!l.req.stream) continue;
+      const data = (e.index === 0 && l.ctx.kind === 'chat' ? roleChunk(l.ctx) : '') + textChunk(l.ctx, word, e.final ? 'length' : null);
+      writes.push({ l, data, first: e.index === 0, end: false });
     }
+    const finals: Array<{ l: Live; data: string | null; json: Record<string, unknown> | null }> = [];
     for (const f of r.finished) {
       const l = live.get(f.id);
       if (!l) continue;
-      live.delete(f.id);
-      l.done = true;
       const u = usage(f.promptTokens, f.completionTokens, f.cachedTokens);
-      if (l.req.stream) {
-        if (l.req.includeUsage) l.res.write(usageChunk(l.ctx, u));
-        l.res.end(DONE);
-      } else {
-        sendJson(l.res, 200, fullResponse(l.ctx, l.text.join(''), u));
-      }
+      if (l.req.stream) finals.push({ l, data: (l.req.includeUsage ? usageChunk(l.ctx, u) : '') + DONE, json: null });
+      else finals.push({ l, data: null, json: fullResponse(l.ctx, l.text.join(''), u) });
     }
+    return () => {
+      const wake = now();
+      for (const w of writes) {
+        if (w.l.done) continue;
+        w.l.res.write(w.data);
+        const sent = now();
+        if (w.first) firstTokenSentNs.set(w.l.id, sent);
+        if (emissions.length < emissionLogMax) emissions.push({ dueNs, sentNs: sent, wakeNs: wake });
+      }
+      for (const f of finals) {
+        if (f.l.done) continue;
+        live.delete(f.l.id);
+        f.l.done = true;
+        if (f.data !== null) f.l.res.end(f.data);
+        else {
+          const sent = now();
+          if (!firstTokenSentNs.has(f.l.id)) firstTokenSentNs.set(f.l.id, sent);
+          sendJson(f.l.res, 200, f.json);
+        }
+      }
+    };
   };
-  driver = new RealtimeDriver(engine, cfg.timeScale, deliver, spinWindowMs(cfg.timeScale));
+  driver = new RealtimeDriver(engine, cfg.timeScale, prepare, spinWindowMs(cfg.timeScale));
 
   const preparer: RequestPreparer = options.tokenizerWorker === false ? new InlinePreparer() : new WorkerPreparer();
   if (preparer instanceof WorkerPreparer) await preparer.ready;
@@ -170,6 +184,7 @@ export async function startSimServer(options: StartSimServerOptions): Promise<Si
     }
     res.on('close', () => {
       if (!l.done) {
+        l.done = true;
         live.delete(id);
         driver.cancel(id);
       }
@@ -227,6 +242,18 @@ export async function startSimServer(options: StartSimServerOptions): Promise<Si
         }
         case 'GET /perf_metrics':
           return sendJson(res, 200, drainPerf());
+        case 'GET /sim/emissions': {
+          // Simulator-only: lateness of every token handed to a socket since the last read
+          // (sent − due on the modelled timeline), for the scheduling-jitter benchmark.
+          const recs = emissions;
+          emissions = [];
+          return sendJson(res, 200, {
+            ...labels,
+            count: recs.length,
+            lateness_ms: recs.map((r) => Number(r.sentNs - r.dueNs) / 1e6),
+            wake_lateness_ms: recs.map((r) => Number(r.wakeNs - r.dueNs) / 1e6),
+          });
+        }
         case 'POST /kv_cache_events':
           req.resume();
           return void req.on('end', () => sendJson(res, 200, engine.drainEvents()));
