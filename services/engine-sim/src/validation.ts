@@ -1,0 +1,146 @@
+/**
+ * The published scenarios the model is checked against (validate.ts prints them).
+ * Everything runs the same Engine the server runs, in modelled time (no waiting).
+ */
+import { Engine, type RequestOutcome } from './engine.js';
+import { loadProfile, type Profile } from './profile.js';
+import { resolveModelShape } from './shapes.js';
+import { TimingModel } from './timing.js';
+
+const TPB = 64;
+
+function engineFor(profile: Profile, model: string, tp: number, gpuBlocks: number, hostBlocks: number): Engine {
+  const shape = resolveModelShape(model, { tp });
+  return new Engine(
+    {
+      maxBatchSize: 1,
+      maxNumTokens: 8192,
+      tokensPerBlock: TPB,
+      gpuBlocks,
+      hostBlocks,
+      enableBlockReuse: true,
+      enableChunkedPrefill: true,
+      windowSize: gpuBlocks * TPB,
+      enableIterPerfStats: false,
+      iterStatsMaxIterations: 0,
+      returnPerfMetrics: false,
+      perfMetricsMaxRequests: 0,
+    },
+    new TimingModel(profile, shape, TPB),
+  );
+}
+
+/** Deterministic distinct token ids for a prompt (the engine only needs ids). */
+function ids(seed: number, n: number, prefix?: Uint32Array): Uint32Array {
+  const a = new Uint32Array(n);
+  let x = (seed * 2654435761) >>> 0 || 1;
+  for (let i = 0; i < n; i++) {
+    x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
+    a[i] = x % 100000;
+  }
+  if (prefix) a.set(prefix.subarray(0, Math.min(prefix.length, n)));
+  return a;
+}
+
+/** Run one request alone to completion, starting at `t`; returns its outcome and the end time. */
+function runAlone(engine: Engine, id: number, tokens: Uint32Array, maxTokens: number, t: number): { out: RequestOutcome; end: number } {
+  engine.enqueue({ id, tokens, maxTokens }, t);
+  let out: RequestOutcome | undefined;
+  for (;;) {
+    const r = engine.step(t);
+    if (!r) break;
+    t = r.end;
+    out ??= r.finished.find((f) => f.id === id);
+  }
+  return { out: out!, end: t };
+}
+
+const ttft = (o: RequestOutcome) => o.firstToken - o.arrival;
+
+export interface OffloadVsRecomputeRow {
+  promptTokens: number;
+  recomputeTtftS: number;
+  onboardTtftS: number;
+  speedup: number;
+  onboardGB: number;
+}
+
+/**
+ * Llama-3.1-8B, one GPU: TTFT of a prompt computed from scratch vs. the same prompt whose KV
+ * was offloaded to host memory and is onboarded. The GPU pool holds one prompt; a request with a
+ * one-block prompt and as many generated tokens pushes the first prompt's blocks to the host and,
+ * when it ends, leaves the GPU pool empty (its generated blocks are never stored), so the repeat
+ * onboards into free blocks, as in a CPU-offload load with room on the GPU.
+ */
+export function offloadVsRecompute(profileName: string, lengths: readonly number[]): OffloadVsRecomputeRow[] {
+  const profile = loadProfile(profileName);
+  return lengths.map((L) => {
+    const gpuBlocks = Math.ceil((L + 1) / TPB) + 1;
+    const engine = engineFor(profile, 'llama-3.1-8b', 1, gpuBlocks, 4 * gpuBlocks);
+    const A = ids(1, L);
+    let t = 0;
+    const cold = runAlone(engine, 1, A, 1, t);
+    t = cold.end;
+    t = runAlone(engine, 2, ids(2, TPB), L - TPB, t).end;
+    const warm = runAlone(engine, 3, A, 1, t);
+    return {
+      promptTokens: L,
+      recomputeTtftS: ttft(cold.out),
+      onboardTtftS: ttft(warm.out),
+      speedup: ttft(cold.out) / ttft(warm.out),
+      onboardGB: (warm.out.onboardedBlocks * engine.timing.blockBytes) / 1e9,
+    };
+  });
+}
+
+export interface MultiTurnRow {
+  contextTokens: number;
+  pcieTtftS: number;
+  c2cTtftS: number;
+  ratio: number;
+  onboardedBlocksPerTurn: number;
+}
+
+/**
+ * Llama-3-70B multi-turn chat, reuse-heavy: `conversations` conversations of `turns` turns each,
+ * served round robin one request at a time. Each turn's prompt is the previous prompt plus the
+ * answer (`answerTokens`) and a new user message (`userTokens`). The GPU pool holds about one
+ * conversation, so between turns a conversation's blocks are offloaded to host memory and the
+ * next turn onboards them. Returns mean TTFT over turns 2..N on each profile.
+ */
+export function multiTurn70b(opts: { contexts: readonly number[]; conversations?: number; turns?: number; userTokens?: number; answerTokens?: number; tp?: number }): MultiTurnRow[] {
+  const { conversations = 8, turns = 4, userTokens = 512, answerTokens = 128, tp = 4 } = opts;
+  const pcie = loadProfile('h100-pcie-gen5');
+  const c2c = loadProfile('gh200-c2c');
+  return opts.contexts.map((C) => {
+    const run = (profile: Profile) => {
+      const longest = C + turns * (userTokens + answerTokens);
+      const gpuBlocks = Math.ceil((longest + answerTokens) / TPB) + 2;
+      const engine = engineFor(profile, 'llama-3-70b', tp, gpuBlocks, conversations * gpuBlocks * 2);
+      const prompts = Array.from({ length: conversations }, (_, c) => ids(100 + c, C));
+      let t = 0;
+      let id = 1;
+      const ttfts: number[] = [];
+      let onboarded = 0;
+      for (let turn = 0; turn < turns; turn++) {
+        for (let c = 0; c < conversations; c++) {
+          const p = prompts[c]!;
+          const { out, end } = runAlone(engine, id++, p, answerTokens, t);
+          t = end;
+          if (turn > 0) {
+            ttfts.push(ttft(out));
+            onboarded += out.onboardedBlocks;
+          }
+          // Next turn: this prompt + the answer + a new user message (fresh ids).
+          const next = ids(1000 * (turn + 1) + c, p.length + answerTokens + userTokens);
+          next.set(p);
+          prompts[c] = next;
+        }
+      }
+      return { mean: ttfts.reduce((a, b) => a + b, 0) / ttfts.length, onboardPerTurn: onboarded / ttfts.length };
+    };
+    const a = run(pcie);
+    const b = run(c2c);
+    return { contextTokens: C, pcieTtftS: a.mean, c2cTtftS: b.mean, ratio: a.mean / b.mean, onboardedBlocksPerTurn: a.onboardPerTurn };
+  });
+}
