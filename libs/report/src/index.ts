@@ -7,5 +7,6 @@ export { verdictFor, scopeText, type Verdict, type VerdictInput } from './verdic
 export { renderComparisonTable, textTable } from './table.js';
 export { displayLabel, contextLabel, fmtMs, fmtNum, fmtPct, fmtFactor } from './format.js';
 export { runMeta, runIdOf, systemLabelOf, workloadIdOf, isSimulated } from './meta.js';
-export { escapeHtml } from './html/escape.js';
+export { escapeHtml, jsonForScript } from './html/escape.js';
+export { renderLivePage, type LivePageOptions } from './html/live.js';
 export { renderHtmlReport, type HtmlReportOptions } from './html/report.js';
