@@ -90,6 +90,7 @@ export class HostAgent {
     }
   }
 
+  // term() without a reason: nats-server 2.9 ignores a +TERM that carries one and redelivers.
   private async handle(msg: JsMsg): Promise<void> {
     const log = this.deps.log;
     let job: Job;
@@ -97,18 +98,18 @@ export class HostAgent {
       const parsed = Job.safeParse(msg.json());
       if (!parsed.success) {
         log.error({ subject: msg.subject, seq: msg.seq, error: describeZodError(parsed.error) }, 'malformed job message terminated');
-        msg.term('malformed job');
+        msg.term();
         return;
       }
       job = parsed.data;
     } catch (err) {
       log.error({ subject: msg.subject, seq: msg.seq, err: String(err) }, 'job message is not JSON; terminated');
-      msg.term('not JSON');
+      msg.term();
       return;
     }
     if (job.system_label !== this.config.systemLabel) {
       log.error({ subject: msg.subject, run_id: job.run_id }, `job for system '${job.system_label}' on the '${this.config.systemLabel}' consumer; terminated`);
-      msg.term('wrong system');
+      msg.term();
       return;
     }
 
@@ -155,7 +156,7 @@ export class HostAgent {
               final: true,
             })
             .catch((e) => log.error({ err: String(e) }, 'could not publish failed event'));
-          msg.term('run failed');
+          msg.term();
         }
         else msg.nak(5000);
       }

@@ -1,0 +1,74 @@
+import { jetstream, DeliverPolicy } from '@nats-io/jetstream';
+import { Objm } from '@nats-io/obj';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { EVENTS_STREAM, RunEvent, WORKLOADS_BUCKET, jobSubject, newRunId, type Job, type WorkloadDocument } from '@kvbench/common';
+import { generateWorkload, serializeWorkload, workloadId } from '@kvbench/workload';
+
+export async function storeWorkload(nc: NatsConnection, doc: WorkloadDocument): Promise<string> {
+  const id = workloadId(doc);
+  const os = await new Objm(nc).create(WORKLOADS_BUCKET);
+  await os.putBlob({ name: id }, new TextEncoder().encode(serializeWorkload(doc)));
+  return id;
+}
+
+export function smallWorkload(overrides: Partial<Parameters<typeof generateWorkload>[0]> = {}): WorkloadDocument {
+  return generateWorkload({
+    contexts: [512],
+    batches_per_context: 2,
+    batch_sizes: [2],
+    prompt_pool_size: 2,
+    reuse_start_batch: 1,
+    delay_ms: 0,
+    seed: 11,
+    ...overrides,
+  });
+}
+
+export function makeJob(workload_id: string, over: Partial<Job> = {}): Job {
+  return {
+    schema: 'kvbench.job',
+    version: 1,
+    run_id: newRunId(),
+    workload_id,
+    system_label: 'pcie',
+    model: 'meta-llama/Llama-3.1-8B-Instruct',
+    engine: { kind: 'sim', options: { time_scale: 0.2 } },
+    config_module: 'config_pcie',
+    overrides: { gpu_kv_max_tokens: 2048, host_cache_gb: 1 },
+    max_batch_size: 4,
+    max_seq_len: 4096,
+    output_tokens: 4,
+    temperature: 0,
+    top_p: 1,
+    notes: '',
+    submitted_at: new Date().toISOString(),
+    ...over,
+  };
+}
+
+export async function publishJob(nc: NatsConnection, job: Job): Promise<void> {
+  await jetstream(nc).publish(jobSubject(job.system_label), JSON.stringify(job), { msgID: job.run_id });
+}
+
+/** Every event of a run stored on the events stream so far (validated). */
+export async function runEvents(nc: NatsConnection, runId: string): Promise<RunEvent[]> {
+  const js = jetstream(nc);
+  const consumer = await js.consumers.get(EVENTS_STREAM, {
+    filter_subjects: `kvbench.runs.${runId}.>`,
+    deliver_policy: DeliverPolicy.All,
+  });
+  const info = await consumer.info();
+  const pending = info.num_pending;
+  const out: RunEvent[] = [];
+  if (pending === 0) {
+    await consumer.delete().catch(() => {});
+    return out;
+  }
+  const msgs = await consumer.fetch({ max_messages: pending, expires: 5000 });
+  for await (const m of msgs) {
+    out.push(RunEvent.parse(m.json()));
+    if (out.length >= pending) break;
+  }
+  await consumer.delete().catch(() => {});
+  return out;
+}
