@@ -141,3 +141,26 @@ test('SQLite full (page limit reached): nothing acked, events stored once there 
     db.close();
   }
 });
+
+test('an event SQLite refuses on its own is isolated: the rest of its batch is stored, it is retried then terminated', async () => {
+  const db = openDatabase(join(h.dir, 'poison.sqlite'));
+  // Stands in for any per-row refusal (a constraint, a bug): not a storage outage.
+  db.exec(`CREATE TRIGGER refuse_poison BEFORE INSERT ON samples WHEN NEW.request_id = 'req-00002'
+           BEGIN SELECT RAISE(ABORT, 'refused for the test'); END`);
+  const logs = new LogCapture();
+  const app = await h.start({ logs, deps: { db }, env: { INGEST_CONSUMER: 'poison', INGEST_RETRY_DELAY_MS: '20' } });
+  try {
+    const run = runFixture({ runId: 'poison-run', samples: 5 });
+    await h.publish(run.all, '', true);
+    await waitForReceived(app, 'poison-run', 4);
+    await waitFor(() => logs.find((l) => l.msg === 'event refused by SQLite on every delivery: terminated'), { what: 'poison terminated' });
+    await waitFor(async () => (await ackPending('poison')) === 0, { what: 'nothing left pending' });
+    const run2 = await runOrNull(app, 'poison-run');
+    assert.equal(run2.received_samples, 4);
+    assert.equal(run2.status, 'running', 'a run missing a sample never completes');
+    assert.equal(app.ingest!.stats.storageError, null, 'not reported as a storage outage');
+  } finally {
+    await app.close();
+    db.close();
+  }
+});

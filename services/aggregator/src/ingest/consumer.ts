@@ -16,6 +16,9 @@ export interface IngestStats {
   storageError: string | null;
 }
 
+/** Deliveries after which an event that alone fails to store (not a storage outage) is given up. */
+const POISON_DELIVERIES = 10;
+
 /** Log a persisting storage failure at most this often. */
 const STORAGE_ERROR_LOG_INTERVAL_MS = 5_000;
 
@@ -109,13 +112,14 @@ export class EventIngest {
     try {
       this.commit(msgs, events);
     } catch (err) {
-      if (isStorageUnavailable(err) || events.length === 1) return this.retryLater(msgs, err);
+      if (isStorageUnavailable(err)) return this.retryLater(msgs, err);
+      if (events.length === 1) return this.rejectOrRetry(msgs[0]!, err);
       // Something specific to one event: isolate it so the others are stored now.
       for (let i = 0; i < events.length; i++) {
         try {
           this.commit([msgs[i]!], [events[i]!]);
         } catch (one) {
-          this.retryLater([msgs[i]!], one);
+          this.rejectOrRetry(msgs[i]!, one);
         }
       }
     }
@@ -131,6 +135,26 @@ export class EventIngest {
       this.stats.storageError = null;
     }
     this.bus.publish(notices);
+  }
+
+  /**
+   * A valid event that SQLite refuses for its own reasons (not an unwritable
+   * store): retried, and after POISON_DELIVERIES terminated with an error log
+   * naming it, so one bad event cannot cycle forever.
+   */
+  private rejectOrRetry(m: JsMsg, err: unknown): void {
+    if (isStorageUnavailable(err)) return this.retryLater([m], err);
+    if (m.info.deliveryCount < POISON_DELIVERIES) {
+      this.log.warn({ subject: m.subject, stream_seq: m.seq, deliveries: m.info.deliveryCount, err: describeStorageError(err) }, 'event refused by SQLite: retrying');
+      m.nak(this.settings.retryDelayMs);
+      return;
+    }
+    this.stats.terminated++;
+    this.log.error(
+      { subject: m.subject, stream_seq: m.seq, deliveries: m.info.deliveryCount, err: describeStorageError(err) },
+      'event refused by SQLite on every delivery: terminated',
+    );
+    m.term();
   }
 
   private retryLater(msgs: JsMsg[], err: unknown): void {
