@@ -81,7 +81,8 @@ export function offloadVsRecompute(profileName: string, lengths: readonly number
     let t = 0;
     const cold = runAlone(engine, 1, A, 1, t);
     t = cold.end;
-    t = runAlone(engine, 2, ids(2, TPB), L - TPB, t).end;
+    // Needs every GPU block, so all of A's blocks go to the host.
+    t = runAlone(engine, 2, ids(2, TPB), (gpuBlocks - 1) * TPB, t).end;
     const warm = runAlone(engine, 3, A, 1, t);
     return {
       promptTokens: L,
