@@ -17,6 +17,7 @@ import {
 } from '@kvbench/common';
 import { parseWorkload } from '@kvbench/workload';
 import { runBenchmark, type AgentOptions } from '@kvbench/runner';
+import { linkCheck } from '@kvbench/probe';
 import { EventPublisher } from './publisher.js';
 import { updateRunStatus } from './run-status.js';
 import type { AgentConfig } from './config.js';
@@ -183,6 +184,8 @@ export class HostAgent {
       requestTimeoutMs: c.requestTimeoutMs,
       ...(c.trtllmServeBin ? { trtllmServe: c.trtllmServeBin } : {}),
       sim,
+      // What this machine's offload path delivered just before the run, kept in run_meta.link_check.
+      ...(c.linkCheck ? { linkCheck: async () => ({ ...(await linkCheck()) }) } : {}),
     };
   }
 

@@ -55,7 +55,7 @@ describe('host agent', () => {
     await publishJob(nc, job);
 
     const log = recordingLogger();
-    const agent = await HostAgent.start(config(nats.url, dir.path), { nc, log });
+    const agent = await HostAgent.start(config(nats.url, dir.path, { linkCheck: true }), { nc, log });
     try {
       await waitFor(() => agent.jobsDone.includes(job.run_id), { timeoutMs: 90_000, what: 'job done' });
     } finally {
@@ -73,7 +73,11 @@ describe('host agent', () => {
     assert.deepEqual(samples.map((s) => s.request_id).sort(), expected);
     assert.ok(events.every((e) => e.attempt === 1 && e.system_label === 'pcie'));
     const completed = events.find((e) => e.type === 'completed');
-    assert.equal(completed?.type === 'completed' && completed.run_meta.simulated, true);
+    assert.ok(completed?.type === 'completed');
+    assert.equal(completed.run_meta.simulated, true);
+    // LINK_CHECK on a machine without a usable GPU records why, never a guessed figure.
+    const check = completed.run_meta.link_check as { status?: string; message?: string } | undefined;
+    assert.ok(check && ['no_cuda', 'no_torch'].includes(check.status!), JSON.stringify(check));
 
     const kv = await new Kvm(nc).open(RUNS_BUCKET);
     const status = RunStatus.parse((await kv.get(job.run_id))!.json());
