@@ -106,6 +106,9 @@ export interface IterationResult {
   start: number;
   end: number;
   transferSeconds: number;
+  /** Host→GPU and GPU→host copy time each on its own (they overlap within transferSeconds). */
+  h2dSeconds: number;
+  d2hSeconds: number;
   computeSeconds: number;
   onboardBlocks: number;
   offloadBlocks: number;
@@ -328,6 +331,8 @@ export class Engine {
       start: now,
       end,
       transferSeconds,
+      h2dSeconds: this.timing.blockTransferSeconds('h2d', onboard),
+      d2hSeconds: this.timing.blockTransferSeconds('d2h', offload),
       computeSeconds,
       onboardBlocks: onboard,
       offloadBlocks: offload,
@@ -488,7 +493,7 @@ export class Engine {
         microBatchId: 0,
         avgNumDecodedTokensPerIter: numGen > 0 ? 1 : 0,
       },
-      sim: { startS: r.start, endS: r.end, transferS: r.transferSeconds, computeS: r.computeSeconds },
+      sim: { startS: r.start, endS: r.end, transferS: r.transferSeconds, h2dS: r.h2dSeconds, d2hS: r.d2hSeconds, computeS: r.computeSeconds },
     };
     this.completedSinceLast = 0;
     this.iterStats.push(entry);

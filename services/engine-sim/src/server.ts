@@ -91,7 +91,18 @@ export async function startSimServer(options: StartSimServerOptions): Promise<Si
   const live = new Map<number, Live>();
   const emissionLogMax = options.emissionLogMax ?? 100_000;
   let emissions: EmissionRecord[] = [];
+  /** First-token send times until /perf_metrics reports them; bounded like the engine's queue. */
   const firstTokenSentNs = new Map<number, bigint>();
+  const perfOn = cfg.yaml.return_perf_metrics && cfg.yaml.perf_metrics_max_requests > 0;
+  const rememberFirstSent = (id: number, ns: bigint) => {
+    if (!perfOn) return;
+    firstTokenSentNs.set(id, ns);
+    const cap = 2 * cfg.yaml.perf_metrics_max_requests + 1024;
+    for (const k of firstTokenSentNs.keys()) {
+      if (firstTokenSentNs.size <= cap) break;
+      firstTokenSentNs.delete(k);
+    }
+  };
 
   /** Builds every chunk of an iteration ahead of its due time; the returned function only writes. */
   const prepare = (r: IterationResult, dueNs: bigint): (() => void) => {
@@ -119,7 +130,7 @@ export async function startSimServer(options: StartSimServerOptions): Promise<Si
         if (w.l.done) continue;
         w.l.res.write(w.data);
         const sent = now();
-        if (w.first) firstTokenSentNs.set(w.l.id, sent);
+        if (w.first) rememberFirstSent(w.l.id, sent);
         if (emissions.length < emissionLogMax) emissions.push({ dueNs, sentNs: sent, wakeNs: wake });
       }
       for (const f of finals) {
@@ -129,7 +140,7 @@ export async function startSimServer(options: StartSimServerOptions): Promise<Si
         if (f.data !== null) f.l.res.end(f.data);
         else {
           const sent = now();
-          if (!firstTokenSentNs.has(f.l.id)) firstTokenSentNs.set(f.l.id, sent);
+          if (!firstTokenSentNs.has(f.l.id)) rememberFirstSent(f.l.id, sent);
           sendJson(f.l.res, 200, f.json);
         }
       }

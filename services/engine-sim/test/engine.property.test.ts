@@ -102,6 +102,8 @@ function simulate(cfg: Record<string, any>, arrivals: Arrival[], check = true): 
     steps++;
     if (!r) continue;
     trace.results.push(r);
+    assert.ok(r.transferSeconds >= Math.max(r.h2dSeconds, r.d2hSeconds) - 1e-15, 'directions overlap, never beat each alone');
+    assert.ok(r.end >= r.start);
     now = r.end;
     if (check) {
       engine.blocks.checkInvariants();
