@@ -1,0 +1,143 @@
+import {
+  DEFAULT_OUTPUT_TOKENS,
+  EngineKind,
+  Job,
+  consoleLogger,
+  newRunId,
+  parseOrThrow,
+  type KvOverrides,
+  type RunEvent,
+} from '@kvbench/common';
+import { readWorkloadFile, workloadId } from '@kvbench/workload';
+import { runBenchmark } from '@kvbench/runner';
+import { parseFlags, usage, type FlagSpecs } from '../args.js';
+import type { Command } from '../command.js';
+import { mergeRunIntoResultsFile } from '../results-file.js';
+import { printRunSummary, ProgressLine } from '../progress.js';
+import { submitThroughServices } from '../submit.js';
+
+const OVERRIDE_KEYS = ['gpu_kv_max_tokens', 'tokens_per_block', 'host_cache_gb', 'enable_reuse'] as const;
+const overrideFlags = (prefix: string): FlagSpecs =>
+  Object.fromEntries(
+    OVERRIDE_KEYS.map((k) => [
+      `${prefix}${k}`,
+      {
+        type: k === 'enable_reuse' ? 'bool' : k === 'host_cache_gb' ? 'float' : 'int',
+        help: `${prefix ? prefix.slice(0, -1).toUpperCase() + ' ' : ''}override of ${k}${prefix ? ` (applies when --system_label is ${prefix.slice(0, -1)})` : ''}`,
+      },
+    ]),
+  ) as FlagSpecs;
+
+export const benchFlags: FlagSpecs = {
+  model: { type: 'string', required: true, help: 'model path or id (TensorRT-LLM / engine model name)' },
+  config_module: { type: 'string', help: 'config preset: config_pcie or config_c2c (default: config_<system_label>)' },
+  system_label: { type: 'string', required: true, help: 'system label: pcie, c2c or your own' },
+  workload_json: { type: 'string', required: true, help: 'workload file (native or original format)' },
+  output_json: { type: 'string', default: 'benchmark_results.json', help: 'results file; runs are merged under runs.<system_label>' },
+  max_batch_size: { type: 'int', default: 32, help: 'maximum concurrent requests (and engine max batch size)' },
+  max_seq_len: { type: 'int', default: 131072, help: 'engine maximum sequence length (not the generation length)' },
+  output_tokens: { type: 'int', default: DEFAULT_OUTPUT_TOKENS, help: 'tokens generated per request (ignore_eos)' },
+  temperature: { type: 'float', default: 0.0, help: 'sampling temperature' },
+  top_p: { type: 'float', default: 1.0, help: 'nucleus sampling top_p' },
+  notes: { type: 'string', default: '', help: 'free-form notes stored in run_meta' },
+  engine: { type: 'string', default: 'sim', help: 'engine kind: sim (built-in simulator), trtllm, openai' },
+  engine_url: { type: 'string', help: 'attach to a running engine at this URL instead of launching one' },
+  launch_command: { type: 'string[]', help: 'custom engine launch argv, e.g. mpirun -n 4 trtllm-serve' },
+  time_scale: { type: 'float', help: 'simulator: each modelled second lasts this many real seconds' },
+  profile: { type: 'string', help: 'simulator hardware profile (default by system label)' },
+  api: { type: 'string', help: 'submit through the services: workload-api URL' },
+  aggregator: { type: 'string', help: 'with --api: aggregator URL (to follow the run and fetch results)' },
+  ...overrideFlags(''),
+  ...overrideFlags('pcie_'),
+  ...overrideFlags('c2c_'),
+};
+
+/** Overrides for this run: the generic flags, then the ones prefixed with its system label. */
+export function overridesFor(label: string, flags: Record<string, unknown>, log = consoleLogger()): KvOverrides {
+  const out: Record<string, unknown> = {};
+  for (const k of OVERRIDE_KEYS) if (flags[k] !== undefined) out[k] = flags[k];
+  for (const prefix of ['pcie', 'c2c']) {
+    for (const k of OVERRIDE_KEYS) {
+      const v = flags[`${prefix}_${k}`];
+      if (v === undefined) continue;
+      if (prefix === label) out[k] = v;
+      else log.warn(`--${prefix}_${k} ignored: this run's system label is '${label}'`);
+    }
+  }
+  return out as KvOverrides;
+}
+
+export const benchCommand: Command = {
+  names: [['bench'], ['benchmark_kv_offload.py'], ['benchmark_kv_offload']],
+  summary: 'run the benchmark on this machine and merge into --output_json (benchmark_kv_offload.py)',
+  async run(argv) {
+    if (argv.includes('--help') || argv.includes('-h')) {
+      console.log(usage('bench', 'Replays a workload against an engine with a system\'s KV offload configuration.', benchFlags));
+      return 0;
+    }
+    const { flags: f } = parseFlags(argv, benchFlags);
+    const log = consoleLogger('info', '');
+    const label = String(f.system_label);
+    const options: Record<string, string | number | boolean> = {};
+    if (f.time_scale !== undefined) options.time_scale = f.time_scale as number;
+    if (f.profile !== undefined) options.profile = f.profile as string;
+    const engine = {
+      kind: parseOrThrow(EngineKind, f.engine, '--engine'),
+      ...(f.engine_url ? { url: f.engine_url as string } : {}),
+      ...(f.launch_command ? { launch_command: f.launch_command as string[] } : {}),
+      options,
+    };
+    const workload = await readWorkloadFile(String(f.workload_json));
+    const jobFields = {
+      workload_id: workloadId(workload),
+      system_label: label,
+      model: f.model,
+      engine,
+      config_module: (f.config_module as string | undefined) ?? `config_${label}`,
+      overrides: overridesFor(label, f, log),
+      max_batch_size: f.max_batch_size,
+      max_seq_len: f.max_seq_len,
+      output_tokens: f.output_tokens,
+      temperature: f.temperature,
+      top_p: f.top_p,
+      notes: f.notes,
+    };
+    if (f.api) {
+      return submitThroughServices({
+        apiUrl: String(f.api),
+        aggregatorUrl: f.aggregator as string | undefined,
+        workload,
+        run: jobFields,
+        outputJson: String(f.output_json),
+      });
+    }
+    const job = parseOrThrow(
+      Job,
+      { schema: 'kvbench.job', version: 1, run_id: newRunId(), submitted_at: new Date().toISOString(), ...jobFields },
+      'benchmark options',
+    );
+    const abort = new AbortController();
+    const onSigint = () => abort.abort(new Error('interrupted'));
+    process.once('SIGINT', onSigint);
+    const progress = new ProgressLine(workload.batches.reduce((n, b) => n + b.requests.length, 0), `${label} `);
+    try {
+      const result = await runBenchmark({
+        job,
+        workload,
+        attempt: 1,
+        log,
+        signal: abort.signal,
+        emit: async (e: RunEvent) => {
+          if (e.type === 'sample') progress.add(e.sample);
+        },
+      });
+      progress.finish();
+      await mergeRunIntoResultsFile(String(f.output_json), label, result);
+      printRunSummary(label, result);
+      console.log(`merged into ${f.output_json} under runs.${label}`);
+      return 0;
+    } finally {
+      process.off('SIGINT', onSigint);
+    }
+  },
+};

@@ -1,0 +1,246 @@
+import { KvbenchError, NotFoundError, ResultsDocument, parseOrThrow, percentile, type RunResult, type Sample } from '@kvbench/common';
+import { compareRuns, renderRunSummaryTable, runIdOf } from '@kvbench/report';
+
+export interface WatchOptions {
+  /** Where the progress bar goes (default stderr). */
+  out?: NodeJS.WritableStream & { isTTY?: boolean };
+  /** Where the final summary table goes (default stdout); null: do not print it. */
+  summaryOut?: NodeJS.WritableStream | null;
+  /** Bearer token for an aggregator with READ_TOKEN set. */
+  token?: string;
+  signal?: AbortSignal;
+  /** Reconnections tried after the stream drops before the run ended (each resumes with Last-Event-ID). */
+  maxReconnects?: number;
+}
+
+export interface WatchResult {
+  status: 'completed' | 'failed';
+  /** The completed run as stored (from /results), or null when it failed. */
+  run: RunResult | null;
+  error?: string;
+  /** Samples seen on the stream for the final attempt. */
+  samples: number;
+}
+
+interface SseMessage {
+  event: string;
+  id?: string;
+  data: string;
+}
+
+/**
+ * Follows a run on the aggregator's /runs/:id/events stream: a progress bar
+ * (requests done of total, running TTFT p50, ETA) on `out`, then the run's
+ * summary table once it completed. Resumes with Last-Event-ID when the
+ * connection drops. Used by `kvbench watch`, `kvbench bench --api` and the demo.
+ */
+export async function watchRun(aggregatorUrl: string, runId: string, opts: WatchOptions = {}): Promise<WatchResult> {
+  const base = aggregatorUrl.replace(/\/+$/, '');
+  const progress = new Progress(opts.out ?? process.stderr, runId);
+  const headers: Record<string, string> = { accept: 'text/event-stream' };
+  if (opts.token) headers.authorization = `Bearer ${opts.token}`;
+  const seen = new Map<string, Sample>();
+  let attempt: number | null = null;
+  let lastId: string | undefined;
+  let reconnects = 0;
+  let outcome: { status: 'completed' | 'failed'; error?: string } | null = null;
+
+  while (!outcome) {
+    let res: Response;
+    try {
+      res = await fetch(`${base}/runs/${encodeURIComponent(runId)}/events`, {
+        headers: lastId ? { ...headers, 'last-event-id': lastId } : headers,
+        signal: opts.signal ?? null,
+      });
+    } catch (err) {
+      if (opts.signal?.aborted || ++reconnects > (opts.maxReconnects ?? 5)) throw new KvbenchError(`cannot reach ${base}`, { cause: err });
+      await delay(Math.min(500 * 2 ** reconnects, 5000));
+      continue;
+    }
+    if (res.status === 404) throw new NotFoundError('run', runId);
+    if (res.status !== 200 || !res.body) throw new KvbenchError(`GET ${base}/runs/${runId}/events → ${res.status}: ${(await res.text()).slice(0, 300)}`);
+    try {
+      for await (const msg of sseMessages(res.body)) {
+        if (msg.id) lastId = msg.id;
+        const data = JSON.parse(msg.data) as Record<string, any>;
+        switch (msg.event) {
+          case 'state':
+            if (typeof data.expected_samples === 'number') progress.total = data.expected_samples;
+            // What is already stored arrives as a burst of replay; the ETA's pace is measured after it.
+            if (typeof data.received_samples === 'number') progress.replayed = data.received_samples;
+            attempt ??= data.current_attempt ?? null;
+            break;
+          case 'started':
+            // A new attempt starts over: its samples replace the abandoned one's.
+            if (attempt !== null && data.attempt > attempt) seen.clear(), progress.reset();
+            attempt = data.attempt;
+            progress.total = data.expected_samples;
+            break;
+          case 'sample':
+            if (attempt !== null && data.attempt < attempt) break;
+            if (attempt !== null && data.attempt > attempt) seen.clear(), progress.reset();
+            attempt = data.attempt;
+            if (!seen.has(data.sample.request_id)) {
+              seen.set(data.sample.request_id, data.sample);
+              progress.add(data.sample);
+            }
+            break;
+          case 'completed':
+            outcome = { status: 'completed' };
+            break;
+          case 'failed':
+            if (data.final !== false) outcome = { status: 'failed', error: String(data.error ?? 'unknown error') };
+            else progress.note(`attempt ${data.attempt} failed (${data.error}); the job will be retried`);
+            break;
+        }
+        if (outcome) break;
+      }
+    } catch (err) {
+      if (opts.signal?.aborted) throw err;
+      // A dropped connection: resume below.
+    }
+    if (!outcome) {
+      if (++reconnects > (opts.maxReconnects ?? 5)) throw new KvbenchError(`event stream of run ${runId} ended before the run did`);
+      await delay(Math.min(250 * 2 ** reconnects, 5000));
+    }
+  }
+  progress.finish(outcome.status === 'failed' ? `failed: ${outcome.error}` : 'completed');
+  if (outcome.status === 'failed') return { status: 'failed', run: null, error: outcome.error!, samples: seen.size };
+
+  const run = await fetchRunResult(base, runId, headers.authorization);
+  if (opts.summaryOut !== null) (opts.summaryOut ?? process.stdout).write(renderRunSummaryTable(compareRuns([run])) + '\n');
+  return { status: 'completed', run, samples: seen.size };
+}
+
+async function fetchRunResult(base: string, runId: string, authorization?: string): Promise<RunResult> {
+  const res = await fetch(`${base}/results?run_id=${encodeURIComponent(runId)}`, { headers: authorization ? { authorization } : {} });
+  if (res.status !== 200) throw new KvbenchError(`GET ${base}/results?run_id=${runId} → ${res.status}`);
+  const doc = parseOrThrow(ResultsDocument, await res.json(), 'results document');
+  const run = Object.values(doc.runs).flat().find((r) => runIdOf(r) === runId);
+  if (!run) throw new NotFoundError('completed run', runId);
+  return run;
+}
+
+/** Server-Sent Events from a fetch body (event, id, data; comments skipped). */
+export async function* sseMessages(body: ReadableStream<Uint8Array>): AsyncGenerator<SseMessage> {
+  const decoder = new TextDecoder();
+  let buf = '';
+  for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) {
+    buf += decoder.decode(chunk, { stream: true }).replace(/\r\n?/g, '\n');
+    let sep: number;
+    while ((sep = buf.indexOf('\n\n')) >= 0) {
+      const block = buf.slice(0, sep);
+      buf = buf.slice(sep + 2);
+      const msg: SseMessage = { event: 'message', data: '' };
+      const data: string[] = [];
+      for (const line of block.split('\n')) {
+        if (line === '' || line.startsWith(':')) continue;
+        const i = line.indexOf(':');
+        const field = i < 0 ? line : line.slice(0, i);
+        const value = i < 0 ? '' : line.slice(i + 1).replace(/^ /, '');
+        if (field === 'event') msg.event = value;
+        else if (field === 'id') msg.id = value;
+        else if (field === 'data') data.push(value);
+      }
+      if (data.length === 0) continue;
+      msg.data = data.join('\n');
+      yield msg;
+    }
+  }
+}
+
+const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * The progress bar. On a terminal it redraws one line in place (at most every
+ * 100 ms); in a log it writes a line per 10% so CI output stays short.
+ */
+class Progress {
+  total: number | null = null;
+  private done = 0;
+  private failed = 0;
+  private ttfts: number[] = [];
+  /** Samples the server had stored when we connected (replayed in a burst, so not a pace). */
+  replayed = 0;
+  /** When the first live sample arrived, and how many were done then. */
+  private paceFrom: { at: number; done: number } | null = null;
+  private lastDraw = 0;
+  private lastLine = '';
+  private lastDecile = -1;
+  private readonly tty: boolean;
+
+  constructor(
+    private readonly out: NodeJS.WritableStream & { isTTY?: boolean },
+    private readonly runId: string,
+  ) {
+    this.tty = Boolean(out.isTTY);
+  }
+
+  reset(): void {
+    this.done = 0;
+    this.failed = 0;
+    this.ttfts = [];
+    this.paceFrom = null;
+    this.replayed = 0;
+    this.lastDecile = -1;
+  }
+
+  add(s: Sample): void {
+    this.done++;
+    if (this.paceFrom === null && this.done > this.replayed) this.paceFrom = { at: Date.now(), done: this.done };
+    if (!s.ok || s.ttft_s === null) this.failed++;
+    else this.ttfts.push(s.ttft_s);
+    this.draw(false);
+  }
+
+  note(text: string): void {
+    this.out.write(`${this.tty ? '\r\x1b[2K' : ''}${text}\n`);
+  }
+
+  line(): string {
+    const total = this.total;
+    const frac = total ? Math.min(1, this.done / total) : 0;
+    const width = 30;
+    const bar = '█'.repeat(Math.round(frac * width)).padEnd(width, '░');
+    const p50 = percentile(this.ttfts, 50);
+    let eta = '';
+    const live = this.paceFrom ? this.done - this.paceFrom.done : 0;
+    if (total && this.paceFrom && live > 0 && this.done < total) {
+      const perRequest = (Date.now() - this.paceFrom.at) / 1000 / live;
+      eta = `  ETA ${fmtDuration(perRequest * (total - this.done))}`;
+    }
+    return (
+      `${this.runId} ${bar} ${this.done}/${total ?? '?'} requests` +
+      `  TTFT p50 ${p50 === null ? '-' : `${(p50 * 1000).toFixed(1)} ms`}` +
+      (this.failed ? `  failed ${this.failed}` : '') +
+      eta
+    );
+  }
+
+  draw(force: boolean): void {
+    if (this.tty) {
+      const now = Date.now();
+      if (!force && now - this.lastDraw < 100 && this.done !== this.total) return;
+      this.lastDraw = now;
+      this.out.write(`\r\x1b[2K${this.line()}`);
+      return;
+    }
+    const decile = this.total ? Math.floor((10 * this.done) / this.total) : -1;
+    if (!force && decile === this.lastDecile) return;
+    this.lastDecile = decile;
+    const line = this.line();
+    if (line !== this.lastLine) this.out.write(`${line}\n`);
+    this.lastLine = line;
+  }
+
+  finish(status: string): void {
+    this.draw(true);
+    this.out.write(`${this.tty ? '\n' : ''}run ${this.runId} ${status}\n`);
+  }
+}
+
+function fmtDuration(s: number): string {
+  if (s < 60) return `${Math.ceil(s)} s`;
+  const m = Math.floor(s / 60);
+  return `${m} min ${Math.ceil(s - 60 * m)} s`;
+}

@@ -1,0 +1,72 @@
+// Fault: the host agent dies mid-job (SIGKILL, its engine with it). The job is delivered
+// again, the run restarts from its beginning as a new attempt, and the abandoned
+// attempt's samples are kept apart — never mixed into results.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { ResultsDocument, consoleLogger } from '@kvbench/common';
+import { tempDir, waitFor } from '@kvbench/testkit';
+import { KvbenchClient } from '../src/api-client.js';
+import { startLocalStack } from '../src/stack.js';
+
+interface RunDetail {
+  status: string;
+  received_samples: number;
+  attempts: { attempt: number; status: string; in_results: boolean; received_samples: number }[];
+}
+
+test('agent killed mid-run: the job restarts as attempt 2; attempt 1 is kept apart', { timeout: 240_000 }, async () => {
+  const dir = await tempDir('kvbench-crash-');
+  const stack = await startLocalStack({ dir: dir.path, systems: ['pcie'], log: consoleLogger('warn'), env: { JOB_ACK_WAIT_S: '3' } });
+  try {
+    const client = new KvbenchClient(stack.apiUrl, stack.aggregatorUrl);
+    const wl = await client.createWorkload({
+      params: { contexts: [512], batches_per_context: 4, batch_sizes: [2], prompt_pool_size: 2, reuse_start_batch: 1, delay_ms: 1500, seed: 5 },
+    });
+    const { run_id } = await client.submitRun({
+      workload_id: wl.id,
+      system_label: 'pcie',
+      model: 'meta-llama/Llama-3.1-8B-Instruct',
+      overrides: { gpu_kv_max_tokens: 2048, host_cache_gb: 1 },
+      max_batch_size: 4,
+      max_seq_len: 4096,
+      output_tokens: 4,
+      engine: { kind: 'sim', options: { time_scale: 0.2 } },
+    });
+    const detail = async () => (await (await fetch(`${stack.aggregatorUrl}/runs/${run_id}`)).json()) as RunDetail;
+    await waitFor(async () => (await detail().catch(() => null))?.received_samples! >= 1, { timeoutMs: 60_000, what: 'first sample' });
+
+    // The machine "crashes": the agent and the engine it launched die at once.
+    stack.processes.get('agent-pcie')!.kill('SIGKILL');
+    try {
+      execFileSync('pkill', ['-KILL', '-f', join(dir.path, 'agent-pcie')]);
+    } catch {
+      /* the engine may already be gone */
+    }
+    await stack.startAgent('pcie');
+
+    const final = await waitFor(
+      async () => {
+        const d = await detail();
+        return d.status === 'completed' ? d : null;
+      },
+      { timeoutMs: 150_000, intervalMs: 500, what: 'run completed on attempt 2' },
+    );
+    assert.deepEqual(final.attempts.map((a) => a.attempt), [1, 2]);
+    const [first, second] = final.attempts;
+    assert.equal(first!.in_results, false, 'the abandoned attempt is not in results');
+    assert.ok(first!.received_samples >= 1 && first!.received_samples < wl.requests, 'attempt 1 kept its partial samples');
+    assert.equal(second!.in_results, true);
+    assert.equal(second!.received_samples, wl.requests);
+
+    const doc = ResultsDocument.parse(await client.results({ run_id }));
+    const samples = doc.runs.pcie![0]!.samples;
+    assert.equal(samples.length, wl.requests);
+    assert.equal(new Set(samples.map((s) => s.request_id)).size, wl.requests, 'no request twice');
+    assert.equal(doc.runs.pcie![0]!.run_meta.attempt, 2);
+  } finally {
+    await stack.stop();
+    await dir.cleanup();
+  }
+});
