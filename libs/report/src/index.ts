@@ -4,7 +4,7 @@ export { pairedBootstrap, pairedBootstrapRatios, type RatioInterval, type Paired
 export { pairByRequestId, isMeasured, type PairedTimings } from './pairing.js';
 export { selectRuns, type SelectOptions } from './select.js';
 export { verdictFor, scopeText, type Verdict, type VerdictInput } from './verdict.js';
-export { renderComparisonTable, textTable } from './table.js';
+export { renderComparisonTable, renderRunSummaryTable, textTable } from './table.js';
 export { displayLabel, contextLabel, fmtMs, fmtNum, fmtPct, fmtFactor } from './format.js';
 export { runMeta, runIdOf, systemLabelOf, workloadIdOf, isSimulated } from './meta.js';
 export { escapeHtml, jsonForScript } from './html/escape.js';

@@ -89,3 +89,23 @@ function runLevelTable(c: Comparison, all: ComparisonRow): string {
   });
   return textTable(header, rows, (i) => i >= 1);
 }
+
+/** One run on its own (no baseline): timings per context and phase, then its whole-run figures. */
+export function renderRunSummaryTable(c: Comparison): string {
+  const sys = c.systems[0];
+  if (!sys) return '';
+  const header = ['context', 'phase', 'n', 'fail', 'TTFT p50 ms', 'p95', 'p99', 'latency p50 ms', 'p95', 'p99'];
+  const rows = c.rows.map((row) => {
+    const s = row.systems[sys.key]!;
+    return [
+      contextLabel(row.context_tokens),
+      row.phase,
+      String(s.n),
+      String(s.n_failed),
+      ...[s.ttft_s.p50, s.ttft_s.p95, s.ttft_s.p99, s.latency_s.p50, s.latency_s.p95, s.latency_s.p99].map(fmtMs),
+    ];
+  });
+  const all = c.rows.find((r) => r.phase === 'all');
+  const head = `Run ${sys.run_id ?? '?'} (${displayLabel(sys.key)}${sys.workload_id ? `, workload ${sys.workload_id}` : ''})${sys.simulated ? '  [SIMULATED]' : ''}`;
+  return [head, '', textTable(header, rows, (i) => i >= 2), ...(all ? ['', runLevelTable(c, all)] : [])].join('\n');
+}
