@@ -108,6 +108,9 @@ class PriorityLru {
   has(b: Block): boolean {
     return this.byPriority.get(b.priority)?.has(b.id) ?? false;
   }
+  *values(): IterableIterator<Block> {
+    for (const m of this.byPriority.values()) yield* m.values();
+  }
   /** Lowest priority, least recent. */
   victim(): Block | undefined {
     let best: number | undefined;
@@ -237,27 +240,33 @@ export class BlockManager {
   }
 
   /**
-   * Take a matched stored block for a request: a GPU block is referenced, a host block is
-   * onboarded first. Returns whether it was onboarded.
+   * Take the matched stored blocks of a request (a prefix, from match()). All are claimed before
+   * anything moves, so onboarding one cannot evict or drop another of the same prefix; then host
+   * blocks are onboarded, each into a GPU slot (which may offload a victim into the host room the
+   * onboarded block leaves, as TensorRT-LLM swaps primary and secondary blocks). Returns how many
+   * were onboarded.
    */
-  acquireReused(b: Block): boolean {
-    this.counters.allocTotalBlocks++;
-    this.counters.reusedBlocks++;
-    this.reuseTrace?.push(b.hash!);
-    let onboarded = false;
-    if (b.level === 1) {
-      this.hostCached.delete(b);
-      // The host slot is free before the GPU slot is taken, so an offload this causes has room.
+  acquireMatched(blocks: readonly Block[]): number {
+    const toOnboard: Block[] = [];
+    for (const b of blocks) {
+      this.counters.allocTotalBlocks++;
+      this.counters.reusedBlocks++;
+      this.reuseTrace?.push(b.hash!);
+      if (b.level === 1) {
+        if (!this.hostCached.delete(b)) throw new Error(`KV cache invariant broken: host block ${b.id} not in host pool`);
+        toOnboard.push(b);
+      } else if (b.refCount === 0) {
+        this.gpuCached.delete(b);
+      }
+      b.refCount++;
+    }
+    for (const b of toOnboard) {
       this.takeGpuSlot();
       b.level = 0;
       this.counters.onboardBlocks++;
-      onboarded = true;
       this.emit({ type: 'updated', block_hash: b.hash!, cache_level: { type: 'event_diff', old_value: 1, new_value: 0 }, priority: null });
-    } else if (b.refCount === 0) {
-      this.gpuCached.delete(b);
     }
-    b.refCount++;
-    return onboarded;
+    return toOnboard.length;
   }
 
   /** Count prompt blocks that were not found (kvCacheStats.missedBlocks). */
@@ -328,9 +337,15 @@ export class BlockManager {
     if (this.gpuEmpty < 0 || this.gpuEmpty > this.gpuBlocks) fail(`gpuEmpty ${this.gpuEmpty}`);
     if (this.gpuUsed < 0 || this.gpuUsed > this.gpuBlocks) fail(`gpuUsed ${this.gpuUsed}`);
     if (this.hostCached.size > this.hostBlocks) fail(`host ${this.hostCached.size} > ${this.hostBlocks}`);
-    for (const b of this.byHash.values()) {
+    for (const [h, b] of this.byHash) {
+      if (b.hash !== h) fail(`block ${b.id} stored under ${h} but hashed ${b.hash}`);
       if (b.level === 1 && !this.hostCached.has(b)) fail(`host block ${b.id} not in host pool`);
+      if (b.level === 1 && b.refCount !== 0) fail(`host block ${b.id} held by a request`);
       if (b.level === 0 && b.refCount === 0 && !this.gpuCached.has(b)) fail(`cached GPU block ${b.id} not evictable`);
     }
+    for (const b of this.gpuCached.values())
+      if (b.hash === null || this.byHash.get(b.hash) !== b || b.level !== 0 || b.refCount !== 0) fail(`evictable GPU block ${b.id} is not a stored, unheld GPU block`);
+    for (const b of this.hostCached.values())
+      if (b.hash === null || this.byHash.get(b.hash) !== b || b.level !== 1) fail(`host block ${b.id} is not stored`);
   }
 }

@@ -221,10 +221,8 @@ export class Engine {
     const P = s.req.tokens.length;
     const tpb = this.opts.tokensPerBlock;
     const matched = this.opts.enableBlockReuse ? this.blocks.match(s.hashes) : [];
-    for (const b of matched) {
-      if (this.blocks.acquireReused(b)) s.onboarded++;
-      s.blocks.push(b);
-    }
+    s.onboarded = this.blocks.acquireMatched(matched);
+    s.blocks.push(...matched);
     s.reused = matched.length;
     s.missed = ceilDiv(P, tpb) - matched.length;
     this.blocks.countMissed(s.missed);
