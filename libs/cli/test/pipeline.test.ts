@@ -35,9 +35,9 @@ describe('pipeline: workload-api → NATS → host agents → aggregator', () =>
   test('both systems run the same workload; every request appears exactly once', { timeout: 240_000 }, async () => {
     const wl = await client.createWorkload({ params: WORKLOAD });
     const full = (await (await fetch(`${stack.apiUrl}/workloads/${wl.id}?full=true`)).json()) as {
-      batches: { requests: { request_id: string }[] }[];
+      document: { batches: { requests: { request_id: string }[] }[] };
     };
-    const expectedIds = full.batches.flatMap((b) => b.requests.map((r) => r.request_id)).sort();
+    const expectedIds = full.document.batches.flatMap((b) => b.requests.map((r) => r.request_id)).sort();
     assert.equal(expectedIds.length, wl.requests);
 
     const runs = await Promise.all(
