@@ -13,7 +13,8 @@ export interface OpenDatabaseOptions {
 
 /**
  * Open (creating when missing) the aggregator's SQLite database in WAL mode and
- * bring its schema up to date. WAL lets HTTP readers run while ingest commits.
+ * bring its schema up to date. WAL lets other processes (the CLI, a probe) read
+ * the file while the aggregator commits.
  * synchronous=FULL syncs the WAL at every commit: an event is acked only after
  * its commit, so the commit must survive an OS crash too, not only a process
  * crash. Batched commits keep the cost of that sync per batch, not per event.

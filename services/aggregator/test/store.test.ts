@@ -1,0 +1,91 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { tempDir } from '@kvbench/testkit';
+import { openDatabase } from '../src/store/database.js';
+import { MIGRATIONS, migrate, schemaVersion } from '../src/store/migrations.js';
+import { attemptStatus, runState, type AttemptStateRow } from '../src/store/run-status.js';
+import { createEventWriter } from '../src/store/writer.js';
+import { getRunResult, iterateSamples, latestRunsByWorkload, resultsJsonChunks, getResults } from '../src/store/results.js';
+import { runFixture } from './fixtures.js';
+
+test('migrations run once, are recorded, and the database is in WAL mode', async () => {
+  const dir = await tempDir('kvbench-agg-store-');
+  try {
+    const path = join(dir.path, 'm.sqlite');
+    const db = openDatabase(path);
+    assert.equal(schemaVersion(db), MIGRATIONS.at(-1)!.version);
+    assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
+    assert.deepEqual(migrate(db), []);
+    db.close();
+    const again = openDatabase(path);
+    const rows = again.prepare('SELECT version FROM schema_migrations').all() as { version: number }[];
+    assert.deepEqual(rows.map((r) => r.version), MIGRATIONS.map((m) => m.version));
+    // A later migration applies on top, once.
+    const extra = [...MIGRATIONS, { version: 99, name: 'test', sql: 'CREATE TABLE t99 (x)' }];
+    assert.deepEqual(migrate(again, extra), [99]);
+    assert.deepEqual(migrate(again, extra), []);
+    again.close();
+  } finally {
+    await dir.cleanup();
+  }
+});
+
+const row = (attempt: number, over: Partial<AttemptStateRow> = {}): AttemptStateRow => ({
+  attempt, started_at: null, completed_at: null, failed_at: null, failed_final: null, aggregate_json: null, complete_at: null, ...over,
+});
+
+test('attempt and run status rules', () => {
+  assert.equal(attemptStatus(row(1), 1), 'queued');
+  assert.equal(attemptStatus(row(1, { started_at: 't' }), 1), 'running');
+  assert.equal(attemptStatus(row(1, { started_at: 't' }), 2), 'abandoned');
+  assert.equal(attemptStatus(row(1, { failed_at: 't' }), 2), 'failed');
+  assert.equal(attemptStatus(row(1, { completed_at: 't' }), 1), 'running', 'completed event but samples missing');
+  assert.equal(attemptStatus(row(1, { completed_at: 't', aggregate_json: '{}' }), 1), 'completed');
+
+  assert.equal(runState([]).status, 'queued');
+  assert.deepEqual(runState([row(1, { started_at: 't' }), row(2, { completed_at: 't', aggregate_json: '{}', complete_at: 'c' })]), {
+    status: 'completed', resultAttempt: 2, completedAt: 'c',
+  });
+  assert.equal(runState([row(1, { failed_at: 't', failed_final: 0 })]).status, 'running', 'a retried failure keeps the run running');
+  assert.equal(runState([row(1, { failed_at: 't', failed_final: 1 })]).status, 'failed');
+  // Attempt 2 announced completion but its samples are still arriving: not completed yet, and attempt 1 is not used.
+  const s = runState([row(1, { completed_at: 't', aggregate_json: '{}' }), row(2, { completed_at: 't' })]);
+  assert.equal(s.status, 'running');
+  assert.equal(s.resultAttempt, 2);
+});
+
+test('store queries: results document, streamed JSON, iterators, latest run per label', async () => {
+  const dir = await tempDir('kvbench-agg-store-');
+  const db = openDatabase(join(dir.path, 'q.sqlite'));
+  try {
+    const w = createEventWriter(db);
+    const a = runFixture({ runId: 'q-a', samples: 7, workloadId: 'wl-q' });
+    const b = runFixture({ runId: 'q-b', label: 'c2c', samples: 3, workloadId: 'wl-q' });
+    const older = runFixture({ runId: 'q-old', samples: 2, workloadId: 'wl-q' });
+    w.write(older.all);
+    // Reversed order: the writer must not depend on arrival order.
+    w.write([...a.all].reverse());
+    const notices = w.write(b.all);
+    assert.equal(notices.filter((n) => n.kind === 'sample').length, 3);
+    assert.equal(notices.filter((n) => n.kind === 'complete').length, 1);
+    assert.deepEqual(w.write(b.all), [], 'a repeated batch changes nothing');
+
+    const doc = getResults(db);
+    const streamed = JSON.parse([...resultsJsonChunks(db)].join(''));
+    assert.deepEqual(streamed, JSON.parse(JSON.stringify(doc)));
+    assert.deepEqual(JSON.parse([...resultsJsonChunks(db, { workload_id: 'none' })].join('')), { runs: {} });
+    assert.equal(doc.runs.pcie!.length, 2);
+    assert.deepEqual([...iterateSamples(db, 'q-a')].map((s) => s.request_id), a.samples.map((e) => (e.type === 'sample' ? e.sample.request_id : '')));
+    assert.equal(getRunResult(db, 'q-a')!.samples.length, 7);
+    assert.equal(getRunResult(db, 'unknown'), null);
+    // q-a and q-old are both pcie on wl-q; whichever completed last is the latest.
+    const latest = latestRunsByWorkload(db, 'wl-q').map((r) => [r.system_label, r.run_id]);
+    assert.equal(latest.length, 2);
+    assert.deepEqual(latest.find(([l]) => l === 'c2c'), ['c2c', 'q-b']);
+    assert.ok(['q-a', 'q-old'].includes(latest.find(([l]) => l === 'pcie')![1]!));
+  } finally {
+    db.close();
+    await dir.cleanup();
+  }
+});
