@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DEPLOY, ROOT, copyNatsConfigs, freePort, kvbenchCommon, natsModules, natsServerBin, spawnLogged, stopProcess, waitFor } from './helpers.mjs';
+import { DEPLOY, ROOT, copyNatsConfigs, freePort, kvbenchCommon, natsModules, natsServerBin, spawnLogged, stopProcess, waitFor } from '../test-support/helpers.mjs';
 
 const run = (cmd, args, opts = {}) => spawnSync(cmd, args, { cwd: ROOT, encoding: 'utf8', timeout: 120_000, ...opts });
 

@@ -11,8 +11,8 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ROOT, copyNatsConfigs, natsServerBin, stopProcess, waitFor } from './helpers.mjs';
-import { NetLab, netlabUnavailable } from './netlab.mjs';
+import { ROOT, copyNatsConfigs, natsServerBin, stopProcess, waitFor } from '../test-support/helpers.mjs';
+import { NetLab, netlabUnavailable } from '../test-support/netlab.mjs';
 
 const entry = (svc) => join(ROOT, 'services', svc, 'dist/src/server.js');
 const nats = natsServerBin();

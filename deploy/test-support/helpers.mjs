@@ -1,5 +1,5 @@
-// Helpers shared by deploy/test/*.test.mjs. deploy/ is not a workspace package, so the
-// built packages are loaded by path and their dependencies resolved from their own folders.
+// Helpers shared by deploy/test/*.test.mjs (kept outside test/ so node --test does not run them).
+// deploy/ is no workspace package: built packages are loaded by path, their dependencies resolved from their own folders.
 import { spawn } from 'node:child_process';
 import { createWriteStream, mkdirSync, readFileSync, writeFileSync, readdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';

@@ -32,6 +32,34 @@ export function netlabUnavailable() {
   return null;
 }
 
+/**
+ * Namespaces left by an earlier test process that was killed before its cleanup ran: names
+ * kvb<tag><pid>-*, removed when that pid no longer exists. Only this file makes such names.
+ */
+function sweepStaleLabs() {
+  let list = '';
+  try {
+    list = ip('netns', 'list');
+  } catch {
+    return;
+  }
+  for (const line of list.split('\n')) {
+    const m = /^(kvb[a-z](\d+)-\S+)/.exec(line);
+    if (!m || Number(m[2]) === process.pid) continue;
+    let alive = true;
+    try {
+      process.kill(Number(m[2]), 0);
+    } catch {
+      alive = false;
+    }
+    if (alive) continue;
+    try {
+      ip('netns', 'del', m[1]);
+    } catch {}
+    rmSync(join('/etc/netns', m[1]), { recursive: true, force: true });
+  }
+}
+
 export class NetLab {
   /**
    * @param {string} dir   folder for logs and the lab's state
@@ -39,7 +67,9 @@ export class NetLab {
    */
   constructor(dir, tag) {
     // pid in every name: parallel test processes on one machine never collide.
-    this.prefix = `kvb${tag}${process.pid % 100000}`;
+    this.tag = tag;
+    this.prefix = `kvb${tag}${process.pid}`;
+    sweepStaleLabs();
     this.dir = dir;
     this.hosts = new Map(); // name -> { ns, addr }
     this.procs = [];
@@ -56,7 +86,7 @@ export class NetLab {
     const ns = `${this.prefix}-${name}`;
     const addr = `10.99.0.${10 + i}`;
     // Interface names: at most 15 characters.
-    const [a, b] = [`kv${process.pid % 100000}h${i}`, `kv${process.pid % 100000}s${i}`];
+    const [a, b] = [`kv${this.tag}${process.pid}h${i}`, `kv${this.tag}${process.pid}s${i}`];
     ip('netns', 'add', ns);
     this.hosts.set(name, { ns, addr, aliases: [name, ...aliases] });
     ip('link', 'add', 'name', a, 'netns', ns, 'type', 'veth', 'peer', 'name', b, 'netns', this.switchNs);
