@@ -159,6 +159,8 @@ export class Engine {
     if (req.tokens.length === 0) throw new Error('empty prompt');
     const need = this.blocksNeeded(req.tokens.length, req.maxTokens);
     if (need > this.opts.gpuBlocks) throw new Error(`request ${req.id} needs ${need} blocks, the GPU pool has ${this.opts.gpuBlocks}`);
+    if (!this.opts.enableChunkedPrefill && req.tokens.length > this.opts.maxNumTokens)
+      throw new Error(`request ${req.id}: prompt of ${req.tokens.length} tokens exceeds max_num_tokens ${this.opts.maxNumTokens} without chunked prefill`);
     const seq: Seq = {
       req,
       phase: 'queued',
@@ -276,8 +278,11 @@ export class Engine {
       let n: number;
       if (remaining <= budget) n = remaining;
       else if (!this.opts.enableChunkedPrefill) continue;
-      else n = Math.floor((s.computed + budget) / tpb) * tpb - s.computed;
-      if (n <= 0) continue;
+      else {
+        n = Math.floor((s.computed + budget) / tpb) * tpb - s.computed;
+        // A budget smaller than a block (max_num_tokens < tokens_per_block) still makes progress.
+        if (n <= 0) n = budget;
+      }
       chunks.push({ s, n, before: s.computed });
       budget -= n;
     }

@@ -39,7 +39,8 @@ const configArb = fc.record({
   gpuBlocks: fc.integer({ min: 24, max: 64 }),
   hostBlocks: fc.integer({ min: 0, max: 40 }),
   maxBatchSize: fc.integer({ min: 1, max: 6 }),
-  maxNumTokens: fc.integer({ min: 8, max: 64 }),
+  maxNumTokens: fc.integer({ min: 2, max: 64 }),
+  enableChunkedPrefill: fc.boolean(),
   secondaryOffloadMinPriority: fc.constantFrom(0, 35, 50),
   enableBlockReuse: fc.boolean(),
 });
@@ -54,7 +55,9 @@ function promptOf(a: Arrival): Uint32Array {
 }
 
 interface Trace {
-  results: unknown[];
+  results: Array<{ finished: Array<{ id: number; completionTokens: number; cachedTokens: number; promptTokens: number }> }>;
+  enqueued: Map<number, number>;
+  cancelled: Set<number>;
   stats: Array<Record<string, any>>;
   events: Array<{ data: any }>;
   perf: unknown[];
@@ -63,7 +66,7 @@ interface Trace {
 /** Feed the arrivals, stepping the engine between them; check invariants after every step. */
 function simulate(cfg: Record<string, any>, arrivals: Arrival[], check = true): { engine: Engine; trace: Trace } {
   const engine = makeEngine({ ...cfg, tokensPerBlock: TPB, traceReuse: true });
-  const trace: Trace = { results: [], stats: [], events: [], perf: [] };
+  const trace: Trace = { results: [], enqueued: new Map(), cancelled: new Set(), stats: [], events: [], perf: [] };
   const storedNow = new Set<number>();
   let seenReuse = 0;
   const absorbEvents = () => {
@@ -91,13 +94,19 @@ function simulate(cfg: Record<string, any>, arrivals: Arrival[], check = true): 
       const a = arrivals[next]!;
       const prompt = promptOf(a);
       const need = engine.blocksNeeded(prompt.length, a.maxTokens);
-      if (need <= engine.opts.gpuBlocks) {
+      const fitsChunking = engine.opts.enableChunkedPrefill || prompt.length <= engine.opts.maxNumTokens;
+      if (need <= engine.opts.gpuBlocks && fitsChunking) {
         engine.enqueue({ id: p.id, tokens: prompt, maxTokens: a.maxTokens }, now);
+        trace.enqueued.set(p.id, a.maxTokens);
         if (p.cancelAfter !== null) cancels.push({ id: p.id, step: steps + p.cancelAfter });
       }
       next++;
     }
-    for (const c of cancels) if (c.step === steps) engine.cancel(c.id);
+    for (const c of cancels)
+      if (c.step === steps) {
+        engine.cancel(c.id);
+        trace.cancelled.add(c.id);
+      }
     const r = engine.step(now);
     steps++;
     if (!r) continue;
@@ -147,6 +156,16 @@ test('pools, reuse, offload accounting and hit rate hold over random request str
       }
       if (!cfg.enableBlockReuse) assert.equal(c.reusedBlocks + c.offloadBlocks, 0);
       if (cfg.hostBlocks === 0) assert.equal(c.offloadBlocks, 0);
+      // Liveness: every request not cancelled finishes with all its tokens; reuse never covers the last token.
+      const finished = new Map(trace.results.flatMap((r) => r.finished).map((f) => [f.id, f]));
+      for (const [id, maxTokens] of trace.enqueued) {
+        const f = finished.get(id);
+        if (!f) assert.ok(trace.cancelled.has(id), `request ${id} never finished`);
+        else {
+          assert.equal(f.completionTokens, maxTokens);
+          assert.ok(f.cachedTokens <= f.promptTokens - 1);
+        }
+      }
       // Everything is released at the end: nothing is held by a request.
       assert.equal(engine.blocks.gpuUsed, 0);
     }),
