@@ -241,8 +241,10 @@ test('multi-host: three-node NATS cluster, replicas 3, the event stream leader k
   const leader = streams.find((x) => x.name === 'KVBENCH_EVENTS').cluster.leader;
   const victim = Number(/^nats-(\d)$/.exec(leader)?.[1]);
   assert.ok(victim, `event stream leader ${leader} is not one of nats-1..3`);
+  const names = async (n) => ((await fetchIn(`http://nats-${n}:8222/connz`)).json().connections ?? []).map((c) => c.name);
+  const onVictim = (await names(victim)).filter((n) => n?.startsWith('kvbench-'));
   await stopProcess(nodes[victim], { signal: 'SIGKILL' });
-  t.diagnostic(`killed ${leader} (leader of KVBENCH_EVENTS) with ${midRun.received_samples}/${sub.requestIds.length} pcie samples received`);
+  t.diagnostic(`killed ${leader} (leader of KVBENCH_EVENTS, clients on it: ${onVictim.join(', ') || 'none'}) with ${midRun.received_samples}/${sub.requestIds.length} pcie samples received`);
 
   const killedAt = Date.now();
   const done = {};
@@ -251,6 +253,11 @@ test('multi-host: three-node NATS cluster, replicas 3, the event stream leader k
   await assertResults(fetchIn, sub);
   const survivors = [1, 2, 3].filter((n) => n !== victim);
   assert.ok(survivors.every((n) => nodes[n].running), 'a surviving node exited');
+  // Every service is connected to a surviving member (those that were on the victim reconnected).
+  const connected = (await Promise.all(survivors.map(names))).flat();
+  for (const svc of ['kvbench-workload-api', 'kvbench-aggregator', 'kvbench-agent-pcie', 'kvbench-agent-c2c']) {
+    assert.ok(connected.includes(svc), `${svc} is connected to no surviving node: ${JSON.stringify(connected)}`);
+  }
   t.diagnostic(`setup ${setupS.toFixed(1)} s, total ${((Date.now() - started) / 1000).toFixed(1)} s`);
   passed = true;
 });
