@@ -1,5 +1,5 @@
 import fp from 'fastify-plugin';
-import { connectNats, setupBus, type NatsSettings } from '@kvbench/common';
+import { connectNats, serveClock, setupBus, type NatsSettings } from '@kvbench/common';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { jetstream, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 
@@ -22,7 +22,10 @@ export default fp<NatsPluginOptions>(
     const nc = opts.nc ?? (await connectNats(opts.settings, 'kvbench-aggregator'));
     const jsm = await setupBus(nc, opts.settings.replicas);
     app.decorate('nats', { nc, js: jetstream(nc), jsm });
+    // The aggregator is the reference clock agents align their timelines to (run_meta.clock).
+    const clock = serveClock(nc, 'aggregator');
     app.addHook('onClose', async () => {
+      clock.unsubscribe();
       if (owned && !nc.isClosed()) await nc.drain();
     });
   },
