@@ -43,7 +43,7 @@ test('HTML report in headless Chromium: no errors, every chart drawn with its da
   for (const c of charts) assert.ok(c.svgs === 1 && c.marks > 0, `chart ${c.id} has data`);
 
   assert.ok(await page.isVisible('#simulated-banner'));
-  assert.equal(await page.locator('table.comparison tr').count(), 1 + 7 * 2, 'header + (6 rows + all) × 2 systems');
+  assert.equal(await page.locator('table.comparison tr').count(), 2 + 7 * 2, '2 header rows + (6 rows + all) × 2 systems');
   const verdicts = await page.$$eval('ul.verdicts li', (li) => li.map((x) => x.textContent ?? ''));
   assert.ok(verdicts.some((v) => /^C2C TTFT p50 [\d.]+× lower than PCIe on reuse at 64K tokens, 95% CI/.test(v)), verdicts.join('\n'));
   // Axis labels carry units.

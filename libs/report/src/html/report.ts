@@ -55,7 +55,7 @@ export function renderHtmlReport(input: ResultsDocument | readonly RunResult[], 
     body.push(
       '<h2>Cache and offload (whole run)</h2><div class="grid">',
       barChart('cache-hit-rate', 'Cache hit rate', 'cache hit rate (%)', comparison.systems.map((s, i) => item(s, i, 'cache_hit_rate', 'cache_hit_rate')), (v) => `${(v * 100).toFixed(0)}%`, 'Share of KV blocks found in cache, from the engine\u2019s statistics over the run.', 1),
-      barChart('offload-bandwidth', 'Observed offload bandwidth', 'bandwidth (GB/s)', comparison.systems.map((s, i) => item(s, i, 'offload_bandwidth_gbps', 'observed_offload_bandwidth_gbps')), (v) => Number(v.toPrecision(3)).toString(), 'Bytes offloaded GPU → host divided by the time spent transferring, as the engine reported it.'),
+      barChart('offload-bandwidth', 'Observed offload bandwidth', 'bandwidth (GB/s)', comparison.systems.map((s, i) => item(s, i, 'offload_bandwidth_gbps', 'observed_offload_bandwidth_gbps')), (v) => Number(v.toPrecision(3)).toString(), 'GPU → host offload bandwidth from the engine\u2019s statistics over the run (log_metrics.observed_offload_bandwidth_gbps; its source is listed in each run\u2019s log_metrics).'),
       blocksChart(comparison.systems.map((s, i) => ({ key: s.key, color: charted[i]!.color, offloaded: all.systems[s.key]!.offloaded_blocks, onboarded: all.systems[s.key]!.onboarded_blocks }))),
       '</div>',
     );
@@ -95,7 +95,11 @@ function ratioTd(m: MetricRatio | undefined): string {
 
 function comparisonTable(c: Comparison): string {
   const level = `${Math.round(c.method.confidence * 1000) / 10}%`;
-  const head = `<tr><th class="l">context</th><th class="l">phase</th><th class="l">system</th><th>n</th><th>failed</th><th>TTFT p50 (ms)</th><th>TTFT p95 (ms)</th><th>TTFT p99 (ms)</th><th>latency p50 (ms)</th><th>latency p95 (ms)</th><th>latency p99 (ms)</th><th>TTFT p50 ratio [${level} CI]</th><th>TTFT p95 ratio</th><th>latency p50 ratio</th><th>latency p95 ratio</th></tr>`;
+  // Two header rows keep the table narrow: units and the interval level are said once per group.
+  const head =
+    `<tr><th class="l" rowspan="2">context</th><th class="l" rowspan="2">phase</th><th class="l" rowspan="2">system</th><th rowspan="2">n</th><th rowspan="2">failed</th>` +
+    `<th colspan="3">TTFT (ms)</th><th colspan="3">latency (ms)</th><th colspan="4">ratio to baseline [${level} CI]</th></tr>` +
+    `<tr><th>p50</th><th>p95</th><th>p99</th><th>p50</th><th>p95</th><th>p99</th><th>TTFT p50</th><th>TTFT p95</th><th>latency p50</th><th>latency p95</th></tr>`;
   const rows: string[] = [];
   for (const row of c.rows) {
     c.systems.forEach((sys, i) => {

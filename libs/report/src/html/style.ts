@@ -20,7 +20,7 @@ svg text.value{font-size:11px;fill:#222}
 .sw{display:inline-block;width:12px;height:12px}.sw.round{border-radius:50%}.sw.line{width:22px;height:0}
 table{border-collapse:collapse;background:#fff;font-size:12.5px}
 th,td{border:1px solid #e2e2e2;padding:3px 7px;text-align:right;white-space:nowrap}
-th{background:#f0f0f0}td.l,th.l{text-align:left}
+th{background:#f0f0f0}th[colspan]{text-align:center}td.l,th.l{text-align:left}
 td.sig{font-weight:700}td.better{color:#006d2c}td.worse{color:#b00020}
 tr.row-start td{border-top:2px solid #bbb}
 ul.verdicts li{margin:2px 0}
