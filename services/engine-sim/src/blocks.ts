@@ -179,10 +179,10 @@ export class BlockManager {
   // ---- lookup ----
 
   /** Stored blocks matching the prefix given by `hashes`, in order, stopping at the first miss. */
-  match(hashes: readonly number[]): Block[] {
+  match(hashes: ArrayLike<number>): Block[] {
     const out: Block[] = [];
-    for (const h of hashes) {
-      const b = this.byHash.get(h);
+    for (let i = 0; i < hashes.length; i++) {
+      const b = this.byHash.get(hashes[i]!);
       if (!b) break;
       out.push(b);
     }

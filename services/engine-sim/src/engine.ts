@@ -54,6 +54,8 @@ export interface EngineRequest {
   tokens: Uint32Array;
   maxTokens: number;
   priority?: number;
+  /** chainHashes(tokens, tokens_per_block), when the caller computed them already (off the event loop). */
+  hashes?: ArrayLike<number>;
 }
 
 type Phase = 'queued' | 'context' | 'generation';
@@ -62,7 +64,7 @@ interface Seq {
   req: EngineRequest;
   phase: Phase;
   arrival: number;
-  hashes: number[];
+  hashes: ArrayLike<number>;
   blocks: Block[];
   reserved: number;
   /** Prompt tokens whose KV is in the cache (reused or computed). */
@@ -165,7 +167,7 @@ export class Engine {
       req,
       phase: 'queued',
       arrival: now,
-      hashes: this.opts.enableBlockReuse ? chainHashes(req.tokens, this.opts.tokensPerBlock) : [],
+      hashes: !this.opts.enableBlockReuse ? [] : (req.hashes ?? chainHashes(req.tokens, this.opts.tokensPerBlock)),
       blocks: [],
       reserved: need,
       computed: 0,

@@ -162,12 +162,12 @@ export async function startSimServer(options: StartSimServerOptions): Promise<Si
     const body = await readBody(req);
     let prepared;
     try {
-      prepared = await preparer.prepare(kind, body);
+      prepared = await preparer.prepare(kind, body, cfg.yaml.kv_cache_config.enable_block_reuse ? cfg.tokensPerBlock : 0);
     } catch (err) {
       if (err instanceof BadRequest) return sendJson(res, 400, errorBody(400, err.message, labels));
       throw err;
     }
-    const { req: p, ids } = prepared;
+    const { req: p, ids, hashes } = prepared;
     const P = ids.length;
     if (P === 0) return sendJson(res, 400, errorBody(400, 'prompt is empty', labels));
     if (P + p.maxTokens > cfg.maxSeqLen) {
@@ -200,7 +200,7 @@ export async function startSimServer(options: StartSimServerOptions): Promise<Si
         driver.cancel(id);
       }
     });
-    driver.submit({ id, responseId: ctx.id, tokens: ids, maxTokens: p.maxTokens });
+    driver.submit({ id, responseId: ctx.id, tokens: ids, hashes, maxTokens: p.maxTokens });
   }
 
   function drainPerf(): unknown[] {
@@ -311,11 +311,12 @@ export async function startSimServer(options: StartSimServerOptions): Promise<Si
   };
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
+function readBody(req: IncomingMessage): Promise<Uint8Array> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    // Always a fresh copy: the preparer may transfer (detach) its memory to the worker thread.
+    req.on('end', () => resolve(Buffer.concat(chunks)));
     req.on('error', reject);
   });
 }

@@ -1,21 +1,27 @@
 /** Request parsing and tokenization through one worker thread, or inline (tests, tools). */
 import { Worker } from 'node:worker_threads';
 import { Cl100kTokenizer } from './tokenizer.js';
+import { chainHashes } from './hash.js';
 import { BadRequest, parseRequestBody, type ApiKind, type ParsedRequest } from './wire.js';
 
 export interface PreparedRequest {
   req: ParsedRequest;
   ids: Uint32Array;
+  /** Block chain hashes of the full blocks (empty when tokensPerBlock was 0). */
+  hashes: Float64Array;
 }
 
 export interface RequestPreparer {
-  /** Parse a request body and tokenize its prompt; throws BadRequest for a bad body. */
-  prepare(kind: ApiKind, body: string): Promise<PreparedRequest>;
+  /**
+   * Parse a request body (UTF-8 bytes), tokenize its prompt and hash its full blocks of
+   * `tokensPerBlock` (0: no hashes); throws BadRequest for a bad body.
+   */
+  prepare(kind: ApiKind, body: Uint8Array, tokensPerBlock: number): Promise<PreparedRequest>;
   encode(text: string): Promise<Uint32Array>;
   close(): Promise<void>;
 }
 
-type Reply = { ready?: boolean; id?: number; ids?: Uint32Array; req?: ParsedRequest; error?: string; badRequest?: boolean };
+type Reply = { ready?: boolean; id?: number; ids?: Uint32Array; hashes?: Float64Array; req?: ParsedRequest; error?: string; badRequest?: boolean };
 
 export class WorkerPreparer implements RequestPreparer {
   private readonly worker: Worker;
@@ -41,17 +47,20 @@ export class WorkerPreparer implements RequestPreparer {
     });
   }
 
-  private send(msg: object): Promise<Reply> {
+  private send(msg: object, transfer: ArrayBuffer[] = []): Promise<Reply> {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({ id, ...msg });
+      this.worker.postMessage({ id, ...msg }, transfer);
     });
   }
 
-  async prepare(kind: ApiKind, body: string): Promise<PreparedRequest> {
-    const r = await this.send({ kind, body });
-    return { req: r.req!, ids: r.ids! };
+  async prepare(kind: ApiKind, body: Uint8Array, tokensPerBlock: number): Promise<PreparedRequest> {
+    // Hand the bytes over without copying when they own their buffer (large bodies do).
+    const owned = body.byteOffset === 0 && body.byteLength === body.buffer.byteLength && body.buffer instanceof ArrayBuffer;
+    const bytes = owned ? body : body.slice();
+    const r = await this.send({ kind, body: bytes, tokensPerBlock }, [bytes.buffer as ArrayBuffer]);
+    return { req: r.req!, ids: r.ids!, hashes: r.hashes! };
   }
 
   async encode(text: string): Promise<Uint32Array> {
@@ -65,9 +74,10 @@ export class WorkerPreparer implements RequestPreparer {
 
 export class InlinePreparer implements RequestPreparer {
   private readonly tok = new Cl100kTokenizer();
-  async prepare(kind: ApiKind, body: string): Promise<PreparedRequest> {
-    const req = parseRequestBody(kind, body);
-    return { req, ids: req.ids ? Uint32Array.from(req.ids) : this.tok.encode(req.text!) };
+  async prepare(kind: ApiKind, body: Uint8Array, tokensPerBlock: number): Promise<PreparedRequest> {
+    const req = parseRequestBody(kind, new TextDecoder().decode(body));
+    const ids = req.ids ? Uint32Array.from(req.ids) : this.tok.encode(req.text!);
+    return { req, ids, hashes: Float64Array.from(tokensPerBlock ? chainHashes(ids, tokensPerBlock) : []) };
   }
   async encode(text: string): Promise<Uint32Array> {
     return this.tok.encode(text);

@@ -5,14 +5,17 @@
 import { parentPort } from 'node:worker_threads';
 import { Cl100kTokenizer } from './tokenizer.js';
 import { BadRequest, parseRequestBody, type ApiKind } from './wire.js';
+import { chainHashes } from './hash.js';
 
 const tok = new Cl100kTokenizer();
-parentPort!.on('message', (msg: { id: number; kind?: ApiKind; body?: string; text?: string }) => {
+const utf8 = new TextDecoder();
+parentPort!.on('message', (msg: { id: number; kind?: ApiKind; body?: Uint8Array; text?: string; tokensPerBlock?: number }) => {
   try {
     if (msg.kind) {
-      const req = parseRequestBody(msg.kind, msg.body!);
+      const req = parseRequestBody(msg.kind, utf8.decode(msg.body!));
       const ids = req.ids ? Uint32Array.from(req.ids) : tok.encode(req.text!);
-      parentPort!.postMessage({ id: msg.id, ids, req: { ...req, text: null, ids: null } }, [ids.buffer as ArrayBuffer]);
+      const hashes = Float64Array.from(msg.tokensPerBlock ? chainHashes(ids, msg.tokensPerBlock) : []);
+      parentPort!.postMessage({ id: msg.id, ids, hashes, req: { ...req, text: null, ids: null } }, [ids.buffer as ArrayBuffer, hashes.buffer]);
     } else {
       const ids = tok.encode(msg.text!);
       parentPort!.postMessage({ id: msg.id, ids }, [ids.buffer as ArrayBuffer]);
