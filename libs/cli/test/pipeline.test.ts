@@ -67,6 +67,10 @@ describe('pipeline: workload-api → NATS → host agents → aggregator', () =>
       }
       assert.equal(run.run_meta.simulated, true, 'simulated runs are labelled');
       assert.equal(run.run_meta.system_label, label);
+      // Agents align their wall clock with the aggregator's (same host here: offset within the round trip).
+      const clock = run.run_meta.clock as { offset_ms: number; rtt_ms: number; reference: string };
+      assert.equal(clock.reference, 'aggregator');
+      assert.ok(Math.abs(clock.offset_ms) <= clock.rtt_ms + 5, JSON.stringify(clock));
       assert.ok(run.aggregate.ttft_p50_s! > 0);
     }
   });

@@ -48,9 +48,12 @@ export interface AgentOptions {
   gitCommit?: string;
   /** Collect GPU/CPU/host facts for run_meta (nvidia-smi, /proc). Default true. */
   collectEnvironment?: boolean;
+  /** Extra fields for run_meta from the caller (the host agent's clock offset against the aggregator). */
+  runMeta?: Record<string, unknown>;
 }
 
-export interface ResolvedAgentOptions extends Required<Omit<AgentOptions, 'outputDir' | 'engineStartupTimeoutMs' | 'engineEnv' | 'linkCheck' | 'kvbenchVersion' | 'gitCommit' | 'sim'>> {
+export interface ResolvedAgentOptions extends Required<Omit<AgentOptions, 'outputDir' | 'engineStartupTimeoutMs' | 'engineEnv' | 'linkCheck' | 'kvbenchVersion' | 'gitCommit' | 'sim' | 'runMeta'>> {
+  runMeta: Record<string, unknown>;
   outputDir: string | undefined;
   engineStartupTimeoutMs: number | undefined;
   engineEnv: NodeJS.ProcessEnv | undefined;
@@ -78,5 +81,6 @@ export function resolveAgentOptions(o: AgentOptions = {}): ResolvedAgentOptions 
     kvbenchVersion: o.kvbenchVersion,
     gitCommit: o.gitCommit,
     collectEnvironment: o.collectEnvironment ?? true,
+    runMeta: o.runMeta ?? {},
   };
 }

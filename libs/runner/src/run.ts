@@ -345,6 +345,7 @@ function buildRunMeta(a: {
       : {}),
     environment: a.env,
     ...(a.linkCheck !== undefined ? { link_check: a.linkCheck } : {}),
+    ...a.ctx.agent?.runMeta,
     workload: {
       tokenizer: workload.tokenizer,
       prompts: workload.prompts.length,

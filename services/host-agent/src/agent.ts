@@ -12,6 +12,7 @@ import {
   WORKLOADS_BUCKET,
   describeZodError,
   ensureJobConsumer,
+  measureClockOffset,
   setupBus,
   type Logger,
 } from '@kvbench/common';
@@ -122,6 +123,8 @@ export class HostAgent {
     try {
       await updateRunStatus(this.runs, job, { status: 'running', attempt, error: null }, log);
       const workload = await this.loadWorkload(job.workload_id);
+      // Durations never use wall clocks; the offset only lines up timelines of different machines.
+      const clock = await measureClockOffset(this.deps.nc, 4, 1000);
       const result = await runBenchmark({
         job,
         workload,
@@ -130,7 +133,7 @@ export class HostAgent {
         signal: abort.signal,
         heartbeat: () => msg.working(),
         emit: (event) => this.publisher.publish(event, abort.signal),
-        agent: this.runnerOptions(),
+        agent: { ...this.runnerOptions(), runMeta: { clock: clock ?? { absent: 'no clock reply from the aggregator' } } },
       });
       await updateRunStatus(this.runs, job, { status: 'completed', expected_samples: result.samples.length }, log);
       msg.ack();
