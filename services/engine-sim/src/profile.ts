@@ -102,6 +102,24 @@ export const ComputeProfile = z
         effective_hbm_GBps: z.number().positive(),
         /** Fixed per-step overhead (launches, sampling), seconds. */
         step_overhead_s: z.number().nonnegative().default(0),
+        /**
+         * Optional measured decode steps for reference shapes: `[KV tokens read by the batch
+         * (sum of the sequences' lengths), seconds]`. When the served shape has a table, the step
+         * time is a least-squares line through it (scaled by the table's tp / the served tp)
+         * instead of the bandwidth formula.
+         */
+        step_tables: z
+          .array(
+            z
+              .object({
+                shape: z.string().min(1),
+                tp: z.number().int().positive().default(1),
+                points: z.array(z.tuple([z.number().nonnegative(), z.number().positive()])).min(2),
+                note: z.string().optional(),
+              })
+              .strict(),
+          )
+          .optional(),
       })
       .strict(),
   })

@@ -13,7 +13,8 @@
  * tensor-parallel degree relative to the table's (perfect scaling: TP communication is left out).
  *
  * Decode. One step streams the weights and the KV of every sequence in the batch from HBM:
- * (weight bytes + KV bytes of all contexts) / tp / effective HBM bandwidth + step overhead.
+ * (weight bytes + KV bytes of all contexts) / tp / effective HBM bandwidth + step overhead;
+ * or, when the profile has a measured step table for the shape, a line through it.
  *
  * Mixed iterations (context chunks and decode steps in one forward pass, as in-flight batching
  * does) cost the sum of both parts.
@@ -64,8 +65,21 @@ export function prefillFitFor(profile: Profile, shape: ModelShape): PrefillFit {
   return { a: a * linear * tpFactor, b: b * attention * tpFactor, reference: ref.shape, scaled: true };
 }
 
+/** Least-squares line t = c0 + c1·x through the points. */
+export function fitLine(points: ReadonlyArray<readonly [number, number]>): { c0: number; c1: number } {
+  const n = points.length;
+  let sx = 0, sy = 0, sxx = 0, sxy = 0;
+  for (const [x, y] of points) { sx += x; sy += y; sxx += x * x; sxy += x * y; }
+  const det = n * sxx - sx * sx;
+  if (det === 0) return { c0: sy / n, c1: 0 };
+  const c1 = (n * sxy - sx * sy) / det;
+  return { c0: (sy - c1 * sx) / n, c1 };
+}
+
 export class TimingModel {
   readonly prefill: PrefillFit;
+  /** Decode step line from a measured table for this shape, when the profile has one. */
+  readonly decodeLine: { c0: number; c1: number } | null;
   /** Bytes of one KV block on one tensor-parallel rank (what one block copy moves). */
   readonly blockBytes: number;
 
@@ -76,6 +90,12 @@ export class TimingModel {
   ) {
     this.prefill = prefillFitFor(profile, shape);
     this.blockBytes = tokensPerBlock * kvBytesPerTokenPerRank(shape);
+    const table = profile.compute.decode.step_tables?.find((t) => t.shape === shape.name);
+    if (table) {
+      const { c0, c1 } = fitLine(table.points);
+      const f = table.tp / shape.tp;
+      this.decodeLine = { c0: Math.max(0, c0) * f, c1: Math.max(0, c1) * f };
+    } else this.decodeLine = null;
   }
 
   private t(n: number): number {
@@ -91,6 +111,7 @@ export class TimingModel {
   /** Seconds of one decode step for `sequences` sequences holding `contextTokens` tokens in total. */
   decodeStepSeconds(sequences: number, contextTokens: number): number {
     if (sequences <= 0) return 0;
+    if (this.decodeLine) return this.decodeLine.c0 + this.decodeLine.c1 * contextTokens;
     const d = this.profile.compute.decode;
     const bytes = weightBytesPerRank(this.shape) + contextTokens * kvBytesPerTokenPerRank(this.shape);
     return bytes / (d.effective_hbm_GBps * 1e9) + d.step_overhead_s;

@@ -119,3 +119,15 @@ test('chunked prefill splits a long prompt by max_num_tokens in block multiples'
   assert.deepEqual(ctx, [960, 960, 960, 120]);
   assert.equal(its.at(-1)!.finished[0]!.completionTokens, 2);
 });
+
+test('a measured decode step table replaces the bandwidth formula for its shape', () => {
+  const profile = structuredClone(loadProfile('h100-pcie-gen5'));
+  const shape = resolveModelShape('llama-3.1-8b');
+  const formula = new TimingModel(profile, shape, 64).decodeStepSeconds(4, 10000);
+  profile.compute.decode.step_tables = [{ shape: 'llama-3.1-8b', tp: 1, points: [[0, 0.006], [100000, 0.016]] }];
+  const tm = new TimingModel(profile, shape, 64);
+  assert.ok(Math.abs(tm.decodeStepSeconds(4, 50000) - 0.011) < 1e-12);
+  assert.notEqual(tm.decodeStepSeconds(4, 10000), formula);
+  // Another shape keeps the formula.
+  assert.equal(new TimingModel(profile, resolveModelShape('Qwen/Qwen3-8B'), 64).decodeLine, null);
+});
