@@ -263,3 +263,21 @@ test('the CLI on port 0 prints the address it listens on and stops on SIGTERM', 
     assert.equal(await exited, 0);
   }
 });
+
+test('time scale: each modelled second lasts time_scale real seconds', async () => {
+  const scaled = await startSimServer({ model: MODEL, config: YAML, timeScale: 0.1, logger: silentLogger, tokenizerWorker: false });
+  try {
+    const text = prompt(11, 4000);
+    const t0 = process.hrtime.bigint();
+    const r: any = await (await fetch(scaled.url + '/v1/completions', { method: 'POST', body: JSON.stringify({ prompt: text, max_tokens: 2 }) })).json();
+    const elapsed = Number(process.hrtime.bigint() - t0) / 1e9;
+    const [entry] = (await (await fetch(scaled.url + '/perf_metrics')).json()) as any[];
+    const tm = entry.perf_metrics.timing_metrics;
+    const modelledTtft = scaled.engine.timing.prefillSeconds(r.usage.prompt_tokens);
+    assert.ok(Math.abs(tm.first_token_time - tm.first_scheduled_time - 0.1 * modelledTtft) < 1e-6, 'steady-clock TTFT = 0.1 × modelled');
+    assert.ok(elapsed >= 0.1 * modelledTtft, 'the answer does not come before its scaled time');
+    assert.equal(r.time_scale, 0.1);
+  } finally {
+    await scaled.close();
+  }
+});
