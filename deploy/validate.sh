@@ -68,6 +68,23 @@ if sh -n "$here/docker/entrypoint.sh"; then
   sh "$here/docker/entrypoint.sh" no-such-service >/dev/null 2>&1
   rc=$?
   if [ "$rc" = 64 ]; then ok "docker/entrypoint.sh: syntax; unknown service refused (exit 64)"; else failed "docker/entrypoint.sh: unknown service gave exit $rc, expected 64"; fi
+  # Dispatch: each service, started through the entry point with one bad variable, must get as
+  # far as its own configuration check and exit naming that variable.
+  if [ -f "$root/services/host-agent/dist/src/server.js" ]; then
+    for svc_var in workload-api:PORT aggregator:PORT host-agent:SYSTEM_LABEL; do
+      svc="${svc_var%%:*}" var="${svc_var#*:}"
+      out="$(env -i PATH="$PATH" KVBENCH_ROOT="$root" PORT=not-a-port SYSTEM_LABEL='Not A Label' NATS_URL=nats://127.0.0.1:1 \
+        timeout 30 sh "$here/docker/entrypoint.sh" "$svc" 2>&1)"
+      rc=$?
+      if [ "$rc" != 0 ] && grep -q "invalid environment variable $var" <<<"$out"; then
+        ok "docker/entrypoint.sh $svc: runs the service (refuses a bad $var)"
+      else
+        failed "docker/entrypoint.sh $svc: exit $rc, expected a refusal of $var: $(tail -3 <<<"$out")"
+      fi
+    done
+  else
+    skip "docker/entrypoint.sh dispatch: services not built (pnpm exec tsc -b)"
+  fi
 else
   failed "docker/entrypoint.sh: sh -n"
 fi
