@@ -21,7 +21,6 @@ export class RealtimeDriver {
   private running = false;
   private lastEnd = 0;
   private closed = false;
-  private idleWaiters: Array<() => void> = [];
 
   constructor(
     readonly engine: Engine,
@@ -81,7 +80,6 @@ export class RealtimeDriver {
       this.lastEnd = t;
     }
     this.running = false;
-    for (const w of this.idleWaiters.splice(0)) w();
   }
 
   close(): void {

@@ -18,7 +18,8 @@
  *   critical path: TensorRT-LLM syncs the transfer streams before the forward pass) + compute
  *   (context chunks + one decode step).
  */
-import { BlockManager, DEFAULT_PRIORITY, type Block, type KvCacheEvent } from './blocks.js';
+import { BlockManager, DEFAULT_PRIORITY, type Block, type BlockCounters, type KvCacheEvent } from './blocks.js';
+import { buildIterationStats } from './iteration-stats.js';
 import { chainHashes } from './hash.js';
 import type { TimingModel } from './timing.js';
 
@@ -118,7 +119,8 @@ export interface IterationResult {
   finished: RequestOutcome[];
 }
 
-export type IterationStats = Record<string, unknown>;
+export type { IterationStats } from './iteration-stats.js';
+import type { IterationStats } from './iteration-stats.js';
 export type PerfMetricsEntry = Record<string, unknown>;
 
 const ceilDiv = (a: number, b: number) => Math.ceil(a / b);
@@ -430,78 +432,30 @@ export class Engine {
     };
   }
 
-  private recordIteration(
-    r: IterationResult,
-    c0: Readonly<Record<string, number>>,
-    newlyActive: number,
-    numGen: number,
-    chunks: ReadonlyArray<{ n: number }>,
-  ): void {
-    if (!this.opts.enableIterPerfStats) {
-      this.completedSinceLast = 0;
-      return;
-    }
-    const c = this.blocks.counters;
-    const d = (k: keyof typeof c) => c[k] - c0[k]!;
-    const iterReused = d('reusedBlocks');
-    const iterMissed = d('missedBlocks');
-    const bb = this.blocks.blockBytes;
-    const wall = this.opts.toWallClock?.(r.end) ?? new Date();
-    const entry: IterationStats = {
-      ...this.opts.statsLabels,
-      timestamp: formatTimestamp(wall),
-      iter: r.iter,
-      iterLatencyMS: (r.end - r.start) * 1e3,
-      newActiveRequestsQueueLatencyMS: 0,
-      numNewActiveRequests: newlyActive,
-      numActiveRequests: this.active.length,
-      numQueuedRequests: this.queue.length,
-      numCompletedRequests: this.completedSinceLast,
-      maxNumActiveRequests: this.opts.maxBatchSize,
-      maxBatchSizeStatic: this.opts.maxBatchSize,
-      maxBatchSizeRuntime: this.opts.maxBatchSize,
-      maxNumTokensStatic: this.opts.maxNumTokens,
-      maxNumTokensRuntime: this.opts.maxNumTokens,
-      gpuMemUsage: 0,
-      cpuMemUsage: 0,
-      pinnedMemUsage: this.blocks.hostBlocks * bb,
-      kvCacheStats: this.kvCacheStats(),
-      kvCacheIterationStats: {
-        [String(this.opts.windowSize)]: {
-          primaryMaxNumBlocks: this.blocks.gpuBlocks,
-          primaryFreeNumBlocks: this.blocks.gpuFree,
-          primaryUsedNumBlocks: this.blocks.gpuUsed,
-          secondaryMaxNumBlocks: this.blocks.hostBlocks,
-          secondaryFreeNumBlocks: this.blocks.hostBlocks - this.blocks.hostUsed,
-          secondaryUsedNumBlocks: this.blocks.hostUsed,
-          iterAllocTotalBlocks: d('allocTotalBlocks'),
-          iterAllocNewBlocks: d('allocNewBlocks'),
-          iterReusedBlocks: iterReused,
-          iterFullReusedBlocks: iterReused,
-          iterPartialReusedBlocks: 0,
-          iterMissedBlocks: iterMissed,
-          iterCacheHitRate: iterReused + iterMissed === 0 ? 0 : iterReused / (iterReused + iterMissed),
-          iterOnboardBlocks: r.onboardBlocks,
-          iterOnboardBytes: r.onboardBlocks * bb,
-          iterOffloadBlocks: r.offloadBlocks,
-          iterOffloadBytes: r.offloadBlocks * bb,
-          iterIntraDeviceCopyBlocks: 0,
-          iterIntraDeviceCopyBytes: 0,
-        },
-      },
-      inflightBatchingStats: {
-        numScheduledRequests: numGen + chunks.length,
-        numContextRequests: chunks.length,
-        numGenRequests: numGen,
-        numPausedRequests: 0,
-        numCtxTokens: chunks.reduce((a, ch) => a + ch.n, 0),
-        microBatchId: 0,
-        avgNumDecodedTokensPerIter: numGen > 0 ? 1 : 0,
-      },
-      sim: { startS: r.start, endS: r.end, transferS: r.transferSeconds, h2dS: r.h2dSeconds, d2hS: r.d2hSeconds, computeS: r.computeSeconds },
-    };
+  private recordIteration(r: IterationResult, c0: Readonly<BlockCounters>, newlyActive: number, numGen: number, chunks: ReadonlyArray<{ n: number }>): void {
+    const completed = this.completedSinceLast;
     this.completedSinceLast = 0;
-    this.iterStats.push(entry);
+    if (!this.opts.enableIterPerfStats) return;
+    this.iterStats.push(
+      buildIterationStats({
+        r,
+        c0,
+        blocks: this.blocks,
+        kvCacheStats: this.kvCacheStats(),
+        windowSize: this.opts.windowSize,
+        maxBatchSize: this.opts.maxBatchSize,
+        maxNumTokens: this.opts.maxNumTokens,
+        numActive: this.active.length,
+        numQueued: this.queue.length,
+        completed,
+        newlyActive,
+        numGen,
+        numCtxRequests: chunks.length,
+        numCtxTokens: chunks.reduce((a, ch) => a + ch.n, 0),
+        wall: this.opts.toWallClock?.(r.end) ?? new Date(),
+        labels: this.opts.statsLabels,
+      }),
+    );
     const max = this.opts.iterStatsMaxIterations;
     if (this.iterStats.length > max) this.iterStats.splice(0, this.iterStats.length - max);
   }
@@ -524,10 +478,4 @@ export class Engine {
   drainEvents(): KvCacheEvent[] {
     return this.blocks.drainEvents();
   }
-}
-
-/** TensorRT-LLM's iteration-stats timestamp: "MM-DD-YYYY HH:MM:SS". */
-function formatTimestamp(d: Date): string {
-  const p = (n: number) => String(n).padStart(2, '0');
-  return `${p(d.getUTCMonth() + 1)}-${p(d.getUTCDate())}-${d.getUTCFullYear()} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())}`;
 }
