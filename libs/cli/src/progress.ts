@@ -1,81 +1,102 @@
-import { percentile, type RunResult, type Sample } from '@kvbench/common';
+import { percentile, type Sample } from '@kvbench/common';
 
 /**
- * One status line on stderr: requests done of total, running TTFT p50, ETA.
- * Redrawn in place on a terminal; a line every 10% otherwise (CI logs).
+ * The progress bar. On a terminal it redraws one line in place (at most every
+ * 100 ms); in a log it writes a line per 10% so CI output stays short.
  */
-export class ProgressLine {
-  private completed = 0;
+export class Progress {
+  total: number | null = null;
+  private done = 0;
   private failed = 0;
-  private readonly ttfts: number[] = [];
-  private readonly started = Date.now();
+  private ttfts: number[] = [];
+  /** Samples the server had stored when we connected (replayed in a burst, so not a pace). */
+  replayed = 0;
+  /** When the first live sample arrived, and how many were done then. */
+  private paceFrom: { at: number; done: number } | null = null;
+  private lastDraw = 0;
+  private lastLine = '';
   private lastDecile = -1;
-  private readonly tty = Boolean(process.stderr.isTTY);
+  private readonly tty: boolean;
 
   constructor(
-    private total: number,
-    private readonly prefix = '',
-    private readonly out: NodeJS.WritableStream = process.stderr,
-  ) {}
-
-  setTotal(total: number): void {
-    this.total = total;
+    private readonly out: NodeJS.WritableStream & { isTTY?: boolean },
+    private readonly runId: string,
+  ) {
+    this.tty = Boolean(out.isTTY);
   }
 
-  add(sample: Sample): void {
-    this.completed++;
-    if (!sample.ok) this.failed++;
-    if (sample.ttft_s !== null) this.ttfts.push(sample.ttft_s);
-    this.render();
+  reset(): void {
+    this.done = 0;
+    this.failed = 0;
+    this.ttfts = [];
+    this.paceFrom = null;
+    this.replayed = 0;
+    this.lastDecile = -1;
   }
 
-  render(): void {
-    const frac = this.total > 0 ? Math.min(1, this.completed / this.total) : 0;
-    const decile = Math.floor(frac * 10);
-    if (!this.tty && decile === this.lastDecile && this.completed !== this.total) return;
-    this.lastDecile = decile;
-    const width = 24;
-    const bar = '#'.repeat(Math.round(frac * width)).padEnd(width, '.');
+  add(s: Sample): void {
+    this.done++;
+    if (this.paceFrom === null && this.done > this.replayed) this.paceFrom = { at: Date.now(), done: this.done };
+    if (!s.ok || s.ttft_s === null) this.failed++;
+    else this.ttfts.push(s.ttft_s);
+    this.draw(false);
+  }
+
+  note(text: string): void {
+    this.out.write(`${this.tty ? '\r\x1b[2K' : ''}${text}\n`);
+  }
+
+  line(): string {
+    const total = this.total;
+    const frac = total ? Math.min(1, this.done / total) : 0;
+    const width = 30;
+    const bar = '█'.repeat(Math.round(frac * width)).padEnd(width, '░');
     const p50 = percentile(this.ttfts, 50);
-    const elapsed = (Date.now() - this.started) / 1000;
-    const eta = this.completed > 0 && this.completed < this.total ? (elapsed / this.completed) * (this.total - this.completed) : 0;
-    const line =
-      `${this.prefix}[${bar}] ${this.completed}/${this.total} requests` +
-      `  TTFT p50 ${p50 === null ? '-' : fmtSeconds(p50)}` +
+    let eta = '';
+    const live = this.paceFrom ? this.done - this.paceFrom.done : 0;
+    if (total && this.paceFrom && live > 0 && this.done < total) {
+      const perRequest = (Date.now() - this.paceFrom.at) / 1000 / live;
+      eta = `  ETA ${fmtDuration(perRequest * (total - this.done))}`;
+    }
+    return (
+      `${this.runId} ${bar} ${this.done}/${total ?? '?'} requests` +
+      `  TTFT p50 ${p50 === null ? '-' : `${(p50 * 1000).toFixed(1)} ms`}` +
       (this.failed ? `  failed ${this.failed}` : '') +
-      (eta > 0 ? `  ETA ${Math.ceil(eta)} s` : '');
-    this.out.write(this.tty ? `\r\x1b[2K${line}` : `${line}\n`);
+      eta
+    );
   }
 
-  /** End the line (on a terminal the bar was redrawn in place). */
-  finish(): void {
-    if (this.tty) this.out.write('\n');
+  draw(force: boolean): void {
+    if (this.tty) {
+      const now = Date.now();
+      if (!force && now - this.lastDraw < 100 && this.done !== this.total) return;
+      this.lastDraw = now;
+      this.out.write(`\r\x1b[2K${this.line()}`);
+      return;
+    }
+    const decile = this.total ? Math.floor((10 * this.done) / this.total) : -1;
+    if (!force && decile === this.lastDecile) return;
+    this.lastDecile = decile;
+    const line = this.line();
+    if (line !== this.lastLine) this.out.write(`${line}\n`);
+    this.lastLine = line;
+  }
+
+  finish(status: string): void {
+    this.draw(true);
+    this.out.write(`${this.tty ? '\n' : ''}run ${this.runId} ${status}\n`);
   }
 }
 
+function fmtDuration(s: number): string {
+  if (s < 60) return `${Math.ceil(s)} s`;
+  const m = Math.floor(s / 60);
+  return `${m} min ${Math.ceil(s - 60 * m)} s`;
+}
+
+/** Seconds as `123.4 ms` below one second, `1.234 s` above. */
 export function fmtSeconds(s: number | null | undefined): string {
   if (s === null || s === undefined || !Number.isFinite(s)) return '-';
   if (s < 1) return `${(s * 1000).toFixed(1)} ms`;
   return `${s.toFixed(3)} s`;
-}
-
-const fmtNum = (v: unknown, digits = 2) => (typeof v === 'number' && Number.isFinite(v) ? v.toFixed(digits) : '-');
-
-/** The aggregate and log_metrics of one run as a small table on stdout. */
-export function printRunSummary(label: string, r: RunResult): void {
-  const a = r.aggregate as Record<string, unknown>;
-  const m = r.log_metrics as Record<string, unknown>;
-  const simulated = (r.run_meta as Record<string, unknown>).simulated === true;
-  const rows: [string, string][] = [
-    ['requests', `${a.n_ok ?? r.samples.length} ok, ${a.n_failed ?? 0} failed`],
-    ['throughput', `${fmtNum(a.throughput_req_per_s, 3)} req/s`],
-    ['TTFT p50 / p95 / p99', [a.ttft_p50_s, a.ttft_p95_s, a.ttft_p99_s].map((v) => fmtSeconds(v as number)).join(' / ')],
-    ['latency p50 / p95 / p99', [a.latency_p50_s, a.latency_p95_s, a.latency_p99_s].map((v) => fmtSeconds(v as number)).join(' / ')],
-    ['cache hit rate', fmtNum(m.cache_hit_rate, 3)],
-    ['reused blocks', fmtNum(m.reused_blocks, 0)],
-    ['offloaded / onboarded blocks', `${fmtNum(m.offloaded_blocks, 0)} / ${fmtNum(m.onboarded_blocks, 0)}`],
-    ['offload bandwidth', `${fmtNum(m.observed_offload_bandwidth_gbps, 1)} GB/s`],
-  ];
-  console.log(`\n${label}${simulated ? ' (SIMULATED)' : ''}`);
-  for (const [k, v] of rows) console.log(`  ${k.padEnd(30)} ${v}`);
 }

@@ -4,8 +4,12 @@ import {
   Job,
   consoleLogger,
   newRunId,
+  ValidationError,
   parseOrThrow,
+  requiredGpuKvTokens,
+  resolveKvConfig,
   type KvOverrides,
+  type WorkloadDocument,
   type RunEvent,
 } from '@kvbench/common';
 import { readWorkloadFile, workloadId } from '@kvbench/workload';
@@ -13,7 +17,8 @@ import { runBenchmark } from '@kvbench/runner';
 import { parseFlags, usage, type FlagSpecs } from '../args.js';
 import type { Command } from '../command.js';
 import { mergeRunIntoResultsFile } from '../results-file.js';
-import { printRunSummary, ProgressLine } from '../progress.js';
+import { compareRuns, renderRunSummaryTable } from '@kvbench/report';
+import { Progress } from '../progress.js';
 import { submitThroughServices } from '../submit.js';
 
 const OVERRIDE_KEYS = ['gpu_kv_max_tokens', 'tokens_per_block', 'host_cache_gb', 'enable_reuse'] as const;
@@ -102,6 +107,7 @@ export const benchCommand: Command = {
       top_p: f.top_p,
       notes: f.notes,
     };
+    if (engine.kind !== 'openai') checkCapacity(workload, jobFields.config_module, jobFields.overrides, Number(f.output_tokens), label);
     if (f.api) {
       return submitThroughServices({
         apiUrl: String(f.api),
@@ -119,7 +125,8 @@ export const benchCommand: Command = {
     const abort = new AbortController();
     const onSigint = () => abort.abort(new Error('interrupted'));
     process.once('SIGINT', onSigint);
-    const progress = new ProgressLine(workload.batches.reduce((n, b) => n + b.requests.length, 0), `${label} `);
+    const progress = new Progress(process.stderr, `${label} ${job.run_id}`);
+    progress.total = workload.batches.reduce((n, b) => n + b.requests.length, 0);
     try {
       const result = await runBenchmark({
         job,
@@ -131,9 +138,9 @@ export const benchCommand: Command = {
           if (e.type === 'sample') progress.add(e.sample);
         },
       });
-      progress.finish();
+      progress.finish('completed');
       await mergeRunIntoResultsFile(String(f.output_json), label, result);
-      printRunSummary(label, result);
+      console.log(renderRunSummaryTable(compareRuns([result])));
       console.log(`merged into ${f.output_json} under runs.${label}`);
       return 0;
     } finally {
@@ -141,3 +148,18 @@ export const benchCommand: Command = {
     }
   },
 };
+
+/** Fail before a long engine start when the GPU pool cannot hold the workload's largest request. */
+function checkCapacity(workload: WorkloadDocument, configModule: string, overrides: KvOverrides, outputTokens: number, label: string): void {
+  const kv = resolveKvConfig(configModule, overrides);
+  const largest = Math.max(...workload.prompts.map((p) => p.tokens)) + outputTokens;
+  const needed = requiredGpuKvTokens(kv, largest);
+  if (needed === null) return;
+  const flag = label === 'pcie' || label === 'c2c' ? `--${label}_gpu_kv_max_tokens` : '--gpu_kv_max_tokens';
+  throw new ValidationError(
+    `the GPU KV pool of ${configModule} (${kv.gpu_kv_max_tokens} tokens) cannot hold this workload's largest request ` +
+      `(${largest} tokens with output): TensorRT-LLM reduces max_seq_len to what the pool holds and refuses longer requests. ` +
+      `Give the GPU pool at least ${needed} tokens with ${flag} ${needed} (the host cache then keeps prefixes between requests).`,
+    'gpu_kv_max_tokens',
+  );
+}

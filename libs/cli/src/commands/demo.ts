@@ -73,7 +73,9 @@ export const demoCommand: Command = {
           return { system_label, run_id: r.run_id };
         }),
       );
-      const watched = await Promise.all(runs.map((r) => watchRun(stack.aggregatorUrl, r.run_id, { summaryOut: null })));
+      // Two bars on one terminal would overwrite each other's line: report progress as log lines.
+      const lines = { write: (s: string) => process.stderr.write(s), isTTY: false } as unknown as NodeJS.WritableStream;
+      const watched = await Promise.all(runs.map((r) => watchRun(stack.aggregatorUrl, r.run_id, { summaryOut: null, out: lines })));
       const failed = watched.filter((w) => w.status !== 'completed');
       if (failed.length) {
         for (const w of failed) log.error(`run failed: ${w.error}`);

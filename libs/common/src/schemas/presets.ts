@@ -39,3 +39,14 @@ export function resolveKvConfig(configModule: string, overrides: KvOverrides = {
 export function hostCacheBytes(cfg: KvConfig): number {
   return Math.round(cfg.host_cache_gb * 1024 ** 3);
 }
+
+/**
+ * TensorRT-LLM cannot serve a request whose KV does not fit the GPU pool: it reduces
+ * max_seq_len to what `max_tokens` holds and refuses longer requests (the original
+ * presets, 4096 and 2048 tokens, cannot hold its own 32K-128K workloads). Returns the
+ * smallest pool that holds the largest request, or null when it already fits.
+ */
+export function requiredGpuKvTokens(cfg: KvConfig, largestRequestTokens: number): number | null {
+  const needed = Math.ceil(largestRequestTokens / cfg.tokens_per_block) * cfg.tokens_per_block;
+  return cfg.gpu_kv_max_tokens >= needed ? null : needed;
+}
