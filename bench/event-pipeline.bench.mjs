@@ -10,6 +10,7 @@
 // Run alone: node bench/event-pipeline.bench.mjs [--quick]   (BENCH_QUICK=1 also: 10 s instead of 60 s)
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -94,7 +95,7 @@ const lastCount = (out) => Number(/count=(\d+)\n(?![\s\S]*count=)/.exec(out)?.[1
 async function startRawConsumer(tk, url, name) {
   const child = spawnChild([fileURLToPath(import.meta.url), '--raw-consumer', url, name], {});
   await tk.waitFor(() => child.output().includes('ready'), { timeoutMs: 20_000, what: 'raw consumer ready' });
-  return { done: () => lastCount(child.output()), stop: async () => { child.child.kill('SIGTERM'); await child.exited; } };
+  return { pid: child.child.pid, done: () => lastCount(child.output()), stop: async () => { child.child.kill('SIGTERM'); await child.exited; } };
 }
 
 /** The pipeline: the aggregator's compiled server.js with its own database and consumer. */
@@ -107,6 +108,7 @@ async function startAggregator(tk, url, dbPath, consumer) {
   await tk.waitFor(() => fetch(`${base}/health`).then((r) => r.ok, () => false), { timeoutMs: 20_000, what: 'aggregator up' });
   let committed = 0;
   return {
+    pid: child.child.pid,
     // Polled over HTTP: committed_events counts events committed and acked.
     poll: async () => (committed = (await (await fetch(`${base}/health`)).json()).ingest.committed_events),
     done: () => committed,
@@ -114,16 +116,29 @@ async function startAggregator(tk, url, dbPath, consumer) {
   };
 }
 
-/** Wait until `consumer` has done `n`; returns seconds from the first progress seen to the end, and how many that covers. */
+/**
+ * CPU seconds (user + system) a process has used, from /proc (Linux): unlike wall time, it does
+ * not depend on how busy the machine is, so events per CPU second is a capacity figure.
+ */
+function cpuSeconds(pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+  } catch {
+    return NaN;
+  }
+}
+
+/** Wait until `consumer` has done `n`; seconds and CPU seconds from the first progress seen to the end, and how many that covers. */
 async function drain(tk, consumer, n, what) {
   let first = null;
   await tk.waitFor(async () => {
     await consumer.poll?.();
     const done = consumer.done();
-    if (first === null && done > 0) first = { n: done, t: performance.now() };
+    if (first === null && done > 0) first = { n: done, t: performance.now(), cpu: cpuSeconds(consumer.pid) };
     return done >= n;
   }, { timeoutMs: 600_000, intervalMs: 5, what });
-  return { seconds: (performance.now() - first.t) / 1000, events: n - first.n };
+  return { seconds: (performance.now() - first.t) / 1000, cpu: cpuSeconds(consumer.pid) - first.cpu, events: n - first.n };
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -166,7 +181,7 @@ async function measure(durationS) {
       const agg = await startAggregator(tk, nats.url, dbPath(`backlog-${i}`), `backlog-${i}`);
       const a = await drain(tk, agg, pub.published, 'aggregator backlog drained');
       await agg.stop();
-      rounds.push({ raw: r.events / r.seconds, agg: a.events / a.seconds });
+      rounds.push({ raw: r.events / r.seconds, agg: a.events / a.seconds, rawPerCpu: r.events / r.cpu, aggPerCpu: a.events / a.cpu });
     }
 
     // None lost, none twice: count what each SQLite database holds.
@@ -204,6 +219,8 @@ export async function run() {
     { bench: BENCH, metric: 'aggregator drain of the stored stream (median)', value: +aggBacklog.toFixed(0), unit: 'samples/s', target: '>= 20000', pass: aggBacklog >= 20000,
       notes: `${ROUNDS} rounds alternating with the raw consumer, aggregator/raw per round: ${rounds}` },
     { bench: BENCH, metric: 'raw consumer drain of the stored stream (median)', value: +rawBacklog.toFixed(0), unit: 'msgs/s', target: 'reference', pass: true },
+    { bench: BENCH, metric: 'aggregator samples per CPU second (median)', value: +median(m.rounds.map((r) => r.aggPerCpu)).toFixed(0), unit: 'samples/cpu-s', target: 'informational', pass: true,
+      notes: `the aggregator process's own user+system CPU time while draining; raw consumer: ${median(m.rounds.map((r) => r.rawPerCpu)).toFixed(0)} msgs/cpu-s. Independent of machine load` },
     { bench: BENCH, metric: 'pipeline / raw loop, drain (median of per-round ratios)', value: +(ratio * 100).toFixed(1), unit: '%', target: '>= 50', pass: ratio >= 0.5 },
     { bench: BENCH, metric: 'samples lost or duplicated', value: bad, unit: 'samples', target: '0', pass: bad === 0,
       notes: m.stored.map((s) => `${s.name}: ${s.n} stored, ${s.d} distinct`).join('; ') + `; published ${m.published}` },
