@@ -2,7 +2,7 @@ import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { AGGREGATOR_CONSUMER, EVENTS_STREAM, type RunEvent } from '@kvbench/common';
+import { EVENTS_STREAM, type RunEvent } from '@kvbench/common';
 import { waitFor } from '@kvbench/testkit';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { openDatabase } from '../src/store/database.js';

@@ -1,6 +1,5 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { waitFor } from '@kvbench/testkit';
 import type { FastifyInstance } from 'fastify';
 import { getJson, waitForReceived, startHarness, type Harness } from './harness.js';
 import { runFixture } from './fixtures.js';
