@@ -109,10 +109,19 @@ export interface MultiTurnRow {
  * conversation, so between turns a conversation's blocks are offloaded to host memory and the
  * next turn onboards them. Returns mean TTFT over turns 2..N on each profile.
  */
-export function multiTurn70b(opts: { contexts: readonly number[]; conversations?: number; turns?: number; userTokens?: number; answerTokens?: number; tp?: number }): MultiTurnRow[] {
+export function multiTurn70b(opts: {
+  contexts: readonly number[];
+  conversations?: number;
+  turns?: number;
+  userTokens?: number;
+  answerTokens?: number;
+  tp?: number;
+  /** Replaces gh200-c2c (e.g. with a slower GPU→host direction, for sensitivity). */
+  c2cProfile?: Profile;
+}): MultiTurnRow[] {
   const { conversations = 8, turns = 4, userTokens = 512, answerTokens = 128, tp = 4 } = opts;
   const pcie = loadProfile('h100-pcie-gen5');
-  const c2c = loadProfile('gh200-c2c');
+  const c2c = opts.c2cProfile ?? loadProfile('gh200-c2c');
   return opts.contexts.map((C) => {
     const run = (profile: Profile) => {
       const longest = C + turns * (userTokens + answerTokens);
@@ -144,4 +153,15 @@ export function multiTurn70b(opts: { contexts: readonly number[]; conversations?
     const b = run(c2c);
     return { contextTokens: C, pcieTtftS: a.mean, c2cTtftS: b.mean, ratio: a.mean / b.mean, onboardedBlocksPerTurn: a.onboardPerTurn };
   });
+}
+
+/** A copy of `profile` with every GPU→host bandwidth scaled so its peak becomes `peakGBps`. */
+export function withD2hPeak(profile: Profile, peakGBps: number): Profile {
+  const p = structuredClone(profile);
+  const peak = Math.max(...p.link.d2h.pinned.map(([, g]) => g));
+  const scale = (t: Array<[number, number]>) => t.map(([b, g]) => [b, (g * peakGBps) / peak] as [number, number]);
+  p.link.d2h.pinned = scale(p.link.d2h.pinned);
+  if (p.link.block_copy) p.link.block_copy.d2h = scale(p.link.block_copy.d2h);
+  p.name = `${profile.name}-d2h${peakGBps}`;
+  return p;
 }
