@@ -6,8 +6,19 @@
  * --legacy_metrics --model_shape layers:kvheads:headdim:dtype --tp N.
  * KVBENCH_SIM_TIME_SCALE sets the time scale when --time_scale is absent.
  */
-import { ConfigError } from '@kvbench/common';
+import { z } from 'zod';
+import { ConfigError, loadConfig } from '@kvbench/common';
 import type { SimOptions } from './config.js';
+
+/** The simulator's environment, read once at start (main.ts). */
+export const SimEnv = z.object({
+  KVBENCH_SIM_TIME_SCALE: z.coerce.number().positive().optional(),
+});
+export type SimEnv = z.infer<typeof SimEnv>;
+
+export function loadSimEnv(env: NodeJS.ProcessEnv = process.env): SimEnv {
+  return loadConfig(SimEnv, env);
+}
 
 const VALUE_FLAGS: Record<string, keyof SimOptions | 'ignore'> = {
   config: 'config',
@@ -38,7 +49,7 @@ const NUMERIC = new Set<keyof SimOptions>(['maxBatchSize', 'maxSeqLen', 'maxNumT
 const INTEGER = new Set<keyof SimOptions>(['maxBatchSize', 'maxSeqLen', 'maxNumTokens', 'port', 'seed', 'tp']);
 const BOOL_FLAGS: Record<string, keyof SimOptions | 'ignore'> = { legacy_metrics: 'legacyMetrics', trust_remote_code: 'ignore' };
 
-export function parseSimArgs(argv: readonly string[], env: Readonly<Record<string, string | undefined>> = {}): SimOptions {
+export function parseSimArgs(argv: readonly string[], env: SimEnv = {}): SimOptions {
   const out: Record<string, unknown> = {};
   const positional: string[] = [];
   for (let i = 0; i < argv.length; i++) {
@@ -67,10 +78,6 @@ export function parseSimArgs(argv: readonly string[], env: Readonly<Record<strin
   }
   if (positional.length !== 1) throw new ConfigError(`expected exactly one model argument, got ${positional.length}: ${positional.join(' ')}`, 'model');
   out.model = positional[0];
-  if (out.timeScale === undefined && env.KVBENCH_SIM_TIME_SCALE !== undefined) {
-    const s = Number(env.KVBENCH_SIM_TIME_SCALE);
-    if (!(s > 0)) throw new ConfigError(`KVBENCH_SIM_TIME_SCALE must be a positive number, got '${env.KVBENCH_SIM_TIME_SCALE}'`, 'KVBENCH_SIM_TIME_SCALE');
-    out.timeScale = s;
-  }
+  if (out.timeScale === undefined && env.KVBENCH_SIM_TIME_SCALE !== undefined) out.timeScale = env.KVBENCH_SIM_TIME_SCALE;
   return out as unknown as SimOptions;
 }

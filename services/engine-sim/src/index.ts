@@ -9,7 +9,7 @@ export { BlockManager, DEFAULT_PRIORITY, type Block, type KvCacheEvent, type Blo
 export { chainHashes, blockHash } from './hash.js';
 export { Engine, type EngineOptions, type EngineRequest, type IterationResult, type RequestOutcome, type Emission } from './engine.js';
 export { parseSimYaml, loadSimYaml, resolveSim, SimYaml, KvCacheConfigYaml, TRTLLM_DEFAULTS, type SimOptions, type ResolvedSim } from './config.js';
-export { parseSimArgs } from './cli-args.js';
+export { parseSimArgs, loadSimEnv, SimEnv } from './cli-args.js';
 export { startSimServer, SIM_VERSION, type SimServer, type StartSimServerOptions } from './server.js';
 export { Cl100kTokenizer } from './tokenizer.js';
 

@@ -4,14 +4,14 @@
  * `listening on http://HOST:PORT` on stdout once ready, so a launcher can learn a port 0 choice.
  */
 import { consoleLogger, KvbenchError } from '@kvbench/common';
-import { parseSimArgs } from './cli-args.js';
+import { loadSimEnv, parseSimArgs } from './cli-args.js';
 import { startSimServer } from './server.js';
 
 async function main(): Promise<void> {
   const log = consoleLogger('info', '[engine-sim] ');
   let server;
   try {
-    const opts = parseSimArgs(process.argv.slice(2), process.env);
+    const opts = parseSimArgs(process.argv.slice(2), loadSimEnv());
     server = await startSimServer({ ...opts, logger: log });
   } catch (err) {
     const msg = err instanceof KvbenchError ? err.message : (err as Error)?.stack ?? String(err);

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { ConfigError, ValidationError } from '@kvbench/common';
 import { tempDir } from '@kvbench/testkit';
 import { parseSimYaml, resolveSim } from '../src/config.js';
-import { parseSimArgs } from '../src/cli-args.js';
+import { loadSimEnv, parseSimArgs } from '../src/cli-args.js';
 import { SIM_MAIN_PATH } from '../src/index.js';
 import { defaultProfileForSystem, listProfiles, loadProfile, parseProfile } from '../src/profile.js';
 import { kvBytesPerToken, kvBytesPerTokenPerRank, resolveModelShape } from '../src/shapes.js';
@@ -50,9 +50,10 @@ test('pool sizes: GPU = max_tokens / tokens_per_block, host = host_cache_size / 
 });
 
 test('CLI arguments like trtllm-serve, plus the simulator options and KVBENCH_SIM_TIME_SCALE', () => {
-  const o = parseSimArgs(['meta-llama/Llama-3-70B-Instruct', '--config', 'x.yaml', '--max_batch_size', '32', '--max_seq_len=131072', '--max_num_tokens', '8192', '--host', '0.0.0.0', '--port', '0', '--profile', 'gh200-c2c', '--seed', '7', '--legacy_metrics', '--tp', '4'], { KVBENCH_SIM_TIME_SCALE: '0.05' });
+  const o = parseSimArgs(['meta-llama/Llama-3-70B-Instruct', '--config', 'x.yaml', '--max_batch_size', '32', '--max_seq_len=131072', '--max_num_tokens', '8192', '--host', '0.0.0.0', '--port', '0', '--profile', 'gh200-c2c', '--seed', '7', '--legacy_metrics', '--tp', '4'], loadSimEnv({ KVBENCH_SIM_TIME_SCALE: '0.05' }));
   assert.deepEqual(o, { model: 'meta-llama/Llama-3-70B-Instruct', config: 'x.yaml', maxBatchSize: 32, maxSeqLen: 131072, maxNumTokens: 8192, host: '0.0.0.0', port: 0, profile: 'gh200-c2c', seed: 7, legacyMetrics: true, tp: 4, timeScale: 0.05 });
-  assert.equal(parseSimArgs(['m', '--time_scale', '0.5'], { KVBENCH_SIM_TIME_SCALE: '0.05' }).timeScale, 0.5);
+  assert.equal(parseSimArgs(['m', '--time_scale', '0.5'], loadSimEnv({ KVBENCH_SIM_TIME_SCALE: '0.05' })).timeScale, 0.5);
+  assert.throws(() => loadSimEnv({ KVBENCH_SIM_TIME_SCALE: '-1' }), (e: ConfigError) => e.variable === 'KVBENCH_SIM_TIME_SCALE');
   assert.throws(() => parseSimArgs(['m', '--bogus', '1']), /--bogus/);
   assert.throws(() => parseSimArgs(['m', '--max_batch_size', 'x']), /integer/);
   assert.throws(() => parseSimArgs([]), /model/);
