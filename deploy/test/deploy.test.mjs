@@ -135,9 +135,11 @@ test('users.conf: each role can do its service\'s work on the bus, and is refuse
     msg.ack();
   }
   assert.deepEqual(got.sort(), [0, 1, 2]);
-  assert.equal((await (await new m.Kvm(agg).open(c.RUNS_BUCKET)).get('r1'))?.json().status, 'running');
-  const watched = await runs.get('r1');
-  assert.equal(watched?.json().status, 'running');
+  // workload-api: reads run status back, lists runs (an ordered consumer over the keys).
+  assert.equal((await runs.get('r1'))?.json().status, 'running');
+  const keys = [];
+  for await (const k of await runs.keys()) keys.push(k);
+  assert.deepEqual(keys, ['r1']);
 
   // Least privilege: what each role must not do.
   const refused = async (what, p) => assert.rejects(p, /Permissions Violation/, what);
@@ -148,10 +150,25 @@ test('users.conf: each role can do its service\'s work on the bus, and is refuse
   await refused('api deletes the event stream', apiJsm.streams.delete(c.EVENTS_STREAM));
   await refused('agent creates a stream of its own', agentJsm.streams.add({ name: 'OTHER', subjects: ['other.>'] }));
   await refused('api takes the aggregator\'s events', m.jetstream(api).consumers.get(c.EVENTS_STREAM, c.AGGREGATOR_CONSUMER).then((k) => k.next({ expires: 2000 })));
+  await refused('aggregator reads run status (it has no use for the bucket)', new m.Kvm(agg).open(c.RUNS_BUCKET).then((kv) => kv.get('r1')));
+  await refused('agent overwrites a workload', store.putBlob({ name: 'w1' }, new Uint8Array(10)));
 
-  // The only violations the server saw are the seven refusals above (its log may trail the
-  // -ERR it sent the client by a moment, hence the bounded wait).
+  // The only violations the server saw are the refusals above: the positive half needed no
+  // subject outside users.conf. (Its log may trail the -ERR sent to the client by a moment.)
+  const expected = [
+    /User "kvbench-agent", Subject "kvbench\.jobs\.c2c"/,
+    /User "kvbench-aggregator", Subject "kvbench\.runs\.r1\.sample"/,
+    /User "kvbench-aggregator", Subject "\$JS\.API\.STREAM\.DELETE\.KVBENCH_JOBS"/,
+    /User "kvbench-agent", Subject "\$JS\.API\.STREAM\.PURGE\.KVBENCH_EVENTS"/,
+    /User "kvbench-api", Subject "\$JS\.API\.STREAM\.DELETE\.KVBENCH_EVENTS"/,
+    /User "kvbench-agent", Subject "\$JS\.API\.STREAM\.CREATE\.OTHER"/,
+    /User "kvbench-api", Subject "\$JS\.API\.CONSUMER\.INFO\.KVBENCH_EVENTS\.aggregator"/,
+    /User "kvbench-aggregator", Subject "\$JS\.API\.(DIRECT|STREAM\.MSG)\.GET\.KV_kvbench_runs/,
+    /User "kvbench-agent", Subject "\$(O\.kvbench_workloads\.C\.|JS\.API\.STREAM\.PURGE\.OBJ_kvbench_workloads)/,
+  ];
   const violations = () => readFileSync(join(dir, 'nats.log'), 'utf8').split('\n').filter((l) => / - Publish Violation - /.test(l));
-  await waitFor(() => violations().length >= 7, { timeoutMs: 5000, what: 'seven violations in the server log' }).catch(() => {});
-  assert.equal(violations().length, 7, violations().join('\n'));
+  await waitFor(() => expected.every((re) => violations().some((l) => re.test(l))), { timeoutMs: 5000, what: 'every refusal in the server log' }).catch(() => {});
+  for (const re of expected) assert.ok(violations().some((l) => re.test(l)), `no violation ${re} in the server log`);
+  const unexpected = violations().filter((l) => !expected.some((re) => re.test(l)));
+  assert.deepEqual(unexpected, [], 'a role was refused something its service needs');
 });

@@ -136,15 +136,17 @@ test('multi-host: NATS, PCIe agent, C2C agent and control plane on separate host
   let passed = false;
   t.after(async () => {
     await lab.close();
-    // Logs of a failed run stay for a look when KVBENCH_KEEP_LOGS is set.
-    if (passed || !process.env.KVBENCH_KEEP_LOGS) rmSync(dir, { recursive: true, force: true });
+    // Logs of a failed run stay for a look when KVBENCH_KEEP_LOGS is set (=always: of any run).
+    const keep = process.env.KVBENCH_KEEP_LOGS === 'always' || (!passed && process.env.KVBENCH_KEEP_LOGS);
+    if (!keep) rmSync(dir, { recursive: true, force: true });
     else console.log(`# logs kept in ${dir}`);
   });
   for (const h of ['nats', 'pcie', 'c2c', 'ctl', 'client']) lab.addHost(h);
   lab.writeHostsFiles();
 
   const conf = copyNatsConfigs(join(dir, 'nats-conf'), { storeDir: join(dir, 'nats-store') });
-  lab.start('nats', 'nats', nats, ['-c', join(conf, 'auth.conf')], { ...baseEnv, ...PASSWORDS });
+  // KVBENCH_NATS_TRACE=1 logs every protocol line: the subjects each role really uses.
+  lab.start('nats', 'nats', nats, ['-c', join(conf, 'auth.conf'), ...(process.env.KVBENCH_NATS_TRACE ? ['-V'] : [])], { ...baseEnv, ...PASSWORDS });
   const fetchIn = lab.client('client');
   await waitFor(async () => (await fetchIn('http://nats:8222/healthz?js-enabled-only=true')).status === 200, { timeoutMs: 20_000, what: 'nats /healthz' });
 
@@ -159,6 +161,18 @@ test('multi-host: NATS, PCIe agent, C2C agent and control plane on separate host
   const sub = await submit(fetchIn, { contexts: [1024], batches_per_context: 2, batch_sizes: [2], prompt_pool_size: 2, reuse_start_batch: 1 });
   for (const sys of ['pcie', 'c2c']) await waitCompleted(fetchIn, lab, sub.runs[sys], 150_000);
   await assertResults(fetchIn, sub);
+  // workload-api's own view of the runs (run status in the KV bucket, read as kvbench-api).
+  const listed = await fetchIn('http://ctl:8080/runs');
+  assert.equal(listed.status, 200, listed.text ?? listed.error);
+  assert.deepEqual(listed.json().runs.map((r) => r.run_id).sort(), Object.values(sub.runs).sort());
+  for (const sys of ['pcie', 'c2c']) {
+    // The agent marks the run completed in the bucket just after publishing its last event,
+    // so this view may trail the aggregator's by a moment.
+    await waitFor(async () => (await fetchIn(`http://ctl:8080/runs/${sub.runs[sys]}`)).json().status === 'completed', {
+      timeoutMs: 20_000,
+      what: `${sys} completed in the runs bucket`,
+    });
+  }
 
   // Every service did its work as its least-privileged user: no violation in the server log.
   const natsLog = readFileSync(join(dir, 'nats.log'), 'utf8');
@@ -182,8 +196,9 @@ test('multi-host: three-node NATS cluster, replicas 3, the event stream leader k
   let passed = false;
   t.after(async () => {
     await lab.close();
-    // Logs of a failed run stay for a look when KVBENCH_KEEP_LOGS is set.
-    if (passed || !process.env.KVBENCH_KEEP_LOGS) rmSync(dir, { recursive: true, force: true });
+    // Logs of a failed run stay for a look when KVBENCH_KEEP_LOGS is set (=always: of any run).
+    const keep = process.env.KVBENCH_KEEP_LOGS === 'always' || (!passed && process.env.KVBENCH_KEEP_LOGS);
+    if (!keep) rmSync(dir, { recursive: true, force: true });
     else console.log(`# logs kept in ${dir}`);
   });
   for (const h of ['nats-1', 'nats-2', 'nats-3', 'pcie', 'c2c', 'ctl', 'client']) lab.addHost(h);
