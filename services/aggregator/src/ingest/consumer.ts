@@ -105,7 +105,7 @@ export class EventIngest {
         this.stats.terminated++;
         this.log.warn({ subject: m.subject, stream_seq: m.seq, reason: d.reason }, 'malformed event terminated');
         // No reason argument: nats-server 2.9 does not parse "+TERM <reason>" and would leave the message pending.
-        m.term();
+        settle(() => m.term());
       }
     }
     if (events.length === 0) return;
@@ -127,14 +127,20 @@ export class EventIngest {
 
   private commit(msgs: JsMsg[], events: RunEvent[]): void {
     const notices = this.writer.write(events);
-    // Acked only now that the transaction is committed.
-    for (const m of msgs) m.ack();
+    // Acked only now that the transaction is committed. An ack lost now (connection
+    // closing) means a redelivery, which the idempotent writer absorbs.
+    for (const m of msgs) settle(() => m.ack());
     this.stats.committedEvents += events.length;
     if (this.stats.storageError !== null) {
       this.log.info({ previous_error: this.stats.storageError }, 'storage writable again; ingest resumed');
       this.stats.storageError = null;
     }
-    this.bus.publish(notices);
+    try {
+      this.bus.publish(notices);
+    } catch (err) {
+      // A live subscriber's failure must not undo or repeat a commit.
+      this.log.error({ err }, 'live notice delivery failed');
+    }
   }
 
   /**
@@ -146,7 +152,7 @@ export class EventIngest {
     if (isStorageUnavailable(err)) return this.retryLater([m], err);
     if (m.info.deliveryCount < POISON_DELIVERIES) {
       this.log.warn({ subject: m.subject, stream_seq: m.seq, deliveries: m.info.deliveryCount, err: describeStorageError(err) }, 'event refused by SQLite: retrying');
-      m.nak(this.settings.retryDelayMs);
+      settle(() => m.nak(this.settings.retryDelayMs));
       return;
     }
     this.stats.terminated++;
@@ -154,7 +160,7 @@ export class EventIngest {
       { subject: m.subject, stream_seq: m.seq, deliveries: m.info.deliveryCount, err: describeStorageError(err) },
       'event refused by SQLite on every delivery: terminated',
     );
-    m.term();
+    settle(() => m.term());
   }
 
   private retryLater(msgs: JsMsg[], err: unknown): void {
@@ -168,6 +174,19 @@ export class EventIngest {
       );
     }
     this.stats.storageError = message;
-    for (const m of msgs) m.nak(this.settings.retryDelayMs);
+    for (const m of msgs) settle(() => m.nak(this.settings.retryDelayMs));
+  }
+}
+
+/**
+ * ack/nak/term publish on the connection and throw once it is closed. Whatever
+ * is not settled is delivered again after the ack wait, so a failure here is
+ * never worth crashing the process over.
+ */
+function settle(f: () => void): void {
+  try {
+    f();
+  } catch {
+    /* redelivered later */
   }
 }
