@@ -21,7 +21,8 @@
 // depend on the model. Prompts repeat across a level (16 distinct per context), like the workload.
 //
 // Run alone: node bench/ttft-fidelity.bench.mjs
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { loadavg, cpus } from 'node:os';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -83,11 +84,17 @@ export async function run({ only = [] } = {}) {
         };
         const loop = monitorEventLoopDelay({ resolution: 1 });
         loop.enable();
+        // Busy share of the client's event loop: separates "the client was working" from
+        // "the client was runnable but not scheduled" (a loaded machine).
+        const elu0 = performance.eventLoopUtilization();
+        const load0 = loadavg()[0];
         const result = await runner.runBenchmark({
           job, workload, attempt: 1, emit: async () => {}, log: silentLogger,
           agent: { workDir: work, sim: { timeScale: 1 }, collectEnvironment: false, engineStartupTimeoutMs: 120_000 },
         });
         loop.disable();
+        const elu = performance.eventLoopUtilization(elu0).utilization;
+        const load = `load average ${load0.toFixed(1)} → ${loadavg()[0].toFixed(1)} on ${cpus().length} cores`;
         const delays = [];
         let missing = 0;
         for (const s of result.samples) {
@@ -104,8 +111,9 @@ export async function run({ only = [] } = {}) {
         rows.push({ bench: BENCH, metric: `client delay p50 (${label})`, value: pct(delays, 50), unit: 'ms', target: '', pass: null, notes });
         rows.push({ bench: BENCH, metric: `client delay p99 (${label})`, value: p99, unit: 'ms', target: isTarget ? `≤ ${TARGET_MS} ms` : '', pass: isTarget ? p99 !== null && p99 <= TARGET_MS && missing === 0 : null });
         rows.push({ bench: BENCH, metric: `client delay max (${label})`, value: delays.length ? delays[delays.length - 1] : null, unit: 'ms', target: '', pass: null });
-        rows.push({ bench: BENCH, metric: `event-loop delay p99 (${label})`, value: loop.percentile(99) / 1e6, unit: 'ms', target: '', pass: null, notes: `max ${(loop.max / 1e6).toFixed(2)} ms` });
-        process.stderr.write(`   ${label}: client delay p50 ${pct(delays, 50)?.toFixed(3)} ms, p99 ${p99?.toFixed(3)} ms, max ${delays.at(-1)?.toFixed(3)} ms; loop p99 ${(loop.percentile(99) / 1e6).toFixed(2)} ms\n`);
+        rows.push({ bench: BENCH, metric: `event-loop delay p99 (${label})`, value: loop.percentile(99) / 1e6, unit: 'ms', target: '', pass: null, notes: `max ${(loop.max / 1e6).toFixed(2)} ms; ${load}` });
+        rows.push({ bench: BENCH, metric: `client event-loop utilization (${label})`, value: elu * 100, unit: '%', target: '', pass: null });
+        process.stderr.write(`   ${label}: client delay p50 ${pct(delays, 50)?.toFixed(3)} ms, p99 ${p99?.toFixed(3)} ms, max ${delays.at(-1)?.toFixed(3)} ms; loop p99 ${(loop.percentile(99) / 1e6).toFixed(2)} ms, utilization ${(elu * 100).toFixed(1)}%; ${load}\n`);
       }
     }
   } finally {

@@ -211,9 +211,21 @@ async function execute(
   };
 
   let polling = true;
+  let wakePoller: (() => void) | null = null;
+  const stopPolling = () => {
+    polling = false;
+    wakePoller?.();
+  };
   const pollLoop = (async () => {
     while (polling) {
-      await new Promise((r) => setTimeout(r, agent.statsIntervalMs));
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, agent.statsIntervalMs);
+        wakePoller = () => {
+          clearTimeout(t);
+          r();
+        };
+      });
+      wakePoller = null;
       if (!polling) break;
       try {
         await reader.poll();
@@ -244,13 +256,19 @@ async function execute(
       ...(ctx.signal ? { signal: ctx.signal } : {}),
     });
   } catch (err) {
-    polling = false;
+    stopPolling();
     await pollLoop;
     joinAndPublish(true); // what did finish is published before the failure
     throw err;
   }
-  polling = false;
+  stopPolling();
   await pollLoop;
+  if (ctx.signal?.aborted) {
+    joinAndPublish(true);
+    const reason = ctx.signal.reason instanceof Error ? ctx.signal.reason.message : String(ctx.signal.reason ?? 'aborted');
+    throw new EngineError(`run aborted: ${reason}; ${samples.length} of ${totalRequests} requests had finished`, engine.tail(40));
+  }
+  if (failed > 0) await engine.settle(1_000); // a dying engine fails requests before its exit is seen
   const death = engine.deathReason();
   if (death) {
     joinAndPublish(true);

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parse as parseYaml } from 'yaml';
 import { resolveKvConfig } from '@kvbench/common';
-import { completionBody, parseNvidiaSmiCsv, SseParser, trtllmConfig, trtllmConfigYaml } from '@kvbench/runner';
+import { chunkedPrefillFor, completionBody, parseNvidiaSmiCsv, SseParser, trtllmConfig, trtllmConfigYaml } from '@kvbench/runner';
 import { fixtureText, makeJob } from './helpers.js';
 
 test('SSE: the same events whatever the chunking (every split point, LF / CRLF / CR)', () => {
@@ -57,4 +57,11 @@ test('nvidia-smi CSV: names, driver, PCIe link gen/width; [N/A] (e.g. GH200 C2C)
   assert.equal(gpus[1]!.name, 'NVIDIA GH200 480GB');
   assert.equal(gpus[1]!.pcie_link_gen_current, null);
   assert.equal(gpus[1]!.pcie_link_width_max, null);
+});
+
+test('chunked prefill: on when max_seq_len exceeds max_num_tokens (default 8192), as the options say otherwise', () => {
+  assert.equal(chunkedPrefillFor(makeJob({ max_seq_len: 131072 })), true);
+  assert.equal(chunkedPrefillFor(makeJob({ max_seq_len: 8192 })), undefined);
+  assert.equal(chunkedPrefillFor(makeJob({ max_seq_len: 131072, engine: { kind: 'trtllm', options: { max_num_tokens: 131072 } } })), undefined);
+  assert.equal(chunkedPrefillFor(makeJob({ max_seq_len: 131072, engine: { kind: 'trtllm', options: { enable_chunked_prefill: false } } })), false);
 });

@@ -40,6 +40,8 @@ export interface EngineHandle {
   tail(n?: number): string[];
   /** A reason when a launched engine has exited. */
   deathReason(): string | null;
+  /** Give a launched engine's exit up to `ms` to be noticed (requests can fail before the exit event arrives). */
+  settle(ms: number): Promise<void>;
   stop(): Promise<void>;
   /** Copy the log and config into a directory kept with the results; returns the paths. */
   keepArtifacts(dir: string, prefix: string): Promise<{ log: string | null; config: string | null }>;
@@ -58,7 +60,19 @@ const numOption = (job: Job, key: string): number | undefined => {
 /** trtllm-serve's default --max_num_tokens. */
 const TRTLLM_DEFAULT_MAX_NUM_TOKENS = 8192;
 
+/**
+ * enable_chunked_prefill for the config file: as the job's options say, else on when a prompt may
+ * be longer than max_num_tokens (TensorRT-LLM rejects such prompts without it), else unset.
+ */
+export function chunkedPrefillFor(job: Job): boolean | undefined {
+  const explicit = option(job, 'enable_chunked_prefill');
+  if (explicit !== undefined) return explicit === true || explicit === 'true';
+  return job.max_seq_len > (numOption(job, 'max_num_tokens') ?? TRTLLM_DEFAULT_MAX_NUM_TOKENS) ? true : undefined;
+}
+
 const TRTLLM_PASSTHROUGH = ['backend', 'tp_size', 'pp_size', 'ep_size', 'max_num_tokens', 'kv_cache_free_gpu_memory_fraction', 'tokenizer'];
+
+const simLegacy = (a: StartEngineArgs) => a.agent.sim.legacyMetrics ?? (option(a.job, 'legacy_metrics') === true || option(a.job, 'legacy_metrics') === 'true');
 
 export interface StartEngineArgs {
   job: Job;
@@ -85,14 +99,14 @@ async function launchEngine(a: StartEngineArgs): Promise<EngineHandle> {
   await mkdir(a.runDir, { recursive: true });
 
   const maxNumTokens = numOption(job, 'max_num_tokens');
-  const chunked = option(job, 'enable_chunked_prefill');
   const config = trtllmConfig(kv, {
     // Drained every poll; sized so a whole run fits even if polling stalls.
     perfMetricsMaxRequests: numOption(job, 'perf_metrics_max_requests') ?? Math.max(1024, a.totalRequests * 2),
-    eventBufferMaxSize: numOption(job, 'event_buffer_max_size') ?? 200_000,
+    // Events are kvbench's fallback for builds without kvCacheIterationStats; the simulator has them
+    // unless told to answer like an older build, so it keeps no events (they list every token).
+    eventBufferMaxSize: numOption(job, 'event_buffer_max_size') ?? (isSim && !simLegacy(a) ? 0 : 200_000),
     // Long prompts (32K–128K) exceed trtllm-serve's default max_num_tokens (8192).
-    enableChunkedPrefill:
-      chunked !== undefined ? chunked === true || chunked === 'true' : job.max_seq_len > (maxNumTokens ?? TRTLLM_DEFAULT_MAX_NUM_TOKENS) ? true : undefined,
+    enableChunkedPrefill: chunkedPrefillFor(job),
   });
   const configYaml = trtllmConfigYaml(config);
   const configPath = join(a.runDir, 'engine-config.yaml');
@@ -114,7 +128,7 @@ async function launchEngine(a: StartEngineArgs): Promise<EngineHandle> {
     profile = agent.sim.profile ?? (option(job, 'profile') as string | undefined) ?? sim.defaultProfileForSystem(job.system_label);
     const seed = agent.sim.seed ?? numOption(job, 'seed');
     const modelShape = option(job, 'model_shape');
-    const legacy = agent.sim.legacyMetrics ?? option(job, 'legacy_metrics') === true;
+    const legacy = simLegacy(a);
     argv = [
       process.execPath,
       agent.sim.mainPath ?? sim.SIM_MAIN_PATH,
@@ -168,6 +182,11 @@ async function launchEngine(a: StartEngineArgs): Promise<EngineHandle> {
       const e = proc.exitInfo();
       return e ? `engine exited mid-run (${describeExit(e)})` : null;
     },
+    settle: async (ms) => {
+      let t: NodeJS.Timeout | undefined;
+      await Promise.race([proc.exited, new Promise<void>((r) => (t = setTimeout(r, ms)))]);
+      clearTimeout(t);
+    },
     stop: async () => {
       await proc.stop(agent.stopGraceMs);
     },
@@ -200,6 +219,7 @@ async function attachEngine(a: StartEngineArgs, url: URL): Promise<EngineHandle>
     version,
     tail: () => [],
     deathReason: () => null,
+    settle: async () => {},
     stop: async () => {},
     keepArtifacts: async () => ({ log: null, config: null }),
   };

@@ -1,0 +1,89 @@
+/**
+ * The `openai` kind attached by URL (a vLLM stand-in serving Prometheus text),
+ * and a run aborted through its signal (agent shutdown).
+ */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { EngineError, RunEvent } from '@kvbench/common';
+import { runBenchmark } from '@kvbench/runner';
+import { collector, FIXTURES, makeJob, tempDir, tinyWorkload } from './helpers.js';
+
+async function startFake(mode: string): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawn(process.execPath, [join(FIXTURES, 'fake-engine.mjs'), 'm', '--port', '0'], { env: { ...process.env, FAKE_MODE: mode }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /listening on (http:\/\/\S+)/.exec(out);
+      if (m) resolve(m[1]!);
+    });
+    child.once('exit', (code) => reject(new Error(`fake engine exited ${code}`)));
+  });
+  return { url, child };
+}
+
+let dir: { path: string; cleanup(): Promise<void> };
+const children: ChildProcess[] = [];
+before(async () => {
+  dir = await tempDir();
+});
+after(async () => {
+  for (const c of children) c.kill('SIGTERM');
+  await dir.cleanup();
+});
+
+test('openai kind: attached by URL, cache hit rate from Prometheus counter deltas over the window', async () => {
+  const { url, child } = await startFake('vllm');
+  children.push(child);
+  const c = collector();
+  const job = makeJob({ engine: { kind: 'openai', url, options: {} } });
+  const result = await runBenchmark({ job, workload: tinyWorkload(), attempt: 1, emit: c.emit, log: c.log, agent: { workDir: dir.path, collectEnvironment: false } });
+  for (const e of c.events) RunEvent.parse(e);
+  assert.equal(result.samples.length, 5);
+  assert.ok(result.samples.every((s) => s.ok && s.ttft_s! > 0 && s.ttft_s! < s.latency_s!));
+  // 5 requests × (60 hit / 100 queried); the 100/1000 before the window is not counted.
+  assert.equal(result.log_metrics.cache_hit_rate, 0.6);
+  assert.equal((result.log_metrics as Record<string, unknown>)['reused_tokens'], 300);
+  assert.equal(result.log_metrics.reused_blocks, null);
+  assert.ok(result.log_metrics.null_reasons['reused_blocks']);
+  const meta = result.run_meta as Record<string, any>;
+  assert.equal(meta.simulated, false);
+  assert.equal(meta.time_scale, 1);
+  assert.equal(meta.engine.launched, false);
+  assert.equal(child.exitCode, null, 'an attached engine is left running');
+});
+
+test('openai kind without a URL is refused with the field named', async () => {
+  const c = collector();
+  const job = makeJob({ engine: { kind: 'openai', options: {} } });
+  await assert.rejects(
+    runBenchmark({ job, workload: tinyWorkload(), attempt: 1, emit: c.emit, log: c.log, agent: { workDir: dir.path, collectEnvironment: false } }),
+    /attached by URL/,
+  );
+  assert.equal(c.events.filter((e) => e.type === 'failed').length, 1);
+});
+
+test('abort (agent shutdown): failed event with final=false, heartbeats were sent', async () => {
+  const { url, child } = await startFake('slow'); // 200 ms per token
+  children.push(child);
+  const c = collector();
+  const ac = new AbortController();
+  let beats = 0;
+  const job = makeJob({ engine: { kind: 'trtllm', url, options: {} }, output_tokens: 50 });
+  const run = runBenchmark({
+    job, workload: tinyWorkload(), attempt: 3, emit: c.emit, log: c.log, signal: ac.signal,
+    heartbeat: () => void beats++,
+    agent: { workDir: dir.path, collectEnvironment: false, heartbeatIntervalMs: 100 },
+  });
+  setTimeout(() => ac.abort(new Error('agent shutting down')), 1_000);
+  const err = await run.then(() => assert.fail('should abort'), (e: unknown) => e);
+  assert.ok(err instanceof EngineError);
+  assert.match(err.message, /aborted|shutting down/);
+  const failed = c.events.filter((e) => e.type === 'failed');
+  assert.equal(failed.length, 1);
+  assert.equal(failed[0]!.type === 'failed' && failed[0]!.final, false, 'the job will be delivered again');
+  assert.equal(failed[0]!.attempt, 3);
+  assert.ok(beats >= 3, `heartbeats: ${beats}`);
+});
