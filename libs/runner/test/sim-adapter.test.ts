@@ -4,7 +4,9 @@
  * config file, then runs the simulator; the run goes through runBenchmark.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
+import { hostname, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { RunEvent, RunResult, type Job, type RunEvent as RunEventT, type RunResult as RunResultT, type WorkloadDocument } from '@kvbench/common';
@@ -75,8 +77,13 @@ test('trtllm kind: fake trtllm-serve checks argv and YAML units, runs the simula
     FAKE_SIM_MAIN: SIM_MAIN_PATH,
     FAKE_SIM_ARGS: JSON.stringify(['--system', 'pcie', '--seed', '1']),
   });
-  const result = await runBenchmark({ job, workload, attempt: 1, emit: c.emit, log: c.log, agent: { workDir: dir.path, engineEnv: env, collectEnvironment: false } });
+  const linkCheck = { probe: 'test', h2d_gbps: 1.5 };
+  const result = await runBenchmark({
+    job, workload, attempt: 1, emit: c.emit, log: c.log,
+    agent: { workDir: dir.path, engineEnv: env, progressIntervalMs: 200, linkCheck: async () => linkCheck },
+  });
   checkRun(result, c.events, job);
+  assert.ok(c.events.some((e) => e.type === 'engine_stats' && !e.final), 'progress engine_stats events');
 
   const rec = JSON.parse(await readFile(record, 'utf8')) as { argv: string[]; yaml: string };
   assert.equal(rec.argv[0], job.model);
@@ -87,6 +94,15 @@ test('trtllm kind: fake trtllm-serve checks argv and YAML units, runs the simula
   assert.ok(meta.engine.argv.includes('--max_seq_len'));
   assert.ok(!rec.argv.includes('--max_tokens'), 'max_seq_len is never passed as a generation length');
   assert.ok((await readFile(meta.engine.log_path, 'utf8')).includes('config checked'), 'the engine log is kept with the run');
+  assert.deepEqual(meta.link_check, linkCheck);
+  // Environment: real facts or recorded absence, never a guess.
+  assert.equal(meta.environment.hostname, hostname());
+  assert.equal(meta.environment.host_memory_bytes, totalmem());
+  const hasSmi = spawnSync('nvidia-smi', ['-L']).error === undefined;
+  if (hasSmi) assert.ok(Array.isArray(meta.environment.gpus));
+  else assert.deepEqual(meta.environment.gpus, { available: false, reason: 'nvidia-smi not found on PATH' });
+  const head = spawnSync('git', ['rev-parse', 'HEAD'], { encoding: 'utf8' });
+  if (head.status === 0) assert.equal(meta.git_commit, head.stdout.trim());
 
   // Cache metrics from the engine's statistics: all present, each with its source.
   const m = result.log_metrics;
