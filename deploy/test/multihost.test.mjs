@@ -160,11 +160,21 @@ test('multi-host: NATS, PCIe agent, C2C agent and control plane on separate host
 
   const sub = await submit(fetchIn, { contexts: [1024], batches_per_context: 2, batch_sizes: [2], prompt_pool_size: 2, reuse_start_batch: 1 });
   for (const sys of ['pcie', 'c2c']) await waitCompleted(fetchIn, lab, sub.runs[sys], 150_000);
-  await assertResults(fetchIn, sub);
+  const results = await assertResults(fetchIn, sub);
+  // Each agent measured its wall-clock offset against the aggregator over NATS, across hosts
+  // (request/reply through the agent's and the aggregator's permissions).
+  const clocks = {};
+  for (const sys of ['pcie', 'c2c']) {
+    const clock = results[sys][0].run_meta.clock;
+    assert.equal(clock?.reference, 'aggregator', `${sys} run_meta.clock: ${JSON.stringify(clock)}`);
+    assert.ok(clock.samples > 0 && Number.isFinite(clock.offset_ms), `${sys} run_meta.clock: ${JSON.stringify(clock)}`);
+    clocks[sys] = `${clock.offset_ms.toFixed(2)} ms (rtt ${clock.rtt_ms} ms)`;
+  }
+  t.diagnostic(`clock offsets against the aggregator: pcie ${clocks.pcie}, c2c ${clocks.c2c}`);
   // workload-api's own view of the runs (run status in the KV bucket, read as kvbench-api).
   const listed = await fetchIn('http://ctl:8080/runs');
   assert.equal(listed.status, 200, listed.text ?? listed.error);
-  assert.deepEqual(listed.json().runs.map((r) => r.run_id).sort(), Object.values(sub.runs).sort());
+  assert.deepEqual(listed.json().runs.map((r) => r.run_id).sort(), Object.values(sub.runs).sort(), `GET /runs: ${listed.text}`);
   for (const sys of ['pcie', 'c2c']) {
     // The agent marks the run completed in the bucket just after publishing its last event,
     // so this view may trail the aggregator's by a moment.
