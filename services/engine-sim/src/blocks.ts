@@ -23,7 +23,7 @@ export interface Block {
   /** Chain hash once stored for reuse; null for a block only its request uses. */
   hash: number | null;
   parentHash: number | null;
-  /** Tokens, kept for `stored` events. */
+  /** Tokens, kept for `stored` events (only when the event buffer is on). */
   tokens: Uint32Array | null;
   level: CacheLevel;
   refCount: number;
@@ -141,6 +141,8 @@ export class BlockManager {
 
   private readonly eventMax: number;
   private events: KvCacheEvent[] = [];
+  /** Stored-block entries whose `tokens` are filled in at drain time. */
+  private lazyTokens = new WeakMap<object, Uint32Array>();
   private nextEventId = 0;
   readonly reuseTrace: number[] | null;
 
@@ -288,18 +290,14 @@ export class BlockManager {
       }
       block.hash = hash;
       block.parentHash = parentHash;
-      block.tokens = tokens;
+      // Tokens only matter for `stored` events; keeping them would pin whole prompts in memory.
+      block.tokens = this.eventMax > 0 ? tokens : null;
       this.byHash.set(hash, block);
       if (this.eventMax > 0) {
         group ??= { type: 'stored', parent_hash: parentHash, blocks: [] };
-        group.blocks.push({
-          type: 'stored_block',
-          block_hash: hash,
-          tokens: Array.from(tokens, (t) => ({ type: 'unique_token' as const, token_id: t, token_extra_id: 0 })),
-          lora_id: null,
-          cache_level: 0,
-          priority: block.priority,
-        });
+        // Token objects are built when the events are drained (lazyTokens), not for every store.
+        group.blocks.push({ type: 'stored_block', block_hash: hash, tokens: [], lora_id: null, cache_level: 0, priority: block.priority });
+        this.lazyTokens.set(group.blocks[group.blocks.length - 1]!, tokens);
       }
     }
     if (group) this.emit(group);
@@ -326,6 +324,13 @@ export class BlockManager {
   drainEvents(): KvCacheEvent[] {
     const out = this.events;
     this.events = [];
+    for (const e of out) {
+      if (e.data.type !== 'stored') continue;
+      for (const b of e.data.blocks) {
+        const t = this.lazyTokens.get(b);
+        if (t) b.tokens = Array.from(t, (id) => ({ type: 'unique_token' as const, token_id: id, token_extra_id: 0 }));
+      }
+    }
     return out;
   }
 

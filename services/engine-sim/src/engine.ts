@@ -37,6 +37,8 @@ export interface EngineOptions {
   windowSize: number;
   enableIterPerfStats: boolean;
   iterStatsMaxIterations: number;
+  /** Iteration stats without kvCacheIterationStats, like TensorRT-LLM builds before it existed. */
+  legacyMetrics?: boolean;
   returnPerfMetrics: boolean;
   perfMetricsMaxRequests: number;
   /** Modelled seconds → steady-clock seconds for /perf_metrics (the server's mapping). */
@@ -131,7 +133,8 @@ export class Engine {
   private readonly active: Seq[] = [];
   private readonly byId = new Map<number, Seq>();
   private iter = 0;
-  private iterStats: IterationStats[] = [];
+  /** Serialized when recorded, off the emission path, so a /metrics read is only a join. */
+  private iterStats: string[] = [];
   private perfMetrics: PerfMetricsEntry[] = [];
   private completedSinceLast = 0;
   /** Sum of iterOffloadBlocks over every iteration run (for invariant checks). */
@@ -436,8 +439,7 @@ export class Engine {
     const completed = this.completedSinceLast;
     this.completedSinceLast = 0;
     if (!this.opts.enableIterPerfStats) return;
-    this.iterStats.push(
-      buildIterationStats({
+    const entry = buildIterationStats({
         r,
         c0,
         blocks: this.blocks,
@@ -454,17 +456,23 @@ export class Engine {
         numCtxTokens: chunks.reduce((a, ch) => a + ch.n, 0),
         wall: this.opts.toWallClock?.(r.end) ?? new Date(),
         labels: this.opts.statsLabels,
-      }),
-    );
+      });
+    if (this.opts.legacyMetrics) delete entry.kvCacheIterationStats;
+    this.iterStats.push(JSON.stringify(entry));
     const max = this.opts.iterStatsMaxIterations;
     if (this.iterStats.length > max) this.iterStats.splice(0, this.iterStats.length - max);
   }
 
   /** GET /metrics: every iteration since the last read, then forgotten. */
   drainIterationStats(): IterationStats[] {
+    return JSON.parse(this.drainIterationStatsJson()) as IterationStats[];
+  }
+
+  /** The same, as the JSON text GET /metrics answers. */
+  drainIterationStatsJson(): string {
     const out = this.iterStats;
     this.iterStats = [];
-    return out;
+    return `[${out.join(',')}]`;
   }
 
   /** GET /perf_metrics: finished requests since the last read. */

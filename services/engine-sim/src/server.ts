@@ -78,6 +78,7 @@ export async function startSimServer(options: StartSimServerOptions): Promise<Si
       windowSize: cfg.maxSeqLen,
       enableIterPerfStats: cfg.yaml.enable_iter_perf_stats,
       iterStatsMaxIterations: cfg.iterStatsMaxIterations,
+      legacyMetrics: cfg.legacyMetrics,
       returnPerfMetrics: cfg.yaml.return_perf_metrics && cfg.yaml.perf_metrics_max_requests > 0,
       perfMetricsMaxRequests: cfg.yaml.perf_metrics_max_requests,
       toSteadySeconds: (t) => driver.steadySeconds(t),
@@ -152,8 +153,8 @@ export async function startSimServer(options: StartSimServerOptions): Promise<Si
   if (preparer instanceof WorkerPreparer) await preparer.ready;
 
   let nextId = 1;
-  const sendJson = (res: ServerResponse, status: number, body: unknown) => {
-    const text = JSON.stringify(body);
+  const sendJson = (res: ServerResponse, status: number, body: unknown) => sendRawJson(res, status, JSON.stringify(body));
+  const sendRawJson = (res: ServerResponse, status: number, text: string) => {
     res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'x-kvbench-engine': 'sim', 'x-kvbench-profile': cfg.profile.name });
     res.end(text);
   };
@@ -247,9 +248,7 @@ export async function startSimServer(options: StartSimServerOptions): Promise<Si
         case 'GET /v1/models':
           return sendJson(res, 200, { object: 'list', data: [{ id: cfg.model, object: 'model', created: Math.floor(wallEpochMs / 1000), owned_by: 'tensorrt_llm', ...labels }] });
         case 'GET /metrics': {
-          const stats = engine.drainIterationStats();
-          if (cfg.legacyMetrics) for (const s of stats) delete s.kvCacheIterationStats;
-          return sendJson(res, 200, stats);
+          return sendRawJson(res, 200, engine.drainIterationStatsJson());
         }
         case 'GET /perf_metrics':
           return sendJson(res, 200, drainPerf());
