@@ -20,10 +20,15 @@
 // fits the time budget; what is measured — the client's path from socket to sample — does not
 // depend on the model. Prompts repeat across a level (16 distinct per context), like the workload.
 //
+// At 32K × 32 and 128K × 32 a bare node:http client runs the same requests against a fresh
+// simulator in the same run, as the baseline for what the machine itself adds.
+//
 // Run alone: node bench/ttft-fidelity.bench.mjs
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { loadavg, cpus } from 'node:os';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import http from 'node:http';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -60,11 +65,80 @@ function levelWorkload(prompts, context, concurrency) {
   return { schema: 'kvbench.workload', version: 1, tokenizer: 'cl100k_base', params: null, prompts, batches };
 }
 
+/**
+ * Baseline in the same run: the simplest possible client (node:http, no parsing beyond the first
+ * chunk's id, nothing else on its event loop) against a fresh simulator with the same settings.
+ * Whatever delay it shows is the machine's (kernel, scheduler under load), not kvbench's.
+ */
+async function rawClientLevel({ runner, common, sim, prompts, context, concurrency, work }) {
+  const kv = common.resolveKvConfig('config_pcie', { gpu_kv_max_tokens: (DISTINCT_PROMPTS + concurrency) * (context + 128), host_cache_gb: 0 });
+  const cfgPath = join(work, `raw-${context}-${concurrency}.yaml`);
+  await writeFile(cfgPath, runner.trtllmConfigYaml(runner.trtllmConfig(kv, { perfMetricsMaxRequests: 4096, eventBufferMaxSize: 0, enableChunkedPrefill: true })));
+  const child = spawn(process.execPath, [sim.SIM_MAIN_PATH, 'bench-tiny', '--config', cfgPath, '--max_batch_size', String(concurrency), '--max_seq_len', String(context + 64),
+    '--host', '127.0.0.1', '--port', '0', '--model_shape', '2:1:64:bf16', '--seed', '1', '--time_scale', '1'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  try {
+    const base = await new Promise((resolve, reject) => {
+      let out = '';
+      child.stdout.on('data', (d) => {
+        out += d;
+        const m = /listening on (http:\/\/\S+)/.exec(out);
+        if (m) resolve(m[1]);
+      });
+      child.once('exit', (c) => reject(new Error(`simulator exited ${c}`)));
+    });
+    const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency + 4 });
+    const bodies = prompts.map((p) => Buffer.from(JSON.stringify({ model: 'bench-tiny', prompt: p.text, max_tokens: OUTPUT_TOKENS, stream: true, ignore_eos: true, temperature: 0 })));
+    const firstAt = new Map();
+    const one = (i) => new Promise((resolve, reject) => {
+      const req = http.request(new URL('/v1/completions', base), { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': bodies[i % bodies.length].length } }, (res) => {
+        let first = true;
+        res.on('data', (chunk) => {
+          const t = process.hrtime.bigint();
+          if (!first) return;
+          const text = chunk.toString();
+          const m = /"id":"([^"]+)"/.exec(text);
+          if (m && text.includes('"text":"')) {
+            first = false;
+            firstAt.set(m[1], Number(t) / 1e9);
+          }
+        });
+        res.on('end', resolve);
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+      req.end(bodies[i % bodies.length]);
+    });
+    const total = Math.max(16, concurrency);
+    for (let start = 0; start < total; start += concurrency) {
+      await Promise.all(Array.from({ length: Math.min(concurrency, total - start) }, (_, k) => one(start + k)));
+    }
+    const perf = await new Promise((resolve, reject) => {
+      http.get(new URL('/perf_metrics', base), (res) => {
+        let b = '';
+        res.on('data', (d) => (b += d));
+        res.on('end', () => resolve(JSON.parse(b)));
+      }).on('error', reject);
+    });
+    agent.destroy();
+    const delays = [];
+    for (const e of perf) {
+      const got = firstAt.get(e.response_id);
+      const sent = e.sim?.first_token_sent_time;
+      if (typeof got === 'number' && typeof sent === 'number') delays.push((got - sent) * 1e3);
+    }
+    return delays.sort((a, b) => a - b);
+  } finally {
+    child.kill('SIGTERM');
+  }
+}
+
 /** `only`: optional ["131072:32", ...] to run some levels (profiling); `make bench` runs them all. */
 export async function run({ only = [] } = {}) {
   const runner = await load('libs/runner/dist/src/index.js');
   const wl = await load('libs/workload/dist/src/index.js');
-  const { silentLogger } = await load('libs/common/dist/src/index.js');
+  const common = await load('libs/common/dist/src/index.js');
+  const { silentLogger } = common;
+  const sim = await load('services/engine-sim/dist/src/index.js');
   const work = await mkdtemp(join(tmpdir(), 'kvbench-ttft-bench-'));
   const rows = [];
   try {
@@ -113,6 +187,14 @@ export async function run({ only = [] } = {}) {
         rows.push({ bench: BENCH, metric: `client delay max (${label})`, value: delays.length ? delays[delays.length - 1] : null, unit: 'ms', target: '', pass: null });
         rows.push({ bench: BENCH, metric: `event-loop delay p99 (${label})`, value: loop.percentile(99) / 1e6, unit: 'ms', target: '', pass: null, notes: `max ${(loop.max / 1e6).toFixed(2)} ms; ${load}` });
         rows.push({ bench: BENCH, metric: `client event-loop utilization (${label})`, value: elu * 100, unit: '%', target: '', pass: null });
+        if (isTarget || (context === 32768 && concurrency === 32)) {
+          const raw = await rawClientLevel({ runner, common, sim, prompts, context, concurrency, work });
+          rows.push({
+            bench: BENCH, metric: `minimal-client delay p50 / p99 (${label})`, value: pct(raw, 99), unit: 'ms', target: '', pass: null,
+            notes: `baseline in the same run: bare node:http client, p50 ${pct(raw, 50)?.toFixed(3)} ms, p99 ${pct(raw, 99)?.toFixed(3)} ms, max ${raw.at(-1)?.toFixed(3)} ms over ${raw.length} requests`,
+          });
+          process.stderr.write(`   ${label}: minimal client p50 ${pct(raw, 50)?.toFixed(3)} ms, p99 ${pct(raw, 99)?.toFixed(3)} ms, max ${raw.at(-1)?.toFixed(3)} ms\n`);
+        }
         process.stderr.write(`   ${label}: client delay p50 ${pct(delays, 50)?.toFixed(3)} ms, p99 ${p99?.toFixed(3)} ms, max ${delays.at(-1)?.toFixed(3)} ms; loop p99 ${(loop.percentile(99) / 1e6).toFixed(2)} ms, utilization ${(elu * 100).toFixed(1)}%; ${load}\n`);
       }
     }
