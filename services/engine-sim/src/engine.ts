@@ -19,7 +19,7 @@
  *   (context chunks + one decode step).
  */
 import { BlockManager, DEFAULT_PRIORITY, type Block, type BlockCounters, type KvCacheEvent } from './blocks.js';
-import { buildIterationStats } from './iteration-stats.js';
+import { buildIterationStats, type IterationStats } from './iteration-stats.js';
 import { chainHashes } from './hash.js';
 import type { TimingModel } from './timing.js';
 
@@ -122,7 +122,6 @@ export interface IterationResult {
 }
 
 export type { IterationStats } from './iteration-stats.js';
-import type { IterationStats } from './iteration-stats.js';
 export type PerfMetricsEntry = Record<string, unknown>;
 
 const ceilDiv = (a: number, b: number) => Math.ceil(a / b);
