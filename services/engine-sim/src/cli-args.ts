@@ -49,6 +49,18 @@ const NUMERIC = new Set<keyof SimOptions>(['maxBatchSize', 'maxSeqLen', 'maxNumT
 const INTEGER = new Set<keyof SimOptions>(['maxBatchSize', 'maxSeqLen', 'maxNumTokens', 'port', 'seed', 'tp']);
 const BOOL_FLAGS: Record<string, keyof SimOptions | 'ignore'> = { legacy_metrics: 'legacyMetrics', trust_remote_code: 'ignore' };
 
+export const USAGE = `usage: main.js <model> [--config FILE.yaml] [--max_batch_size N] [--max_seq_len N]
+       [--max_num_tokens N] [--host HOST] [--port PORT (0: any free port)]
+       [--profile NAME|PATH] [--system LABEL] [--model_shape LAYERS:KVHEADS:HEADDIM:DTYPE[:QHEADS]]
+       [--tp N] [--seed N] [--time_scale S] [--legacy_metrics]
+The kvbench engine simulator: answers like trtllm-serve; every answer is labelled simulated.
+KVBENCH_SIM_TIME_SCALE sets the time scale when --time_scale is absent.`;
+
+/** True when the arguments ask for the usage text. */
+export function wantsHelp(argv: readonly string[]): boolean {
+  return argv.includes('--help') || argv.includes('-h');
+}
+
 export function parseSimArgs(argv: readonly string[], env: SimEnv = {}): SimOptions {
   const out: Record<string, unknown> = {};
   const positional: string[] = [];

@@ -4,19 +4,31 @@
  * `listening on http://HOST:PORT` on stdout once ready, so a launcher can learn a port 0 choice.
  */
 import { consoleLogger, KvbenchError } from '@kvbench/common';
-import { loadSimEnv, parseSimArgs } from './cli-args.js';
+import { loadSimEnv, parseSimArgs, USAGE, wantsHelp } from './cli-args.js';
 import { startSimServer } from './server.js';
 
 async function main(): Promise<void> {
   const log = consoleLogger('info', '[engine-sim] ');
+  if (wantsHelp(process.argv.slice(2))) {
+    process.stdout.write(USAGE + '\n');
+    return;
+  }
+  const fail = (err: unknown, usage: boolean): never => {
+    const msg = err instanceof KvbenchError ? err.message : (err as Error)?.stack ?? String(err);
+    process.stderr.write(`engine-sim: error: ${msg}\n${usage ? USAGE + '\n' : ''}`);
+    process.exit(err instanceof KvbenchError ? 2 : 1);
+  };
+  let opts;
+  try {
+    opts = parseSimArgs(process.argv.slice(2), loadSimEnv());
+  } catch (err) {
+    return fail(err, true);
+  }
   let server;
   try {
-    const opts = parseSimArgs(process.argv.slice(2), loadSimEnv());
     server = await startSimServer({ ...opts, logger: log });
   } catch (err) {
-    const msg = err instanceof KvbenchError ? err.message : (err as Error)?.stack ?? String(err);
-    process.stderr.write(`engine-sim: error: ${msg}\n`);
-    process.exit(err instanceof KvbenchError ? 2 : 1);
+    return fail(err, false);
   }
   process.stdout.write(`listening on ${server.url}\n`);
   let closing = false;
