@@ -3,6 +3,7 @@ import { AckPolicy, DeliverPolicy, RetentionPolicy, StorageType, jetstreamManage
 import type { NatsSettings } from './config.js';
 import { readFileSync } from 'node:fs';
 import { credsAuthenticator } from '@nats-io/transport-node';
+import { BusError } from './errors.js';
 
 /** Names on the bus. Everything kvbench puts on NATS is named here. */
 export const JOBS_STREAM = 'KVBENCH_JOBS';
@@ -126,10 +127,22 @@ export async function ensureAggregatorConsumer(jsm: JetStreamManager, name = AGG
   return name;
 }
 
-export async function setupBus(nc: NatsConnection, replicas = 1): Promise<JetStreamManager> {
+/**
+ * JetStream manager with every stream in place. Retried with backoff: services that
+ * start together against a cluster still electing its leaders see timeouts at first.
+ */
+export async function setupBus(nc: NatsConnection, replicas = 1, deadlineMs = 60_000): Promise<JetStreamManager> {
   const jsm = await jetstreamManager(nc);
-  await ensureStreams(jsm, replicas);
-  return jsm;
+  const deadline = Date.now() + deadlineMs;
+  for (let delay = 250; ; delay = Math.min(delay * 2, 5000)) {
+    try {
+      await ensureStreams(jsm, replicas);
+      return jsm;
+    } catch (err) {
+      if (Date.now() + delay > deadline) throw new BusError('could not set up the JetStream streams', { cause: err });
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
 }
 
 function isNotFound(err: unknown): boolean {
