@@ -125,8 +125,9 @@ export class PrometheusStatsReader implements StatsReader {
       this.polls++;
       return parsePrometheusText(res.body);
     } catch (err) {
-      this.error = (err as Error).message;
-      this.log.warn({ err: this.error }, 'reading Prometheus /metrics failed');
+      const msg = (err as Error).message;
+      if (msg !== this.error) this.log.warn({ err: msg }, 'reading Prometheus /metrics failed');
+      this.error = msg;
       return null;
     }
   }

@@ -40,8 +40,10 @@ export class TrtllmStatsReader implements StatsReader {
       this.metricsError = null;
       return Array.isArray(body) ? (body as IterationStats[]) : [];
     } catch (err) {
-      this.metricsError = (err as Error).message;
-      this.log.warn({ err: (err as Error).message }, 'reading /metrics failed');
+      const msg = (err as Error).message;
+      // Once per distinct failure: an engine without /metrics would otherwise log twice a second.
+      if (msg !== this.metricsError) this.log.warn({ err: msg }, 'reading /metrics failed');
+      this.metricsError = msg;
       return [];
     }
   }
