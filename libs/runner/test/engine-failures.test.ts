@@ -97,3 +97,18 @@ test('broken stream: the run fails saying the stream broke', async () => {
 test('missing trtllm-serve binary: clear error', async () => {
   await expectFailure('ok', /exited before becoming healthy/, { trtllmServe: join(dir.path, 'no-such-trtllm-serve') });
 });
+
+test('custom launch command (e.g. mpirun … trtllm-serve): kvbench appends the model and flags to it', async () => {
+  const c = collector();
+  const launch = [process.execPath, join(FIXTURES, 'fake-engine.mjs')];
+  const job = makeJob({ engine: { kind: 'trtllm', launch_command: launch, options: { tp_size: 2 } } });
+  const result = await runBenchmark({
+    job, workload: tinyWorkload(), attempt: 1, emit: c.emit, log: c.log,
+    agent: { workDir: dir.path, engineEnv: engineEnv(dir.path, { FAKE_MODE: 'ok' }), collectEnvironment: false },
+  });
+  assert.equal(result.samples.length, 5);
+  const argv = (result.run_meta as Record<string, any>).engine.argv as string[];
+  assert.deepEqual(argv.slice(0, 3), [...launch, job.model]);
+  assert.deepEqual(argv.slice(argv.indexOf('--tp_size'), argv.indexOf('--tp_size') + 2), ['--tp_size', '2']);
+  assert.ok(argv.includes('--config') && argv.includes('--port'));
+});
