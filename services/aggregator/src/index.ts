@@ -19,6 +19,7 @@ export {
   type ResultsSummaryDocument,
   type ResultsFilter,
 } from './store/results.js';
+export { sampleColumns, type SampleColumns } from './store/columns.js';
 export { RUN_STATUSES, ATTEMPT_STATUSES, type RunStatusName, type AttemptStatusName } from './store/run-status.js';
 export * as apiSchemas from './api-schemas.js';
 export { NoticeBus } from './ingest/notice-bus.js';

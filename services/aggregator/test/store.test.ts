@@ -6,6 +6,8 @@ import { openDatabase } from '../src/store/database.js';
 import { MIGRATIONS, migrate, schemaVersion } from '../src/store/migrations.js';
 import { attemptStatus, runState, type AttemptStateRow } from '../src/store/run-status.js';
 import { createEventWriter } from '../src/store/writer.js';
+import { sampleColumns } from '../src/store/columns.js';
+import BetterSqlite3 from 'better-sqlite3';
 import { getRunResult, iterateSamples, latestRunsByWorkload, resultsJsonChunks, getResults } from '../src/store/results.js';
 import { runFixture } from './fixtures.js';
 
@@ -84,6 +86,46 @@ test('store queries: results document, streamed JSON, iterators, latest run per 
     assert.equal(latest.length, 2);
     assert.deepEqual(latest.find(([l]) => l === 'c2c'), ['c2c', 'q-b']);
     assert.ok(['q-a', 'q-old'].includes(latest.find(([l]) => l === 'pcie')![1]!));
+  } finally {
+    db.close();
+    await dir.cleanup();
+  }
+});
+
+test('migration 2 backfills context_tokens and phase of samples stored under version 1', async () => {
+  const dir = await tempDir('kvbench-agg-store-');
+  try {
+    const db = new BetterSqlite3(join(dir.path, 'v1.sqlite'));
+    migrate(db, MIGRATIONS.slice(0, 1));
+    const body = JSON.stringify({ request_id: 'x', context_tokens: 65536, phase: 'reuse' });
+    db.prepare(`INSERT INTO samples (run_id, attempt, request_id, batch_index, index_in_batch, ok, scheduled_at_s, body)
+                VALUES ('r', 1, 'x', 0, 0, 1, 0, ?)`).run(body);
+    assert.deepEqual(migrate(db), [2]);
+    assert.deepEqual(db.prepare('SELECT context_tokens, phase FROM samples').get(), { context_tokens: 65536, phase: 'reuse' });
+    db.close();
+  } finally {
+    await dir.cleanup();
+  }
+});
+
+test('sampleColumns matches the stored samples, in workload order', async () => {
+  const dir = await tempDir('kvbench-agg-store-');
+  const db = openDatabase(join(dir.path, 'c.sqlite'));
+  try {
+    const run = runFixture({ runId: 'cols', samples: 9 });
+    const failed = run.samples[4]!;
+    if (failed.type === 'sample') Object.assign(failed.sample, { ok: false, ttft_s: null, latency_s: null, error: 'boom' });
+    createEventWriter(db).write([...run.all].reverse());
+    const cols = sampleColumns(db, 'cols')!;
+    const samples = [...iterateSamples(db, 'cols')];
+    assert.equal(cols.length, 9);
+    assert.deepEqual(cols.request_id, samples.map((s) => s.request_id));
+    assert.deepEqual([...cols.context_tokens], samples.map((s) => s.context_tokens));
+    assert.deepEqual(cols.phase, samples.map((s) => s.phase));
+    assert.deepEqual([...cols.ok], samples.map((s) => (s.ok ? 1 : 0)));
+    assert.deepEqual([...cols.ttft_s], samples.map((s) => s.ttft_s ?? NaN));
+    assert.deepEqual([...cols.latency_s], samples.map((s) => s.latency_s ?? NaN));
+    assert.equal(sampleColumns(db, 'unknown'), null);
   } finally {
     db.close();
     await dir.cleanup();

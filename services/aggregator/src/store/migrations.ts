@@ -88,6 +88,15 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX samples_in_order ON samples (run_id, attempt, batch_index, index_in_batch);
     `,
   },
+  {
+    version: 2,
+    name: 'samples: context_tokens and phase columns (comparisons read columns, not JSON)',
+    sql: `
+      ALTER TABLE samples ADD COLUMN context_tokens INTEGER;
+      ALTER TABLE samples ADD COLUMN phase TEXT;
+      UPDATE samples SET context_tokens = json_extract(body, '$.context_tokens'), phase = json_extract(body, '$.phase');
+    `,
+  },
 ];
 
 /** Apply every migration newer than the database's version. Returns the versions applied. */

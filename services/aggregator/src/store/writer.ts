@@ -30,8 +30,9 @@ export function createEventWriter(db: Database): EventWriter {
     `INSERT INTO attempts (run_id, attempt) VALUES (?, ?) ON CONFLICT (run_id, attempt) DO NOTHING`,
   );
   const insertSample = db.prepare(
-    `INSERT INTO samples (run_id, attempt, request_id, batch_index, index_in_batch, ok, scheduled_at_s, ttft_s, latency_s, body)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id, attempt, request_id) DO NOTHING`,
+    `INSERT INTO samples (run_id, attempt, request_id, batch_index, index_in_batch, ok, scheduled_at_s, ttft_s, latency_s,
+       context_tokens, phase, body)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id, attempt, request_id) DO NOTHING`,
   );
   const insertEvent = db.prepare(
     `INSERT INTO events (run_id, attempt, type, key, at, body) VALUES (?, ?, ?, ?, ?, ?)
@@ -136,7 +137,7 @@ export function createEventWriter(db: Database): EventWriter {
         const s = e.sample;
         const r = insertSample.run(
           e.run_id, e.attempt, s.request_id, s.batch_index, s.index_in_batch, s.ok ? 1 : 0,
-          s.scheduled_at_s, s.ttft_s, s.latency_s, JSON.stringify(s),
+          s.scheduled_at_s, s.ttft_s, s.latency_s, s.context_tokens, s.phase, JSON.stringify(s),
         );
         if (r.changes === 1) {
           t.newSamples++;
