@@ -1,8 +1,8 @@
-// Regenerates src/vocabulary-words.ts: the first VOCABULARY_SIZE cl100k_base tokens (in rank
-// order, i.e. most common merges first) that are a space followed by 2+ lowercase ASCII letters
+// Regenerates src/vocabulary-words.ts: the VOCABULARY_SIZE shortest cl100k_base tokens (ties in rank
+// order) that are a space followed by 2+ lowercase ASCII letters
 // and encode back to exactly themselves. Run after building: node scripts/build-vocabulary.mjs
 // The list is committed so that generation never pays the ~1 s cost of building the encoder;
-// test/vocabulary.test.ts re-derives it from the encoder and fails if it drifts.
+// test/token-counts.test.ts re-derives it from the encoder and fails if it drifts.
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { deriveVocabulary, VOCABULARY_SIZE } from '../dist/src/vocabulary-derive.js';
