@@ -1,6 +1,7 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { ResultsDocument } from '@kvbench/common';
+import { waitFor } from '@kvbench/testkit';
 import type { FastifyInstance } from 'fastify';
 import { getJson, startHarness, waitForReceived, waitForRunStatus, type Harness } from './harness.js';
 import { runFixture } from './fixtures.js';
@@ -22,7 +23,11 @@ test('nats-server restarted mid-run: the aggregator reconnects and no event is l
   await waitForReceived(app, 'restart-run', 20);
   await h.nats.restart();
   // Published after the restart: the stream (file store) and the durable consumer survived it.
-  await h.publish([...run.samples.slice(20), run.engineStats, run.completed]);
+  // The test's publisher retries until its own connection and JetStream are back (same msgID, so no duplicate).
+  await waitFor(
+    () => h.publish([...run.samples.slice(20), run.engineStats, run.completed]).then(() => true, () => false),
+    { timeoutMs: 60_000, intervalMs: 500, what: 'publish after restart' },
+  );
   const done = await waitForRunStatus(app, 'restart-run', 'completed', 60_000);
   assert.equal(done.received_samples, 40);
   const doc = ResultsDocument.parse(await getJson(app, '/results?run_id=restart-run'));
