@@ -12,6 +12,7 @@ export { chunkedPrefillFor } from './engine/start.js';
 export { SseParser } from './sse.js';
 export { parsePrometheusText, sumSeries, seriesByLabel, PrometheusParseError, type PromText, type PromSample, type PromFamily } from './stats/prometheus.js';
 export { openaiLogMetrics } from './stats/openai.js';
+export { fillFromTrtllmPrometheus } from './stats/trtllm-prometheus.js';
 export { TrtllmWindow, trtllmLogMetrics, type IterationStats, type KvCacheEvent, type KvCacheStats, type KvCacheIterationStats } from './stats/trtllm.js';
 export { joinPerfMetrics, serverMetrics, type PerfEntry, type JoinCandidate, type ClockRelation } from './stats/perf-metrics.js';
 export { collectEnvironment, parseNvidiaSmiCsv, type EnvironmentInfo, type GpuInfo } from './environment.js';

@@ -2,8 +2,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { LogMetrics } from '@kvbench/common';
-import { TrtllmWindow, type IterationStats, type KvCacheEvent } from '@kvbench/runner';
-import { fixtureJson } from './helpers.js';
+import { fillFromTrtllmPrometheus, parsePrometheusText, TrtllmWindow, type IterationStats, type KvCacheEvent } from '@kvbench/runner';
+import { fixtureJson, fixtureText } from './helpers.js';
 
 interface MetricsFixture {
   pre_window: IterationStats[];
@@ -92,4 +92,22 @@ test('no iteration statistics at all: every field null with a reason, never zero
     assert.equal((m as Record<string, unknown>)[k], null, k);
     assert.ok(m.null_reasons[k], `reason for ${k}`);
   }
+});
+
+test('newest build whose own collector drains /metrics: reuse and bytes from /prometheus/metrics counter deltas', async () => {
+  const before = parsePrometheusText(await fixtureText('trtllm-prometheus-before.txt'));
+  const after = parsePrometheusText(await fixtureText('trtllm-prometheus-after.txt'));
+  const empty = new TrtllmWindow().logMetrics(); // /metrics gave nothing
+  const m = LogMetrics.parse(fillFromTrtllmPrometheus(empty, before, after));
+  assert.equal(m.reused_blocks, 90); // 130 − 40
+  close(m.cache_hit_rate, 90 / 150, 'cache_hit_rate'); // missed 220 − 160 = 60
+  assert.equal(m.offloaded_bytes, 33_554_432 - 1_048_576);
+  assert.equal(m.onboarded_bytes, 20_971_520);
+  assert.match(m.sources['reused_blocks']!, /trtllm_kv_cache_iter_reused_blocks_total/);
+  assert.equal(m.null_reasons['reused_blocks'], undefined);
+  // What the counters cannot say stays null, with the reason.
+  assert.equal(m.offloaded_blocks, null);
+  assert.ok(m.null_reasons['offloaded_blocks']);
+  assert.equal(m.observed_offload_bandwidth_gbps, null);
+  assert.match(m.null_reasons['observed_offload_bandwidth_gbps']!, /no transfer time/);
 });

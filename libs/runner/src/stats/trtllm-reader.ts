@@ -3,10 +3,12 @@
  * run and sums them over the measured window.
  */
 import type { LogMetrics, Logger } from '@kvbench/common';
-import { httpJson, HttpStatusError } from '../http.js';
+import { httpJson, httpRequest, HttpStatusError } from '../http.js';
 import type { PerfEntry } from './perf-metrics.js';
 import type { StatsReader } from './reader.js';
 import { KvEventsReader } from './kv-events-reader.js';
+import { parsePrometheusText, type PromText } from './prometheus.js';
+import { fillFromTrtllmPrometheus } from './trtllm-prometheus.js';
 import { TrtllmWindow, type IterationStats } from './trtllm.js';
 
 export class TrtllmStatsReader implements StatsReader {
@@ -18,6 +20,9 @@ export class TrtllmStatsReader implements StatsReader {
   private polls = 0;
   private busy: Promise<void> | null = null;
   private readonly events: KvEventsReader;
+  /** /prometheus/metrics at window start and end (newer builds; the fallback when /metrics is drained by the engine itself). */
+  private promBefore: PromText | null = null;
+  private promAfter: PromText | null = null;
   /** Events are read only until iteration stats prove them unnecessary (they are large). */
   private eventsSkipped = false;
 
@@ -72,7 +77,17 @@ export class TrtllmStatsReader implements StatsReader {
     }
   }
 
+  private async readPrometheus(): Promise<PromText | null> {
+    try {
+      const res = await httpRequest(this.url('/prometheus/metrics'), { timeoutMs: 15_000 });
+      return res.status === 200 ? parsePrometheusText(res.body) : null;
+    } catch {
+      return null; // older builds and other engines have no such endpoint
+    }
+  }
+
   async open(): Promise<void> {
+    this.promBefore = await this.readPrometheus();
     // Everything queued so far happened before this run's window.
     this.window.addPreWindow(await this.readMetrics());
     await this.readEvents();
@@ -107,6 +122,7 @@ export class TrtllmStatsReader implements StatsReader {
     }
     await this.poll();
     await this.events.close();
+    if (this.promBefore && this.window.iterations === 0) this.promAfter = await this.readPrometheus();
     return this.current();
   }
 
@@ -116,7 +132,8 @@ export class TrtllmStatsReader implements StatsReader {
   }
 
   current(): LogMetrics {
-    return this.window.logMetrics();
+    const m = this.window.logMetrics();
+    return this.promBefore && this.promAfter && this.window.iterations === 0 ? fillFromTrtllmPrometheus(m, this.promBefore, this.promAfter) : m;
   }
 
   takePerfEntries(): PerfEntry[] {
