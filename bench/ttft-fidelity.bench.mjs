@@ -190,7 +190,7 @@ export async function run({ only = [] } = {}) {
         if (isTarget || (context === 32768 && concurrency === 32)) {
           const raw = await rawClientLevel({ runner, common, sim, prompts, context, concurrency, work });
           rows.push({
-            bench: BENCH, metric: `minimal-client delay p50 / p99 (${label})`, value: pct(raw, 99), unit: 'ms', target: '', pass: null,
+            bench: BENCH, metric: `minimal-client delay p99 (${label})`, value: pct(raw, 99), unit: 'ms', target: '', pass: null,
             notes: `baseline in the same run: bare node:http client, p50 ${pct(raw, 50)?.toFixed(3)} ms, p99 ${pct(raw, 99)?.toFixed(3)} ms, max ${raw.at(-1)?.toFixed(3)} ms over ${raw.length} requests`,
           });
           process.stderr.write(`   ${label}: minimal client p50 ${pct(raw, 50)?.toFixed(3)} ms, p99 ${pct(raw, 99)?.toFixed(3)} ms, max ${raw.at(-1)?.toFixed(3)} ms\n`);
