@@ -36,7 +36,7 @@ test('aggregator killed with SIGKILL mid-ingest and restarted: results identical
   await waitFor(async () => {
     const r = await fetch(`${first.url}/runs/kill-a`);
     return r.ok && ((await r.json()) as { received_samples: number }).received_samples > 0;
-  }, { intervalMs: 5, what: 'ingest under way' });
+  }, { timeoutMs: 30_000, intervalMs: 5, what: 'ingest under way' });
   assert.equal(await first.kill('SIGKILL'), 'SIGKILL');
 
   // The kill really was mid-ingest: the database holds part of the samples.

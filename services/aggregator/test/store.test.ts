@@ -131,3 +131,27 @@ test('sampleColumns matches the stored samples, in workload order', async () => 
     await dir.cleanup();
   }
 });
+
+test('log_metrics: the completed event wins over engine_stats, the final snapshot over others, whatever the order', async () => {
+  const dir = await tempDir('kvbench-agg-store-');
+  const db = openDatabase(join(dir.path, 'lm.sqlite'));
+  try {
+    const w = createEventWriter(db);
+    for (const [runId, order] of [['lm-fwd', 'forward'], ['lm-rev', 'reverse']] as const) {
+      const run = runFixture({ runId, samples: 2 });
+      const snapshot = { ...run.engineStats, final: false, at: '2026-01-01T00:00:02.500Z', log_metrics: { ...((run.engineStats as { log_metrics: object }).log_metrics), offloaded_blocks: 1 } };
+      const final = { ...run.engineStats, log_metrics: { ...((run.engineStats as { log_metrics: object }).log_metrics), offloaded_blocks: 2 } };
+      const events = [run.accepted, run.started, ...run.samples, snapshot, final, run.completed] as typeof run.all;
+      w.write(order === 'forward' ? events : [...events].reverse());
+      assert.equal(getRunResult(db, runId)!.log_metrics.offloaded_blocks, 4, `${order}: completed's figures`);
+    }
+    const partial = runFixture({ runId: 'lm-partial', samples: 1 });
+    const snap = { ...partial.engineStats, final: false, at: '2026-01-01T00:00:09.000Z', log_metrics: { ...((partial.engineStats as { log_metrics: object }).log_metrics), offloaded_blocks: 7 } };
+    w.write([partial.engineStats, snap as typeof partial.engineStats]);
+    const row = db.prepare("SELECT log_metrics_json FROM attempts WHERE run_id = 'lm-partial'").get() as { log_metrics_json: string };
+    assert.equal(JSON.parse(row.log_metrics_json).offloaded_blocks, 4, 'a later snapshot does not replace the final figures');
+  } finally {
+    db.close();
+    await dir.cleanup();
+  }
+});

@@ -50,14 +50,16 @@ export function createEventWriter(db: Database): EventWriter {
     `UPDATE attempts SET started_at = ?, expected_samples = ?, run_meta_json = COALESCE(run_meta_json, ?)
      WHERE run_id = ? AND attempt = ?`,
   );
-  // A final engine_stats (or the completed event's own figures) wins over snapshots, whatever the arrival order.
+  // log_metrics_final ranks where the figures came from: 0 a snapshot, 1 the final engine_stats,
+  // 2 the completed event. Higher rank wins whatever the arrival order, so redelivery in another
+  // order stores the same figures.
   const setLogMetrics = db.prepare(
     `UPDATE attempts SET log_metrics_json = ?, log_metrics_final = ?
-     WHERE run_id = ? AND attempt = ? AND (log_metrics_final = 0 OR ? = 1)`,
+     WHERE run_id = ? AND attempt = ? AND log_metrics_final <= ?`,
   );
   const setCompleted = db.prepare(
     `UPDATE attempts SET completed_at = ?, sample_count = ?, window_s = ?, run_meta_json = ?,
-       log_metrics_json = ?, log_metrics_final = 1
+       log_metrics_json = ?, log_metrics_final = 2
      WHERE run_id = ? AND attempt = ?`,
   );
   const setFailed = db.prepare(
