@@ -46,8 +46,8 @@ test('attempt and run status rules', () => {
   assert.equal(attemptStatus(row(1, { completed_at: 't', aggregate_json: '{}' }), 1), 'completed');
 
   assert.equal(runState([]).status, 'queued');
-  assert.deepEqual(runState([row(1, { started_at: 't' }), row(2, { completed_at: 't', aggregate_json: '{}', complete_at: 'c' })]), {
-    status: 'completed', resultAttempt: 2, completedAt: 'c',
+  assert.deepEqual(runState([row(1, { started_at: 't' }), row(2, { completed_at: 'at', aggregate_json: '{}', complete_at: 'c' })]), {
+    status: 'completed', resultAttempt: 2, completedAt: 'at',
   });
   assert.equal(runState([row(1, { failed_at: 't', failed_final: 0 })]).status, 'running', 'a retried failure keeps the run running');
   assert.equal(runState([row(1, { failed_at: 't', failed_final: 1 })]).status, 'failed');
@@ -81,11 +81,15 @@ test('store queries: results document, streamed JSON, iterators, latest run per 
     assert.deepEqual([...iterateSamples(db, 'q-a')].map((s) => s.request_id), a.samples.map((e) => (e.type === 'sample' ? e.sample.request_id : '')));
     assert.equal(getRunResult(db, 'q-a')!.samples.length, 7);
     assert.equal(getRunResult(db, 'unknown'), null);
-    // q-a and q-old are both pcie on wl-q; whichever completed last is the latest.
+    // q-a and q-old are both pcie on wl-q and completed at the same (agent) time: the greatest run id wins the tie.
     const latest = latestRunsByWorkload(db, 'wl-q').map((r) => [r.system_label, r.run_id]);
-    assert.equal(latest.length, 2);
-    assert.deepEqual(latest.find(([l]) => l === 'c2c'), ['c2c', 'q-b']);
-    assert.ok(['q-a', 'q-old'].includes(latest.find(([l]) => l === 'pcie')![1]!));
+    assert.deepEqual(latest, [['c2c', 'q-b'], ['pcie', 'q-old']]);
+    // A later completion time wins whatever the run id.
+    const newer = runFixture({ runId: 'q-0-newer', samples: 1, workloadId: 'wl-q' });
+    w.write(newer.all.map((e) => (e.type === 'completed' ? { ...e, at: '2026-02-01T00:00:00.000Z' } : e)));
+    assert.deepEqual(latestRunsByWorkload(db, 'wl-q').map((r) => r.run_id), ['q-b', 'q-0-newer']);
+    // /results lists runs of a label by completion time (agent clock), then run id.
+    assert.deepEqual(getResults(db).runs.pcie!.map((r) => (r.run_meta as { run_id: string }).run_id), ['q-a', 'q-old', 'q-0-newer']);
   } finally {
     db.close();
     await dir.cleanup();

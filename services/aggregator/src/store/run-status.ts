@@ -33,6 +33,7 @@ export interface RunState {
   status: RunStatusName;
   /** The latest attempt with a completed event: the only one results may use. */
   resultAttempt: number | null;
+  /** The completed event's time (agent clock) of the result attempt, once complete. */
   completedAt: string | null;
 }
 
@@ -42,7 +43,9 @@ export function runState(attempts: readonly AttemptStateRow[]): RunState {
   const withCompleted = attempts.filter((a) => a.completed_at !== null);
   const result = withCompleted.at(-1) ?? null;
   if (result && result.aggregate_json !== null) {
-    return { status: 'completed', resultAttempt: result.attempt, completedAt: result.complete_at };
+    // The agent's completion time, not when the last sample reached us: the order of runs in
+    // /results then does not depend on delivery order (restarts, redelivery).
+    return { status: 'completed', resultAttempt: result.attempt, completedAt: result.completed_at };
   }
   const latest = attempts.at(-1)!;
   const s = attemptStatus(latest, latest.attempt);
