@@ -45,8 +45,8 @@ export interface KvCacheIterationStats {
 
 export interface IterationStats {
   iter?: number;
-  /** The simulator's own record of the iteration: transferS is the time its KV transfers took. */
-  sim?: { transferS?: number; [k: string]: unknown };
+  /** The simulator's own record of the iteration: each direction's copy time, and both together. */
+  sim?: { transferS?: number; d2hS?: number; h2dS?: number; [k: string]: unknown };
   iterLatencyMS?: number;
   timestamp?: string;
   kvCacheStats?: KvCacheStats;
@@ -120,11 +120,13 @@ export class TrtllmWindow {
         offT = typeof w.iterOffloadTimeMS === 'number' && offT !== null ? offT + w.iterOffloadTimeMS : null;
         onT = typeof w.iterOnboardTimeMS === 'number' && onT !== null ? onT + w.iterOnboardTimeMS : null;
       }
-      // The simulator reports one transfer time per iteration (sim.transferS), both directions
-      // together: it is the time the link was busy, so each direction that moved bytes gets it.
-      const simTransferMs = typeof s.sim?.transferS === 'number' ? s.sim.transferS * 1000 : null;
-      if (offT === null && simTransferMs !== null) offT = simTransferMs;
-      if (onT === null && simTransferMs !== null) onT = simTransferMs;
+      // The simulator reports each direction's copy time (sim.d2hS offload, sim.h2dS onboard);
+      // older builds only the iteration's transfer time (sim.transferS), both directions together,
+      // which each direction that moved bytes then gets (a lower bound for both).
+      const ms = (v: unknown) => (typeof v === 'number' ? v * 1000 : null);
+      const simTransferMs = ms(s.sim?.transferS);
+      if (offT === null) offT = ms(s.sim?.d2hS) ?? simTransferMs;
+      if (onT === null) onT = ms(s.sim?.h2dS) ?? simTransferMs;
       this.offloadBytes += offB;
       this.onboardBytes += onB;
       if (offB > 0) {
@@ -236,7 +238,7 @@ export function trtllmLogMetrics(w: TrtllmWindow): LogMetrics {
     if (!hasIter) return set(field, null, noBytes);
     if (bytes === 0) return set(field, null, `no ${what} in the window: nothing to measure`);
     if (timeComplete && timeMs > 0) {
-      return set(field, bytes / (timeMs / 1000) / GB, `Σ iter${what === 'offload' ? 'Offload' : 'Onboard'}Bytes / Σ transfer time the engine reported (iter${what === 'offload' ? 'Offload' : 'Onboard'}TimeMS, or the simulator's sim.transferS), GB = 1e9 bytes`);
+      return set(field, bytes / (timeMs / 1000) / GB, `Σ iter${what === 'offload' ? 'Offload' : 'Onboard'}Bytes / Σ transfer time the engine reported (iter${what === 'offload' ? 'Offload' : 'Onboard'}TimeMS, or the simulator's sim.${what === 'offload' ? 'd2hS' : 'h2dS'}), GB = 1e9 bytes`);
     }
     if (iterMissing || iterMs <= 0) return set(field, null, `the engine reports neither ${what} transfer time nor iteration latency`);
     return set(
