@@ -7,6 +7,8 @@ export interface WatchOptions {
   out?: NodeJS.WritableStream & { isTTY?: boolean };
   /** Where the final summary table goes (default stdout); null: do not print it. */
   summaryOut?: NodeJS.WritableStream | null;
+  /** Shown before the run id on the progress line (e.g. the system label). */
+  label?: string;
   /** Bearer token for an aggregator with READ_TOKEN set. */
   token?: string;
   signal?: AbortSignal;
@@ -37,7 +39,7 @@ interface SseMessage {
  */
 export async function watchRun(aggregatorUrl: string, runId: string, opts: WatchOptions = {}): Promise<WatchResult> {
   const base = aggregatorUrl.replace(/\/+$/, '');
-  const progress = new Progress(opts.out ?? process.stderr, runId);
+  const progress = new Progress(opts.out ?? process.stderr, opts.label ? `${opts.label} ${runId}` : runId);
   const headers: Record<string, string> = { accept: 'text/event-stream' };
   if (opts.token) headers.authorization = `Bearer ${opts.token}`;
   const seen = new Map<string, Sample>();

@@ -75,7 +75,7 @@ export const demoCommand: Command = {
       );
       // Two bars on one terminal would overwrite each other's line: report progress as log lines.
       const lines = { write: (s: string) => process.stderr.write(s), isTTY: false } as unknown as NodeJS.WritableStream;
-      const watched = await Promise.all(runs.map((r) => watchRun(stack.aggregatorUrl, r.run_id, { summaryOut: null, out: lines })));
+      const watched = await Promise.all(runs.map((r) => watchRun(stack.aggregatorUrl, r.run_id, { summaryOut: null, out: lines, label: r.system_label.padEnd(4) })));
       const failed = watched.filter((w) => w.status !== 'completed');
       if (failed.length) {
         for (const w of failed) log.error(`run failed: ${w.error}`);
