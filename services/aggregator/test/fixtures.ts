@@ -42,7 +42,12 @@ export function sampleOf(i: number, phase: 'cold' | 'reuse' = i % 2 === 0 ? 'col
   };
 }
 
+/** Each fixture made later happens later (a minute apart), as runs submitted one after another do. */
+let fixturesMade = 0;
+
 export function runFixture(opts: { runId: string; label?: string; attempt?: number; samples: number; workloadId?: string }): RunFixture {
+  const start = Date.UTC(2026, 0, 1) + fixturesMade++ * 60_000;
+  const time = (s: number) => new Date(start + s * 1000).toISOString();
   const label = opts.label ?? 'pcie';
   const attempt = opts.attempt ?? 1;
   const workloadId = opts.workloadId ?? 'wl-test';
@@ -73,7 +78,7 @@ export function runFixture(opts: { runId: string; label?: string; attempt?: numb
     null_reasons: {},
   };
   const accepted: RunEvent = {
-    ...env('2026-01-01T00:00:00.000Z'),
+    ...env(time(0)),
     type: 'accepted',
     job: {
       schema: 'kvbench.job',
@@ -91,18 +96,18 @@ export function runFixture(opts: { runId: string; label?: string; attempt?: numb
       temperature: 0,
       top_p: 1,
       notes: '',
-      submitted_at: '2026-01-01T00:00:00.000Z',
+      submitted_at: time(0),
     },
   };
-  const started: RunEvent = { ...env('2026-01-01T00:00:01.000Z'), type: 'started', expected_samples: opts.samples, run_meta: runMeta };
+  const started: RunEvent = { ...env(time(1)), type: 'started', expected_samples: opts.samples, run_meta: runMeta };
   const samples: RunEvent[] = Array.from({ length: opts.samples }, (_, i) => ({
-    ...env('2026-01-01T00:00:02.000Z'),
+    ...env(time(2)),
     type: 'sample' as const,
     sample: sampleOf(i),
   }));
-  const engineStats: RunEvent = { ...env('2026-01-01T00:00:03.000Z'), type: 'engine_stats', final: true, log_metrics: logMetrics };
+  const engineStats: RunEvent = { ...env(time(3)), type: 'engine_stats', final: true, log_metrics: logMetrics };
   const completed: RunEvent = {
-    ...env('2026-01-01T00:00:04.000Z'),
+    ...env(time(4)),
     type: 'completed',
     sample_count: opts.samples,
     window_s: opts.samples * 0.5,

@@ -81,7 +81,7 @@ test('store queries: results document, streamed JSON, iterators, latest run per 
     assert.deepEqual([...iterateSamples(db, 'q-a')].map((s) => s.request_id), a.samples.map((e) => (e.type === 'sample' ? e.sample.request_id : '')));
     assert.equal(getRunResult(db, 'q-a')!.samples.length, 7);
     assert.equal(getRunResult(db, 'unknown'), null);
-    // q-a and q-old are both pcie on wl-q and completed at the same (agent) time: the greatest run id wins the tie.
+    // q-a and q-old are both pcie on wl-q; q-old's fixture was made later, so it completed later.
     const latest = latestRunsByWorkload(db, 'wl-q').map((r) => [r.system_label, r.run_id]);
     assert.deepEqual(latest, [['c2c', 'q-b'], ['pcie', 'q-old']]);
     // A later completion time wins whatever the run id.
