@@ -69,7 +69,9 @@ export function createEventWriter(db: Database): EventWriter {
     `SELECT completed_at, sample_count, received_samples, aggregate_json FROM attempts WHERE run_id = ? AND attempt = ?`,
   );
   const aggregateInputs = db.prepare(
-    `SELECT ok, scheduled_at_s, ttft_s, latency_s FROM samples WHERE run_id = ? AND attempt = ?`,
+    // Workload order: the mean sums in this order, so the aggregate does not depend on arrival order.
+    `SELECT ok, scheduled_at_s, ttft_s, latency_s FROM samples WHERE run_id = ? AND attempt = ?
+     ORDER BY batch_index, index_in_batch, id`,
   );
   const setAggregate = db.prepare(
     'UPDATE attempts SET aggregate_json = ?, complete_at = ? WHERE run_id = ? AND attempt = ?',
