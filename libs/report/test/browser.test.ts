@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import { compareRuns, renderHtmlReport } from '@kvbench/report';
-import { artifactPath, collectErrors, launchChromium } from './chromium.js';
+import { artifactPath, collectErrors, launchChromium } from '@kvbench/testkit/chromium';
 import { shapedPair } from './fixtures.js';
 
 let chromium: Awaited<ReturnType<typeof launchChromium>>;

@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import type { RunEvent } from '@kvbench/common';
 import { startHarness, waitForReceived, type Harness } from './harness.js';
 import { runFixture } from './fixtures.js';
-import { artifactPath, collectErrors, launchChromium } from './chromium.js';
+import { artifactPath, collectErrors, launchChromium } from '@kvbench/testkit/chromium';
 
 let h: Harness;
 let app: FastifyInstance;

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 
-/** test-artifacts/ at the repository root (from libs/report/dist/test/); gitignored. */
+/** test-artifacts/ at the repository root (from libs/testkit/dist/src/); gitignored: screenshots kept by browser tests. */
 const ARTIFACTS = new URL('../../../../test-artifacts/', import.meta.url).pathname;
 
 /** Real headless Chromium with a fresh user-data dir; close() removes it. */
