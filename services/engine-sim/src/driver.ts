@@ -71,7 +71,13 @@ export class RealtimeDriver {
     for (;;) {
       if (this.closed) break;
       const r = this.engine.step(t);
-      if (!r) break;
+      if (!r) {
+        // Idle only until the next queued request's arrival: resume the timeline there.
+        const next = this.engine.queuedArrivalAfter(t);
+        if (next === null) break;
+        t = next;
+        continue;
+      }
       const due = this.wallNs(r.end);
       const flush = this.prepare(r, due);
       await sleepUntil(due, this.spinMs);

@@ -196,6 +196,12 @@ export class Engine {
     if (s) s.cancelled = true;
   }
 
+  /** Arrival time of the first queued request, when it arrived after `t` (nothing can run before it). */
+  queuedArrivalAfter(t: number): number | null {
+    const head = this.queue[0];
+    return head && head.arrival > t ? head.arrival : null;
+  }
+
   hasWork(): boolean {
     return this.queue.length > 0 || this.active.length > 0;
   }
@@ -266,6 +272,9 @@ export class Engine {
     let newlyActive = 0;
     while (this.queue.length > 0 && this.active.length < this.opts.maxBatchSize) {
       const head = this.queue[0]!;
+      // An iteration that starts (in modelled time) before a request arrived cannot hold it:
+      // the driver's timeline can run behind the clock when the host is starved of CPU.
+      if (head.arrival > now) break;
       if (reserved + head.reserved > this.opts.gpuBlocks) break;
       this.queue.shift();
       this.admit(head, now);
