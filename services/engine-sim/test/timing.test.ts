@@ -131,3 +131,27 @@ test('a measured decode step table replaces the bandwidth formula for its shape'
   // Another shape keeps the formula.
   assert.equal(new TimingModel(profile, resolveModelShape('Qwen/Qwen3-8B'), 64).decodeLine, null);
 });
+
+test('an iteration never admits a request that arrives after its modelled start', () => {
+  const engine = makeEngine();
+  engine.enqueue({ id: 1, tokens: tokens(1, 512), maxTokens: 4 }, 0);
+  // Request 2 arrives at t = 5 s, long after request 1 is done; the driver may step from an earlier time.
+  engine.enqueue({ id: 2, tokens: tokens(2, 512), maxTokens: 4 }, 5);
+  const outcomes: RequestOutcome[] = [];
+  let t = 0;
+  for (;;) {
+    const r = engine.step(t);
+    if (!r) {
+      const next = engine.queuedArrivalAfter(t);
+      if (next === null) break;
+      t = next;
+      continue;
+    }
+    outcomes.push(...r.finished);
+    t = r.end;
+  }
+  const second = outcomes.find((o) => o.id === 2)!;
+  assert.ok(second, 'request 2 finished');
+  assert.ok(second.firstScheduled >= second.arrival, `scheduled ${second.firstScheduled} before arrival ${second.arrival}`);
+  assert.equal(second.arrival, 5);
+});
