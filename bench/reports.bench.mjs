@@ -1,9 +1,13 @@
 // Benchmark 4 (issue 7): reports over 1,000,000 stored samples.
 // Samples go into SQLite through the aggregator's own store code (createEventWriter, the path
-// ingest uses): 2 system labels × 5 workloads × 100,000 samples, each run completed. Then the
-// aggregator app (ingest on, its own nats-server) answers over real HTTP:
+// ingest uses): 2 system labels × 1,563 workloads × 320 samples (the size of a run of the
+// documented workload: 3 contexts × 5 batches of 8-32 requests), each run completed: 1,000,320
+// stored samples. Then the aggregator app (ingest on, its own nats-server) answers over real HTTP:
 //   /results?summary=true  — target p50 < 200 ms
-//   /compare               — target p50 < 200 ms (measured when the route exists in this build)
+//   /compare               — target p50 < 200 ms, on workloads never compared before (the bootstrap
+//                            runs every time), and again on one already compared (served from the
+//                            cache of completed comparisons)
+// BENCH_SAMPLES_PER_RUN=100000 BENCH_WORKLOADS=5 gives the same total in five huge runs instead.
 // Run alone: node bench/reports.bench.mjs [--quick]   (BENCH_QUICK=1: fewer timed requests, same data size)
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -12,8 +16,8 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const BENCH = 'reports';
 const quick = process.argv.includes('--quick') || process.env.BENCH_QUICK === '1';
 const LABELS = ['pcie', 'c2c'];
-const WORKLOADS = 5;
-const PER_RUN = Number(process.env.BENCH_SAMPLES_PER_RUN ?? 100_000);
+const PER_RUN = Number(process.env.BENCH_SAMPLES_PER_RUN ?? 320);
+const WORKLOADS = Number(process.env.BENCH_WORKLOADS ?? Math.ceil(1_000_000 / (2 * PER_RUN)));
 const REQUESTS = quick ? 10 : 30;
 const CONTEXTS = [32768, 65536, 131072];
 
@@ -123,21 +127,28 @@ export async function run() {
     const rows = [
       { bench: BENCH, metric: 'stored samples', value: filled.stored, unit: 'samples', target: '1000000', pass: filled.stored >= 1_000_000,
         notes: `written through createEventWriter in ${filled.seconds.toFixed(1)} s (${(filled.stored / filled.seconds).toFixed(0)} samples/s, batches of 5000)` },
-      { bench: BENCH, metric: '/results?summary=true p50', value: +summary.p50.toFixed(1), unit: 'ms', target: '< 200', pass: summary.p50 < 200 && summary.status === 200 && runsInSummary === 10,
+      { bench: BENCH, metric: '/results?summary=true p50', value: +summary.p50.toFixed(1), unit: 'ms', target: '< 200', pass: summary.p50 < 200 && summary.status === 200 && runsInSummary === 2 * WORKLOADS,
         notes: `p95 ${summary.p95.toFixed(1)} ms over ${REQUESTS} requests, ${runsInSummary} runs, ${summary.bytes} bytes` },
       { bench: BENCH, metric: `/results?run_id (one run, ${PER_RUN} samples, streamed) p50`, value: +oneRun.p50.toFixed(0), unit: 'ms', target: 'informational', pass: oneRun.status === 200,
         notes: `${(oneRun.bytes / 2 ** 20).toFixed(1)} MiB` },
     ];
-    if (app.hasRoute({ method: 'GET', url: '/compare' })) {
-      // Fewer requests than for the summary: a slow /compare would otherwise hold the bench for many minutes.
-      const n = quick ? 3 : 5;
-      const cmp = await timeRequests(`${base}/compare?workload_id=wl-bench-0`, n);
-      rows.push({ bench: BENCH, metric: `/compare p50 (2 × ${PER_RUN} paired samples)`, value: +cmp.p50.toFixed(1), unit: 'ms', target: '< 200', pass: cmp.p50 < 200 && cmp.status === 200,
-        notes: `p95 ${cmp.p95.toFixed(1)} ms over ${n} requests (default resamples), status ${cmp.status}, ${cmp.bytes} bytes` });
-    } else {
-      // TODO(issue 5): /compare is another helper's route; measured here as soon as it is registered in app.ts.
-      rows.push({ bench: BENCH, metric: '/compare p50', value: null, unit: 'ms', target: '< 200', pass: false, notes: 'not measured: GET /compare does not exist in this build' });
+    // Cold: each request names a workload not compared before, so the bootstrap runs every time.
+    const n = quick ? 5 : 15;
+    const cold = [];
+    let status = 0;
+    for (let i = 0; i < n; i++) {
+      const r = await timeRequests(`${base}/compare?workload_id=wl-bench-${i + 1}`, 1);
+      cold.push(r.p50);
+      status = r.status;
     }
+    cold.sort((a, b) => a - b);
+    const warm = await timeRequests(`${base}/compare?workload_id=wl-bench-1`, n);
+    rows.push(
+      { bench: BENCH, metric: `/compare p50, first comparison of a workload (2 × ${PER_RUN} paired samples, 2000 resamples)`, value: +cold[Math.floor((n - 1) / 2)].toFixed(1), unit: 'ms', target: '< 200',
+        pass: cold[Math.floor((n - 1) / 2)] < 200 && status === 200, notes: `max ${cold[n - 1].toFixed(1)} ms over ${n} workloads` },
+      { bench: BENCH, metric: '/compare p50, repeated (cached comparison)', value: +warm.p50.toFixed(1), unit: 'ms', target: '< 200', pass: warm.p50 < 200 && warm.status === 200,
+        notes: `p95 ${warm.p95.toFixed(1)} ms over ${n} requests` },
+    );
     return rows;
   } finally {
     await app?.close();

@@ -1,6 +1,6 @@
 import type { Database } from 'better-sqlite3';
 import { NotFoundError, type RunResult } from '@kvbench/common';
-import { getRunResult, latestRunsByWorkload, listCompletedRuns } from '../store/results.js';
+import { iterateSamples, latestRunsByWorkload, listCompletedRuns, type CompletedRun } from '../store/results.js';
 
 export interface CompareSelection {
   /** Run ids to compare, in this order. */
@@ -14,11 +14,12 @@ export interface CompareSelection {
  * The completed runs a comparison covers: the named runs, or the latest run of
  * each system on one workload (the one named, else the workload of the
  * baseline system's latest completed run, else of the latest completed run).
+ * Only their metadata: samples are loaded by loadRunResults.
  */
-export function runsForComparison(db: Database, sel: CompareSelection): RunResult[] {
+export function selectRunsForComparison(db: Database, sel: CompareSelection): CompletedRun[] {
   if (sel.runs && sel.runs.length > 0) {
     return sel.runs.map((id) => {
-      const run = getRunResult(db, id);
+      const [run] = listCompletedRuns(db, { run_id: id });
       if (!run) throw new NotFoundError('completed run', id);
       return run;
     });
@@ -34,5 +35,20 @@ export function runsForComparison(db: Database, sel: CompareSelection): RunResul
   }
   const latest = latestRunsByWorkload(db, workload);
   if (latest.length === 0) throw new NotFoundError('completed runs of workload', workload);
-  return latest.map((r) => getRunResult(db, r.run_id)!);
+  return latest;
+}
+
+/** The selected runs with their samples, in the results-document shape. */
+export function loadRunResults(db: Database, runs: readonly CompletedRun[]): RunResult[] {
+  return runs.map((run) => ({
+    aggregate: run.aggregate,
+    log_metrics: run.log_metrics,
+    samples: [...iterateSamples(db, run.run_id, run.attempt)],
+    run_meta: run.run_meta,
+  }));
+}
+
+/** Both steps, for callers that do not cache. */
+export function runsForComparison(db: Database, sel: CompareSelection): RunResult[] {
+  return loadRunResults(db, selectRunsForComparison(db, sel));
 }

@@ -1,9 +1,10 @@
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { RunId, ValidationError } from '@kvbench/common';
+import { RunId, ValidationError, type RunResult } from '@kvbench/common';
 import { compareRuns, renderHtmlReport } from '@kvbench/report';
 import { ErrorBody } from '../api-schemas.js';
-import { runsForComparison } from './compare-runs.js';
+import { loadRunResults, selectRunsForComparison } from './compare-runs.js';
+import { ComparisonCache } from './comparison-cache.js';
 
 const MAX_RUNS = 16;
 
@@ -79,9 +80,16 @@ function parseRunIds(runs: string | undefined): string[] | undefined {
 const REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:";
 
 const compareRoutes: FastifyPluginAsyncZod = async (app) => {
+  // A completed run never changes (a later attempt is another key), so neither does its comparison:
+  // the bootstrap is paid once per set of runs, not on every page view.
+  const cache = new ComparisonCache<{ runs: RunResult[]; comparison: ReturnType<typeof compareRuns> }>(16);
   const compare = (q: z.infer<typeof CompareQuery>) => {
-    const runs = runsForComparison(app.db, { runs: parseRunIds(q.runs), workload_id: q.workload_id, baseline: q.baseline });
-    return { runs, comparison: compareRuns(runs, { baseline: q.baseline, resamples: q.resamples, seed: q.seed }) };
+    const selected = selectRunsForComparison(app.db, { runs: parseRunIds(q.runs), workload_id: q.workload_id, baseline: q.baseline });
+    const key = JSON.stringify([selected.map((r) => `${r.run_id}@${r.attempt}`), q.baseline ?? null, q.resamples ?? null, q.seed ?? null]);
+    return cache.getOrCompute(key, () => {
+      const runs = loadRunResults(app.db, selected);
+      return { runs, comparison: compareRuns(runs, { baseline: q.baseline, resamples: q.resamples, seed: q.seed }) };
+    });
   };
 
   app.get(
