@@ -117,7 +117,7 @@ describe('limits', () => {
       MAX_BATCH_SIZE: '8',
       MAX_BATCHES: '6',
       MAX_BODY_BYTES: '200000',
-      MAX_WORKLOAD_BYTES: '20000',
+      MAX_WORKLOAD_BYTES: '8000',
     });
   });
   after(async () => {
@@ -152,11 +152,11 @@ describe('limits', () => {
   });
 
   it('a generated workload larger than MAX_WORKLOAD_BYTES → 413', async () => {
-    // 3 contexts × 4 pool prompts × ~200 tokens: over 20000 bytes once written, under every count limit.
+    // 3 contexts × 4 pool prompts × ~200 tokens (about 13 kB at ~4.9 bytes a token): over 8000 bytes once written, under every count limit.
     const res = await post('/workloads', { params: { contexts: [200, 220, 240], batches_per_context: 2, batch_sizes: [4], prompt_pool_size: 4 } });
     assert.equal(res.statusCode, 413, res.body);
     assert.equal(res.json().field, 'params');
-    assert.equal(res.json().limit, 20000);
+    assert.equal(res.json().limit, 8000);
   });
 
   it('an uploaded document past a limit → 413 or 400 naming the field', async () => {
