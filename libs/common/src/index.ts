@@ -13,3 +13,4 @@ export * from './logger.js';
 export * from './schemas/status.js';
 export * from './clock.js';
 export * from './ids.js';
+export * from './port.js';

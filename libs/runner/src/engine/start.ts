@@ -6,11 +6,10 @@
  */
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { EngineError, ValidationError, type Job, type KvConfig, type Logger } from '@kvbench/common';
+import { EngineError, ValidationError, freePort, type Job, type KvConfig, type Logger } from '@kvbench/common';
 import { httpJson, httpRequest } from '../http.js';
 import type { ResolvedAgentOptions } from '../options.js';
 import { trtllmConfig, trtllmConfigYaml, type TrtllmConfig } from './config-yaml.js';
-import { freePort } from './port.js';
 import { describeExit, spawnEngine, type EngineProcess } from './process.js';
 import { loadSimModule } from './sim-module.js';
 

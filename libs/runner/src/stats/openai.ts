@@ -45,28 +45,33 @@ export function openaiLogMetrics(before: PromText, after: PromText): LogMetrics 
   const noOffload = `${engineName} exposes no KV offload/onboard traffic in its Prometheus metrics`;
 
   if (flavor === 'vllm') {
-    const q = delta(sumSeries(before, 'vllm:prefix_cache_queries_total'), sumSeries(after, 'vllm:prefix_cache_queries_total'));
-    const h = delta(sumSeries(before, 'vllm:prefix_cache_hits_total'), sumSeries(after, 'vllm:prefix_cache_hits_total'));
-    if (q !== null && h !== null) {
-      m.reused_tokens = h;
-      m.queried_tokens = q;
-      sources['reused_tokens'] = 'vllm:prefix_cache_hits_total, end − start of the window (tokens)';
-      sources['queried_tokens'] = 'vllm:prefix_cache_queries_total, end − start of the window (tokens)';
-      if (q > 0) {
-        m.cache_hit_rate = h / q;
-        sources['cache_hit_rate'] = 'Δ vllm:prefix_cache_hits_total / Δ vllm:prefix_cache_queries_total (tokens, GPU prefix cache)';
+    // vLLM's GPU prefix cache and its KV connector (e.g. host offload) count the same way, in tokens.
+    const prefixCounters = (prefix: string, what: string) => {
+      const q = delta(sumSeries(before, `${prefix}_queries_total`), sumSeries(after, `${prefix}_queries_total`));
+      const h = delta(sumSeries(before, `${prefix}_hits_total`), sumSeries(after, `${prefix}_hits_total`));
+      if (q === null || h === null) return null;
+      return { q, h, sourceOf: (k: 'hits' | 'queries') => `${prefix}_${k}_total, end − start of the window (${what})`, rate: `Δ ${prefix}_hits_total / Δ ${prefix}_queries_total (${what})` };
+    };
+    const gpu = prefixCounters('vllm:prefix_cache', 'tokens, GPU prefix cache');
+    if (gpu) {
+      m.reused_tokens = gpu.h;
+      m.queried_tokens = gpu.q;
+      sources['reused_tokens'] = gpu.sourceOf('hits');
+      sources['queried_tokens'] = gpu.sourceOf('queries');
+      if (gpu.q > 0) {
+        m.cache_hit_rate = gpu.h / gpu.q;
+        sources['cache_hit_rate'] = gpu.rate;
       } else nullReasons['cache_hit_rate'] = 'no prefix-cache queries in the window';
     } else nullReasons['cache_hit_rate'] = 'vllm:prefix_cache_queries_total / vllm:prefix_cache_hits_total absent (prefix caching off?)';
-    const eq = delta(sumSeries(before, 'vllm:external_prefix_cache_queries_total'), sumSeries(after, 'vllm:external_prefix_cache_queries_total'));
-    const eh = delta(sumSeries(before, 'vllm:external_prefix_cache_hits_total'), sumSeries(after, 'vllm:external_prefix_cache_hits_total'));
-    if (eq !== null && eh !== null) {
-      m.external_reused_tokens = eh;
-      m.external_queried_tokens = eq;
-      sources['external_reused_tokens'] = 'vllm:external_prefix_cache_hits_total, end − start (tokens served by the KV connector, e.g. host offload)';
-      sources['external_queried_tokens'] = 'vllm:external_prefix_cache_queries_total, end − start (tokens)';
-      if (eq > 0) {
-        m.external_cache_hit_rate = eh / eq;
-        sources['external_cache_hit_rate'] = 'Δ vllm:external_prefix_cache_hits_total / Δ vllm:external_prefix_cache_queries_total (tokens)';
+    const ext = prefixCounters('vllm:external_prefix_cache', 'tokens served by the KV connector, e.g. host offload');
+    if (ext) {
+      m.external_reused_tokens = ext.h;
+      m.external_queried_tokens = ext.q;
+      sources['external_reused_tokens'] = ext.sourceOf('hits');
+      sources['external_queried_tokens'] = ext.sourceOf('queries');
+      if (ext.q > 0) {
+        m.external_cache_hit_rate = ext.h / ext.q;
+        sources['external_cache_hit_rate'] = ext.rate;
       }
     }
   } else if (flavor === 'sglang') {
