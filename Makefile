@@ -5,7 +5,7 @@ PNPM_VERSION := 12.4.2
 # better-sqlite3 builds against Node's own headers (no download from nodejs.org).
 export npm_config_nodedir ?= $(shell [ -f /usr/include/node/node.h ] && echo /usr)
 
-.PHONY: all deps nats-server chromium build test demo bench clean
+.PHONY: all deps nats-server chromium build test demo up bench clean
 
 all: build
 
@@ -31,6 +31,9 @@ test: build chromium
 
 demo: build
 	node libs/cli/dist/src/main.js demo --out demo-out
+
+up: build
+	node libs/cli/dist/src/main.js up
 
 bench: build
 	node bench/run.mjs

@@ -96,6 +96,7 @@ export const RunAccepted = z
     warning: z.string().optional().describe('set when no live agent serves the label: the run waits in its queue'),
   })
   .meta({ id: 'RunAccepted' });
+export type RunAccepted = z.infer<typeof RunAccepted>;
 
 export const CancelResult = z
   .object({
@@ -107,7 +108,6 @@ export const CancelResult = z
 
 export const AgentBody = AgentInfo.extend({ age_s: z.number().describe('seconds since its last heartbeat') }).meta({ id: 'Agent' });
 export const AgentList = z.object({ agents: z.array(AgentBody) }).meta({ id: 'AgentList' });
-export type RunAccepted = z.infer<typeof RunAccepted>;
 
 export const RunIdParams = z.object({ id: RunId });
 
