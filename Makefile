@@ -30,13 +30,13 @@ test: build chromium
 	node scripts/run-tests.mjs
 
 demo: build
-	node libs/cli/dist/src/main.js demo --out demo-out
+	node apps/cli/dist/src/main.js demo --out demo-out
 
 up: build
-	node libs/cli/dist/src/main.js up
+	node apps/cli/dist/src/main.js up
 
 bench: build
 	node bench/run.mjs
 
 clean:
-	rm -rf node_modules libs/*/node_modules services/*/node_modules libs/*/dist services/*/dist libs/*/*.tsbuildinfo services/*/*.tsbuildinfo
+	rm -rf node_modules libs/*/node_modules services/*/node_modules libs/*/dist services/*/dist libs/*/*.tsbuildinfo services/*/*.tsbuildinfo apps/*/node_modules apps/*/dist
