@@ -104,7 +104,7 @@ test('migration 2 backfills context_tokens and phase of samples stored under ver
     const body = JSON.stringify({ request_id: 'x', context_tokens: 65536, phase: 'reuse' });
     db.prepare(`INSERT INTO samples (run_id, attempt, request_id, batch_index, index_in_batch, ok, scheduled_at_s, body)
                 VALUES ('r', 1, 'x', 0, 0, 1, 0, ?)`).run(body);
-    assert.deepEqual(migrate(db), [2]);
+    assert.deepEqual(migrate(db, MIGRATIONS.slice(0, 2)), [2]);
     assert.deepEqual(db.prepare('SELECT context_tokens, phase FROM samples').get(), { context_tokens: 65536, phase: 'reuse' });
     db.close();
   } finally {
