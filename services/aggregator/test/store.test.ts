@@ -55,6 +55,10 @@ test('attempt and run status rules', () => {
   const s = runState([row(1, { completed_at: 't', aggregate_json: '{}' }), row(2, { completed_at: 't' })]);
   assert.equal(s.status, 'running');
   assert.equal(s.resultAttempt, 2);
+  // A cancel is final: samples stored before it never make the run a result.
+  assert.equal(attemptStatus(row(1, { started_at: 't', cancelled_at: 'c' }), 1), 'cancelled');
+  assert.deepEqual(runState([row(1, { started_at: 't', cancelled_at: 'c' })]), { status: 'cancelled', resultAttempt: null, completedAt: null });
+  assert.equal(runState([row(1, { cancelled_at: 'c' }), row(2, { completed_at: 't', aggregate_json: '{}' })]).status, 'cancelled');
 });
 
 test('store queries: results document, streamed JSON, iterators, latest run per label', async () => {
