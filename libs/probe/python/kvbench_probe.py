@@ -886,36 +886,30 @@ def measure_compute(torch, timer, shape, args, budget_s, errors, save, sink):
 
 
 class PagedKV:
-    """The engine's KV on the GPU, for `max_tokens` tokens of one sequence on consecutive blocks of
-    tokens_per_block tokens. Per layer, K and V are token-major ([tokens, kv_heads, head_dim]), the layout
-    FlashAttention reads natively, standing in for an engine's paged attention kernel, which reads its own
-    block layout at full speed. (A pool that kept each block's layers together on the GPU too would give
-    PyTorch's flash kernel K/V rows 64 KiB apart, which no engine kernel suffers: measured 40% slower at
-    64K tokens on an H200, see the probe README.)
-
-    `block(b)` is block b as the engine's block layout holds it: every layer's K and V of its tokens
-    ([layers, K/V, tokens, kv_heads, head_dim]), what one onboard copy moves."""
+    """The engine's KV pool on the GPU: blocks of tokens_per_block tokens, each block one contiguous piece
+    holding every layer's K and V, as TensorRT-LLM packs a block ("multiple layers are packed within a
+    single block", docs/source/features/kvcache.md), so onboarding a block is one copy straight into its
+    slot. Inside a block the layout is token-major ([tokens, layers, K/V, kv_heads, head_dim]): a sequence
+    on consecutive blocks is then, for one layer, a strided view the attention kernel reads in place (no
+    gather). A per-layer pool (K/V of a layer contiguous) was tried too: attention was no faster and the
+    onboard needed a staging copy per block (profiles/measured/h200-pcie-gen5.layer-major.raw.json)."""
 
     def __init__(self, torch, model, max_tokens, tpb):
         self.tpb = tpb
         self.blocks = -(-max_tokens // tpb)
         self.layers = model.layers_run
-        tokens = self.blocks * tpb
-        self.pool = torch.empty(self.layers, 2, tokens, model.nkv, model.d, dtype=torch.bfloat16, device="cuda")
-        for li in range(self.layers):
-            self.pool[li].normal_()  # random KV, never zeros
-        self.block_shape = (self.layers, 2, tpb, model.nkv, model.d)
-        self.block_numel = math.prod(self.block_shape)
+        self.pool = torch.empty(self.blocks, tpb, self.layers, 2, model.nkv, model.d, dtype=torch.bfloat16, device="cuda")
+        for b in range(0, self.blocks, 64):
+            self.pool[b:b + 64].normal_()  # random KV, never zeros
+        self.flat = self.pool.view(self.blocks * tpb, self.layers, 2, model.nkv, model.d)
+        self.block_numel = self.pool[0].numel()
         self.block_bytes = self.block_numel * self.pool.element_size()
 
     def kv(self, layer, tokens):
-        """K and V of layer `layer` for the first `tokens` tokens: (1, kv_heads, tokens, head_dim) views."""
-        k = self.pool[layer, 0, :tokens].unsqueeze(0).transpose(1, 2)
-        v = self.pool[layer, 1, :tokens].unsqueeze(0).transpose(1, 2)
+        """K and V of layer `layer` for the first `tokens` tokens: (1, kv_heads, tokens, head_dim) strided views."""
+        k = self.flat[:tokens, layer, 0].unsqueeze(0).transpose(1, 2)
+        v = self.flat[:tokens, layer, 1].unsqueeze(0).transpose(1, 2)
         return k, v
-
-    def block(self, b):
-        return self.pool[:, :, b * self.tpb:(b + 1) * self.tpb]
 
 
 def attention_candidates(torch):
@@ -926,7 +920,7 @@ def attention_candidates(torch):
     def aten_flash(q, k, v):
         return torch.ops.aten._scaled_dot_product_flash_attention(q, k, v, 0.0, True, False)[0]
 
-    cands.append(("flash: torch.ops.aten._scaled_dot_product_flash_attention (PyTorch's FlashAttention-2; causal aligned to the last query; GQA in the kernel; K/V read in place from the pool)", aten_flash))
+    cands.append(("flash: torch.ops.aten._scaled_dot_product_flash_attention (PyTorch's FlashAttention-2; causal aligned to the last query; GQA in the kernel; K/V read in place from the paged pool)", aten_flash))
     try:
         from torch.nn.attention.bias import causal_lower_right  # noqa: PLC0415
 
@@ -945,15 +939,15 @@ def attention_candidates(torch):
 
 
 def check_attention(torch, fn, nq, nkv, d):
-    """Largest relative error against a float32 reference with an explicit mask, on K/V views like the pool's."""
+    """Largest relative error against a float32 reference with an explicit mask, on strided K/V like the pool's."""
     g = torch.Generator(device="cuda")
     g.manual_seed(7)
     worst = 0.0
     for c, n in ((0, 96), (160, 40), (255, 1), (1000, 24)):
         T = c + n
-        buf = torch.randn(3, 2, T + 64, nkv, d, generator=g, device="cuda", dtype=torch.bfloat16)
-        k = buf[1, 0, :T].unsqueeze(0).transpose(1, 2)
-        v = buf[1, 1, :T].unsqueeze(0).transpose(1, 2)
+        buf = torch.randn(T, 3, 2, nkv, d, generator=g, device="cuda", dtype=torch.bfloat16)
+        k = buf[:, 1, 0].unsqueeze(0).transpose(1, 2)
+        v = buf[:, 1, 1].unsqueeze(0).transpose(1, 2)
         q = torch.randn(1, n, nq, d, generator=g, device="cuda", dtype=torch.bfloat16).transpose(1, 2)
         out = fn(q, k, v).float()
         rep = nq // nkv
@@ -1116,7 +1110,7 @@ def measure_cached_prefill(torch, timer, shape, args, errors, save, sink):
         "layer_scale": scale,
         "attention": name,
         "attention_checks": checks,
-        "kv_layout": "per layer, token-major K and V ([layers, K/V, tokens, kv_heads, head_dim]), read in place by the attention kernel",
+        "kv_layout": "paged pool, blocks of tokens_per_block tokens, all layers of a block contiguous, token-major inside ([tokens, layers, K/V, kv_heads, head_dim])",
         "tokens_per_block": kv.tpb,
         "pool_block_bytes": kv.block_bytes,
         "timing": "device time: stream held by a spin kernel while the layers are enqueued; layer time x layer_scale + norm and LM head on the last token",
@@ -1168,9 +1162,10 @@ def measure_offload_vs_recompute(torch, timer, shape, args, errors, save, doc):
     max_blocks = kv.blocks
     t0 = time.perf_counter()
     host = torch.empty(max_blocks * kv.block_numel, dtype=torch.bfloat16, pin_memory=True)
-    host_blocks = host.view(max_blocks, *kv.block_shape)
-    for b in range(max_blocks):
-        host_blocks[b].copy_(kv.block(b))  # the host pool holds real (random) KV values, block by block
+    dev_blocks = kv.pool.view(kv.blocks, kv.block_numel)
+    host_blocks = host.view(max_blocks, kv.block_numel)
+    for b in range(0, max_blocks, 256):
+        host_blocks[b:b + 256].copy_(dev_blocks[b:b + 256])  # the host copy holds real (random) KV values
     torch.cuda.synchronize()
     log("offload vs recompute %s: pinned host pool of %d blocks of %d B ready in %.1f s" % (shape["name"], max_blocks, kv.block_bytes, time.perf_counter() - t0))
     res = {
@@ -1181,7 +1176,7 @@ def measure_offload_vs_recompute(torch, timer, shape, args, errors, save, doc):
         "attention_checks": checks,
         "tokens_per_block": tpb,
         "block_bytes": kv.block_bytes,
-        "kv_layout": "pinned host pool in the engine's block layout (each block one contiguous piece holding all layers, as TensorRT-LLM packs it); onboarding issues one copy per block: one contiguous host-to-GPU DMA of block_bytes (PyTorch stages it) and a device copy spreading it into the per-layer GPU layout",
+        "kv_layout": "GPU pool and pinned host pool in the same block layout (all layers of a block contiguous); onboarding copies one block per copy call, like TensorRT-LLM's onboard",
         "timing": "device time from the first copy (or the first layer) to the LM head's output; stream held by a spin kernel while the work is enqueued",
         "rows": [],
         "skipped": [],
@@ -1199,7 +1194,7 @@ def measure_offload_vs_recompute(torch, timer, shape, args, errors, save, doc):
             timer.hold(hold)
             a.record(copy_stream)
             for b in range(nb):
-                kv.block(b).copy_(host_blocks[b], non_blocking=True)
+                dev_blocks[b].copy_(host_blocks[b], non_blocking=True)
             e_copy.record(copy_stream)
         torch.cuda.current_stream().wait_event(e_copy)
         x = cp.enqueue(c, s, prepared)
@@ -1253,7 +1248,7 @@ def measure_offload_vs_recompute(torch, timer, shape, args, errors, save, doc):
             del prepared
         save()
     res["seconds_spent"] = round(time.perf_counter() - t_start, 1)
-    del cp, kv, host, host_blocks, model
+    del cp, kv, host, host_blocks, dev_blocks, model
     torch.cuda.empty_cache()
 
 
