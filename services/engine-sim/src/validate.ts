@@ -31,7 +31,7 @@ lines.push('');
 lines.push('Measured offload-vs-recompute speedup on the H200 (recompute / onboard), same prompt again (1 new token): ' +
   cases.filter((r) => r.suffixTokens === 1).map((r) => `${r.promptTokens / 1024}K ${f(r.measured.recomputeS / r.measured.onboardS, 1)}x`).join(', ') + '.');
 lines.push('');
-lines.push('## 1. KV offload vs recompute, Llama-3.1-8B, one H100 (profile h100-pcie-gen5)');
+lines.push('## 1. KV offload vs recompute, Llama-3.1-8B, one H100 (profile h100-pcie-gen5: its link measured on the H100, its cached-prefix prefill table on the H200)');
 lines.push('');
 lines.push('Published: vLLM CPU offloading connector, Llama-3.1-8B on one H100: TTFT 2x-22x lower than recompute, growing with prompt length.');
 lines.push('');
