@@ -24,6 +24,15 @@ median of repeats, buffers rotated through a pool larger than every cache so non
               of their layers (as many as fit a weight budget) and the layer time is scaled by
               layers / layers_run; the final norm + LM head (last token only for prefill) is timed
               once and added unscaled. Decode steps are captured in CUDA graphs when possible.
+  cached_prefill
+              one forward pass of N new tokens over C cached ones (C 0 .. 128K, N 1 .. 8K, whole
+              prompts to 128K) on a paged KV pool in TensorRT-LLM's block layout (all layers of a
+              block contiguous), attention read in place by the first kernel that matches a float32
+              reference; device time (stream held while Python enqueues the layers).
+  offload_vs_recompute
+              for prompts of 1K .. 128K (first shape, whole model): recompute the prompt; onboard
+              its prefix block by block from pinned host memory in the same layout, then the new
+              tokens; the new tokens alone with the prefix on the GPU.
 
 Output: one JSON document (schema "kvbench.probe-raw", version 1) with the raw measurements and the
 environment (nvidia-smi: GPU, driver, PCIe generation and width, current and max; lscpu; host
