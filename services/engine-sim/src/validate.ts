@@ -4,7 +4,10 @@
  * published figure (node services/engine-sim/dist/src/validate.js). The output is what
  * services/engine-sim/README.md quotes.
  */
-import { loadProfile } from './profile.js';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { loadProfile, MeasuredOffloadVsRecompute, PROFILES_DIR } from './profile.js';
 import { multiTurn70b, offloadVsRecompute, threeCases, withD2hPeak } from './validation.js';
 
 const f = (x: number, d = 3) => x.toFixed(d);
@@ -28,6 +31,25 @@ for (const r of cases) {
 lines.push('');
 lines.push(`Largest error: ${(100 * worst).toFixed(1)}% (target: within 15% at every length).`);
 lines.push('');
+// The same cases measured again on a freshly started machine (probe output, not in the profile).
+const repeatFile = join(PROFILES_DIR, 'measured', `${measuredProfile}.repeat.raw.json`);
+if (existsSync(repeatFile)) {
+  const o = z
+    .object({ offload_vs_recompute: z.object({ shape: z.string(), block_bytes: z.number(), tokens_per_block: z.number(), rows: z.array(z.record(z.string(), z.unknown())) }) })
+    .parse(JSON.parse(readFileSync(repeatFile, 'utf8'))).offload_vs_recompute;
+  const rows = o.rows.map((r) =>
+    MeasuredOffloadVsRecompute.parse({
+      ...Object.fromEntries(Object.keys(MeasuredOffloadVsRecompute.shape).map((k) => [k, r[k]])),
+      block_bytes: o.block_bytes,
+      tokens_per_block: o.tokens_per_block,
+    }),
+  );
+  const again = threeCases(measuredProfile, { shape: o.shape, rows });
+  const worstAgain = Math.max(...again.flatMap((r) => Object.values(r.error).map(Math.abs)));
+  lines.push(`Against a repeat of the section on a freshly started machine (profiles/measured/${measuredProfile}.repeat.raw.json): largest error ${(100 * worstAgain).toFixed(1)}% ` +
+    `(recompute ${again.map((r) => pct(r.error.recomputeS)).filter((_, i) => i % 2 === 0).join(' ')} at 1K-128K).`);
+  lines.push('');
+}
 lines.push('Measured offload-vs-recompute speedup on the H200 (recompute / onboard), same prompt again (1 new token): ' +
   cases.filter((r) => r.suffixTokens === 1).map((r) => `${r.promptTokens / 1024}K ${f(r.measured.recomputeS / r.measured.onboardS, 1)}x`).join(', ') + '.');
 lines.push('');

@@ -3,7 +3,7 @@
  * Everything runs the same Engine the server runs, in modelled time (no waiting).
  */
 import { Engine, type RequestOutcome } from './engine.js';
-import { loadProfile, type Profile } from './profile.js';
+import { loadProfile, type MeasuredOffloadVsRecompute, type Profile } from './profile.js';
 import { resolveModelShape } from './shapes.js';
 import { TimingModel } from './timing.js';
 
@@ -121,9 +121,9 @@ export interface ThreeCasesRow {
  * last token the engine computes again). max_num_tokens covers the whole prompt, so nothing is
  * chunked: the probe timed each case as one pass.
  */
-export function threeCases(profileName: string): ThreeCasesRow[] {
+export function threeCases(profileName: string, against?: { shape: string; rows: MeasuredOffloadVsRecompute[] }): ThreeCasesRow[] {
   const profile = loadProfile(profileName);
-  const m = profile.measured?.offload_vs_recompute;
+  const m = against ?? profile.measured?.offload_vs_recompute;
   if (!m) return [];
   return m.rows.map((row) => {
     const L = row.prompt_tokens, S = row.suffix_tokens, tpb = row.tokens_per_block;
