@@ -92,7 +92,7 @@ export const RunAccepted = z
     status: z.literal('queued'),
     status_url: z.string(),
     events_url: z.string().optional(),
-    agents_serving: z.number().int().nonnegative().describe('live host agents of this system label right now'),
+    agents_serving: z.number().int().nonnegative().nullable().describe('live host agents of this system label right now; null: presence could not be read'),
     warning: z.string().optional().describe('set when no live agent serves the label: the run waits in its queue'),
   })
   .meta({ id: 'RunAccepted' });
