@@ -78,3 +78,11 @@ export class AuthError extends KvbenchError {
     super(message, options);
   }
 }
+
+/** A results file (--output_json) cannot be read, written or merged into; names the file. */
+export class ResultsFileError extends KvbenchError {
+  override readonly code = 'RESULTS_FILE_ERROR';
+  constructor(readonly path: string, problem: string, options?: { cause?: unknown }) {
+    super(`results file ${path}: ${problem}`, options);
+  }
+}
