@@ -81,8 +81,8 @@ export async function checkResultsFile(path: string): Promise<void> {
     });
     if (!st.isDirectory()) throw new ResultsFileError(path, `cannot be created: ${dir} is not a directory`);
   }
-  // A real file created and removed, not access(): root passes access() on a read-only mount's
-  // neighbours and chmod'ed directories alike, and an atomic replace needs exactly this.
+  // A real file created and removed rather than access(), which root passes on any chmod'ed
+  // directory: creating a file beside the results file is exactly what the merge will do.
   const probe = join(dir, `.${basename(path)}.kvbench-check-${process.pid}`);
   try {
     await (await open(probe, 'wx')).close();

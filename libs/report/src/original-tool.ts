@@ -17,13 +17,6 @@ const CACHE_FIELDS = ['cache_hit_rate', 'reused_blocks', 'offloaded_blocks', 'ob
 /** The original records no cold/reuse phase; a sample of this phase counts in the all-requests row only. */
 const UNKNOWN_PHASE = 'unknown' as Sample['phase'];
 
-/** Marks kept in a view's run_meta (shown in the HTML report's metadata table). */
-interface OriginalToolMarks {
-  results_from: typeof FROM;
-  /** How the view's requests were matched to a kvbench run's, or why they were not. */
-  pairing?: string;
-}
-
 /** Every run of a results file as a kvbench run; the original tool's become marked views. */
 export function resultsDocumentOf(file: ResultsFile): ResultsDocument {
   const runs: ResultsDocument['runs'] = {};
@@ -91,8 +84,8 @@ export function fromOriginalTool(run: OriginalToolRun, label: string): RunResult
   for (const k of ['throughput_req_per_s', 'ttft_p50_s', 'ttft_p95_s', 'ttft_p99_s', 'latency_p50_s', 'latency_p95_s', 'latency_p99_s'] as const) {
     aggregate[k] ??= null;
   }
-  const marks: OriginalToolMarks = { results_from: FROM };
-  return { aggregate, log_metrics, samples, run_meta: { system_label: label, ...(run.run_meta ?? {}), ...marks } };
+  // The mark is kept in run_meta, so the HTML report's metadata table shows it too.
+  return { aggregate, log_metrics, samples, run_meta: { system_label: label, ...(run.run_meta ?? {}), results_from: FROM } };
 }
 
 /**
@@ -147,11 +140,12 @@ export function originalToolNotes(runs: readonly RunResult[]): string[] {
   return runs.filter(isFromOriginalTool).map((run) => {
     const m = runMeta(run);
     const when = typeof m.timestamp_utc === 'string' ? `, ${m.timestamp_utc}` : '';
+    // Its streaming attempt, had it worked, timed a first token from the batch's start; its fallback gave the batch's wall time.
+    const ttft = run.samples.every((s) => s.ttft_s === s.latency_s)
+      ? 'its TTFT and latency are the wall time of the whole batch, given to every request in it (it never measured a first token)'
+      : "its latency is the wall time of the whole batch, given to every request in it, and its TTFT runs from the batch's start";
     const paired = typeof m.pairing === 'string' ? m.pairing : 'not paired request by request with a kvbench run';
     const phases = run.samples.some((s) => s.phase === UNKNOWN_PHASE) ? '; it records no cold/reuse phase, so its requests count in the all-requests row only' : '';
-    return (
-      `${systemLabelOf(run) ?? 'a run'} is from ${FROM}${when}: its TTFT and latency are the wall time of the whole batch, ` +
-      `given to every request in it (it never measured a first token), and it has no cache figures; ${paired}${phases}`
-    );
+    return `${systemLabelOf(run) ?? 'a run'} is from ${FROM}${when}: ${ttft}, and it has no cache figures; ${paired}${phases}`;
   });
 }
