@@ -9,6 +9,7 @@ export * from './schemas/job.js';
 export * from './schemas/presets.js';
 export * from './schemas/events.js';
 export * from './schemas/results.js';
+export * from './schemas/original-tool.js';
 export * from './logger.js';
 export * from './schemas/status.js';
 export * from './clock.js';

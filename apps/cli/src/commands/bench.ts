@@ -16,7 +16,7 @@ import { readWorkloadFile, workloadId } from '@kvbench/workload';
 import { runBenchmark } from '@kvbench/runner';
 import { parseFlags, usage, type FlagSpecs } from '../args.js';
 import type { Command } from '../command.js';
-import { mergeRunIntoResultsFile } from '../results-file.js';
+import { checkResultsFile, reportSaved, saveRun } from '../results-file.js';
 import { compareRuns, renderRunSummaryTable } from '@kvbench/report';
 import { Progress } from '../progress.js';
 import { submitThroughServices } from '../submit.js';
@@ -85,6 +85,9 @@ export const benchCommand: Command = {
     const { flags: f } = parseFlags(argv, benchFlags);
     const log = consoleLogger('info', '');
     const label = String(f.system_label);
+    const outputJson = String(f.output_json);
+    // Hours of GPU time must not end on a file that cannot take the run: refuse now, before any engine.
+    await checkResultsFile(outputJson);
     const options: Record<string, string | number | boolean> = {};
     if (f.time_scale !== undefined) options.time_scale = f.time_scale as number;
     if (f.profile !== undefined) options.profile = f.profile as string;
@@ -117,7 +120,7 @@ export const benchCommand: Command = {
         token: bearerToken(f),
         workload,
         run: jobFields,
-        outputJson: String(f.output_json),
+        outputJson,
       });
     }
     const job = parseOrThrow(
@@ -142,10 +145,9 @@ export const benchCommand: Command = {
         },
       });
       progress.finish('completed');
-      await mergeRunIntoResultsFile(String(f.output_json), label, result);
+      const saved = await saveRun(outputJson, label, result);
       console.log(renderRunSummaryTable(compareRuns([result])));
-      console.log(`merged into ${f.output_json} under runs.${label}`);
-      return 0;
+      return reportSaved(saved, label);
     } finally {
       process.off('SIGINT', onSigint);
     }
