@@ -12,7 +12,8 @@ const pad = (n: number, w: number) => String(n).padStart(w, '0');
  * question of its own. Each round asks `questions` questions about every document, in `order`:
  * `tile` walks the whole list before repeating (LRU's worst case once the documents outgrow the
  * cache), `interleave` asks a document's questions back to back (its best), `random` shuffles
- * (seeded, per round). Round 1 is the warm-up: first sight of each document.
+ * (seeded, per round). Round 1 is the warm-up: first sight of each document. Arrivals: `closed`
+ * (max_concurrency users back to back, default 1) or open-loop `poisson` / `gamma` at `rate`.
  */
 export function generateDocqa(input: DocqaInput): ScenarioWorkload {
   const p = parseOrThrow(DocqaParams, { ...input, kind: 'docqa' }, 'docqa parameters');
@@ -35,14 +36,19 @@ export function generateDocqa(input: DocqaInput): ScenarioWorkload {
     order.push(...round);
   }
   const at = arrivalTimesMs(order.length, p, p.seed);
+  // Closed loop: max_concurrency users, each sending its next request when its previous one
+  // completed (request i follows request i − M), so a request's clock starts when its user sends it.
+  const users = p.max_concurrency ?? 1;
+  const ids: string[] = [];
   order.forEach(([r, d, q], i) => {
     const id = `r${r}-doc${pad(d, wd)}-q${q}`;
+    ids.push(id);
     const question = b.segment(`${id}/question`, p.question_tokens);
     const prompt = b.prompt(id, [{ segment: docs[d]! }, { segment: question }]);
     b.request({
       request_id: id,
       prompt,
-      release: { type: 'at', at_ms: at[i]! },
+      release: p.arrival === 'closed' && i >= users ? { type: 'after', request_id: ids[i - users]!, delay_ms: 0 } : { type: 'at', at_ms: at[i]! },
       ...(p.answer_tokens !== undefined ? { output_tokens: p.answer_tokens } : {}),
       tags: { kind: 'docqa', document_id: docs[d]!, round: r },
     });
