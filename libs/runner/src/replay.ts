@@ -91,7 +91,7 @@ class ReleaseHeap {
 /** How many of the next timed requests have their bodies built ahead of their release. */
 const BODY_LOOKAHEAD = 16;
 /** Below this many ms to the next release, poll with setImmediate instead of a timer. */
-const SPIN_MS = 2;
+const SPIN_MS = 1;
 
 class Scheduler {
   private readonly reqs: readonly PlannedRequest[];

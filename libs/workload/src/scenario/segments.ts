@@ -37,6 +37,8 @@ export function segmentTokens(space: TokenSpace, segmentId: string, length: numb
 export class PromptTokens {
   private readonly segments = new Map<string, Segment>();
   private readonly cache = new Map<string, Uint32Array>();
+  /** Each segment's ids as JSON list text (no brackets): a prompt's JSON is these pieces joined. */
+  private readonly jsonCache = new Map<string, string>();
   constructor(private readonly doc: Pick<ScenarioWorkload, 'token_space' | 'segments'>) {
     for (const s of doc.segments) this.segments.set(s.id, s);
   }
@@ -66,8 +68,24 @@ export class PromptTokens {
     return out;
   }
 
-  /** The JSON array text of the prompt's ids (what a request body carries). */
+  /**
+   * The JSON array text of the prompt's ids (what a request body carries), from each segment's
+   * text made once: a 128K-token turn of a long session is then a join of cached pieces rather
+   * than 128K number-to-text conversions before every release.
+   */
   json(prompt: TokenPrompt): string {
-    return `[${this.ids(prompt).join(',')}]`;
+    const pieces: string[] = [];
+    for (const ref of prompt.segments) {
+      const seg = this.segment(ref.segment);
+      const n = ref.tokens ?? seg.length;
+      if (n < seg.length) {
+        pieces.push(seg.subarray(0, n).join(','));
+        continue;
+      }
+      let text = this.jsonCache.get(ref.segment);
+      if (text === undefined) this.jsonCache.set(ref.segment, (text = seg.join(',')));
+      pieces.push(text);
+    }
+    return `[${pieces.join(',')}]`;
   }
 }
