@@ -7,7 +7,7 @@ import { after, before, test } from 'node:test';
 import { RunResult, silentLogger, type AnyWorkload, type Job, type Sample } from '@kvbench/common';
 import { startSimServer, type SimServer } from '@kvbench/engine-sim';
 import { completionBody, runBenchmark } from '@kvbench/runner';
-import { generateDocqa, generateMultiturn, generateWorkload, PromptTokens, workloadRequests } from '@kvbench/workload';
+import { generateDocqa, generateMultiturn, generateWorkload, importMooncake, PromptTokens, workloadRequests } from '@kvbench/workload';
 import { collector, makeJob, tempDir } from './helpers.js';
 import { startRecordingProxy } from './recording-proxy.js';
 
@@ -135,4 +135,28 @@ test('docqa with Poisson arrivals: released at the planned times, capped; a misc
   assert.equal(bad.length, 1);
   assert.match(bad[0]!.error!, /engine counted \d+ prompt tokens, kvbench sent 544 token ids/);
   void scale;
+});
+
+test('Mooncake trace on the simulator: requests at the trace times (scaled), blocks shared by hash id reused, partial blocks sent as prefixes', async () => {
+  // 64-token simulator blocks inside 128-token trace blocks: equal hash ids give equal KV blocks.
+  const line = (timestamp: number, input_length: number, hash_ids: number[]) => JSON.stringify({ timestamp, input_length, output_length: 2, hash_ids });
+  const trace = [line(0, 300, [1, 2, 3]), line(40, 256, [1, 2]), line(80, 200, [7, 8]), line(120, 320, [1, 2, 4])].join('\n');
+  const workload = importMooncake(trace, { blockTokens: 128, timeScale: 0.5 });
+  const { result, sent } = await runThrough(workload, { max_batch_size: 4 });
+  const tokens = new PromptTokens(workload);
+  const samples = byId(result.samples);
+  for (const [i, r] of workload.requests.entries()) {
+    const s = samples.get(r.request_id)!;
+    assert.ok(s.ok, `${r.request_id}: ${s.error}`);
+    assert.equal(s.prompt_tokens_server, s.prompt_tokens_client);
+    assert.equal(s.scenario!.trace_line, i + 1);
+    assert.ok(Math.abs(s.scheduled_at_s * 1000 - [0, 20, 40, 60][i]!) < 1e-6, 'released at timestamp × 0.5 ms');
+    assert.equal(s.completion_tokens_server, 2, "each line generates its own output_length");
+  }
+  const bodies = new Map(sent.map((r) => [JSON.stringify(r.body.prompt), r.body]));
+  for (const p of workload.prompts) assert.ok(bodies.has(JSON.stringify(Array.from(tokens.ids(p)))), `${p.id} sent as its ids`);
+  // Lines 2 and 4 begin with hash ids 1, 2 (256 tokens = 4 simulator blocks) of line 1.
+  assert.equal(samples.get('L2')!.cached_tokens, 255, 'the whole 256-token prompt matched; its last token is recomputed');
+  assert.equal(samples.get('L4')!.cached_tokens, 256);
+  assert.equal(samples.get('L3')!.cached_tokens, 0);
 });
