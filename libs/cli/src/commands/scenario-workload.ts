@@ -11,6 +11,7 @@ const tokenFlags: FlagSpecs = {
   seed: { type: 'int', default: 42, help: 'random seed (same seed, same bytes)' },
   out: { type: 'string', default: 'workload.json', help: 'output file' },
 };
+const formatFlag: FlagSpecs = { format: { type: 'string', default: 'native', help: "'native' (the only format that holds token ids)" } };
 
 const LENGTH_HELP = 'N, uniform:MIN:MAX or lognormal:MEAN:SIGMA[:MAX]';
 
@@ -25,6 +26,7 @@ export const multiturnFlags: FlagSpecs = {
   'active-sessions': { type: 'int', required: true, help: 'sessions in flight at most (K)' },
   'think-time-ms': { type: 'float', default: 0, help: "pause between a turn's completion and the session's next turn (D)" },
   ...tokenFlags,
+  ...formatFlag,
 };
 
 export const docqaFlags: FlagSpecs = {
@@ -41,6 +43,7 @@ export const docqaFlags: FlagSpecs = {
   burstiness: { type: 'float', default: 1, help: 'gamma shape (1 is Poisson; vLLM --burstiness)' },
   'max-concurrency': { type: 'int', help: 'requests in flight at most' },
   ...tokenFlags,
+  ...formatFlag,
 };
 
 /** `5`, `uniform:3:7`, `lognormal:2000:0.5[:8000]`. */
@@ -117,8 +120,9 @@ export const SCENARIO_KINDS: Record<string, { flags: FlagSpecs; build(f: Record<
   docqa: { flags: docqaFlags, build: docqaFromFlags, summary: 'Shared documents, each request a document and a question of its own (token ids)' },
 };
 
-async function writeAndReport(doc: ScenarioWorkload, out: string, tag: string): Promise<void> {
-  const { bytes, id } = await writeWorkloadFile(out, doc);
+async function writeAndReport(doc: ScenarioWorkload, out: string, tag: string, format: unknown = 'native'): Promise<void> {
+  if (format !== 'native' && format !== 'seed') throw new ValidationError(`--format: '${String(format)}' is not one of native, seed`, 'format');
+  const { bytes, id } = await writeWorkloadFile(out, doc, format);
   console.log(`[${tag}] wrote a ${doc.kind} workload to ${out}: ${summaryLine({ ...countWorkload(doc), id }, bytes)}`);
 }
 
@@ -132,7 +136,7 @@ export async function generateScenarioWorkload(kind: string, argv: string[]): Pr
   }
   const { flags, positionals } = parseFlags(argv, k.flags);
   if (positionals.length > 0) throw new ValidationError(`unexpected argument '${positionals[0]}'`, '(root)');
-  await writeAndReport(k.build(flags), String(flags.out), 'workload');
+  await writeAndReport(k.build(flags), String(flags.out), 'workload', flags.format);
   return 0;
 }
 
