@@ -97,6 +97,8 @@ class Scheduler {
   private readonly reqs: readonly PlannedRequest[];
   /** Unfinished dependencies of each request. */
   private readonly waitingOn: Int32Array;
+  /** Dependencies not yet sent: at 0 the request's body is built while they run. */
+  private readonly notStarted: Int32Array;
   private readonly latestDepEnd: Instant[];
   private readonly dependents: number[][];
   private readonly releasedAt: Instant[] = [];
@@ -123,10 +125,12 @@ class Scheduler {
     this.reqs = plan.requests;
     const n = this.reqs.length;
     this.waitingOn = new Int32Array(n);
+    this.notStarted = new Int32Array(n);
     this.latestDepEnd = new Array<Instant>(n).fill(opts.runStart);
     this.dependents = Array.from({ length: n }, () => []);
     for (const r of this.reqs) {
       this.waitingOn[r.index] = r.after.length;
+      this.notStarted[r.index] = r.after.length;
       for (const d of r.after) this.dependents[d]!.push(r.index);
       this.usesLeft.set(r.bodyKey, (this.usesLeft.get(r.bodyKey) ?? 0) + 1);
     }
@@ -145,7 +149,14 @@ class Scheduler {
       };
       if (this.opts.signal?.aborted) return this.end();
       // Requests released at the run's start (or at a time after it), grouped by their moment.
-      this.scheduleGroups(this.reqs.filter((r) => r.after.length === 0).map((r) => r.index));
+      const roots = this.reqs.filter((r) => r.after.length === 0);
+      // The first moment's bodies are built before the schedule starts (the original batches
+      // did so before their first batch): the schedule's origin is when they are ready.
+      const first = roots.reduce((m, r) => Math.min(m, r.delayMs), Infinity);
+      for (const r of roots) if (r.delayMs === first) this.bodyOf(r);
+      const origin = now();
+      for (const r of roots) this.latestDepEnd[r.index] = origin > this.opts.runStart ? origin : this.opts.runStart;
+      this.scheduleGroups(roots.map((r) => r.index));
       this.pump();
     });
   }
@@ -257,8 +268,9 @@ class Scheduler {
       (outcome) => this.done(r, scheduledAt, outcome),
       (err) => this.fail(err),
     );
-    // The bodies of requests waiting on this one, built while it runs (after its own bytes are out).
-    const waiting = this.dependents[i]!.filter((d) => this.waitingOn[d] === 1);
+    // The bodies of requests whose dependencies have all been sent, built while those run (after
+    // this one's bytes are out): a batch's while the previous batch runs, a turn's while the last one does.
+    const waiting = this.dependents[i]!.filter((d) => --this.notStarted[d]! === 0);
     if (waiting.length) setImmediate(() => {
       if (this.stopped === null) for (const d of waiting) this.bodyOf(this.reqs[d]!);
     });
