@@ -6,7 +6,7 @@
  * the engine's counters confirm where its KV came from.
  */
 import {
-  consoleLogger, hostCacheBytes, Job, newRunId, parseOrThrow, resolveKvConfig, ValidationError,
+  consoleLogger, hostCacheBytes, Job, newRunId, parseOrThrow, requiredGpuKvTokens, resolveKvConfig, ValidationError,
   type AnyWorkload, type KvConfig, type KvOverrides, type RunResult, type Sample, type ScenarioWorkload,
 } from '@kvbench/common';
 import { distribution } from '@kvbench/common';
@@ -115,6 +115,8 @@ export interface CapacitySweepOptions {
   seed: number;
   /** Refuse a working set above this many tokens. */
   maxWorkingSetTokens: number;
+  /** Tokens each request generates (the run's output_tokens): with the prompt, what the GPU pool must hold. */
+  outputTokens: number;
 }
 
 /** Tiers of a system in tokens: G, the GPU pool; H, host cache bytes / KV bytes per token. */
@@ -172,6 +174,17 @@ export async function capacitySweep(o: CapacitySweepOptions, run: PointRunner, o
   const points = o.points.map((p) => ({ label: p, tokens: parseCapacityPoint(p, ref.G, ref.H) }));
   for (const p of points) {
     if (p.tokens > o.maxWorkingSetTokens) throw new ValidationError(`--points: ${p.label} is a working set of ${p.tokens} tokens, above --max-working-set-tokens ${o.maxWorkingSetTokens}`, 'points');
+  }
+  // A request the GPU pool cannot hold is refused by the engine: say so before anything runs.
+  const largest = o.documentTokens + o.questionTokens + o.outputTokens;
+  for (const sys of o.systems) {
+    const needed = requiredGpuKvTokens(resolveKvConfig(sys.configModule, sys.overrides), largest);
+    if (needed !== null) {
+      throw new ValidationError(
+        `--${sys.label}_gpu_kv_max_tokens: ${sys.label}'s GPU pool cannot hold one request (${largest} tokens with output); give it at least ${needed}`,
+        `${sys.label}_gpu_kv_max_tokens`,
+      );
+    }
   }
   const out: CapacityPointResult[] = [];
   for (const p of points) {

@@ -77,6 +77,7 @@ test('sweep offload: replays counted only when the counters confirm the tier; re
 
 test('sweeps refuse bad input before running anything, naming the flag', async () => {
   await assert.rejects(kvbench(['sweep', 'capacity', '--systems', 'pcie', ...MODEL, '--points', '2GH', '--max_working_set_tokens', '1000']), (e: any) => e.code === 2 && /--points: 2GH is a working set of \d+ tokens, above --max-working-set-tokens 1000/.test(e.stderr));
+  await assert.rejects(kvbench(['sweep', 'capacity', '--systems', 'pcie', 'c2c', ...MODEL, '--pcie_gpu_kv_max_tokens', '8192']), (e: any) => e.code === 2 && /--c2c_gpu_kv_max_tokens: c2c's GPU pool cannot hold one request \(4176 tokens with output\); give it at least 4224/.test(e.stderr));
   await assert.rejects(kvbench(['sweep', 'capacity', ...MODEL, '--points', 'lots']), (e: any) => e.code === 2 && /--points: 'lots'/.test(e.stderr));
   await assert.rejects(kvbench(['sweep', 'offload', '--systems', 'pcie', ...MODEL, '--lengths', '100000', '--pcie_gpu_kv_max_tokens', '8192']), (e: any) => e.code === 2 && /--lengths: 100000/.test(e.stderr));
 });

@@ -106,6 +106,7 @@ export const sweepCapacityCommand: Command = {
         sweepId, systems, reference, points: f.points as string[], kvBytesPerToken: f.kv_bytes_per_token as number,
         documentTokens: f.document_tokens as number, questionTokens: f.question_tokens as number, questions: f.questions as number,
         rounds: f.rounds as number, maxConcurrency: f.max_concurrency as number, seed: f.seed as number, maxWorkingSetTokens: f.max_working_set_tokens as number,
+        outputTokens: f.output_tokens as number,
       },
       runner,
       onRun,
