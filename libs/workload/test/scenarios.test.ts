@@ -133,4 +133,8 @@ test('bad input names the field: turns 0, an unknown segment, an after that is n
   assert.throws(() => parseAnyWorkload(broken((d) => (d.requests[1].release = { type: 'after', request_id: 's2-t04', delay_ms: 0 }))), { field: 'requests.1.release.request_id' });
   assert.throws(() => parseAnyWorkload(broken((d) => (d.requests[0].phase = 'reuse'))), { field: 'requests.0.phase' });
   assert.throws(() => parseAnyWorkload(broken((d) => (d.prompts[0].tokens += 1))), { field: 'prompts.0.tokens' });
+  // Turn 2 is stored as turn 1 (its prefix) plus its own segments; a prefix must be an earlier prompt.
+  assert.equal(good.prompts[1].prefix, 's0-t01');
+  assert.throws(() => parseAnyWorkload(broken((d) => (d.prompts[1].prefix = 's0-t03'))), { field: 'prompts.1.prefix' });
+  assert.throws(() => parseAnyWorkload(broken((d) => (d.prompts[1].tokens -= 1))), { field: 'prompts.1.tokens' });
 });

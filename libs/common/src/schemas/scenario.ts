@@ -34,8 +34,13 @@ export type SegmentRef = z.infer<typeof SegmentRef>;
 export const TokenPrompt = z
   .object({
     id: z.string().min(1),
-    /** Sum of the segments' lengths: exactly the number of ids sent. */
+    /** The prefix's tokens plus the segments' lengths: exactly the number of ids sent. */
     tokens: z.number().int().positive(),
+    /**
+     * An earlier prompt this one begins with (a session's previous turn): the prompt is that
+     * prompt's ids, then its own segments. Keeps a T-turn session's document O(T), not O(T²).
+     */
+    prefix: z.string().min(1).optional(),
     segments: z.array(SegmentRef).min(1),
   })
   .strict();

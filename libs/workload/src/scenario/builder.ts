@@ -33,11 +33,19 @@ export class ScenarioBuilder {
     return s.tokens;
   }
 
-  /** A prompt of these segments (a ref's `tokens` below the segment's length takes a prefix of it). */
-  prompt(id: string, refs: SegmentRef[]): TokenPrompt {
+  /**
+   * A prompt of these segments (a ref's `tokens` below the segment's length takes a prefix of it),
+   * after the whole of the `prefix` prompt when one is given.
+   */
+  prompt(id: string, refs: SegmentRef[], prefix?: string): TokenPrompt {
     const existing = this.prompts.get(id);
     if (existing) return existing;
     let tokens = 0;
+    if (prefix !== undefined) {
+      const before = this.prompts.get(prefix);
+      if (!before) throw new Error(`prompt ${id}: prefix ${prefix} is not an earlier prompt`);
+      tokens = before.tokens;
+    }
     const segments = refs.map((r) => {
       const full = this.segmentLength(r.segment);
       const n = r.tokens ?? full;
@@ -45,7 +53,7 @@ export class ScenarioBuilder {
       tokens += n;
       return n === full ? { segment: r.segment } : { segment: r.segment, tokens: n };
     });
-    const p = { id, tokens, segments };
+    const p: TokenPrompt = prefix !== undefined ? { id, tokens, prefix, segments } : { id, tokens, segments };
     this.prompts.set(id, p);
     return p;
   }
@@ -71,7 +79,7 @@ export class ScenarioBuilder {
     let node = this.root;
     let reusable = 0;
     let matching = true;
-    for (const ref of p.segments) {
+    for (const ref of promptRefs(p, this.prompts)) {
       const full = this.segmentLength(ref.segment);
       const n = ref.tokens ?? full;
       let child = node.children.get(ref.segment);
@@ -86,6 +94,11 @@ export class ScenarioBuilder {
       node = child.node;
     }
     return reusable;
+  }
+
+  /** The prompts so far, by id (for resolving prefixes). */
+  get promptsById(): ReadonlyMap<string, TokenPrompt> {
+    return this.prompts;
   }
 
   build(): ScenarioWorkload {
@@ -103,4 +116,15 @@ export class ScenarioBuilder {
       requests: this.requests,
     };
   }
+}
+
+/** Every segment of a prompt in order: its prefix prompt's (recursively), then its own. */
+export function* promptRefs(p: TokenPrompt, prompts: ReadonlyMap<string, TokenPrompt>): Generator<SegmentRef> {
+  // Iteratively, oldest first: a 120-turn session is a chain of 120 prefixes.
+  const chain: TokenPrompt[] = [];
+  for (let q: TokenPrompt | undefined = p; q; q = q.prefix !== undefined ? prompts.get(q.prefix) : undefined) {
+    chain.push(q);
+    if (q.prefix !== undefined && !prompts.has(q.prefix)) throw new Error(`prompt ${q.id}: unknown prefix ${q.prefix}`);
+  }
+  for (let i = chain.length - 1; i >= 0; i--) yield* chain[i]!.segments;
 }

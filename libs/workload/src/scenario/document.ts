@@ -26,6 +26,7 @@ export function serializeScenarioParts(doc: ScenarioWorkload): string[] {
   list('prompts', doc.prompts, (p) => ({
     id: p.id,
     tokens: p.tokens,
+    ...(p.prefix !== undefined ? { prefix: p.prefix } : {}),
     segments: p.segments.map((r) => (r.tokens === undefined ? { segment: r.segment } : { segment: r.segment, tokens: r.tokens })),
   }));
   list('requests', doc.requests, (r) => ({
@@ -70,6 +71,11 @@ export function checkScenario(doc: ScenarioWorkload): void {
   doc.prompts.forEach((p, i) => {
     if (prompts.has(p.id)) fail(`prompts.${i}.id`, `duplicate prompt id '${p.id}'`);
     let sum = 0;
+    if (p.prefix !== undefined) {
+      const before = prompts.get(p.prefix);
+      if (!before) fail(`prompts.${i}.prefix`, `'${p.prefix}' is not an earlier prompt`);
+      sum = before.tokens;
+    }
     p.segments.forEach((r, j) => {
       const len = segments.get(r.segment);
       if (len === undefined) fail(`prompts.${i}.segments.${j}.segment`, `unknown segment '${r.segment}'`);
@@ -77,7 +83,7 @@ export function checkScenario(doc: ScenarioWorkload): void {
       sum += r.tokens ?? len;
     });
     if (sum !== p.tokens) fail(`prompts.${i}.tokens`, `says ${p.tokens} tokens, its segments hold ${sum}`);
-    prompts.set(p.id, rebuilt.prompt(p.id, p.segments));
+    prompts.set(p.id, rebuilt.prompt(p.id, p.segments, p.prefix));
   });
   const seen = new Set<string>();
   doc.requests.forEach((r, i) => {

@@ -35,16 +35,21 @@ export function generateMultiturn(input: MultiturnInput): ScenarioWorkload {
     const turns = drawLength(p.turns, random);
     if (turns < 1) throw new ValidationError(`turns: session ${sid} drew ${turns} turns`, 'turns');
     const context = drawLength(p.session_context_tokens, random);
-    const history: SegmentRef[] = [];
-    if (shared) history.push({ segment: shared });
-    if (context > 0) history.push({ segment: b.segment(`${sid}/context`, context) });
+    // Turn 1 holds the shared prefix and the session's context; turn t is turn t − 1 (its prefix)
+    // followed by that turn's canned answer and the new user tokens.
+    const first: SegmentRef[] = [];
+    if (shared) first.push({ segment: shared });
+    if (context > 0) first.push({ segment: b.segment(`${sid}/context`, context) });
     let previous: string | null = null;
     for (let t = 1; t <= turns; t++) {
       const user = drawLength(p.turn_tokens, random);
       if (user < 1) throw new ValidationError(`turn_tokens: ${sid} turn ${t} drew ${user} tokens`, 'turn_tokens');
-      history.push({ segment: b.segment(`${sid}/t${t}/user`, user) });
+      const userSegment = { segment: b.segment(`${sid}/t${t}/user`, user) };
       const id = `${sid}-t${pad(t, 2)}`;
-      const prompt = b.prompt(id, [...history]);
+      const prompt =
+        previous === null
+          ? b.prompt(id, [...first, userSegment])
+          : b.prompt(id, [{ segment: `${sid}/t${t - 1}/answer` }, userSegment], previous);
       const release =
         previous !== null
           ? { type: 'after' as const, request_id: previous, delay_ms: p.think_time_ms }
@@ -52,7 +57,7 @@ export function generateMultiturn(input: MultiturnInput): ScenarioWorkload {
             ? { type: 'after' as const, request_id: lastTurnOf[s - p.active_sessions]!, delay_ms: 0 }
             : { type: 'at' as const, at_ms: 0 };
       b.request({ request_id: id, prompt, release, output_tokens: p.answer_tokens, tags: { kind: 'multiturn', session_id: sid, turn: t } });
-      history.push({ segment: b.segment(`${sid}/t${t}/answer`, p.answer_tokens) });
+      b.segment(`${sid}/t${t}/answer`, p.answer_tokens);
       previous = id;
     }
     lastTurnOf.push(previous!);

@@ -1,4 +1,5 @@
 import type { ScenarioWorkload, Segment, TokenPrompt, TokenSpace } from '@kvbench/common';
+import { promptRefs } from './builder.js';
 
 /**
  * A segment's token ids: a pure function of the token space (seed and range) and the segment's
@@ -56,11 +57,13 @@ function cyrb128(str: string): [number, number, number, number] {
  */
 export class PromptTokens {
   private readonly segments = new Map<string, Segment>();
+  private readonly prompts: ReadonlyMap<string, TokenPrompt>;
   private readonly cache = new Map<string, Uint32Array>();
   /** Each segment's ids as JSON list text (no brackets): a prompt's JSON is these pieces joined. */
   private readonly jsonCache = new Map<string, string>();
-  constructor(private readonly doc: Pick<ScenarioWorkload, 'token_space' | 'segments'>) {
+  constructor(private readonly doc: Pick<ScenarioWorkload, 'token_space' | 'segments' | 'prompts'>) {
     for (const s of doc.segments) this.segments.set(s.id, s);
+    this.prompts = new Map(doc.prompts.map((p) => [p.id, p]));
   }
 
   segment(id: string): Uint32Array {
@@ -78,7 +81,7 @@ export class PromptTokens {
   ids(prompt: TokenPrompt): Uint32Array {
     const out = new Uint32Array(prompt.tokens);
     let at = 0;
-    for (const ref of prompt.segments) {
+    for (const ref of promptRefs(prompt, this.prompts)) {
       const seg = this.segment(ref.segment);
       const n = ref.tokens ?? seg.length;
       out.set(n === seg.length ? seg : seg.subarray(0, n), at);
@@ -95,7 +98,7 @@ export class PromptTokens {
    */
   json(prompt: TokenPrompt): string {
     const pieces: string[] = [];
-    for (const ref of prompt.segments) {
+    for (const ref of promptRefs(prompt, this.prompts)) {
       const seg = this.segment(ref.segment);
       const n = ref.tokens ?? seg.length;
       if (n < seg.length) {
