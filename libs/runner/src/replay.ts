@@ -186,7 +186,7 @@ class Scheduler {
     }
     while (this.inFlight < this.plan.concurrency && this.readyHead < this.ready.length) this.start(this.ready[this.readyHead++]!);
     if (this.readyHead > 1024 && this.readyHead * 2 > this.ready.length) this.ready.splice(0, this.readyHead), (this.readyHead = 0);
-    if (this.stopped === null && this.heap.size > 0) setImmediate(() => this.prepareAhead());
+    if (this.stopped === null && this.heap.size > 0) setImmediate(() => this.safely(() => this.prepareAhead()));
     this.arm();
     if (this.inFlight === 0 && (this.stopped !== null || (this.heap.size === 0 && this.readyHead >= this.ready.length))) this.end();
   }
@@ -219,7 +219,7 @@ class Scheduler {
     const fire = () => {
       this.timer = null;
       this.timerAt = null;
-      this.pump();
+      this.safely(() => this.pump());
     };
     // Timers fire up to a millisecond or two late: wake early and poll the last stretch on the
     // event loop's check phase (which still serves I/O between polls).
@@ -271,9 +271,9 @@ class Scheduler {
     // The bodies of requests whose dependencies have all been sent, built while those run (after
     // this one's bytes are out): a batch's while the previous batch runs, a turn's while the last one does.
     const waiting = this.dependents[i]!.filter((d) => --this.notStarted[d]! === 0);
-    if (waiting.length) setImmediate(() => {
+    if (waiting.length) setImmediate(() => this.safely(() => {
       if (this.stopped === null) for (const d of waiting) this.bodyOf(this.reqs[d]!);
-    });
+    }));
   }
 
   private done(r: PlannedRequest, scheduledAt: Instant, outcome: CompletionOutcome): void {
@@ -316,7 +316,19 @@ class Scheduler {
       if (--this.waitingOn[d]! === 0) released.push(d);
     }
     if (released.length && this.stopped === null) this.scheduleGroups(released);
-    this.pump();
+    this.safely(() => this.pump());
+  }
+
+  /** Work run from a timer or a completion: a throw (a body that cannot be built) fails the replay, not the process. */
+  private safely(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.ended = true;
+      this.stopped ??= 'failed';
+      this.timer?.cancel();
+      this.fail(err);
+    }
   }
 
   private stop(reason: string): void {
