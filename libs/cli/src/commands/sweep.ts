@@ -118,6 +118,7 @@ export const sweepCapacityCommand: Command = {
     }));
     console.log(table(['point', 'working set', 'system', 'tier', 'hit rate', 'GPU hit rate', 'TTFT p50 ms (later rounds)'], rows));
     console.log(`sweep ${sweepId}: ${f.out}; runs merged into ${f.output_json}`);
+    console.log(`paired comparison of a point: kvbench report ${f.output_json} --workload_id ${points[0]?.workload_id ?? '<id>'} (each point's id is in ${f.out})`);
     return 0;
   },
 };
