@@ -1,4 +1,4 @@
-import type { WorkloadDocument } from '@kvbench/common';
+import type { AnyWorkload } from '@kvbench/common';
 import { KvbenchClient, type RunRequest } from './api-client.js';
 import { reportSaved, saveRun } from './results-file.js';
 import { watchRun } from './watch.js';
@@ -7,7 +7,7 @@ export interface SubmitOptions {
   apiUrl: string;
   aggregatorUrl?: string | undefined;
   token?: string | undefined;
-  workload: WorkloadDocument;
+  workload: AnyWorkload;
   run: Omit<RunRequest, "workload_id"> & { system_label: string };
   outputJson: string;
 }

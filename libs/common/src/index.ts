@@ -5,6 +5,7 @@ export * from './stats.js';
 export * from './aggregate.js';
 export * from './bus.js';
 export * from './schemas/workload.js';
+export * from './schemas/scenario.js';
 export * from './schemas/job.js';
 export * from './schemas/presets.js';
 export * from './schemas/events.js';
