@@ -30,7 +30,7 @@ import {
   weightBytesPerRank,
   type ModelShape,
   type Profile,
-} from '@kvbench/engine-sim';
+} from '@kvbench/hardware';
 import { ValidationError } from '@kvbench/common';
 import type { ProbeRaw, ProbeCopy, ProbeBlockCopy } from './raw.js';
 

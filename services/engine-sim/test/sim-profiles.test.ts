@@ -2,8 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { listProfiles, loadProfile } from '@kvbench/engine-sim';
-import { PROFILES_DIR } from './helpers.js';
+import { PROFILES_DIR, listProfiles, loadProfile } from '../src/index.js';
 
 test('the simulator lists and loads every committed profile', () => {
   const names = listProfiles();
