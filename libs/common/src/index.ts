@@ -14,3 +14,4 @@ export * from './schemas/status.js';
 export * from './clock.js';
 export * from './ids.js';
 export * from './port.js';
+export * from './sse.js';

@@ -5,11 +5,10 @@
  * return the run in the results-document shape.
  */
 export { runBenchmark, type RunContext } from './run.js';
-export type { AgentOptions, SimOptions } from './options.js';
+export type { AgentOptions, SimOptions, SimulatorLauncher } from './options.js';
 export { resolveAgentOptions } from './options.js';
 export { trtllmConfig, trtllmConfigYaml, type TrtllmConfig } from './engine/config-yaml.js';
 export { chunkedPrefillFor } from './engine/start.js';
-export { SseParser } from './sse.js';
 export { parsePrometheusText, sumSeries, seriesByLabel, PrometheusParseError, type PromText, type PromSample, type PromFamily } from './stats/prometheus.js';
 export { openaiLogMetrics } from './stats/openai.js';
 export { fillFromTrtllmPrometheus } from './stats/trtllm-prometheus.js';

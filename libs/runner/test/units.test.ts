@@ -1,32 +1,10 @@
-/** SSE parsing, the engine config file, nvidia-smi parsing. */
+/** The engine config file, nvidia-smi parsing (SSE: libs/common/test/sse.test.ts). */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parse as parseYaml } from 'yaml';
 import { resolveKvConfig } from '@kvbench/common';
-import { chunkedPrefillFor, completionBody, parseNvidiaSmiCsv, SseParser, trtllmConfig, trtllmConfigYaml } from '@kvbench/runner';
+import { chunkedPrefillFor, completionBody, parseNvidiaSmiCsv, trtllmConfig, trtllmConfigYaml } from '@kvbench/runner';
 import { fixtureText, makeJob } from './helpers.js';
-
-test('SSE: the same events whatever the chunking (every split point, LF / CRLF / CR)', () => {
-  const base = ': keep-alive\n\ndata: {"a":1}\n\nevent: x\ndata: line1\ndata: line2\n\ndata:nospace\n\ndata: [DONE]\n\n';
-  const expected = ['{"a":1}', 'line1\nline2', 'nospace', '[DONE]'];
-  for (const eol of ['\n', '\r\n', '\r']) {
-    const text = Buffer.from(base.replace(/\n/g, eol));
-    for (let cut = 0; cut <= text.length; cut++) {
-      const p = new SseParser();
-      const got = [...p.push(text.subarray(0, cut)), ...p.push(text.subarray(cut)), ...p.end()];
-      assert.deepEqual(got, expected, `eol ${JSON.stringify(eol)}, split at ${cut}`);
-    }
-  }
-});
-
-test('SSE: multi-byte UTF-8 split across chunks, and an event delivered as soon as its blank line arrives', () => {
-  const text = Buffer.from('data: héllo 世界\n\ndata: two\n\n');
-  const p = new SseParser();
-  const first = p.push(text.subarray(0, 9)); // cuts inside "é"
-  assert.deepEqual(first, []);
-  assert.deepEqual(p.push(text.subarray(9, 22)), ['héllo 世界']);
-  assert.deepEqual(p.push(text.subarray(22)), ['two']);
-});
 
 test('engine config: TensorRT-LLM keys and units (host_cache_size in bytes = GiB × 1024³)', () => {
   const kv = resolveKvConfig('config_c2c', { host_cache_gb: 1.5 });

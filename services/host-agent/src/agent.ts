@@ -19,6 +19,7 @@ import {
 import { parseWorkload } from '@kvbench/workload';
 import { runBenchmark, type AgentOptions } from '@kvbench/runner';
 import { linkCheck } from '@kvbench/probe';
+import { SIM_MAIN_PATH, defaultProfileForSystem } from '@kvbench/engine-sim';
 import { EventPublisher } from './publisher.js';
 import { updateRunStatus } from './run-status.js';
 import type { AgentConfig } from './config.js';
@@ -187,6 +188,7 @@ export class HostAgent {
       requestTimeoutMs: c.requestTimeoutMs,
       ...(c.trtllmServeBin ? { trtllmServe: c.trtllmServeBin } : {}),
       sim,
+      simulator: { mainPath: SIM_MAIN_PATH, defaultProfileForSystem },
       // What this machine's offload path delivered just before the run, kept in run_meta.link_check.
       ...(c.linkCheck ? { linkCheck: async () => ({ ...(await linkCheck()) }) } : {}),
     };

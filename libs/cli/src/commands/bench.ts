@@ -14,6 +14,7 @@ import {
 } from '@kvbench/common';
 import { readWorkloadFile, workloadId } from '@kvbench/workload';
 import { runBenchmark } from '@kvbench/runner';
+import { SIM_MAIN_PATH, defaultProfileForSystem } from '@kvbench/engine-sim';
 import { parseFlags, usage, type FlagSpecs } from '../args.js';
 import type { Command } from '../command.js';
 import { mergeRunIntoResultsFile } from '../results-file.js';
@@ -134,6 +135,7 @@ export const benchCommand: Command = {
         attempt: 1,
         log,
         signal: abort.signal,
+        agent: { simulator: { mainPath: SIM_MAIN_PATH, defaultProfileForSystem } },
         emit: async (e: RunEvent) => {
           if (e.type === 'sample') progress.add(e.sample);
         },

@@ -11,7 +11,6 @@ import { httpJson, httpRequest } from '../http.js';
 import type { ResolvedAgentOptions } from '../options.js';
 import { trtllmConfig, trtllmConfigYaml, type TrtllmConfig } from './config-yaml.js';
 import { describeExit, spawnEngine, type EngineProcess } from './process.js';
-import { loadSimModule } from './sim-module.js';
 
 /** What /version said (trtllm: {version}; the simulator adds engine, profile, time_scale). */
 export interface EngineVersion {
@@ -122,7 +121,10 @@ async function launchEngine(a: StartEngineArgs): Promise<EngineHandle> {
   let argv: string[];
   let profile: string | null = null;
   if (isSim) {
-    const sim = await loadSimModule();
+    const sim = agent.simulator;
+    if (!sim) {
+      throw new ValidationError('engine kind "sim" needs the simulator, and this runner was given none (AgentOptions.simulator: the CLI and the host agent hand in @kvbench/engine-sim\'s)', 'engine.kind');
+    }
     const timeScale = agent.sim.timeScale ?? numOption(job, 'time_scale') ?? 1;
     profile = agent.sim.profile ?? (option(job, 'profile') as string | undefined) ?? sim.defaultProfileForSystem(job.system_label);
     const seed = agent.sim.seed ?? numOption(job, 'seed');
@@ -130,7 +132,7 @@ async function launchEngine(a: StartEngineArgs): Promise<EngineHandle> {
     const legacy = simLegacy(a);
     argv = [
       process.execPath,
-      agent.sim.mainPath ?? sim.SIM_MAIN_PATH,
+      sim.mainPath,
       ...common,
       ...(maxNumTokens !== undefined ? ['--max_num_tokens', String(maxNumTokens)] : []),
       '--host', '127.0.0.1',
