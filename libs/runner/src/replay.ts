@@ -29,6 +29,8 @@ export interface ReplayOptions {
   runStart: Instant;
   /** Called once per request as it completes (in completion order). */
   onComplete(done: CompletedRequest): void;
+  /** Extra headers on every request (TensorRT-LLM main: X-TRTLLM-return-metrics). */
+  requestHeaders?: Record<string, string>;
   /** Stop dispatching further batches when this returns a reason (engine died, too many failures). */
   stopReason?(): string | null;
   signal?: AbortSignal;
@@ -104,6 +106,7 @@ export async function replayWorkload(opts: ReplayOptions): Promise<{ completed: 
           agent: opts.agent,
           body,
           timeoutMs: opts.requestTimeoutMs,
+          ...(opts.requestHeaders ? { headers: opts.requestHeaders } : {}),
           ...(opts.signal ? { signal: opts.signal } : {}),
         });
         const itl: number[] = [];

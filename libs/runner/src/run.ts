@@ -31,10 +31,10 @@ import { EventPublisher } from './events.js';
 import { createKeepAliveAgent, type AnyAgent } from './http.js';
 import { resolveAgentOptions, type AgentOptions, type ResolvedAgentOptions } from './options.js';
 import { replayWorkload, type CompletedRequest } from './replay.js';
-import { PrometheusStatsReader } from './stats/openai.js';
+import { kvBytesPerTokenOf, PrometheusStatsReader, type OpenaiUnits } from './stats/openai.js';
 import { joinPerfMetrics, serverMetrics, type ClockRelation, type JoinCandidate, type PerfEntry } from './stats/perf-metrics.js';
 import type { StatsReader } from './stats/reader.js';
-import { TrtllmStatsReader } from './stats/trtllm-reader.js';
+import { TrtllmStatsReader, type TrtllmReaderOptions } from './stats/trtllm-reader.js';
 import { gitCommit, kvbenchVersion } from './version.js';
 
 export interface RunContext {
@@ -128,14 +128,19 @@ async function execute(
     agent.gitCommit !== undefined ? agent.gitCommit : gitCommit(),
   ]);
 
-  const engine = await startEngine({ job, kv, totalRequests, agent, runDir, log, ...(ctx.signal ? { signal: ctx.signal } : {}) });
+  const largestPromptTokens = workload.prompts.reduce((m, p) => Math.max(m, p.tokens), 0);
+  const engine = await startEngine({ job, kv, totalRequests, largestPromptTokens, agent, runDir, log, ...(ctx.signal ? { signal: ctx.signal } : {}) });
   setEngine(engine);
   const simulated = job.engine.kind === 'sim' || engine.version.engine === 'sim';
   // Only the simulator scales time; a real engine's clock is the real clock.
   const timeScale = simulated && engine.version.time_scale && engine.version.time_scale > 0 ? engine.version.time_scale : 1;
 
   const reader: StatsReader =
-    job.engine.kind === 'openai' ? new PrometheusStatsReader(engine.url, log) : new TrtllmStatsReader(engine.url, log, engine.launched);
+    job.engine.kind === 'openai'
+      ? new PrometheusStatsReader(engine.url, log, openaiUnits(job, kv))
+      : new TrtllmStatsReader(engine.url, log, trtllmReaderOptions(engine));
+  // Only /perf_metrics entries arrive late; per-request metrics by stream come with the sample itself.
+  const joinLater = engine.perRequestMetrics.source === 'endpoint';
   if (reader.abandon) cleanups.push(() => reader.abandon!());
   await reader.open();
   const clock: ClockRelation = job.engine.kind === 'openai' ? { offsetS: null, how: 'no /perf_metrics' } : await relateClocks(engine.url, engine.launched);
@@ -184,7 +189,7 @@ async function execute(
     const nowMs = Date.now();
     for (let i = 0; i < pending.length; ) {
       const p = pending[i]!;
-      if (final || p.cand.sample.server !== null || nowMs - p.doneAtMs >= JOIN_WAIT_MS || job.engine.kind === 'openai') {
+      if (final || p.cand.sample.server !== null || nowMs - p.doneAtMs >= JOIN_WAIT_MS || !joinLater) {
         events.publish('sample', { sample: p.cand.sample });
         pending.splice(i, 1);
       } else i++;
@@ -205,9 +210,17 @@ async function execute(
       firstTextAt: done.outcome.firstTextAt,
       endAt: done.outcome.endAt,
     };
+    const streamed = done.outcome.perfMetrics;
+    if (streamed) {
+      // TensorRT-LLM main: the request's own metrics, after [DONE] on its stream.
+      const entry: PerfEntry = 'perf_metrics' in streamed ? (streamed as PerfEntry) : { perf_metrics: streamed as PerfEntry['perf_metrics'] };
+      cand.sample.server = serverMetrics(entry, cand, clock, timeScale, 'stream (event trtllm.perf_metrics)');
+      joinedCount++;
+      joinBy.set('stream', (joinBy.get('stream') ?? 0) + 1);
+    }
     joinable.push(cand);
     pending.push({ cand, doneAtMs: Date.now() });
-    if (job.engine.kind === 'openai') joinAndPublish(false);
+    if (!joinLater) joinAndPublish(false);
   };
 
   let polling = true;
@@ -252,6 +265,7 @@ async function execute(
       timeScale,
       runStart,
       onComplete,
+      ...(engine.perRequestMetrics.source === 'stream' ? { requestHeaders: { 'X-TRTLLM-return-metrics': '1' } } : {}),
       stopReason: () => engine.deathReason() ?? (failed > agent.maxFailedRequests ? `${failed} request(s) failed; first: ${firstFailure}` : null),
       ...(ctx.signal ? { signal: ctx.signal } : {}),
     });
@@ -289,6 +303,8 @@ async function execute(
     ended_at: endedAt,
     statistics: reader.describe(),
     perf_metrics_join: {
+      source: engine.perRequestMetrics.source,
+      source_reason: engine.perRequestMetrics.reason,
       clock: clock.how,
       clock_offset_s: clock.offsetS,
       joined: joinedCount,
@@ -305,6 +321,26 @@ async function execute(
     log_metrics: logMetrics,
   });
   return { aggregate: computeAggregate(samples), log_metrics: logMetrics, samples, run_meta: finalMeta };
+}
+
+function trtllmReaderOptions(e: EngineHandle): TrtllmReaderOptions {
+  const eventsOff = e.launched
+    ? 'the KV event buffer was left off: this build\'s iteration stats carry the KV deltas (give engine option event_buffer_max_size to have events)'
+    : 'the attached build\'s iteration stats carry the KV deltas';
+  return {
+    freshEngine: e.launched,
+    readKvEvents: e.readKvEvents,
+    kvEventsOffReason: eventsOff,
+    readPerfEndpoint: e.perRequestMetrics.source === 'endpoint',
+    drainerNote: e.iterStatsMayBeDrained
+      ? `on TensorRT-LLM ${e.build?.version ?? e.build?.generation} return_perf_metrics starts a background collector that drains the same queue (ENGINES.md)`
+      : null,
+  };
+}
+
+/** What turns SGLang's token counters into blocks and bytes (engine options, else null with the reason). */
+function openaiUnits(job: Job, kv: KvConfig): OpenaiUnits {
+  return { tokensPerBlock: kv.tokens_per_block, ...kvBytesPerTokenOf(job.engine.options) };
 }
 
 function buildRunMeta(a: {
@@ -346,6 +382,10 @@ function buildRunMeta(a: {
       log_path: e.process?.logPath ?? null,
       config_path: e.configPath,
       options: job.engine.options,
+      ...(e.build ? { build: e.build } : {}),
+      ...(e.leftOut.length ? { left_out: e.leftOut } : {}),
+      ...(e.openai ? { detected: e.openai } : {}),
+      per_request_metrics: e.perRequestMetrics,
     },
     max_batch_size: job.max_batch_size,
     max_seq_len: job.max_seq_len,

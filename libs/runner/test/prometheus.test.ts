@@ -60,7 +60,7 @@ test('vLLM: prefix-cache hit rate from counter deltas over the window, summed ov
   assert.equal(m.reused_blocks, null);
   assert.match(m.null_reasons['reused_blocks']!, /tokens, not blocks/);
   assert.equal(m.offloaded_blocks, null);
-  assert.match(m.null_reasons['observed_offload_bandwidth_gbps']!, /vLLM exposes no KV offload/);
+  assert.match(m.null_reasons['observed_offload_bandwidth_gbps']!, /without the offloading connector/);
 });
 
 test('SGLang: cached tokens by cache_source over prompt tokens, window deltas', async () => {
