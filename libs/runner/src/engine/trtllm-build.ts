@@ -85,10 +85,11 @@ export function capabilitiesOf(gen: TrtllmGeneration, flags: readonly string[] |
     v2IterationStatsKeys: gen === 'main',
     iterationKvDeltas: known && gen !== '1.0',
   };
-  // What --help lists wins over the version guess for the flag (a build between landmarks).
+  // What --help lists wins over the version guess (a build between landmarks): the current name where it
+  // exists, else the older one every 1.x accepts.
   if (flags) {
-    if (flags.includes('--extra_llm_api_options')) caps.configFlag = '--extra_llm_api_options';
-    else if (flags.includes('--config')) caps.configFlag = '--config';
+    if (flags.includes('--config')) caps.configFlag = '--config';
+    else if (flags.includes('--extra_llm_api_options')) caps.configFlag = '--extra_llm_api_options';
   }
   return caps;
 }
