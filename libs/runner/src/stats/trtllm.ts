@@ -142,6 +142,14 @@ export class TrtllmWindow {
   }
   highestKnownIter: number | null = null;
 
+  /**
+   * The latest cumulative counters are as of the window's last iteration: another source (perf
+   * metrics' last_iter) says which that was. Unknown when nothing says so.
+   */
+  cumulativeIsCurrent(): boolean {
+    return this.highestKnownIter !== null && this.latestIter !== null && this.latestIter >= this.highestKnownIter;
+  }
+
   /** Iterations lost, counting a tail that another source proves happened. */
   lost(): number {
     const tail = this.highestKnownIter !== null && this.lastIter !== null && this.highestKnownIter > this.lastIter ? this.highestKnownIter - this.lastIter : 0;
@@ -258,7 +266,7 @@ export function trtllmLogMetrics(w: TrtllmWindow): LogMetrics {
       lookups > 0 ? w.reused / lookups : null,
       lookups > 0 ? `${key}: Σ iterReusedBlocks / (Σ iterReusedBlocks + Σ iterMissedBlocks)` : 'no block lookups in the window (0 reused + 0 missed)',
     );
-  } else if (w.latest && (w.baseline || w.freshEngine || lost === 0)) {
+  } else if (w.latest && (w.baseline || w.freshEngine || lost === 0) && (lost === 0 || w.cumulativeIsCurrent())) {
     // Cumulative counters: an iteration another reader took is still counted in the next one kvbench sees.
     const base = w.baseline ?? {};
     const note =
@@ -278,8 +286,11 @@ export function trtllmLogMetrics(w: TrtllmWindow): LogMetrics {
       );
     }
   } else if (lost > 0) {
-    set('reused_blocks', null, lostReason);
-    set('cache_hit_rate', null, lostReason);
+    const why = w.latest
+      ? `${lostReason}; the cumulative kvCacheStats kvbench last received (iteration ${w.latestIter ?? '?'}) cannot be shown to be as of the window's end`
+      : lostReason;
+    set('reused_blocks', null, why);
+    set('cache_hit_rate', null, why);
   } else {
     set('reused_blocks', null, noIterations);
     set('cache_hit_rate', null, noIterations);
