@@ -68,7 +68,6 @@ const numOption = (job: Job, key: string): number | undefined => {
   return n;
 };
 
-/** trtllm-serve CLI flags kvbench passes through from job.engine.options when present. */
 /** trtllm-serve's default --max_num_tokens. */
 const TRTLLM_DEFAULT_MAX_NUM_TOKENS = 8192;
 
