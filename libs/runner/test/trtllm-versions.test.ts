@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { LogMetrics, RunResult, type WorkloadDocument } from '@kvbench/common';
+import { EngineError, LogMetrics, RunResult, type WorkloadDocument } from '@kvbench/common';
 import { runBenchmark } from '@kvbench/runner';
 import { generateWorkload } from '@kvbench/workload';
 import { collector, engineEnv, FIXTURES, makeJob, tempDir } from './helpers.js';
@@ -92,6 +92,13 @@ function assertFiguresEqualTruth(m: LogMetrics, t: Truth, withBytes: boolean) {
     assert.equal(typeof m.observed_offload_bandwidth_gbps, 'number');
   }
 }
+
+test('the double refuses what its version would: a 1.0.1 told it is 1.1.0 gets tokens_per_block and does not start', async () => {
+  const err = await runVersion('1.0.1', { trtllm_version: '1.1.0' }).then(() => assert.fail('the engine should have refused its config'), (e: unknown) => e as EngineError);
+  assert.ok(err instanceof EngineError, String(err));
+  assert.match(err.message, /exited before becoming healthy \(exit code 1\)/);
+  assert.ok(err.logTail.some((l) => /kv_cache_config\.tokens_per_block/.test(l)) && err.logTail.some((l) => /Extra inputs are not permitted/.test(l)), err.logTail.join('\n'));
+});
 
 test('1.0.x: --extra_llm_api_options, no tokens_per_block / perf_metrics_max_requests (recorded as left out), events on; reuse from cumulative counters, offloads from events', async () => {
   const { truth, meta, m, result } = await runVersion('1.0.1');

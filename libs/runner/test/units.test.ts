@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parse as parseYaml } from 'yaml';
 import { resolveKvConfig } from '@kvbench/common';
-import { chunkedPrefillFor, completionBody, parseNvidiaSmiCsv, trtllmConfig, trtllmConfigYaml } from '@kvbench/runner';
+import { capabilitiesOf, chunkedPrefillFor, completionBody, generationOf, parseNvidiaSmiCsv, parseTrtllmVersion, trtllmConfig, trtllmConfigFor, trtllmConfigYaml } from '@kvbench/runner';
 import { fixtureText, makeJob } from './helpers.js';
 
 test('engine config: TensorRT-LLM keys and units (host_cache_size in bytes = GiB × 1024³)', () => {
@@ -42,4 +42,32 @@ test('chunked prefill: on when max_seq_len exceeds max_num_tokens (default 8192)
   assert.equal(chunkedPrefillFor(makeJob({ max_seq_len: 8192 })), undefined);
   assert.equal(chunkedPrefillFor(makeJob({ max_seq_len: 131072, engine: { kind: 'trtllm', options: { max_num_tokens: 131072 } } })), undefined);
   assert.equal(chunkedPrefillFor(makeJob({ max_seq_len: 131072, engine: { kind: 'trtllm', options: { enable_chunked_prefill: false } } })), false);
+});
+
+test('TensorRT-LLM versions → behaviour generation (ENGINES.md landmarks)', () => {
+  const cases: [string | null, string][] = [
+    ['1.0.0', '1.0'], ['1.0.1', '1.0'], ['1.1.0rc3', '1.1'], ['1.2.0', '1.2'], ['1.3.0rc5', '1.3-collector'], ['1.3.0rc11', '1.3-collector'],
+    ['1.3.0rc12', '1.3-tee'], ['1.3.0', '1.3-tee'], ['1.4.0rc1', 'main'], ['2.0.0', 'main'], ['0.21.0', 'unknown'], ['garbage', 'unknown'], [null, 'unknown'],
+  ];
+  for (const [v, gen] of cases) assert.equal(generationOf(v), gen, String(v));
+  assert.deepEqual(parseTrtllmVersion('1.3.0rc12'), { major: 1, minor: 3, patch: 0, rc: 12, dev: false });
+  // --help wins over the version guess for the config flag.
+  assert.equal(capabilitiesOf('1.1', ['--extra_llm_api_options', '--config']).configFlag, '--config');
+  assert.equal(capabilitiesOf('main', ['--extra_llm_api_options']).configFlag, '--extra_llm_api_options');
+  assert.equal(capabilitiesOf('unknown', null).configFlag, '--extra_llm_api_options');
+});
+
+test('engine config per build: keys a build lacks stay out, each with its consequence; the GPU memory share inside kv_cache_config', () => {
+  const kv = resolveKvConfig('config_pcie', {});
+  const old = trtllmConfigFor(kv, { perfMetricsMaxRequests: 64, eventBufferMaxSize: 1000, freeGpuMemoryFraction: 0.8, capabilities: capabilitiesOf('1.0', null) });
+  assert.deepEqual(Object.keys(old.config.kv_cache_config).sort(), ['enable_block_reuse', 'event_buffer_max_size', 'free_gpu_memory_fraction', 'host_cache_size', 'max_tokens']);
+  assert.equal(old.config.perf_metrics_max_requests, undefined);
+  assert.deepEqual(old.leftOut.map((l) => l.key), ['kv_cache_config.tokens_per_block', 'perf_metrics_max_requests']);
+  assert.ok(old.leftOut.every((l) => l.reason && l.consequence));
+  const main = trtllmConfigFor(kv, { perfMetricsMaxRequests: 64, eventBufferMaxSize: 0, capabilities: capabilitiesOf('main', null) });
+  assert.equal(main.config.kv_cache_config.tokens_per_block, 64);
+  assert.equal(main.config.kv_cache_config.event_buffer_max_size, undefined, 'no event buffer: nobody reads the events');
+  assert.equal(main.config.return_perf_metrics, true);
+  assert.equal(main.config.perf_metrics_max_requests, undefined);
+  assert.match(main.leftOut[0]!.consequence, /X-TRTLLM-return-metrics/);
 });
