@@ -15,3 +15,5 @@ export * from './clock.js';
 export * from './ids.js';
 export * from './port.js';
 export * from './sse.js';
+export * from './schemas/agents.js';
+export * from './run-status-store.js';

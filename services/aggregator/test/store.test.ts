@@ -34,7 +34,7 @@ test('migrations run once, are recorded, and the database is in WAL mode', async
 });
 
 const row = (attempt: number, over: Partial<AttemptStateRow> = {}): AttemptStateRow => ({
-  attempt, started_at: null, completed_at: null, failed_at: null, failed_final: null, aggregate_json: null, complete_at: null, ...over,
+  attempt, started_at: null, completed_at: null, failed_at: null, failed_final: null, cancelled_at: null, aggregate_json: null, complete_at: null, ...over,
 });
 
 test('attempt and run status rules', () => {
