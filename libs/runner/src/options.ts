@@ -52,6 +52,11 @@ export interface AgentOptions {
   sim?: SimOptions;
   /** How to start the simulator; jobs of kind "sim" are refused without it. */
   simulator?: SimulatorLauncher;
+  /**
+   * The model's KV bytes per token (whole model), where the caller knows the model's shape: turns
+   * SGLang's token counters into bytes when the job gives no kv_bytes_per_token / model_shape.
+   */
+  modelKvBytesPerToken?: (model: string) => number | null;
   /** A link-check result (or a function producing it) carried into run_meta.link_check as given. */
   linkCheck?: Record<string, unknown> | (() => Promise<Record<string, unknown> | null> | Record<string, unknown> | null);
   /** kvbench version and git commit for run_meta; detected best-effort when absent. */
@@ -63,8 +68,9 @@ export interface AgentOptions {
   runMeta?: Record<string, unknown>;
 }
 
-export interface ResolvedAgentOptions extends Required<Omit<AgentOptions, 'outputDir' | 'engineStartupTimeoutMs' | 'engineEnv' | 'linkCheck' | 'kvbenchVersion' | 'gitCommit' | 'sim' | 'simulator' | 'runMeta'>> {
+export interface ResolvedAgentOptions extends Required<Omit<AgentOptions, 'outputDir' | 'engineStartupTimeoutMs' | 'engineEnv' | 'linkCheck' | 'kvbenchVersion' | 'gitCommit' | 'sim' | 'simulator' | 'modelKvBytesPerToken' | 'runMeta'>> {
   simulator: SimulatorLauncher | null;
+  modelKvBytesPerToken: ((model: string) => number | null) | null;
   runMeta: Record<string, unknown>;
   outputDir: string | undefined;
   engineStartupTimeoutMs: number | undefined;
@@ -90,6 +96,7 @@ export function resolveAgentOptions(o: AgentOptions = {}): ResolvedAgentOptions 
     engineEnv: o.engineEnv,
     sim: o.sim ?? {},
     simulator: o.simulator ?? null,
+    modelKvBytesPerToken: o.modelKvBytesPerToken ?? null,
     linkCheck: o.linkCheck,
     kvbenchVersion: o.kvbenchVersion,
     gitCommit: o.gitCommit,

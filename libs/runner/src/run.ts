@@ -140,7 +140,7 @@ async function execute(
 
   const reader: StatsReader =
     job.engine.kind === 'openai'
-      ? new PrometheusStatsReader(engine.url, log, openaiUnits(job, kv))
+      ? new PrometheusStatsReader(engine.url, log, openaiUnits(job, kv, agent))
       : new TrtllmStatsReader(engine.url, log, trtllmReaderOptions(engine));
   // Only /perf_metrics entries arrive late; per-request metrics by stream come with the sample itself.
   const joinLater = engine.perRequestMetrics.source === 'endpoint';
@@ -342,8 +342,16 @@ function trtllmReaderOptions(e: EngineHandle): TrtllmReaderOptions {
 }
 
 /** What turns SGLang's token counters into blocks and bytes (engine options, else null with the reason). */
-function openaiUnits(job: Job, kv: KvConfig): OpenaiUnits {
-  return { tokensPerBlock: kv.tokens_per_block, ...kvBytesPerTokenOf(job.engine.options) };
+function openaiUnits(job: Job, kv: KvConfig, agent: ResolvedAgentOptions): OpenaiUnits {
+  const fromJob = kvBytesPerTokenOf(job.engine.options);
+  let known: number | null = null;
+  try {
+    known = fromJob.kvBytesPerToken === null ? (agent.modelKvBytesPerToken?.(job.model) ?? null) : null;
+  } catch {
+    known = null; // a model the caller's table does not know
+  }
+  const bytes = known !== null ? { kvBytesPerToken: known, kvBytesSource: `the shape of ${job.model} known to kvbench (2 × layers × kv heads × head dim × 2 bytes, bf16)` } : fromJob;
+  return { tokensPerBlock: kv.tokens_per_block, ...bytes };
 }
 
 function buildRunMeta(a: {

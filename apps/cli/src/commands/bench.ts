@@ -14,7 +14,7 @@ import {
 } from '@kvbench/common';
 import { readWorkloadFile, workloadId } from '@kvbench/workload';
 import { runBenchmark } from '@kvbench/runner';
-import { SIM_MAIN_PATH, defaultProfileForSystem } from '@kvbench/engine-sim';
+import { SIM_MAIN_PATH, defaultProfileForSystem, kvBytesPerToken, resolveModelShape } from '@kvbench/engine-sim';
 import { parseFlags, usage, type FlagSpecs } from '../args.js';
 import type { Command } from '../command.js';
 import { mergeRunIntoResultsFile } from '../results-file.js';
@@ -145,7 +145,7 @@ export const benchCommand: Command = {
         attempt: 1,
         log,
         signal: abort.signal,
-        agent: { simulator: { mainPath: SIM_MAIN_PATH, defaultProfileForSystem } },
+        agent: { simulator: { mainPath: SIM_MAIN_PATH, defaultProfileForSystem }, modelKvBytesPerToken: (m) => kvBytesPerToken(resolveModelShape(m)) },
         emit: async (e: RunEvent) => {
           if (e.type === 'sample') progress.add(e.sample);
         },
