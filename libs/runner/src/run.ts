@@ -32,10 +32,11 @@ import { EventPublisher } from './events.js';
 import { createKeepAliveAgent, type AnyAgent } from './http.js';
 import { resolveAgentOptions, type AgentOptions, type ResolvedAgentOptions } from './options.js';
 import { replayWorkload, type CompletedRequest } from './replay.js';
-import { kvBytesPerTokenOf, PrometheusStatsReader, type OpenaiUnits } from './stats/openai.js';
+import { PrometheusStatsReader } from './stats/openai.js';
 import { joinPerfMetrics, serverMetrics, type ClockRelation, type JoinCandidate, type PerfEntry } from './stats/perf-metrics.js';
 import type { StatsReader } from './stats/reader.js';
-import { TrtllmStatsReader, type TrtllmReaderOptions } from './stats/trtllm-reader.js';
+import { TrtllmStatsReader } from './stats/trtllm-reader.js';
+import { openaiUnits, trtllmReaderOptions } from './stats/reader-options.js';
 import { gitCommit, kvbenchVersion } from './version.js';
 
 export interface RunContext {
@@ -324,34 +325,6 @@ async function execute(
     log_metrics: logMetrics,
   });
   return { aggregate: computeAggregate(samples), log_metrics: logMetrics, samples, run_meta: finalMeta };
-}
-
-function trtllmReaderOptions(e: EngineHandle): TrtllmReaderOptions {
-  const eventsOff = e.launched
-    ? 'the KV event buffer was left off: this build\'s iteration stats carry the KV deltas (give engine option event_buffer_max_size to have events)'
-    : 'the attached build\'s iteration stats carry the KV deltas';
-  return {
-    freshEngine: e.launched,
-    readKvEvents: e.readKvEvents,
-    kvEventsOffReason: eventsOff,
-    readPerfEndpoint: e.perRequestMetrics.source === 'endpoint',
-    drainerNote: e.iterStatsMayBeDrained
-      ? `on TensorRT-LLM ${e.build?.version ?? e.build?.generation} return_perf_metrics starts a background collector that drains the same queue (ENGINES.md)`
-      : null,
-  };
-}
-
-/** What turns SGLang's token counters into blocks and bytes (engine options, else null with the reason). */
-function openaiUnits(job: Job, kv: KvConfig, agent: ResolvedAgentOptions): OpenaiUnits {
-  const fromJob = kvBytesPerTokenOf(job.engine.options);
-  let known: number | null = null;
-  try {
-    known = fromJob.kvBytesPerToken === null ? (agent.modelKvBytesPerToken?.(job.model) ?? null) : null;
-  } catch {
-    known = null; // a model the caller's table does not know
-  }
-  const bytes = known !== null ? { kvBytesPerToken: known, kvBytesSource: `the shape of ${job.model} known to kvbench (2 × layers × kv heads × head dim × 2 bytes, bf16)` } : fromJob;
-  return { tokensPerBlock: kv.tokens_per_block, ...bytes };
 }
 
 function buildRunMeta(a: {
