@@ -30,13 +30,15 @@ test('a /kv_cache_events read that does not answer does not hold up /metrics rea
   try {
     await reader.open();
     const start = metricsReads;
-    for (let round = 1; round <= 5; round++) {
+    // The run's poll loop: poll() again and again; a read starts wherever the last one has ended.
+    while (metricsReads < start + 10) {
       await reader.poll();
-      while (metricsReads < start + round) await new Promise((r) => setTimeout(r, 5));
+      await new Promise((r) => setTimeout(r, 5));
     }
-    assert.equal(metricsReads, start + 5);
-    assert.equal(eventsReads, 2, 'one events read in flight the whole time, none started beside it');
-    assert.equal(reader.window.iterations, 5);
+    // Awaited together, every poll would read each endpoint once: as many events reads as metrics reads.
+    // Here the one hanging events read (15 s limit) leaves /metrics free.
+    assert.ok(eventsReads - 1 < (metricsReads - start) / 2, `${eventsReads - 1} events reads beside ${metricsReads - start} metrics reads`);
+    assert.ok(reader.window.iterations >= 9);
     assert.equal(reader.window.lost(), 0);
   } finally {
     await reader.abandon();
