@@ -15,7 +15,7 @@ export { openaiLogMetrics, kvBytesPerTokenOf, type OpenaiUnits } from './stats/o
 export { fillFromTrtllmPrometheus } from './stats/trtllm-prometheus.js';
 export { TrtllmStatsReader, type TrtllmReaderOptions } from './stats/trtllm-reader.js';
 export { TrtllmWindow, trtllmLogMetrics, type IterationStats, type KvCacheEvent, type KvCacheStats, type KvCacheIterationStats } from './stats/trtllm.js';
-export { joinPerfMetrics, serverMetrics, type PerfEntry, type JoinCandidate, type ClockRelation } from './stats/perf-metrics.js';
+export { joinPerfMetrics, perfEntryFromMetricsHeaders, serverMetrics, type PerfEntry, type JoinCandidate, type ClockRelation } from './stats/perf-metrics.js';
 export { collectEnvironment, parseNvidiaSmiCsv, type EnvironmentInfo, type GpuInfo } from './environment.js';
 export { completionBody } from './replay.js';
 export { streamCompletion, TRTLLM_PERF_METRICS_EVENT, type CompletionOutcome } from './completion.js';

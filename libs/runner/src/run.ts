@@ -33,7 +33,7 @@ import { createKeepAliveAgent, type AnyAgent } from './http.js';
 import { resolveAgentOptions, type AgentOptions, type ResolvedAgentOptions } from './options.js';
 import { replayWorkload, type CompletedRequest } from './replay.js';
 import { PrometheusStatsReader } from './stats/openai.js';
-import { joinPerfMetrics, serverMetrics, type ClockRelation, type JoinCandidate, type PerfEntry } from './stats/perf-metrics.js';
+import { joinPerfMetrics, perfEntryFromMetricsHeaders, serverMetrics, type ClockRelation, type JoinCandidate, type PerfEntry } from './stats/perf-metrics.js';
 import type { StatsReader } from './stats/reader.js';
 import { TrtllmStatsReader } from './stats/trtllm-reader.js';
 import { openaiUnits, trtllmReaderOptions } from './stats/reader-options.js';
@@ -217,10 +217,12 @@ async function execute(
     const streamed = done.outcome.perfMetrics;
     if (streamed) {
       // TensorRT-LLM main: the request's own metrics, after [DONE] on its stream.
-      const entry: PerfEntry = 'perf_metrics' in streamed ? (streamed as PerfEntry) : { perf_metrics: streamed as PerfEntry['perf_metrics'] };
-      cand.sample.server = serverMetrics(entry, cand, clock, timeScale, 'stream (event trtllm.perf_metrics)');
-      joinedCount++;
-      joinBy.set('stream', (joinBy.get('stream') ?? 0) + 1);
+      const entry = perfEntryFromMetricsHeaders(streamed);
+      if (entry) {
+        cand.sample.server = serverMetrics(entry, cand, clock, timeScale, 'stream (event trtllm.perf_metrics)');
+        joinedCount++;
+        joinBy.set('stream', (joinBy.get('stream') ?? 0) + 1);
+      }
     }
     joinable.push(cand);
     pending.push({ cand, doneAtMs: Date.now() });

@@ -203,6 +203,7 @@ export class TrtllmStatsReader implements StatsReader {
       iterations: this.window.iterations,
       iterations_with_kv_deltas: this.window.iterationsWithIterStats,
       kv_deltas_key: this.window.deltasKey,
+      kv_transfer_key: this.window.transferKey,
       iterations_lost: this.window.lost(),
       ...(this.window.duplicateIterations ? { iterations_repeated: this.window.duplicateIterations } : {}),
       ...(this.window.drainerNote ? { second_reader: this.window.drainerNote } : {}),

@@ -63,13 +63,30 @@ export interface IterationStats {
   [k: string]: unknown;
 }
 
-/** The per-iteration KV deltas of one entry, and the key they came under (V1, else V2 by pool group). */
-export function iterationKvDeltas(s: IterationStats): { key: string; windows: Record<string, KvCacheIterationStats> } | null {
-  for (const key of ['kvCacheIterationStats', 'kvCacheIterationStatsByPoolGroup'] as const) {
-    const w = s[key];
-    if (w && typeof w === 'object') return { key, windows: w };
-  }
-  return null;
+/**
+ * The per-iteration KV deltas of one entry. V1: `kvCacheIterationStats` by window size. V2 (KV cache
+ * manager V2): reuse and misses by lifecycle, transfers by pool group — the partitions TensorRT-LLM's
+ * own Prometheus collector reads (tensorrt_llm metrics collector: `reuse_stats = by_lifecycle or
+ * kvCacheIterationStats`, `pool_group_stats = by_pool_group or kvCacheIterationStats`); each is
+ * summed over its own keys and never added to another breakdown of the same blocks.
+ */
+export function iterationKvDeltas(s: IterationStats): {
+  reuseKey: string;
+  reuse: Record<string, KvCacheIterationStats>;
+  transferKey: string;
+  transfer: Record<string, KvCacheIterationStats>;
+} | null {
+  const obj = (v: unknown) => (v && typeof v === 'object' ? (v as Record<string, KvCacheIterationStats>) : null);
+  const v1 = obj(s.kvCacheIterationStats);
+  const life = obj(s.kvCacheIterationStatsByLifecycle);
+  const pool = obj(s.kvCacheIterationStatsByPoolGroup);
+  if (!v1 && !life && !pool) return null;
+  return {
+    reuseKey: life ? 'kvCacheIterationStatsByLifecycle' : v1 ? 'kvCacheIterationStats' : 'kvCacheIterationStatsByPoolGroup',
+    reuse: life ?? v1 ?? pool!,
+    transferKey: pool ? 'kvCacheIterationStatsByPoolGroup' : v1 ? 'kvCacheIterationStats' : 'kvCacheIterationStatsByLifecycle',
+    transfer: pool ?? v1 ?? life!,
+  };
 }
 
 export interface KvCacheEvent {
@@ -117,8 +134,9 @@ export class TrtllmWindow {
   latestIter: number | null = null;
   lostIterations = 0;
   duplicateIterations = 0;
-  /** The key the KV deltas came under (kvCacheIterationStats, or the V2 kvCacheIterationStatsByPoolGroup). */
+  /** The keys the KV deltas came under: reuse (kvCacheIterationStats, V2 ...ByLifecycle) and transfers (V2 ...ByPoolGroup). */
   deltasKey: string | null = null;
+  transferKey: string | null = null;
   /** Why another reader may be draining /metrics (the build's own collector), for the reasons given. */
   drainerNote: string | null = null;
 
@@ -174,16 +192,18 @@ export class TrtllmWindow {
       }
       const deltas = iterationKvDeltas(s);
       if (!deltas) continue;
-      const windows = deltas.windows;
-      this.deltasKey ??= deltas.key;
+      this.deltasKey ??= deltas.reuseKey;
+      this.transferKey ??= deltas.transferKey;
       this.iterationsWithIterStats++;
       let offB = 0;
       let onB = 0;
       let offT: number | null = 0;
       let onT: number | null = 0;
-      for (const w of Object.values(windows)) {
+      for (const w of Object.values(deltas.reuse)) {
         this.reused += n(w.iterReusedBlocks);
         this.missed += n(w.iterMissedBlocks);
+      }
+      for (const w of Object.values(deltas.transfer)) {
         this.offloadBlocks += n(w.iterOffloadBlocks);
         this.onboardBlocks += n(w.iterOnboardBlocks);
         offB += n(w.iterOffloadBytes);
@@ -250,6 +270,7 @@ export function trtllmLogMetrics(w: TrtllmWindow): LogMetrics {
   };
   const lost = w.lost();
   const key = w.deltasKey ?? 'kvCacheIterationStats';
+  const tkey = w.transferKey ?? key;
   const lostReason =
     `${lost} iteration(s) of the window were read by another reader of /metrics (gaps in iter${w.drainerNote ? `; ${w.drainerNote}` : ''}): ` +
     `a sum of the ${w.iterations} kvbench received would be partial, so it is not given as the window's total`;
@@ -311,10 +332,10 @@ export function trtllmLogMetrics(w: TrtllmWindow): LogMetrics {
   };
   const noBytes = lost > 0 ? lostReason : hasIter ? '' : 'this engine build reports no kvCacheIterationStats; /kv_cache_events carry block counts, not bytes';
   if (hasIter) {
-    set('offloaded_blocks', w.offloadBlocks, `${key}.iterOffloadBlocks, summed over the window`);
-    set('onboarded_blocks', w.onboardBlocks, `${key}.iterOnboardBlocks, summed over the window`);
-    set('offloaded_bytes', w.offloadBytes, `${key}.iterOffloadBytes, summed over the window`);
-    set('onboarded_bytes', w.onboardBytes, `${key}.iterOnboardBytes, summed over the window`);
+    set('offloaded_blocks', w.offloadBlocks, `${tkey}.iterOffloadBlocks, summed over the window`);
+    set('onboarded_blocks', w.onboardBlocks, `${tkey}.iterOnboardBlocks, summed over the window`);
+    set('offloaded_bytes', w.offloadBytes, `${tkey}.iterOffloadBytes, summed over the window`);
+    set('onboarded_bytes', w.onboardBytes, `${tkey}.iterOnboardBytes, summed over the window`);
   } else if (lost > 0 && w.iterationsWithIterStats > 0) {
     for (const f of ['offloaded_blocks', 'onboarded_blocks', 'offloaded_bytes', 'onboarded_bytes']) set(f, null, lostReason);
   } else {
