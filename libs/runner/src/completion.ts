@@ -47,6 +47,11 @@ export interface CompletionRequest {
   /** Extra request headers (e.g. X-TRTLLM-return-metrics: 1). */
   headers?: Record<string, string>;
   signal?: AbortSignal;
+  /**
+   * Token-id prompts: the engine counts exactly these tokens, so a usage.prompt_tokens that
+   * differs means it did not serve the prompt that was sent, and the request fails.
+   */
+  expectPromptTokens?: number;
 }
 
 /** The SSE event name TensorRT-LLM main sends its per-request metrics under, after [DONE]. */
@@ -97,6 +102,10 @@ export function streamCompletion(req: CompletionRequest): Promise<CompletionOutc
       clearTimeout(timer);
       out.endAt = now();
       if (error === null && out.firstTextAt === null) error = 'stream finished without any generated text';
+      const counted = out.usage?.prompt_tokens;
+      if (error === null && req.expectPromptTokens !== undefined && counted != null && counted !== req.expectPromptTokens) {
+        error = `engine counted ${counted} prompt tokens, kvbench sent ${req.expectPromptTokens} token ids`;
+      }
       out.ok = error === null;
       out.error = error;
       resolve(out);

@@ -17,7 +17,8 @@ export { TrtllmStatsReader, type TrtllmReaderOptions } from './stats/trtllm-read
 export { TrtllmWindow, trtllmLogMetrics, type IterationStats, type KvCacheEvent, type KvCacheStats, type KvCacheIterationStats } from './stats/trtllm.js';
 export { joinPerfMetrics, perfEntryFromMetricsHeaders, serverMetrics, type PerfEntry, type JoinCandidate, type ClockRelation } from './stats/perf-metrics.js';
 export { collectEnvironment, parseNvidiaSmiCsv, type EnvironmentInfo, type GpuInfo } from './environment.js';
-export { completionBody } from './replay.js';
+export { completionBody, replayWorkload, type ReplayOptions, type CompletedRequest } from './replay.js';
+export { planWorkload, tokenIdBody, type Plan, type PlannedRequest } from './plan.js';
 export { streamCompletion, TRTLLM_PERF_METRICS_EVENT, type CompletionOutcome } from './completion.js';
 export { createKeepAliveAgent } from './http.js';
 export { kvbenchVersion } from './version.js';

@@ -22,8 +22,9 @@ import {
   type RunMeta,
   type RunResult,
   type Sample,
-  type WorkloadDocument,
+  type AnyWorkload,
 } from '@kvbench/common';
+import { requestCount } from '@kvbench/workload';
 import { now } from './clock.js';
 import { relateClocks } from './clock-offset.js';
 import { startEngine, type EngineHandle } from './engine/start.js';
@@ -41,7 +42,7 @@ import { gitCommit, kvbenchVersion } from './version.js';
 
 export interface RunContext {
   job: Job;
-  workload: WorkloadDocument;
+  workload: AnyWorkload;
   /** 1, 2, ... (the host agent passes the JetStream delivery count). */
   attempt: number;
   /** Publish an event: started, sample (as each completes), engine_stats (progress + final), completed, failed. */
@@ -122,7 +123,7 @@ async function execute(
 ): Promise<RunResult> {
   const { job, workload, log } = ctx;
   const kv = resolveKvConfig(job.config_module, job.overrides);
-  const totalRequests = workload.batches.reduce((n, b) => n + b.requests.length, 0);
+  const totalRequests = requestCount(workload);
   const runDir = join(agent.workDir, job.run_id, `attempt-${ctx.attempt}`);
 
   // Facts that do not depend on the engine, gathered while it starts.
@@ -132,8 +133,7 @@ async function execute(
     agent.gitCommit !== undefined ? agent.gitCommit : gitCommit(),
   ]);
 
-  const largestPromptTokens = workload.prompts.reduce((m, p) => Math.max(m, p.tokens), 0);
-  const engine = await startEngine({ job, kv, totalRequests, largestPromptTokens, agent, runDir, log, ...(ctx.signal ? { signal: ctx.signal } : {}) });
+  const engine = await startEngine({ job, kv, totalRequests, largestRequest: largestRequest(workload, job), agent, runDir, log, ...(ctx.signal ? { signal: ctx.signal } : {}) });
   setEngine(engine);
   const simulated = job.engine.kind === 'sim' || engine.version.engine === 'sim';
   // Only the simulator scales time; a real engine's clock is the real clock.
@@ -329,6 +329,19 @@ async function execute(
   return { aggregate: computeAggregate(samples), log_metrics: logMetrics, samples, run_meta: finalMeta };
 }
 
+/** The request needing the longest sequence: its prompt and output tokens (a scenario request may set its own output). */
+function largestRequest(workload: AnyWorkload, job: Job): { promptTokens: number; outputTokens: number } {
+  const tokens = new Map(workload.prompts.map((p) => [p.id, p.tokens]));
+  const requests = workload.version === 2 ? workload.requests : workload.batches.flatMap((b) => b.requests);
+  let best = { promptTokens: 0, outputTokens: job.output_tokens };
+  for (const r of requests) {
+    const out = ('output_tokens' in r && typeof r.output_tokens === 'number' ? r.output_tokens : undefined) ?? job.output_tokens;
+    const p = tokens.get(r.prompt_id) ?? 0;
+    if (p + out > best.promptTokens + best.outputTokens) best = { promptTokens: p, outputTokens: out };
+  }
+  return best;
+}
+
 function buildRunMeta(a: {
   ctx: RunContext;
   kv: KvConfig;
@@ -343,7 +356,7 @@ function buildRunMeta(a: {
 }): RunMeta {
   const { job, workload } = a.ctx;
   const e = a.engine;
-  const requests = workload.batches.reduce((n, b) => n + b.requests.length, 0);
+  const requests = requestCount(workload);
   return {
     run_id: job.run_id,
     attempt: a.ctx.attempt,
@@ -393,9 +406,10 @@ function buildRunMeta(a: {
     workload: {
       tokenizer: workload.tokenizer,
       prompts: workload.prompts.length,
-      batches: workload.batches.length,
+      batches: workload.version === 2 ? 0 : workload.batches.length,
       requests,
       params: workload.params,
+      ...(workload.version === 2 ? { kind: workload.kind, max_concurrency: workload.max_concurrency, token_space: workload.token_space, sweep: workload.sweep } : {}),
     },
   };
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { Job, RunId, SystemLabel } from './job.js';
+import { ScenarioTags } from './scenario.js';
 
 const nn = z.number().nullable();
 
@@ -63,6 +64,12 @@ export const Sample = z
     ok: z.boolean(),
     error: z.string().nullable().default(null),
     server: ServerRequestMetrics.nullable().default(null),
+    /**
+     * Scenario workloads only: the request's place in its scenario (kind, session and turn,
+     * document and round, trace line, sweep id and point), so reports can group by it; plus
+     * `release`, what released it. Absent for the original batches.
+     */
+    scenario: ScenarioTags.extend({ release: z.enum(['time', 'completion']).optional() }).optional(),
   })
   .loose();
 export type Sample = z.infer<typeof Sample>;

@@ -94,8 +94,8 @@ export interface StartEngineArgs {
   job: Job;
   kv: KvConfig;
   totalRequests: number;
-  /** The workload's largest prompt, in tokens (checked against max_seq_len before a launch). */
-  largestPromptTokens: number;
+  /** The workload's request needing the longest sequence (checked against max_seq_len before a launch). */
+  largestRequest: { promptTokens: number; outputTokens: number };
   agent: ResolvedAgentOptions;
   runDir: string;
   log: Logger;
@@ -115,11 +115,11 @@ export async function startEngine(a: StartEngineArgs): Promise<EngineHandle> {
  * TensorRT-LLM clamps a request's max_tokens to max_seq_len − prompt length with only a warning
  * (ENGINES.md), so outputs would shorten silently: refused before anything starts.
  */
-function checkMaxSeqLen(job: Job, largestPrompt: number): void {
-  const needed = largestPrompt + job.output_tokens;
+function checkMaxSeqLen(job: Job, largest: { promptTokens: number; outputTokens: number }): void {
+  const needed = largest.promptTokens + largest.outputTokens;
   if (job.max_seq_len >= needed) return;
   throw new ValidationError(
-    `max_seq_len ${job.max_seq_len} is below the workload's largest prompt (${largestPrompt} tokens) + output_tokens (${job.output_tokens}) = ${needed}: ` +
+    `max_seq_len ${job.max_seq_len} is below the workload's largest prompt (${largest.promptTokens} tokens) + output_tokens (${largest.outputTokens}) = ${needed}: ` +
       `TensorRT-LLM would cut those outputs short with only a warning in its log. Give --max_seq_len ${needed} or more.`,
     'max_seq_len',
   );
@@ -128,7 +128,7 @@ function checkMaxSeqLen(job: Job, largestPrompt: number): void {
 async function launchEngine(a: StartEngineArgs): Promise<EngineHandle> {
   const { job, kv, agent } = a;
   const isSim = job.engine.kind === 'sim';
-  checkMaxSeqLen(job, a.largestPromptTokens);
+  checkMaxSeqLen(job, a.largestRequest);
   await mkdir(a.runDir, { recursive: true });
 
   // Know the build before writing its config (ENGINES.md: one unknown key and the server does not start).
