@@ -14,7 +14,7 @@ import {
 } from '@kvbench/common';
 import { readAnyWorkloadFile, requestCount, workloadId } from '@kvbench/workload';
 import { runBenchmark } from '@kvbench/runner';
-import { SIM_MAIN_PATH, defaultProfileForSystem, kvBytesPerToken, resolveModelShape } from '@kvbench/engine-sim';
+import { engineAgentOptions } from '../engines.js';
 import { parseFlags, usage, type FlagSpecs } from '../args.js';
 import type { Command } from '../command.js';
 import { checkResultsFile, reportSaved, saveRun } from '../results-file.js';
@@ -148,7 +148,7 @@ export const benchCommand: Command = {
         attempt: 1,
         log,
         signal: abort.signal,
-        agent: { simulator: { mainPath: SIM_MAIN_PATH, defaultProfileForSystem }, modelKvBytesPerToken: (m) => kvBytesPerToken(resolveModelShape(m)) },
+        agent: { ...engineAgentOptions },
         emit: async (e: RunEvent) => {
           if (e.type === 'sample') progress.add(e.sample);
         },
