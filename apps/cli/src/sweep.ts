@@ -58,27 +58,10 @@ export function servicesRunner(spec: SweepRunSpec, apiUrl: string, aggregatorUrl
     const wl = await client.createWorkload({ document: workload });
     const run = { ...spec, workload_id: wl.id, system_label: system.label, config_module: system.configModule, overrides } as RunRequest;
     const { run_id } = await client.submitRun(run);
-    await knownToAggregator(aggregatorUrl, run_id, token);
     const watched = await watchRun(aggregatorUrl, run_id, { label: system.label, summaryOut: null, ...(token ? { token } : {}) });
     if (watched.status !== 'completed' || !watched.run) throw new ValidationError(`run ${run_id} (${system.label}) failed: ${watched.error ?? 'unknown error'}`, 'run');
     return watched.run;
   };
-}
-
-/**
- * The aggregator learns of a run from its `accepted` event, a moment after workload-api answered
- * the submission: wait for it rather than fail the point on a 404.
- */
-async function knownToAggregator(aggregatorUrl: string, runId: string, token?: string, timeoutMs = 60_000): Promise<void> {
-  const url = `${aggregatorUrl.replace(/\/+$/, '')}/runs/${encodeURIComponent(runId)}`;
-  const deadline = Date.now() + timeoutMs;
-  for (let wait = 50; ; wait = Math.min(wait * 2, 1000)) {
-    const res = await fetch(url, token ? { headers: { authorization: `Bearer ${token}` } } : {});
-    await res.body?.cancel();
-    if (res.status !== 404) return;
-    if (Date.now() > deadline) throw new ValidationError(`run ${runId}: the aggregator has not heard of it after ${timeoutMs / 1000} s`, 'run');
-    await new Promise((r) => setTimeout(r, wait));
-  }
 }
 
 const withSweep = (doc: ScenarioWorkload, id: string, point: string): ScenarioWorkload => ({ ...doc, sweep: { id, point } });

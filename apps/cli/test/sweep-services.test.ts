@@ -29,8 +29,8 @@ after(async () => {
 
 test('sweep offload --api: points run by the agent, judged from the stored runs, samples tagged with the sweep', { timeout: 300_000 }, async () => {
   await run(process.execPath, [MAIN, 'sweep', 'offload', '--api', stack.apiUrl, '--aggregator', stack.aggregatorUrl, '--systems', 'pcie',
-    '--model', 'meta-llama/Llama-3.1-8B-Instruct', '--gpu_kv_max_tokens', '4096', '--host_cache_gb', '1', '--lengths', '1024',
-    '--unaligned_offset', '0', '--max_seq_len', '4096', '--max_batch_size', '4', '--time_scale', '0.5',
+    '--model', 'meta-llama/Llama-3.1-8B-Instruct', '--gpu_kv_max_tokens', '16384', '--host_cache_gb', '2', '--lengths', '8192',
+    '--unaligned_offset', '0', '--max_seq_len', '16384', '--max_batch_size', '4', '--time_scale', '0.5',
     '--out', join(dir.path, 'off.json'), '--output_json', join(dir.path, 'runs.json')], { timeout: 280_000 });
   const sweep = JSON.parse(await readFile(join(dir.path, 'off.json'), 'utf8'));
   const point = sweep.points[0].systems.pcie;
