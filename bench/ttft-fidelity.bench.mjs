@@ -164,7 +164,7 @@ export async function run({ only = [] } = {}) {
         const load0 = loadavg()[0];
         const result = await runner.runBenchmark({
           job, workload, attempt: 1, emit: async () => {}, log: silentLogger,
-          agent: { workDir: work, sim: { timeScale: 1 }, collectEnvironment: false, engineStartupTimeoutMs: 120_000 },
+          agent: { workDir: work, sim: { timeScale: 1 }, simulator: { mainPath: sim.SIM_MAIN_PATH, defaultProfileForSystem: sim.defaultProfileForSystem }, collectEnvironment: false, engineStartupTimeoutMs: 120_000 },
         });
         loop.disable();
         const elu = performance.eventLoopUtilization(elu0).utilization;

@@ -11,6 +11,7 @@ import {
 } from '@kvbench/common';
 import { distribution } from '@kvbench/common';
 import { runBenchmark } from '@kvbench/runner';
+import { engineAgentOptions } from './engines.js';
 import { generateDocqa, generateOffloadPoint, workloadId } from '@kvbench/workload';
 import { KvbenchClient, type RunRequest } from './api-client.js';
 import { watchRun } from './watch.js';
@@ -47,7 +48,7 @@ export function inProcessRunner(spec: SweepRunSpec, workDir?: string): PointRunn
       },
       'sweep run',
     );
-    return runBenchmark({ job, workload, attempt: 1, log, emit: async () => {}, agent: { ...(workDir ? { workDir } : {}), collectEnvironment: false } });
+    return runBenchmark({ job, workload, attempt: 1, log, emit: async () => {}, agent: { ...engineAgentOptions, ...(workDir ? { workDir } : {}), collectEnvironment: false } });
   };
 }
 

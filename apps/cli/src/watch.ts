@@ -1,4 +1,4 @@
-import { KvbenchError, NotFoundError, ResultsDocument, parseOrThrow, type RunResult, type Sample } from '@kvbench/common';
+import { KvbenchError, NotFoundError, ResultsDocument, parseOrThrow, sseEvents, type RunResult, type Sample } from '@kvbench/common';
 import { Progress } from './progress.js';
 import { compareRuns, renderRunSummaryTable, runIdOf } from '@kvbench/report';
 
@@ -23,12 +23,6 @@ export interface WatchResult {
   error?: string;
   /** Samples seen on the stream for the final attempt. */
   samples: number;
-}
-
-interface SseMessage {
-  event: string;
-  id?: string;
-  data: string;
 }
 
 /**
@@ -63,7 +57,7 @@ export async function watchRun(aggregatorUrl: string, runId: string, opts: Watch
     if (res.status === 404) throw new NotFoundError('run', runId);
     if (res.status !== 200 || !res.body) throw new KvbenchError(`GET ${base}/runs/${runId}/events → ${res.status}: ${(await res.text()).slice(0, 300)}`);
     try {
-      for await (const msg of sseMessages(res.body)) {
+      for await (const msg of sseEvents(res.body)) {
         if (msg.id) lastId = msg.id;
         const data = JSON.parse(msg.data) as Record<string, any>;
         switch (msg.event) {
@@ -125,34 +119,6 @@ async function fetchRunResult(base: string, runId: string, authorization?: strin
   const run = Object.values(doc.runs).flat().find((r) => runIdOf(r) === runId);
   if (!run) throw new NotFoundError('completed run', runId);
   return run;
-}
-
-/** Server-Sent Events from a fetch body (event, id, data; comments skipped). */
-export async function* sseMessages(body: ReadableStream<Uint8Array>): AsyncGenerator<SseMessage> {
-  const decoder = new TextDecoder();
-  let buf = '';
-  for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) {
-    buf += decoder.decode(chunk, { stream: true }).replace(/\r\n?/g, '\n');
-    let sep: number;
-    while ((sep = buf.indexOf('\n\n')) >= 0) {
-      const block = buf.slice(0, sep);
-      buf = buf.slice(sep + 2);
-      const msg: SseMessage = { event: 'message', data: '' };
-      const data: string[] = [];
-      for (const line of block.split('\n')) {
-        if (line === '' || line.startsWith(':')) continue;
-        const i = line.indexOf(':');
-        const field = i < 0 ? line : line.slice(0, i);
-        const value = i < 0 ? '' : line.slice(i + 1).replace(/^ /, '');
-        if (field === 'event') msg.event = value;
-        else if (field === 'id') msg.id = value;
-        else if (field === 'data') data.push(value);
-      }
-      if (data.length === 0) continue;
-      msg.data = data.join('\n');
-      yield msg;
-    }
-  }
 }
 
 const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));

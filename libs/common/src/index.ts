@@ -16,5 +16,6 @@ export * from './schemas/status.js';
 export * from './clock.js';
 export * from './ids.js';
 export * from './port.js';
+export * from './sse.js';
 export * from './schemas/agents.js';
 export * from './run-status-store.js';

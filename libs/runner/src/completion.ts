@@ -7,7 +7,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { now, type Instant } from './clock.js';
 import type { AnyAgent } from './http.js';
-import { SseParser } from './sse.js';
+import { sseEvents } from '@kvbench/common';
 
 export interface ServerUsage {
   prompt_tokens: number | null;
@@ -30,6 +30,11 @@ export interface CompletionOutcome {
   usage: ServerUsage | null;
   /** The `id` the server gave the completion (joins /perf_metrics where the engine uses it). */
   responseId: string | null;
+  /**
+   * The request's own perf metrics, where the engine streams them after `data: [DONE]`
+   * (TensorRT-LLM main: `event: trtllm.perf_metrics` when asked with X-TRTLLM-return-metrics).
+   */
+  perfMetrics: Record<string, unknown> | null;
 }
 
 export interface CompletionRequest {
@@ -39,6 +44,8 @@ export interface CompletionRequest {
   /** Pre-serialized JSON body (serialized before the batch's scheduled time). */
   body: Buffer;
   timeoutMs: number;
+  /** Extra request headers (e.g. X-TRTLLM-return-metrics: 1). */
+  headers?: Record<string, string>;
   signal?: AbortSignal;
   /**
    * Token-id prompts: the engine counts exactly these tokens, so a usage.prompt_tokens that
@@ -46,6 +53,9 @@ export interface CompletionRequest {
    */
   expectPromptTokens?: number;
 }
+
+/** The SSE event name TensorRT-LLM main sends its per-request metrics under, after [DONE]. */
+export const TRTLLM_PERF_METRICS_EVENT = 'trtllm.perf_metrics';
 
 /** Text of an OpenAI streaming chunk: completions (`text`) or chat (`delta.content`). */
 function chunkText(obj: Record<string, unknown>): string {
@@ -83,6 +93,7 @@ export function streamCompletion(req: CompletionRequest): Promise<CompletionOutc
       textChunkTimes: [],
       usage: null,
       responseId: null,
+      perfMetrics: null,
     };
     let settled = false;
     const finish = (error: string | null) => {
@@ -108,6 +119,7 @@ export function streamCompletion(req: CompletionRequest): Promise<CompletionOutc
         'content-type': 'application/json',
         'content-length': req.body.length,
         accept: 'text/event-stream',
+        ...req.headers,
       },
     });
     const timer = setTimeout(() => {
@@ -129,49 +141,59 @@ export function streamCompletion(req: CompletionRequest): Promise<CompletionOutc
         res.on('error', (err) => finish(`HTTP ${res.statusCode}: ${err.message}`));
         return;
       }
-      const parser = new SseParser();
       let done = false;
-      const handle = (payloads: string[], t: Instant) => {
-        for (const data of payloads) {
-          if (settled) return;
-          if (data === '[DONE]') {
-            done = true;
-            continue;
-          }
-          let obj: Record<string, unknown>;
+      const handle = (event: string, data: string, t: Instant) => {
+        if (event === TRTLLM_PERF_METRICS_EVENT) {
+          // Sent after [DONE]; a malformed one costs the sample its server metrics, not its timing.
           try {
-            obj = JSON.parse(data) as Record<string, unknown>;
+            const pm = JSON.parse(data) as unknown;
+            if (pm && typeof pm === 'object') out.perfMetrics = pm as Record<string, unknown>;
           } catch {
-            finish(`malformed stream chunk: ${data.slice(0, 200)}`);
-            res.destroy();
-            return;
+            /* kept null */
           }
-          if (obj['error']) {
-            const e = obj['error'] as Record<string, unknown> | string;
-            finish(`engine error in stream: ${typeof e === 'string' ? e : String(e['message'] ?? JSON.stringify(e))}`);
-            res.destroy();
-            return;
-          }
-          if (out.responseId === null && typeof obj['id'] === 'string') out.responseId = obj['id'];
-          if (chunkText(obj).length > 0) {
-            if (out.firstTextAt === null) out.firstTextAt = t;
-            out.textChunkTimes.push(t);
-          }
-          if (obj['usage']) out.usage = readUsage(obj['usage']) ?? out.usage;
+          return;
         }
+        if (data === '[DONE]') {
+          done = true;
+          return;
+        }
+        let obj: Record<string, unknown>;
+        try {
+          obj = JSON.parse(data) as Record<string, unknown>;
+        } catch {
+          finish(`malformed stream chunk: ${data.slice(0, 200)}`);
+          res.destroy();
+          return;
+        }
+        if (obj['error']) {
+          const e = obj['error'] as Record<string, unknown> | string;
+          finish(`engine error in stream: ${typeof e === 'string' ? e : String(e['message'] ?? JSON.stringify(e))}`);
+          res.destroy();
+          return;
+        }
+        if (out.responseId === null && typeof obj['id'] === 'string') out.responseId = obj['id'];
+        if (chunkText(obj).length > 0) {
+          if (out.firstTextAt === null) out.firstTextAt = t;
+          out.textChunkTimes.push(t);
+        }
+        if (obj['usage']) out.usage = readUsage(obj['usage']) ?? out.usage;
       };
-      res.on('data', (chunk: Buffer) => {
-        // Timestamp first: the chunk became readable now, whatever parsing costs.
-        const t = now();
-        handle(parser.push(chunk), t);
-      });
-      res.on('end', () => {
-        handle(parser.end(), now());
-        finish(done ? null : 'stream ended before data: [DONE] (connection closed mid-stream)');
-      });
+      // Each event carries the arrival time of the chunk that completed it (stamped before parsing).
+      void (async () => {
+        try {
+          for await (const ev of sseEvents(res, { stamp: now })) {
+            if (settled) return;
+            handle(ev.event, ev.data, ev.receivedAt);
+          }
+          finish(done ? null : 'stream ended before data: [DONE] (connection closed mid-stream)');
+        } catch (err) {
+          finish(`stream broken: ${(err as Error).message}`);
+        }
+      })();
       res.on('error', (err) => finish(`stream broken: ${err.message}`));
       res.on('aborted', () => finish('stream broken: connection aborted by the server'));
-      res.on('close', () => finish(done ? null : 'stream broken: connection closed before data: [DONE]'));
+      // After the reader above has had the stream's last events (it reads through microtasks).
+      res.on('close', () => setImmediate(() => finish(done ? null : 'stream broken: connection closed before data: [DONE]')));
     });
     r.end(req.body, () => {
       out.sentAt = now();

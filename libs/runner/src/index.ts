@@ -5,19 +5,20 @@
  * return the run in the results-document shape.
  */
 export { runBenchmark, type RunContext } from './run.js';
-export type { AgentOptions, SimOptions } from './options.js';
+export type { AgentOptions, SimOptions, SimulatorLauncher } from './options.js';
 export { resolveAgentOptions } from './options.js';
-export { trtllmConfig, trtllmConfigYaml, type TrtllmConfig } from './engine/config-yaml.js';
+export { trtllmConfig, trtllmConfigFor, trtllmConfigYaml, type TrtllmConfig, type LeftOut } from './engine/config-yaml.js';
+export { capabilitiesOf, describeBuild, detectTrtllm, generationOf, parseTrtllmVersion, type TrtllmBuild, type TrtllmCapabilities, type TrtllmGeneration } from './engine/trtllm-build.js';
 export { chunkedPrefillFor } from './engine/start.js';
-export { SseParser } from './sse.js';
 export { parsePrometheusText, sumSeries, seriesByLabel, PrometheusParseError, type PromText, type PromSample, type PromFamily } from './stats/prometheus.js';
-export { openaiLogMetrics } from './stats/openai.js';
+export { openaiLogMetrics, kvBytesPerTokenOf, type OpenaiUnits } from './stats/openai.js';
 export { fillFromTrtllmPrometheus } from './stats/trtllm-prometheus.js';
+export { TrtllmStatsReader, type TrtllmReaderOptions } from './stats/trtllm-reader.js';
 export { TrtllmWindow, trtllmLogMetrics, type IterationStats, type KvCacheEvent, type KvCacheStats, type KvCacheIterationStats } from './stats/trtllm.js';
-export { joinPerfMetrics, serverMetrics, type PerfEntry, type JoinCandidate, type ClockRelation } from './stats/perf-metrics.js';
+export { joinPerfMetrics, perfEntryFromMetricsHeaders, serverMetrics, type PerfEntry, type JoinCandidate, type ClockRelation } from './stats/perf-metrics.js';
 export { collectEnvironment, parseNvidiaSmiCsv, type EnvironmentInfo, type GpuInfo } from './environment.js';
 export { completionBody, replayWorkload, type ReplayOptions, type CompletedRequest } from './replay.js';
 export { planWorkload, tokenIdBody, type Plan, type PlannedRequest } from './plan.js';
-export { streamCompletion, type CompletionOutcome } from './completion.js';
+export { streamCompletion, TRTLLM_PERF_METRICS_EVENT, type CompletionOutcome } from './completion.js';
 export { createKeepAliveAgent } from './http.js';
 export { kvbenchVersion } from './version.js';

@@ -13,8 +13,17 @@ export interface SimOptions {
   seed?: number;
   /** Serve the older /metrics shape (no kvCacheIterationStats), to exercise the /kv_cache_events path. */
   legacyMetrics?: boolean;
-  /** Path of the simulator's main script; default SIM_MAIN_PATH of @kvbench/engine-sim. */
-  mainPath?: string;
+}
+
+/**
+ * The simulator, handed in by the caller (the CLI, the host agent): the runner is a
+ * library and never imports a service, so it only knows how to spawn what it is given.
+ */
+export interface SimulatorLauncher {
+  /** Path of the simulator's main script (run with this Node). */
+  mainPath: string;
+  /** Hardware profile for a system label, when neither the agent nor the job names one. */
+  defaultProfileForSystem(systemLabel: string): string;
 }
 
 export interface AgentOptions {
@@ -41,6 +50,13 @@ export interface AgentOptions {
   /** Environment of launched engines (PATH, CUDA_VISIBLE_DEVICES...). Default: this process's environment. */
   engineEnv?: NodeJS.ProcessEnv;
   sim?: SimOptions;
+  /** How to start the simulator; jobs of kind "sim" are refused without it. */
+  simulator?: SimulatorLauncher;
+  /**
+   * The model's KV bytes per token (whole model), where the caller knows the model's shape: turns
+   * SGLang's token counters into bytes when the job gives no kv_bytes_per_token / model_shape.
+   */
+  modelKvBytesPerToken?: (model: string) => number | null;
   /** A link-check result (or a function producing it) carried into run_meta.link_check as given. */
   linkCheck?: Record<string, unknown> | (() => Promise<Record<string, unknown> | null> | Record<string, unknown> | null);
   /** kvbench version and git commit for run_meta; detected best-effort when absent. */
@@ -52,7 +68,9 @@ export interface AgentOptions {
   runMeta?: Record<string, unknown>;
 }
 
-export interface ResolvedAgentOptions extends Required<Omit<AgentOptions, 'outputDir' | 'engineStartupTimeoutMs' | 'engineEnv' | 'linkCheck' | 'kvbenchVersion' | 'gitCommit' | 'sim' | 'runMeta'>> {
+export interface ResolvedAgentOptions extends Required<Omit<AgentOptions, 'outputDir' | 'engineStartupTimeoutMs' | 'engineEnv' | 'linkCheck' | 'kvbenchVersion' | 'gitCommit' | 'sim' | 'simulator' | 'modelKvBytesPerToken' | 'runMeta'>> {
+  simulator: SimulatorLauncher | null;
+  modelKvBytesPerToken: ((model: string) => number | null) | null;
   runMeta: Record<string, unknown>;
   outputDir: string | undefined;
   engineStartupTimeoutMs: number | undefined;
@@ -77,6 +95,8 @@ export function resolveAgentOptions(o: AgentOptions = {}): ResolvedAgentOptions 
     trtllmServe: o.trtllmServe ?? 'trtllm-serve',
     engineEnv: o.engineEnv,
     sim: o.sim ?? {},
+    simulator: o.simulator ?? null,
+    modelKvBytesPerToken: o.modelKvBytesPerToken ?? null,
     linkCheck: o.linkCheck,
     kvbenchVersion: o.kvbenchVersion,
     gitCommit: o.gitCommit,

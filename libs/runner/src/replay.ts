@@ -34,6 +34,8 @@ export interface ReplayOptions {
   runStart: Instant;
   /** Called once per request as it completes (in completion order). */
   onComplete(done: CompletedRequest): void;
+  /** Extra headers on every request (TensorRT-LLM main: X-TRTLLM-return-metrics). */
+  requestHeaders?: Record<string, string>;
   /** Stop releasing further requests when this returns a reason (engine died, too many failures). */
   stopReason?(): string | null;
   signal?: AbortSignal;
@@ -262,6 +264,7 @@ class Scheduler {
       agent: this.opts.agent,
       body,
       timeoutMs: this.opts.requestTimeoutMs,
+      ...(this.opts.requestHeaders ? { headers: this.opts.requestHeaders } : {}),
       ...(r.expectPromptTokens !== null ? { expectPromptTokens: r.expectPromptTokens } : {}),
       ...(this.opts.signal ? { signal: this.opts.signal } : {}),
     }).then(

@@ -34,9 +34,10 @@ import { createKeepAliveAgent, type AnyAgent } from './http.js';
 import { resolveAgentOptions, type AgentOptions, type ResolvedAgentOptions } from './options.js';
 import { replayWorkload, type CompletedRequest } from './replay.js';
 import { PrometheusStatsReader } from './stats/openai.js';
-import { joinPerfMetrics, serverMetrics, type ClockRelation, type JoinCandidate, type PerfEntry } from './stats/perf-metrics.js';
+import { joinPerfMetrics, perfEntryFromMetricsHeaders, serverMetrics, type ClockRelation, type JoinCandidate, type PerfEntry } from './stats/perf-metrics.js';
 import type { StatsReader } from './stats/reader.js';
 import { TrtllmStatsReader } from './stats/trtllm-reader.js';
+import { openaiUnits, trtllmReaderOptions } from './stats/reader-options.js';
 import { gitCommit, kvbenchVersion } from './version.js';
 
 export interface RunContext {
@@ -132,14 +133,18 @@ async function execute(
     agent.gitCommit !== undefined ? agent.gitCommit : gitCommit(),
   ]);
 
-  const engine = await startEngine({ job, kv, totalRequests, agent, runDir, log, ...(ctx.signal ? { signal: ctx.signal } : {}) });
+  const engine = await startEngine({ job, kv, totalRequests, largestRequest: largestRequest(workload, job), agent, runDir, log, ...(ctx.signal ? { signal: ctx.signal } : {}) });
   setEngine(engine);
   const simulated = job.engine.kind === 'sim' || engine.version.engine === 'sim';
   // Only the simulator scales time; a real engine's clock is the real clock.
   const timeScale = simulated && engine.version.time_scale && engine.version.time_scale > 0 ? engine.version.time_scale : 1;
 
   const reader: StatsReader =
-    job.engine.kind === 'openai' ? new PrometheusStatsReader(engine.url, log) : new TrtllmStatsReader(engine.url, log, engine.launched);
+    job.engine.kind === 'openai'
+      ? new PrometheusStatsReader(engine.url, log, openaiUnits(job, kv, agent))
+      : new TrtllmStatsReader(engine.url, log, trtllmReaderOptions(engine));
+  // Only /perf_metrics entries arrive late; per-request metrics by stream come with the sample itself.
+  const joinLater = engine.perRequestMetrics.source === 'endpoint';
   if (reader.abandon) cleanups.push(() => reader.abandon!());
   await reader.open();
   const clock: ClockRelation = job.engine.kind === 'openai' ? { offsetS: null, how: 'no /perf_metrics' } : await relateClocks(engine.url, engine.launched);
@@ -188,7 +193,7 @@ async function execute(
     const nowMs = Date.now();
     for (let i = 0; i < pending.length; ) {
       const p = pending[i]!;
-      if (final || p.cand.sample.server !== null || nowMs - p.doneAtMs >= JOIN_WAIT_MS || job.engine.kind === 'openai') {
+      if (final || p.cand.sample.server !== null || nowMs - p.doneAtMs >= JOIN_WAIT_MS || !joinLater) {
         events.publish('sample', { sample: p.cand.sample });
         pending.splice(i, 1);
       } else i++;
@@ -209,9 +214,19 @@ async function execute(
       firstTextAt: done.outcome.firstTextAt,
       endAt: done.outcome.endAt,
     };
+    const streamed = done.outcome.perfMetrics;
+    if (streamed) {
+      // TensorRT-LLM main: the request's own metrics, after [DONE] on its stream.
+      const entry = perfEntryFromMetricsHeaders(streamed);
+      if (entry) {
+        cand.sample.server = serverMetrics(entry, cand, clock, timeScale, 'stream (event trtllm.perf_metrics)');
+        joinedCount++;
+        joinBy.set('stream', (joinBy.get('stream') ?? 0) + 1);
+      }
+    }
     joinable.push(cand);
     pending.push({ cand, doneAtMs: Date.now() });
-    if (job.engine.kind === 'openai') joinAndPublish(false);
+    if (!joinLater) joinAndPublish(false);
   };
 
   let polling = true;
@@ -256,6 +271,7 @@ async function execute(
       timeScale,
       runStart,
       onComplete,
+      ...(engine.perRequestMetrics.source === 'stream' ? { requestHeaders: { 'X-TRTLLM-return-metrics': '1' } } : {}),
       stopReason: () => engine.deathReason() ?? (failed > agent.maxFailedRequests ? `${failed} request(s) failed; first: ${firstFailure}` : null),
       ...(ctx.signal ? { signal: ctx.signal } : {}),
     });
@@ -293,6 +309,8 @@ async function execute(
     ended_at: endedAt,
     statistics: reader.describe(),
     perf_metrics_join: {
+      source: engine.perRequestMetrics.source,
+      source_reason: engine.perRequestMetrics.reason,
       clock: clock.how,
       clock_offset_s: clock.offsetS,
       joined: joinedCount,
@@ -309,6 +327,19 @@ async function execute(
     log_metrics: logMetrics,
   });
   return { aggregate: computeAggregate(samples), log_metrics: logMetrics, samples, run_meta: finalMeta };
+}
+
+/** The request needing the longest sequence: its prompt and output tokens (a scenario request may set its own output). */
+function largestRequest(workload: AnyWorkload, job: Job): { promptTokens: number; outputTokens: number } {
+  const tokens = new Map(workload.prompts.map((p) => [p.id, p.tokens]));
+  const requests = workload.version === 2 ? workload.requests : workload.batches.flatMap((b) => b.requests);
+  let best = { promptTokens: 0, outputTokens: job.output_tokens };
+  for (const r of requests) {
+    const out = ('output_tokens' in r && typeof r.output_tokens === 'number' ? r.output_tokens : undefined) ?? job.output_tokens;
+    const p = tokens.get(r.prompt_id) ?? 0;
+    if (p + out > best.promptTokens + best.outputTokens) best = { promptTokens: p, outputTokens: out };
+  }
+  return best;
 }
 
 function buildRunMeta(a: {
@@ -350,6 +381,10 @@ function buildRunMeta(a: {
       log_path: e.process?.logPath ?? null,
       config_path: e.configPath,
       options: job.engine.options,
+      ...(e.build ? { build: e.build } : {}),
+      ...(e.leftOut.length ? { left_out: e.leftOut } : {}),
+      ...(e.openai ? { detected: e.openai } : {}),
+      per_request_metrics: e.perRequestMetrics,
     },
     max_batch_size: job.max_batch_size,
     max_seq_len: job.max_seq_len,

@@ -55,6 +55,44 @@ test('openai kind: attached by URL, cache hit rate from Prometheus counter delta
   assert.equal(child.exitCode, null, 'an attached engine is left running');
 });
 
+const near = (a: unknown, b: number, what: string) => assert.ok(typeof a === 'number' && Math.abs(a - b) < 1e-6 * Math.max(1, b), `${what}: ${String(a)} ≠ ${b}`);
+
+test('vLLM with the offloading connector: offloaded/onboarded bytes and the bandwidth over its own transfer seconds', async () => {
+  const { url, child } = await startFake('vllm-offload');
+  children.push(child);
+  const c = collector();
+  const job = makeJob({ engine: { kind: 'openai', url, options: {} } });
+  const result = await runBenchmark({ job, workload: tinyWorkload(), attempt: 1, emit: c.emit, log: c.log, agent: { workDir: dir.path, collectEnvironment: false } });
+  const m = result.log_metrics;
+  assert.equal(m.offloaded_bytes, 5 * 1048576); // 5 requests × 1 MiB
+  assert.equal(m.onboarded_bytes, 5 * 524288);
+  near(m.observed_offload_bandwidth_gbps, 1048576 / 0.001 / 1e9, 'offload GB/s');
+  near(m.observed_onboard_bandwidth_gbps, 524288 / 0.00025 / 1e9, 'onboard GB/s');
+  assert.match(m.sources['offloaded_bytes']!, /vllm:kv_offload_store_bytes_total/);
+  assert.equal((result.run_meta as Record<string, any>).engine.detected.flavor, 'vllm');
+});
+
+test('SGLang with HiCache: evicted / loaded-back tokens as blocks and bytes (model KV size from the caller), bandwidth over their durations', async () => {
+  const { url, child } = await startFake('sglang-hicache');
+  children.push(child);
+  const c = collector();
+  const job = makeJob({ engine: { kind: 'openai', url, options: {} } });
+  const kvBytes = 131072; // what the CLI and the host agent hand in for Llama-3.1-8B (engine-sim's shapes)
+  const result = await runBenchmark({
+    job, workload: tinyWorkload(), attempt: 1, emit: c.emit, log: c.log,
+    agent: { workDir: dir.path, collectEnvironment: false, modelKvBytesPerToken: (m) => (m === job.model ? kvBytes : null) },
+  });
+  const m = result.log_metrics;
+  assert.equal(m.offloaded_blocks, (5 * 128) / 64); // the run's tokens_per_block (config_pcie: 64)
+  assert.equal(m.onboarded_blocks, (5 * 64) / 64);
+  assert.equal(m.offloaded_bytes, 5 * 128 * kvBytes);
+  assert.equal(m.onboarded_bytes, 5 * 64 * kvBytes);
+  near(m.observed_offload_bandwidth_gbps, (5 * 128 * kvBytes) / (5 * 0.002) / 1e9, 'offload GB/s');
+  near(m.observed_onboard_bandwidth_gbps, (5 * 64 * kvBytes) / (5 * 0.001) / 1e9, 'onboard GB/s');
+  assert.match(m.sources['offloaded_bytes']!, /sglang:evicted_tokens_total × 131072 KV bytes per token \(the shape of meta-llama/);
+  assert.equal(m.cache_hit_rate, 0.4); // 5 × 40 cached of 5 × 100 prompt tokens
+});
+
 test('openai kind without a URL is refused with the field named', async () => {
   const c = collector();
   const job = makeJob({ engine: { kind: 'openai', options: {} } });

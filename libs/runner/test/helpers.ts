@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -8,6 +9,43 @@ import { silentLogger } from '@kvbench/common';
 /** libs/runner/test (sources), from dist/test. */
 export const TEST_SRC = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'test');
 export const FIXTURES = join(TEST_SRC, 'fixtures');
+
+/**
+ * The simulator as the runner meets it in production: a program on disk, spawned like
+ * trtllm-serve (the runner, a library, never imports the service; its callers hand in the
+ * path). Built by the workspace's `tsc -b` into services/engine-sim/dist.
+ */
+export const SIM_MAIN = resolve(TEST_SRC, '..', '..', '..', 'services', 'engine-sim', 'dist', 'src', 'main.js');
+/** Profiles named explicitly (engine-sim's own default mapping is not the runner's to know). */
+export const testSimulator = {
+  mainPath: SIM_MAIN,
+  defaultProfileForSystem: (label: string) => (label === 'c2c' ? 'gh200-c2c' : 'h100-pcie-gen5'),
+};
+
+/** Spawn the simulator's main (`--port 0`) with extra args; resolves with its announced URL. */
+export async function spawnSimulator(args: string[]): Promise<{ url: string; stop(): Promise<void> }> {
+  const child = spawn(process.execPath, [SIM_MAIN, ...args, '--host', '127.0.0.1', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  const url = await new Promise<string>((resolveUrl, reject) => {
+    const onData = (d: Buffer) => {
+      out += d.toString();
+      const m = /(?:listening on|running on)\s+(https?:\/\/[^\s)]+)/i.exec(out);
+      if (m) resolveUrl(m[1]!.replace(/\/+$/, ''));
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`simulator exited ${code}: ${out.slice(-2000)}`)));
+  });
+  return {
+    url,
+    stop: () =>
+      new Promise<void>((r) => {
+        if (child.exitCode !== null) return r();
+        child.once('exit', () => r());
+        child.kill('SIGTERM');
+      }),
+  };
+}
 
 export async function fixtureJson<T = unknown>(name: string): Promise<T> {
   return JSON.parse(await readFile(join(FIXTURES, name), 'utf8')) as T;

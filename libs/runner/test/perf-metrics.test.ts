@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Sample } from '@kvbench/common';
-import { joinPerfMetrics, serverMetrics, type JoinCandidate, type PerfEntry } from '@kvbench/runner';
+import { joinPerfMetrics, perfEntryFromMetricsHeaders, serverMetrics, type JoinCandidate, type PerfEntry } from '@kvbench/runner';
 import { fixtureJson } from './helpers.js';
 
 const ns = (s: number) => BigInt(Math.round(s * 1e9));
@@ -43,4 +43,20 @@ test('id join when the engine reports the completion id; no time join without a 
   const { pairs, unmatchedEntries } = joinPerfMetrics(entries, cands, { offsetS: null, how: 'unknown' });
   assert.deepEqual(pairs.map((p) => [p.cand.sample.request_id, p.entry.request_id, p.by]), [['Y', 7, 'id'], ['X', 6, 'id']]);
   assert.equal(unmatchedEntries.length, 1); // entry 1 has no candidate, and no clock to try by time
+});
+
+test("TensorRT-LLM main's trailing trtllm.perf_metrics event (response headers as JSON) → a timing entry, no KV counts", () => {
+  // The example of tensorrt_llm/serve's metrics module docstring, with the e2e duration its headers carry.
+  const e = perfEntryFromMetricsHeaders({
+    'Server-Timing': 'server_queue;dur=1.250000, server_ttft;dur=8.500000, server_e2e;dur=24.000000',
+    'X-TRTLLM-Start-End-Time': 'server-start;ts=12345.123456, server-end;ts=12345.147456',
+    'X-TRTLLM-Step-Metrics': 'server-step-0-forward;dur=2.100000',
+  })!;
+  const t = e.perf_metrics!.timing_metrics!;
+  assert.equal(t.arrival_time, 12345.123456);
+  assert.equal(t.last_token_time, 12345.147456);
+  assert.ok(Math.abs(t.first_scheduled_time! - (12345.123456 + 0.00125)) < 1e-9);
+  assert.ok(Math.abs(t.first_token_time! - (12345.123456 + 0.0085)) < 1e-9);
+  assert.equal(e.perf_metrics!.kv_cache_metrics, undefined);
+  assert.equal(perfEntryFromMetricsHeaders({ 'Server-Timing': 'server_ttft;dur=8.5' }), null, 'durations without a timestamp are not placed');
 });

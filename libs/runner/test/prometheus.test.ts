@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { LogMetrics } from '@kvbench/common';
-import { openaiLogMetrics, parsePrometheusText, PrometheusParseError, sumSeries } from '@kvbench/runner';
+import { kvBytesPerTokenOf, openaiLogMetrics, parsePrometheusText, PrometheusParseError, sumSeries } from '@kvbench/runner';
 import { fixtureText } from './helpers.js';
 
 test('parser: names, escaped label values with commas and braces, special values, families', () => {
@@ -60,7 +60,7 @@ test('vLLM: prefix-cache hit rate from counter deltas over the window, summed ov
   assert.equal(m.reused_blocks, null);
   assert.match(m.null_reasons['reused_blocks']!, /tokens, not blocks/);
   assert.equal(m.offloaded_blocks, null);
-  assert.match(m.null_reasons['observed_offload_bandwidth_gbps']!, /vLLM exposes no KV offload/);
+  assert.match(m.null_reasons['observed_offload_bandwidth_gbps']!, /without the offloading connector/);
 });
 
 test('SGLang: cached tokens by cache_source over prompt tokens, window deltas', async () => {
@@ -81,4 +81,61 @@ test('SGLang without prompt_tokens_total: the engine gauge, labelled as not wind
   const m = openaiLogMetrics(before, after);
   assert.equal(m.cache_hit_rate, 0.4);
   assert.match(m.sources['cache_hit_rate']!, /not limited to the window/);
+});
+
+const near = (actual: unknown, expected: number, what: string) => {
+  assert.equal(typeof actual, 'number', `${what} is ${String(actual)}`);
+  assert.ok(Math.abs((actual as number) - expected) < 1e-9 * Math.max(1, Math.abs(expected)), `${what}: ${String(actual)} ≠ ${expected}`);
+};
+
+test('vLLM offloading connector (store/load counters): bytes each way and bandwidth over the engine\'s own transfer seconds', async () => {
+  const m = LogMetrics.parse(
+    openaiLogMetrics(parsePrometheusText(await fixtureText('vllm-offload-before.txt')), parsePrometheusText(await fixtureText('vllm-offload-after.txt'))),
+  );
+  assert.equal(m.offloaded_bytes, 4e9); // 5e9 − 1e9; the _created timestamp series is not a byte count
+  assert.equal(m.onboarded_bytes, 3e9);
+  near(m.observed_offload_bandwidth_gbps, 4e9 / 0.2 / 1e9, 'offload bandwidth'); // 20 GB/s
+  near(m.observed_onboard_bandwidth_gbps, 3e9 / 0.06 / 1e9, 'onboard bandwidth'); // 50 GB/s
+  assert.match(m.sources['offloaded_bytes']!, /vllm:kv_offload_store_bytes_total/);
+  assert.match(m.sources['observed_onboard_bandwidth_gbps']!, /vllm:kv_offload_load_time_total.*transfer seconds/);
+  assert.equal(m.offloaded_blocks, null);
+  assert.match(m.null_reasons['offloaded_blocks']!, /bytes, not blocks/);
+  near(m.cache_hit_rate, 4000 / 8000, 'hit rate');
+});
+
+test('vLLM offloading connector, older names (kv_offload_total_bytes / _time by transfer_type, two engines): same figures', async () => {
+  const m = LogMetrics.parse(
+    openaiLogMetrics(parsePrometheusText(await fixtureText('vllm-offload-legacy-before.txt')), parsePrometheusText(await fixtureText('vllm-offload-legacy-after.txt'))),
+  );
+  assert.equal(m.offloaded_bytes, 6e9); // (6e9 − 2e9) + (3e9 − 1e9)
+  assert.equal(m.onboarded_bytes, 3e9); // 2e9 + (1.5e9 − 5e8)
+  near(m.observed_offload_bandwidth_gbps, 6e9 / 0.3 / 1e9, 'offload bandwidth'); // Δtime 0.2 + 0.1
+  near(m.observed_onboard_bandwidth_gbps, 3e9 / 0.08 / 1e9, 'onboard bandwidth'); // Δtime 0.05 + 0.03
+  assert.match(m.sources['offloaded_bytes']!, /vllm:kv_offload_total_bytes_total\{transfer_type="GPU_to_CPU"\}/);
+  assert.match(m.sources['onboarded_bytes']!, /CPU_to_GPU/);
+});
+
+test('SGLang HiCache: evicted and loaded-back tokens → blocks (run\'s tokens_per_block) and bytes (model KV bytes per token), bandwidth over the durations', async () => {
+  const before = parsePrometheusText(await fixtureText('sglang-hicache-before.txt'));
+  const after = parsePrometheusText(await fixtureText('sglang-hicache-after.txt'));
+  // Llama-3.1-8B: 2 × 32 layers × 8 KV heads × 128 × 2 bytes = 131072 bytes per token.
+  const units = { tokensPerBlock: 64, ...kvBytesPerTokenOf({ model_shape: '32:8:128:bf16' }) };
+  assert.equal(units.kvBytesPerToken, 131072);
+  const m = LogMetrics.parse(openaiLogMetrics(before, after, units));
+  assert.equal(m.offloaded_blocks, 8192 / 64);
+  assert.equal(m.onboarded_blocks, 4096 / 64);
+  assert.equal(m.offloaded_bytes, 8192 * 131072);
+  assert.equal(m.onboarded_bytes, 4096 * 131072);
+  near(m.observed_offload_bandwidth_gbps, (8192 * 131072) / 0.08 / 1e9, 'offload bandwidth'); // Δ eviction_duration_seconds_sum
+  near(m.observed_onboard_bandwidth_gbps, (4096 * 131072) / 0.03 / 1e9, 'onboard bandwidth');
+  assert.match(m.sources['offloaded_bytes']!, /sglang:evicted_tokens_total × 131072 KV bytes per token \(engine option model_shape/);
+  assert.match(m.sources['onboarded_blocks']!, /sglang:load_back_tokens_total \/ 64/);
+  assert.match(m.sources['observed_offload_bandwidth_gbps']!, /sglang:eviction_duration_seconds_sum/);
+
+  // Without the model's KV size: blocks still, bytes and bandwidth null with what to give.
+  const bare = openaiLogMetrics(before, after, { tokensPerBlock: 64, ...kvBytesPerTokenOf({}) });
+  assert.equal(bare.offloaded_blocks, 128);
+  assert.equal(bare.offloaded_bytes, null);
+  assert.match(bare.null_reasons['offloaded_bytes']!, /kv_bytes_per_token/);
+  assert.equal(bare.observed_offload_bandwidth_gbps, null);
 });

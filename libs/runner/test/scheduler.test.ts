@@ -4,28 +4,28 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { RunResult, silentLogger, type AnyWorkload, type Job, type Sample } from '@kvbench/common';
-import { startSimServer, type SimServer } from '@kvbench/engine-sim';
+import { RunResult, type AnyWorkload, type Job, type Sample } from '@kvbench/common';
 import { completionBody, runBenchmark } from '@kvbench/runner';
 import { generateDocqa, generateMultiturn, generateWorkload, importMooncake, PromptTokens, workloadRequests } from '@kvbench/workload';
-import { collector, makeJob, tempDir } from './helpers.js';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { collector, makeJob, spawnSimulator, tempDir } from './helpers.js';
 import { startRecordingProxy } from './recording-proxy.js';
 
 let dir: { path: string; cleanup(): Promise<void> };
-let sim: SimServer;
+// The simulator as a process (the runner, a library, does not import the service; see helpers.ts).
+let sim: { url: string; stop(): Promise<void>; timeScale: number };
 before(async () => {
   dir = await tempDir();
-  sim = await startSimServer({
-    model: 'meta-llama/Llama-3.1-8B-Instruct',
-    system: 'pcie',
-    config: { kv_cache_config: { max_tokens: 16384, tokens_per_block: 64, host_cache_size: 1024 ** 3, enable_block_reuse: true }, enable_iter_perf_stats: true, return_perf_metrics: true, perf_metrics_max_requests: 1000 } as never,
-    maxBatchSize: 8,
-    maxSeqLen: 8192,
-    logger: silentLogger,
-  });
+  const cfg = join(dir.path, 'sim-config.yaml');
+  await writeFile(cfg, stringify({ kv_cache_config: { max_tokens: 16384, tokens_per_block: 64, host_cache_size: 1024 ** 3, enable_block_reuse: true }, enable_iter_perf_stats: true, return_perf_metrics: true, perf_metrics_max_requests: 1000 }));
+  const s = await spawnSimulator(['meta-llama/Llama-3.1-8B-Instruct', '--config', cfg, '--system', 'pcie', '--max_batch_size', '8', '--max_seq_len', '8192']);
+  const version = (await (await fetch(new URL('/version', s.url))).json()) as { time_scale: number };
+  sim = { ...s, timeScale: version.time_scale };
 });
 after(async () => {
-  await sim.close();
+  await sim.stop();
   await dir.cleanup();
 });
 
@@ -100,7 +100,7 @@ test('multiturn on the simulator: ids sent are the document segments, sessions c
     const concurrentSessions = new Set(seen.filter((o) => o.arrivedMs <= s.arrivedMs && o.endedMs > s.arrivedMs).map((o) => session(o.id)));
     assert.ok(concurrentSessions.size <= 2, `${concurrentSessions.size} sessions in flight`);
   }
-  const sim_scale = sim.resolved.timeScale;
+  const sim_scale = sim.timeScale;
   for (const s of seen) {
     const turn = Number(s.id.split('-t')[1]);
     if (turn === 1) continue;
@@ -119,7 +119,7 @@ test('docqa with Poisson arrivals: released at the planned times, capped; a misc
   const workload = generateDocqa({ documents: 3, document_tokens: 512, question_tokens: 32, rounds: 2, arrival: 'poisson', rate: 40, max_concurrency: 2, seed: 2 });
   const { result, sent } = await runThrough(workload, { max_batch_size: 8 }, (n) => n === 4);
   const samples = byId(result.samples);
-  const scale = sim.resolved.timeScale;
+  const scale = sim.timeScale;
   // The schedule's origin is when the first bodies are ready; from there every release is the plan's moment.
   const origin = samples.get(workload.requests[0]!.request_id)!.scheduled_at_s * 1000 - (workload.requests[0]!.release as { at_ms: number }).at_ms;
   assert.ok(origin >= 0);

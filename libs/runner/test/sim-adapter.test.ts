@@ -5,15 +5,15 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
+import { stringify } from 'yaml';
 import { hostname, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { RunEvent, RunResult, type Job, type RunEvent as RunEventT, type RunResult as RunResultT, type WorkloadDocument } from '@kvbench/common';
-import { SIM_MAIN_PATH, startSimServer } from '@kvbench/engine-sim';
 import { runBenchmark } from '@kvbench/runner';
 import { generateWorkload } from '@kvbench/workload';
-import { collector, engineEnv, FIXTURES, installFakeTrtllmServe, makeJob, tempDir } from './helpers.js';
+import { collector, engineEnv, FIXTURES, installFakeTrtllmServe, makeJob, SIM_MAIN, spawnSimulator, tempDir, testSimulator } from './helpers.js';
 
 let dir: { path: string; cleanup(): Promise<void> };
 before(async () => {
@@ -74,7 +74,7 @@ test('trtllm kind: fake trtllm-serve checks argv and YAML units, runs the simula
   const env = engineEnv(dir.path, {
     FAKE_RECORD: record,
     FAKE_EXPECT: JSON.stringify({ max_tokens: 1024, tokens_per_block: 64, host_cache_gb: 1, enable_block_reuse: true, max_batch_size: 4, max_seq_len: 4096 }),
-    FAKE_SIM_MAIN: SIM_MAIN_PATH,
+    FAKE_SIM_MAIN: SIM_MAIN,
     FAKE_SIM_ARGS: JSON.stringify(['--system', 'pcie', '--seed', '1']),
   });
   const linkCheck = { probe: 'test', h2d_gbps: 1.5 };
@@ -130,7 +130,7 @@ test('trtllm kind: fake trtllm-serve checks argv and YAML units, runs the simula
 test('sim kind with the older statistics shape: offloads counted from /kv_cache_events, bytes null with reasons; time scale applied', async () => {
   const c = collector();
   const job = makeJob({ engine: { kind: 'sim', options: { legacy_metrics: true, seed: 3 } }, overrides, max_batch_size: 4, output_tokens: 4 });
-  const result = await runBenchmark({ job, workload, attempt: 2, emit: c.emit, log: c.log, agent: { workDir: dir.path, sim: { timeScale: 0.5 }, collectEnvironment: false } });
+  const result = await runBenchmark({ job, workload, attempt: 2, emit: c.emit, log: c.log, agent: { workDir: dir.path, sim: { timeScale: 0.5 }, simulator: testSimulator, collectEnvironment: false } });
   checkRun(result, c.events, job);
   const meta = result.run_meta as Record<string, any>;
   assert.equal(meta.time_scale, 0.5);
@@ -147,16 +147,9 @@ test('sim kind with the older statistics shape: offloads counted from /kv_cache_
 });
 
 test('attach by URL to a running engine; kvbench neither launches nor stops it', async () => {
-  const server = await startSimServer({
-    model: 'meta-llama/Llama-3.1-8B-Instruct',
-    system: 'c2c',
-    config: { kv_cache_config: { max_tokens: 1024, tokens_per_block: 64, host_cache_size: 1024 ** 3, enable_block_reuse: true }, enable_iter_perf_stats: true, return_perf_metrics: true, perf_metrics_max_requests: 1000 } as never,
-    maxBatchSize: 4,
-    maxSeqLen: 4096,
-    port: 0,
-    host: '127.0.0.1',
-    logger: collector().log,
-  });
+  const cfg = join(dir.path, 'attach-config.yaml');
+  await writeFile(cfg, stringify({ kv_cache_config: { max_tokens: 1024, tokens_per_block: 64, host_cache_size: 1024 ** 3, enable_block_reuse: true }, enable_iter_perf_stats: true, return_perf_metrics: true, perf_metrics_max_requests: 1000 }));
+  const server = await spawnSimulator(['meta-llama/Llama-3.1-8B-Instruct', '--config', cfg, '--system', 'c2c', '--max_batch_size', '4', '--max_seq_len', '4096']);
   try {
     const c = collector();
     const job = makeJob({ system_label: 'c2c', engine: { kind: 'trtllm', url: server.url, options: {} }, overrides, max_batch_size: 4, output_tokens: 4 });
@@ -170,6 +163,6 @@ test('attach by URL to a running engine; kvbench neither launches nor stops it',
     const res = await fetch(new URL('/health', server.url));
     assert.equal(res.status, 200);
   } finally {
-    await server.close();
+    await server.stop();
   }
 });

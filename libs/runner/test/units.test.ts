@@ -1,32 +1,10 @@
-/** SSE parsing, the engine config file, nvidia-smi parsing. */
+/** The engine config file, nvidia-smi parsing (SSE: libs/common/test/sse.test.ts). */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parse as parseYaml } from 'yaml';
 import { resolveKvConfig } from '@kvbench/common';
-import { chunkedPrefillFor, completionBody, parseNvidiaSmiCsv, SseParser, trtllmConfig, trtllmConfigYaml } from '@kvbench/runner';
+import { capabilitiesOf, chunkedPrefillFor, completionBody, generationOf, parseNvidiaSmiCsv, parseTrtllmVersion, trtllmConfig, trtllmConfigFor, trtllmConfigYaml } from '@kvbench/runner';
 import { fixtureText, makeJob } from './helpers.js';
-
-test('SSE: the same events whatever the chunking (every split point, LF / CRLF / CR)', () => {
-  const base = ': keep-alive\n\ndata: {"a":1}\n\nevent: x\ndata: line1\ndata: line2\n\ndata:nospace\n\ndata: [DONE]\n\n';
-  const expected = ['{"a":1}', 'line1\nline2', 'nospace', '[DONE]'];
-  for (const eol of ['\n', '\r\n', '\r']) {
-    const text = Buffer.from(base.replace(/\n/g, eol));
-    for (let cut = 0; cut <= text.length; cut++) {
-      const p = new SseParser();
-      const got = [...p.push(text.subarray(0, cut)), ...p.push(text.subarray(cut)), ...p.end()];
-      assert.deepEqual(got, expected, `eol ${JSON.stringify(eol)}, split at ${cut}`);
-    }
-  }
-});
-
-test('SSE: multi-byte UTF-8 split across chunks, and an event delivered as soon as its blank line arrives', () => {
-  const text = Buffer.from('data: héllo 世界\n\ndata: two\n\n');
-  const p = new SseParser();
-  const first = p.push(text.subarray(0, 9)); // cuts inside "é"
-  assert.deepEqual(first, []);
-  assert.deepEqual(p.push(text.subarray(9, 22)), ['héllo 世界']);
-  assert.deepEqual(p.push(text.subarray(22)), ['two']);
-});
 
 test('engine config: TensorRT-LLM keys and units (host_cache_size in bytes = GiB × 1024³)', () => {
   const kv = resolveKvConfig('config_c2c', { host_cache_gb: 1.5 });
@@ -64,4 +42,32 @@ test('chunked prefill: on when max_seq_len exceeds max_num_tokens (default 8192)
   assert.equal(chunkedPrefillFor(makeJob({ max_seq_len: 8192 })), undefined);
   assert.equal(chunkedPrefillFor(makeJob({ max_seq_len: 131072, engine: { kind: 'trtllm', options: { max_num_tokens: 131072 } } })), undefined);
   assert.equal(chunkedPrefillFor(makeJob({ max_seq_len: 131072, engine: { kind: 'trtllm', options: { enable_chunked_prefill: false } } })), false);
+});
+
+test('TensorRT-LLM versions → behaviour generation (ENGINES.md landmarks)', () => {
+  const cases: [string | null, string][] = [
+    ['1.0.0', '1.0'], ['1.0.1', '1.0'], ['1.1.0rc3', '1.1'], ['1.2.0', '1.2'], ['1.3.0rc5', '1.3-collector'], ['1.3.0rc11', '1.3-collector'],
+    ['1.3.0rc12', '1.3-tee'], ['1.3.0', '1.3-tee'], ['1.4.0rc1', 'main'], ['2.0.0', 'main'], ['0.21.0', 'unknown'], ['garbage', 'unknown'], [null, 'unknown'],
+  ];
+  for (const [v, gen] of cases) assert.equal(generationOf(v), gen, String(v));
+  assert.deepEqual(parseTrtllmVersion('1.3.0rc12'), { major: 1, minor: 3, patch: 0, rc: 12, dev: false });
+  // --help wins over the version guess for the config flag.
+  assert.equal(capabilitiesOf('1.1', ['--extra_llm_api_options', '--config']).configFlag, '--config');
+  assert.equal(capabilitiesOf('main', ['--extra_llm_api_options']).configFlag, '--extra_llm_api_options');
+  assert.equal(capabilitiesOf('unknown', null).configFlag, '--extra_llm_api_options');
+});
+
+test('engine config per build: keys a build lacks stay out, each with its consequence; the GPU memory share inside kv_cache_config', () => {
+  const kv = resolveKvConfig('config_pcie', {});
+  const old = trtllmConfigFor(kv, { perfMetricsMaxRequests: 64, eventBufferMaxSize: 1000, freeGpuMemoryFraction: 0.8, capabilities: capabilitiesOf('1.0', null) });
+  assert.deepEqual(Object.keys(old.config.kv_cache_config).sort(), ['enable_block_reuse', 'event_buffer_max_size', 'free_gpu_memory_fraction', 'host_cache_size', 'max_tokens']);
+  assert.equal(old.config.perf_metrics_max_requests, undefined);
+  assert.deepEqual(old.leftOut.map((l) => l.key), ['kv_cache_config.tokens_per_block', 'perf_metrics_max_requests']);
+  assert.ok(old.leftOut.every((l) => l.reason && l.consequence));
+  const main = trtllmConfigFor(kv, { perfMetricsMaxRequests: 64, eventBufferMaxSize: 0, capabilities: capabilitiesOf('main', null) });
+  assert.equal(main.config.kv_cache_config.tokens_per_block, 64);
+  assert.equal(main.config.kv_cache_config.event_buffer_max_size, undefined, 'no event buffer: nobody reads the events');
+  assert.equal(main.config.return_perf_metrics, true);
+  assert.equal(main.config.perf_metrics_max_requests, undefined);
+  assert.match(main.leftOut[0]!.consequence, /X-TRTLLM-return-metrics/);
 });

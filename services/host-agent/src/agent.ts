@@ -23,6 +23,7 @@ import {
 import { parseAnyWorkload } from '@kvbench/workload';
 import { runBenchmark, type AgentOptions } from '@kvbench/runner';
 import { linkCheck } from '@kvbench/probe';
+import { SIM_MAIN_PATH, defaultProfileForSystem, kvBytesPerToken, resolveModelShape } from '@kvbench/engine-sim';
 import { EventPublisher } from './publisher.js';
 import { updateRunStatus } from './run-status.js';
 import { AgentPresence } from './presence.js';
@@ -249,6 +250,9 @@ export class HostAgent {
       requestTimeoutMs: c.requestTimeoutMs,
       ...(c.trtllmServeBin ? { trtllmServe: c.trtllmServeBin } : {}),
       sim,
+      simulator: { mainPath: SIM_MAIN_PATH, defaultProfileForSystem },
+      // Known model shapes turn SGLang's token counters into bytes.
+      modelKvBytesPerToken: (m) => kvBytesPerToken(resolveModelShape(m)),
       // What this machine's offload path delivered just before the run, kept in run_meta.link_check.
       ...(c.linkCheck ? { linkCheck: async () => ({ ...(await linkCheck()) }) } : {}),
     };

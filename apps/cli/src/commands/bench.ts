@@ -14,6 +14,7 @@ import {
 } from '@kvbench/common';
 import { readAnyWorkloadFile, requestCount, workloadId } from '@kvbench/workload';
 import { runBenchmark } from '@kvbench/runner';
+import { engineAgentOptions } from '../engines.js';
 import { parseFlags, usage, type FlagSpecs } from '../args.js';
 import type { Command } from '../command.js';
 import { checkResultsFile, reportSaved, saveRun } from '../results-file.js';
@@ -49,6 +50,7 @@ export const benchFlags: FlagSpecs = {
   engine: { type: 'string', default: 'sim', help: 'engine kind: sim (built-in simulator), trtllm, openai' },
   engine_url: { type: 'string', help: 'attach to a running engine at this URL instead of launching one' },
   launch_command: { type: 'string[]', help: 'custom engine launch argv, e.g. mpirun -n 4 trtllm-serve' },
+  engine_option: { type: 'string[]', help: 'engine options KEY=VALUE ..., e.g. tp_size=4 kv_cache_free_gpu_memory_fraction=0.9 return_perf_metrics=true kv_bytes_per_token=131072' },
   time_scale: { type: 'float', help: 'simulator: each modelled second lasts this many real seconds' },
   profile: { type: 'string', help: 'simulator hardware profile (default by system label)' },
   api: { type: 'string', help: 'submit through the services: workload-api URL' },
@@ -89,6 +91,12 @@ export const benchCommand: Command = {
     // Hours of GPU time must not end on a file that cannot take the run: refuse now, before any engine.
     await checkResultsFile(outputJson);
     const options: Record<string, string | number | boolean> = {};
+    for (const kv of (f.engine_option as string[] | undefined) ?? []) {
+      const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(kv);
+      if (!m) throw new ValidationError(`--engine_option: '${kv}' is not KEY=VALUE`, 'engine_option');
+      const v = m[2]!;
+      options[m[1]!] = /^(true|false)$/.test(v) ? v === 'true' : v.trim() !== '' && Number.isFinite(Number(v)) ? Number(v) : v;
+    }
     if (f.time_scale !== undefined) options.time_scale = f.time_scale as number;
     if (f.profile !== undefined) options.profile = f.profile as string;
     const engine = {
@@ -140,6 +148,7 @@ export const benchCommand: Command = {
         attempt: 1,
         log,
         signal: abort.signal,
+        agent: { ...engineAgentOptions },
         emit: async (e: RunEvent) => {
           if (e.type === 'sample') progress.add(e.sample);
         },

@@ -9,9 +9,10 @@ import { join } from 'node:path';
 import { EngineError, ValidationError, freePort, type Job, type KvConfig, type Logger } from '@kvbench/common';
 import { httpJson, httpRequest } from '../http.js';
 import type { ResolvedAgentOptions } from '../options.js';
-import { trtllmConfig, trtllmConfigYaml, type TrtllmConfig } from './config-yaml.js';
+import { trtllmConfigFor, trtllmConfigYaml, type LeftOut, type TrtllmConfig } from './config-yaml.js';
 import { describeExit, spawnEngine, type EngineProcess } from './process.js';
-import { loadSimModule } from './sim-module.js';
+import { describeBuild, detectTrtllm, simulatorBuild, type TrtllmBuild } from './trtllm-build.js';
+import { checkOpenaiEngine, type OpenaiEngineFacts } from './openai-attach.js';
 
 /** What /version said (trtllm: {version}; the simulator adds engine, profile, time_scale). */
 export interface EngineVersion {
@@ -35,6 +36,18 @@ export interface EngineHandle {
   argv: readonly string[] | null;
   profile: string | null;
   version: EngineVersion;
+  /** The TensorRT-LLM build (or the simulator) as detected; null for the openai kind. */
+  build: TrtllmBuild | null;
+  /** Keys kvbench left out of the config for this build, with their consequence. */
+  leftOut: LeftOut[];
+  /** Where per-request server metrics come from: GET /perf_metrics, the trailing SSE event, or nowhere. */
+  perRequestMetrics: { source: 'endpoint' | 'stream' | 'none'; reason: string };
+  /** Whether /kv_cache_events are worth reading (the build's iteration stats lack KV deltas, and the buffer is on). */
+  readKvEvents: boolean;
+  /** A second reader may drain /metrics (the build's own collector): gaps in `iter` are expected. */
+  iterStatsMayBeDrained: boolean;
+  /** vLLM / SGLang facts learnt at attach (openai kind). */
+  openai: OpenaiEngineFacts | null;
   /** Last log lines (empty when attached: kvbench has no access to the engine's log). */
   tail(n?: number): string[];
   /** A reason when a launched engine has exited. */
@@ -55,7 +68,6 @@ const numOption = (job: Job, key: string): number | undefined => {
   return n;
 };
 
-/** trtllm-serve CLI flags kvbench passes through from job.engine.options when present. */
 /** trtllm-serve's default --max_num_tokens. */
 const TRTLLM_DEFAULT_MAX_NUM_TOKENS = 8192;
 
@@ -69,7 +81,12 @@ export function chunkedPrefillFor(job: Job): boolean | undefined {
   return job.max_seq_len > (numOption(job, 'max_num_tokens') ?? TRTLLM_DEFAULT_MAX_NUM_TOKENS) ? true : undefined;
 }
 
-const TRTLLM_PASSTHROUGH = ['backend', 'tp_size', 'pp_size', 'ep_size', 'max_num_tokens', 'kv_cache_free_gpu_memory_fraction', 'tokenizer'];
+/** trtllm-serve CLI flags kvbench passes through from job.engine.options when present. */
+const TRTLLM_PASSTHROUGH = ['backend', 'tp_size', 'pp_size', 'ep_size', 'max_num_tokens', 'tokenizer'];
+const boolOption = (job: Job, key: string): boolean | undefined => {
+  const v = option(job, key);
+  return v === undefined ? undefined : v === true || v === 'true';
+};
 
 const simLegacy = (a: StartEngineArgs) => a.agent.sim.legacyMetrics ?? (option(a.job, 'legacy_metrics') === true || option(a.job, 'legacy_metrics') === 'true');
 
@@ -77,6 +94,8 @@ export interface StartEngineArgs {
   job: Job;
   kv: KvConfig;
   totalRequests: number;
+  /** The workload's request needing the longest sequence (checked against max_seq_len before a launch). */
+  largestRequest: { promptTokens: number; outputTokens: number };
   agent: ResolvedAgentOptions;
   runDir: string;
   log: Logger;
@@ -92,45 +111,93 @@ export async function startEngine(a: StartEngineArgs): Promise<EngineHandle> {
   return launchEngine(a);
 }
 
+/**
+ * TensorRT-LLM clamps a request's max_tokens to max_seq_len − prompt length with only a warning
+ * (ENGINES.md), so outputs would shorten silently: refused before anything starts.
+ */
+function checkMaxSeqLen(job: Job, largest: { promptTokens: number; outputTokens: number }): void {
+  const needed = largest.promptTokens + largest.outputTokens;
+  if (job.max_seq_len >= needed) return;
+  throw new ValidationError(
+    `max_seq_len ${job.max_seq_len} is below the workload's largest prompt (${largest.promptTokens} tokens) + output_tokens (${largest.outputTokens}) = ${needed}: ` +
+      `TensorRT-LLM would cut those outputs short with only a warning in its log. Give --max_seq_len ${needed} or more.`,
+    'max_seq_len',
+  );
+}
+
 async function launchEngine(a: StartEngineArgs): Promise<EngineHandle> {
   const { job, kv, agent } = a;
   const isSim = job.engine.kind === 'sim';
+  checkMaxSeqLen(job, a.largestRequest);
   await mkdir(a.runDir, { recursive: true });
 
-  const maxNumTokens = numOption(job, 'max_num_tokens');
-  const config = trtllmConfig(kv, {
+  // Know the build before writing its config (ENGINES.md: one unknown key and the server does not start).
+  const pinned = option(job, 'trtllm_version');
+  const build: TrtllmBuild = isSim
+    ? simulatorBuild()
+    : pinned !== undefined
+      ? describeBuild(String(pinned), 'engine option trtllm_version', null)
+      : await detectTrtllm(agent.trtllmServe, agent.engineEnv);
+  const caps = build.capabilities;
+  a.log.info({ version: build.version, generation: build.generation, source: build.versionSource }, 'TensorRT-LLM build');
+
+  const leftOut: LeftOut[] = [];
+  // Builds whose return_perf_metrics starts a collector draining /metrics: the iteration stats are the
+  // benchmark's cache figures, the per-request breakdown is secondary, so per-request metrics stay off
+  // unless the job asks (and then lost iterations are detected and reported).
+  const askedPerf = boolOption(job, 'return_perf_metrics');
+  const returnPerfMetrics = askedPerf ?? !caps.collectorDrainsIterStats;
+  if (!returnPerfMetrics && caps.collectorDrainsIterStats && askedPerf === undefined) {
+    leftOut.push({
+      key: 'return_perf_metrics',
+      reason: `on this build (${build.version ?? build.generation}) it starts a background iteration-stats collector that drains the queue GET /metrics reads (ENGINES.md, builds from about Dec 2025 until PR #13405): kvbench would receive a fraction of the iterations`,
+      consequence: 'no per-request server metrics (sample.server null); give engine option return_perf_metrics=true to have them, with the window sums then marked unreliable where iterations were lost',
+    });
+  }
+  const legacy = simLegacy(a);
+  // Events cost the engine a token-listing event per block (ENGINES.md): only where iteration stats lack KV deltas.
+  const eventsNeeded = isSim ? legacy : !caps.iterationKvDeltas;
+  const eventBufferMaxSize = numOption(job, 'event_buffer_max_size') ?? (eventsNeeded ? 200_000 : 0);
+  const freeFraction = numOption(job, 'kv_cache_free_gpu_memory_fraction') ?? numOption(job, 'free_gpu_memory_fraction');
+  const built = trtllmConfigFor(kv, {
     // Drained every poll; sized so a whole run fits even if polling stalls.
     perfMetricsMaxRequests: numOption(job, 'perf_metrics_max_requests') ?? Math.max(1024, a.totalRequests * 2),
-    // Events are kvbench's fallback for builds without kvCacheIterationStats; the simulator has them
-    // unless told to answer like an older build, so it keeps no events (they list every token).
-    eventBufferMaxSize: numOption(job, 'event_buffer_max_size') ?? (isSim && !simLegacy(a) ? 0 : 200_000),
+    eventBufferMaxSize,
     // Long prompts (32K–128K) exceed trtllm-serve's default max_num_tokens (8192).
     enableChunkedPrefill: chunkedPrefillFor(job),
+    returnPerfMetrics,
+    capabilities: caps,
+    ...(freeFraction !== undefined ? { freeGpuMemoryFraction: freeFraction } : {}),
   });
+  const config = built.config;
+  leftOut.push(...built.leftOut);
   const configYaml = trtllmConfigYaml(config);
   const configPath = join(a.runDir, 'engine-config.yaml');
   await writeFile(configPath, configYaml);
 
   // The simulator announces its port (--port 0); trtllm-serve gets a free one.
   const port = isSim ? 0 : await freePort();
+  const maxNumTokens = numOption(job, 'max_num_tokens');
   const common = [
     job.model,
-    '--config', configPath,
+    caps.configFlag, configPath,
     '--max_batch_size', String(job.max_batch_size),
     '--max_seq_len', String(job.max_seq_len),
   ];
   let argv: string[];
   let profile: string | null = null;
   if (isSim) {
-    const sim = await loadSimModule();
+    const sim = agent.simulator;
+    if (!sim) {
+      throw new ValidationError('engine kind "sim" needs the simulator, and this runner was given none (AgentOptions.simulator: the CLI and the host agent hand in @kvbench/engine-sim\'s)', 'engine.kind');
+    }
     const timeScale = agent.sim.timeScale ?? numOption(job, 'time_scale') ?? 1;
     profile = agent.sim.profile ?? (option(job, 'profile') as string | undefined) ?? sim.defaultProfileForSystem(job.system_label);
     const seed = agent.sim.seed ?? numOption(job, 'seed');
     const modelShape = option(job, 'model_shape');
-    const legacy = simLegacy(a);
     argv = [
       process.execPath,
-      agent.sim.mainPath ?? sim.SIM_MAIN_PATH,
+      sim.mainPath,
       ...common,
       ...(maxNumTokens !== undefined ? ['--max_num_tokens', String(maxNumTokens)] : []),
       '--host', '127.0.0.1',
@@ -164,6 +231,16 @@ async function launchEngine(a: StartEngineArgs): Promise<EngineHandle> {
     throw err;
   }
   const version = await readVersion(url);
+  // A build unknown before the start is read as /version then says (its config stayed the conservative one).
+  const learnt = build.generation === 'unknown' && version.version !== null ? describeBuild(version.version, 'GET /version after start', build.flags) : null;
+  const readCaps = learnt?.capabilities ?? caps;
+  const perfSource: EngineHandle['perRequestMetrics'] = !config.return_perf_metrics
+    ? { source: 'none', reason: leftOut.find((l) => l.key === 'return_perf_metrics')?.reason ?? 'return_perf_metrics off (engine option)' }
+    : readCaps.perfMetricsByStream
+      ? { source: 'stream', reason: 'X-TRTLLM-return-metrics: 1 on each request; event trtllm.perf_metrics after [DONE]' }
+      : readCaps.perfMetricsEndpoint || (learnt === null && build.generation === 'unknown')
+        ? { source: 'endpoint', reason: 'GET /perf_metrics' }
+        : { source: 'none', reason: leftOut.find((l) => l.key === 'perf_metrics_max_requests')?.reason ?? 'this build has no per-request metrics path' };
 
   return {
     kind: job.engine.kind,
@@ -176,6 +253,12 @@ async function launchEngine(a: StartEngineArgs): Promise<EngineHandle> {
     argv,
     profile: version.profile ?? profile,
     version,
+    build: learnt ? { ...build, versionAfterStart: version.version! } : build,
+    leftOut,
+    perRequestMetrics: perfSource,
+    readKvEvents: (config.kv_cache_config.event_buffer_max_size ?? 0) > 0,
+    iterStatsMayBeDrained: readCaps.collectorDrainsIterStats && config.return_perf_metrics === true,
+    openai: null,
     tail: (n) => proc.tail(n),
     deathReason: () => {
       const e = proc.exitInfo();
@@ -203,8 +286,14 @@ async function launchEngine(a: StartEngineArgs): Promise<EngineHandle> {
 async function attachEngine(a: StartEngineArgs, url: URL): Promise<EngineHandle> {
   const base = new URL(url.href.replace(/\/+$/, ''));
   const timeoutMs = a.agent.engineStartupTimeoutMs ?? 30_000;
-  await waitHealthy(null, () => base.href, timeoutMs, a.signal, a.job.engine.kind === 'openai');
+  const isOpenai = a.job.engine.kind === 'openai';
+  await waitHealthy(null, () => base.href, timeoutMs, a.signal, isOpenai);
   const version = await readVersion(base);
+  // vLLM refuses a foreign model name, SGLang serves no /metrics without --enable-metrics: one clear message now.
+  const openai = isOpenai ? await checkOpenaiEngine(base, a.job.model) : null;
+  // An attached TensorRT-LLM is described from /version; its config is not kvbench's to know.
+  const build = isOpenai ? null : version.engine === 'sim' ? simulatorBuild() : describeBuild(version.version, 'GET /version of the attached engine', null);
+  const caps = build?.capabilities;
   return {
     kind: a.job.engine.kind,
     url: base,
@@ -216,6 +305,19 @@ async function attachEngine(a: StartEngineArgs, url: URL): Promise<EngineHandle>
     argv: null,
     profile: version.profile,
     version,
+    build,
+    leftOut: [],
+    perRequestMetrics: !caps
+      ? { source: 'none', reason: 'vLLM and SGLang have no per-request server metrics kvbench reads' }
+      : caps.perfMetricsByStream
+        ? { source: 'stream', reason: 'X-TRTLLM-return-metrics: 1 on each request; event trtllm.perf_metrics after [DONE] (if the engine runs with return_perf_metrics)' }
+        : caps.perfMetricsEndpoint || build?.generation === 'unknown'
+          ? { source: 'endpoint', reason: 'GET /perf_metrics (if the engine runs with return_perf_metrics)' }
+          : { source: 'none', reason: `TensorRT-LLM ${build?.version} has no GET /perf_metrics (PR #6985)` },
+    // Unknown config: read events unless the build's iteration stats carry the KV deltas.
+    readKvEvents: !!caps && !caps.iterationKvDeltas,
+    iterStatsMayBeDrained: !!caps && caps.collectorDrainsIterStats,
+    openai,
     tail: () => [],
     deathReason: () => null,
     settle: async () => {},

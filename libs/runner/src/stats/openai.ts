@@ -2,9 +2,11 @@
  * Cache metrics of OpenAI-compatible engines (vLLM, SGLang) from their
  * Prometheus /metrics, as the difference of two snapshots taken at the start and
  * the end of the measured window. Both engines count prefix-cache reuse in
- * tokens, not blocks, and expose no host-offload traffic in these series, so the
- * block and bandwidth fields are null with that reason; token figures are added
- * beside them.
+ * tokens, not blocks (token figures are added beside the block fields). Host
+ * offload traffic (ENGINES.md): vLLM's offloading connector counts bytes and
+ * seconds of each direction (two generations of names); SGLang's HiCache counts
+ * evicted and loaded-back tokens and their durations, turned into bytes with the
+ * model's KV bytes per token and into blocks of the run's tokens_per_block.
  */
 import type { LogMetrics, Logger } from '@kvbench/common';
 import { httpRequest } from '../http.js';
@@ -24,7 +26,114 @@ export function detectFlavor(p: PromText): Flavor {
 
 const delta = (a: number | null, b: number | null) => (a !== null && b !== null ? b - a : null);
 
-export function openaiLogMetrics(before: PromText, after: PromText): LogMetrics {
+/** What turns token counts into blocks and bytes. */
+export interface OpenaiUnits {
+  /** kvbench's block size for the run (its KV preset's tokens_per_block). */
+  tokensPerBlock: number;
+  kvBytesPerToken: number | null;
+  /** Where kvBytesPerToken came from, or why it is unknown. */
+  kvBytesSource: string;
+}
+
+const DTYPE_BYTES: Record<string, number> = { fp32: 4, fp16: 2, bf16: 2, fp8: 1, int8: 1 };
+
+/**
+ * The model's KV bytes per token, from engine option kv_bytes_per_token, or from model_shape
+ * ("layers:kvheads:headdim:dtype", the simulator's notation): 2 (K and V) × layers × kv heads × head dim × bytes.
+ */
+export function kvBytesPerTokenOf(options: Record<string, unknown>): { kvBytesPerToken: number | null; kvBytesSource: string } {
+  const direct = Number(options['kv_bytes_per_token']);
+  if (options['kv_bytes_per_token'] !== undefined && Number.isFinite(direct) && direct > 0) return { kvBytesPerToken: direct, kvBytesSource: 'engine option kv_bytes_per_token' };
+  const shape = options['model_shape'];
+  if (typeof shape === 'string') {
+    const [l, h, d, dt = 'bf16'] = shape.split(':');
+    const bytes = 2 * Number(l) * Number(h) * Number(d) * (DTYPE_BYTES[dt.toLowerCase()] ?? NaN);
+    if (Number.isFinite(bytes) && bytes > 0) return { kvBytesPerToken: bytes, kvBytesSource: `engine option model_shape ${shape}: 2 × layers × kv heads × head dim × dtype bytes` };
+  }
+  return { kvBytesPerToken: null, kvBytesSource: 'the model\'s KV bytes per token is unknown: give engine option kv_bytes_per_token (or model_shape layers:kvheads:headdim:dtype)' };
+}
+
+/** Window delta of the first of `names` present in both snapshots (counters may carry _total, histograms _sum). */
+function counterDelta(before: PromText, after: PromText, names: string[], match: Record<string, string> = {}): { value: number; name: string } | null {
+  for (const name of names) {
+    const d = delta(sumSeries(before, name, match), sumSeries(after, name, match));
+    if (d !== null) return { value: d, name };
+  }
+  return null;
+}
+const variants = (base: string) => [`${base}_total`, base, `${base}_sum`];
+
+interface Direction {
+  bytes: { value: number; source: string } | null;
+  blocks: { value: number; source: string } | null;
+  seconds: { value: number; source: string } | null;
+  why: string;
+}
+
+/** vLLM offloading connector: bytes and seconds each way (ENGINES.md, vLLM). */
+function vllmOffload(before: PromText, after: PromText, dir: 'store' | 'load'): Direction {
+  const label = dir === 'store' ? 'GPU_to_CPU' : 'CPU_to_GPU';
+  const labelled = (n: string) => `${n}{transfer_type="${label}"}`;
+  const newBytes = counterDelta(before, after, variants(`vllm:kv_offload_${dir}_bytes`));
+  const bytes = newBytes ?? counterDelta(before, after, variants('vllm:kv_offload_total_bytes'), { transfer_type: label });
+  const seconds = newBytes
+    ? counterDelta(before, after, variants(`vllm:kv_offload_${dir}_time`))
+    : counterDelta(before, after, variants('vllm:kv_offload_total_time'), { transfer_type: label });
+  const name = (x: { name: string } | null) => (x ? (newBytes ? x.name : labelled(x.name)) : '');
+  return {
+    bytes: bytes ? { value: bytes.value, source: `Δ ${name(bytes)} over the window (vLLM offloading connector)` } : null,
+    blocks: null,
+    seconds: seconds ? { value: seconds.value, source: `Δ ${name(seconds)}` } : null,
+    why: bytes ? 'vLLM\'s connector counts bytes, not blocks' : 'no vllm:kv_offload_* series: vLLM runs without the offloading connector (host offload off)',
+  };
+}
+
+/** SGLang HiCache: tokens each way, with durations (ENGINES.md, SGLang). */
+function sglangHicache(before: PromText, after: PromText, dir: 'evict' | 'load', units: OpenaiUnits): Direction {
+  const tokensName = dir === 'evict' ? 'sglang:evicted_tokens' : 'sglang:load_back_tokens';
+  const secondsName = dir === 'evict' ? 'sglang:eviction_duration_seconds' : 'sglang:load_back_duration_seconds';
+  const tokens = counterDelta(before, after, variants(tokensName));
+  const seconds = counterDelta(before, after, variants(secondsName));
+  if (!tokens) return { bytes: null, blocks: null, seconds: null, why: `no ${tokensName}_total: SGLang runs without HiCache (host offload off)` };
+  const bytes = units.kvBytesPerToken === null ? null : { value: tokens.value * units.kvBytesPerToken, source: `Δ ${tokens.name} × ${units.kvBytesPerToken} KV bytes per token (${units.kvBytesSource})` };
+  return {
+    bytes,
+    blocks: { value: tokens.value / units.tokensPerBlock, source: `Δ ${tokens.name} / ${units.tokensPerBlock} (tokens_per_block of the run's KV preset; SGLang counts tokens)` },
+    seconds: seconds ? { value: seconds.value, source: `Δ ${seconds.name}` } : null,
+    why: units.kvBytesSource,
+  };
+}
+
+const GB = 1e9;
+
+function fillOffload(m: Record<string, unknown>, sources: Record<string, string>, nullReasons: Record<string, string>, out: Direction, back: Direction): void {
+  const put = (field: string, v: { value: number; source: string } | null, why: string) => {
+    m[field] = v ? v.value : null;
+    if (v) sources[field] = v.source;
+    else nullReasons[field] = why;
+  };
+  put('offloaded_bytes', out.bytes, out.why);
+  put('onboarded_bytes', back.bytes, back.why);
+  put('offloaded_blocks', out.blocks, out.why);
+  put('onboarded_blocks', back.blocks, back.why);
+  const bw = (d: Direction, what: string) => {
+    if (!d.bytes) return null;
+    if (!d.seconds) return { value: NaN, source: `no ${what} transfer time series` };
+    if (d.bytes.value === 0) return { value: NaN, source: `no ${what} in the window: nothing to measure` };
+    if (!(d.seconds.value > 0)) return { value: NaN, source: `the engine reported no ${what} time for ${d.bytes.value} bytes` };
+    return { value: d.bytes.value / d.seconds.value / GB, source: `${d.bytes.source} / ${d.seconds.source} (the engine's own transfer seconds), GB = 1e9 bytes` };
+  };
+  for (const [field, d, what, why] of [
+    ['observed_offload_bandwidth_gbps', out, 'offload', out.why],
+    ['observed_onboard_bandwidth_gbps', back, 'onboard', back.why],
+  ] as const) {
+    const r = bw(d, what);
+    if (r && Number.isFinite(r.value)) put(field, r, '');
+    else put(field, null, r ? r.source : why);
+  }
+}
+
+export function openaiLogMetrics(before: PromText, after: PromText, units: OpenaiUnits = { tokensPerBlock: 64, kvBytesPerToken: null, kvBytesSource: 'not given' }): LogMetrics {
   const flavor = detectFlavor(after);
   const sources: Record<string, string> = {};
   const nullReasons: Record<string, string> = {};
@@ -103,12 +212,9 @@ export function openaiLogMetrics(before: PromText, after: PromText): LogMetrics 
     nullReasons['cache_hit_rate'] = 'no vllm: or sglang: series in /metrics';
   }
   nullReasons['reused_blocks'] = noBlocks;
-  nullReasons['offloaded_blocks'] = noOffload;
-  nullReasons['onboarded_blocks'] = noOffload;
-  nullReasons['offloaded_bytes'] = noOffload;
-  nullReasons['onboarded_bytes'] = noOffload;
-  nullReasons['observed_offload_bandwidth_gbps'] = noOffload;
-  nullReasons['observed_onboard_bandwidth_gbps'] = noOffload;
+  if (flavor === 'vllm') fillOffload(m, sources, nullReasons, vllmOffload(before, after, 'store'), vllmOffload(before, after, 'load'));
+  else if (flavor === 'sglang') fillOffload(m, sources, nullReasons, sglangHicache(before, after, 'evict', units), sglangHicache(before, after, 'load', units));
+  else for (const f of ['offloaded_blocks', 'onboarded_blocks', 'offloaded_bytes', 'onboarded_bytes', 'observed_offload_bandwidth_gbps', 'observed_onboard_bandwidth_gbps']) nullReasons[f] = noOffload;
   return m;
 }
 
@@ -121,6 +227,7 @@ export class PrometheusStatsReader implements StatsReader {
   constructor(
     private readonly base: URL,
     private readonly log: Logger,
+    private readonly units?: OpenaiUnits,
   ) {}
 
   private async snapshot(): Promise<PromText | null> {
@@ -148,7 +255,7 @@ export class PrometheusStatsReader implements StatsReader {
     return this.current();
   }
   current(): LogMetrics {
-    if (this.first && this.last) return openaiLogMetrics(this.first, this.last);
+    if (this.first && this.last) return openaiLogMetrics(this.first, this.last, this.units);
     const reason = `Prometheus /metrics not readable${this.error ? ` (${this.error})` : ''}`;
     const fields = ['cache_hit_rate', 'reused_blocks', 'offloaded_blocks', 'observed_offload_bandwidth_gbps', 'onboarded_blocks', 'offloaded_bytes', 'onboarded_bytes', 'observed_onboard_bandwidth_gbps'];
     return {

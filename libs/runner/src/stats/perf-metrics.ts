@@ -60,6 +60,37 @@ export interface ClockRelation {
 
 const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 
+/**
+ * TensorRT-LLM main's per-request metrics as it streams them after [DONE] (`event: trtllm.perf_metrics`,
+ * data: the response headers as a JSON object): `Server-Timing: server_queue;dur=…, server_ttft;dur=…,
+ * server_e2e;dur=…` in milliseconds from arrival, `X-TRTLLM-Start-End-Time: server-start;ts=…,
+ * server-end;ts=…` in steady-clock seconds. Rebuilt into a /perf_metrics-shaped entry the way
+ * tensorrt_llm's own build_metrics_record_from_headers does; these carry no KV block counts.
+ */
+export function perfEntryFromMetricsHeaders(headers: Record<string, unknown>): PerfEntry | null {
+  const list = (h: string) => (typeof headers[h] === 'string' ? (headers[h] as string).split(',').map((x) => x.trim()) : []);
+  const t: PerfTimingMetrics = {};
+  for (const item of list('X-TRTLLM-Start-End-Time')) {
+    const [name, ts] = item.split(';ts=');
+    const v = Number(ts);
+    if (ts === undefined || !Number.isFinite(v)) continue;
+    if (name === 'server-start') t.arrival_time = v;
+    else if (name === 'server-end') t.last_token_time = v;
+  }
+  const dur: Record<string, number> = {};
+  for (const item of list('Server-Timing')) {
+    const [name, d] = item.split(';dur=');
+    const v = Number(d);
+    if (d !== undefined && name?.startsWith('server_') && Number.isFinite(v)) dur[name.slice('server_'.length)] = v / 1000;
+  }
+  if (t.arrival_time === undefined) return null; // durations alone cannot be placed on any clock
+  const a = t.arrival_time;
+  if (dur['queue'] !== undefined) t.first_scheduled_time = a + dur['queue'];
+  if (dur['ttft'] !== undefined) t.first_token_time = a + dur['ttft'];
+  if (t.last_token_time === undefined && dur['e2e'] !== undefined) t.last_token_time = a + dur['e2e'];
+  return { perf_metrics: { timing_metrics: t } };
+}
+
 /** sample.server from one entry; durations divided by the time scale S. */
 export function serverMetrics(e: PerfEntry, cand: JoinCandidate, clock: ClockRelation, timeScale: number, joinedBy: string): NonNullable<Sample['server']> {
   const t = e.perf_metrics?.timing_metrics ?? {};

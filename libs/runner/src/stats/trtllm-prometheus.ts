@@ -5,6 +5,10 @@
  * counters carry the same window totals for reuse and bytes moved; this reads
  * them as the fallback. Names are matched by suffix, whatever the prefix
  * (`trtllm_` in current builds); prometheus_client adds `_total` to counters.
+ * Only families typed `counter` are used: some builds export gauges that keep
+ * only the latest iteration's stat (ENGINES.md), and a gauge's difference is no
+ * window total. It is used only when kvbench received no iteration at all (then
+ * the collector had every one of them).
  */
 import type { LogMetrics } from '@kvbench/common';
 import type { PromText } from './prometheus.js';
@@ -20,8 +24,9 @@ const SERIES = {
 function counter(p: PromText, suffix: string): { value: number; name: string } | null {
   let value = 0;
   let name: string | null = null;
+  const isCounter = (name: string) => (p.families.get(name) ?? p.families.get(name.replace(/_total$/, '')))?.type === 'counter';
   for (const s of p.samples) {
-    if (s.name.endsWith(`${suffix}_total`) || s.name.endsWith(suffix)) {
+    if ((s.name.endsWith(`${suffix}_total`) || s.name.endsWith(suffix)) && isCounter(s.name)) {
       value += s.value;
       name ??= s.name;
     }

@@ -1,6 +1,11 @@
 /**
  * Polls a TensorRT-LLM (or simulator) engine's statistics endpoints through the
  * run and sums them over the measured window.
+ *
+ * Each endpoint has its own read in flight: `/metrics` and `/kv_cache_events`
+ * wait up to 2 s on an empty queue (ENGINES.md, `get_stats_async(2)`), so reads
+ * awaited together would pace every figure — and the per-request join — to ~2 s.
+ * Reads of one endpoint never overlap: each drains a queue, and order matters.
  */
 import type { LogMetrics, Logger } from '@kvbench/common';
 import { httpJson, httpRequest, HttpStatusError } from '../http.js';
@@ -11,28 +16,83 @@ import { parsePrometheusText, type PromText } from './prometheus.js';
 import { fillFromTrtllmPrometheus } from './trtllm-prometheus.js';
 import { TrtllmWindow, type IterationStats } from './trtllm.js';
 
+export interface TrtllmReaderOptions {
+  /** kvbench started the engine for this run (no earlier activity in its counters). */
+  freshEngine: boolean;
+  /** Read /kv_cache_events (only where iteration stats lack KV deltas and the buffer is on). */
+  readKvEvents: boolean;
+  /** Why not, for the null reasons. */
+  kvEventsOffReason?: string;
+  /** Poll GET /perf_metrics (builds that keep per-request metrics there). */
+  readPerfEndpoint: boolean;
+  /** A second reader may drain /metrics (the build's own collector), and why. */
+  drainerNote?: string | null;
+}
+
+/** One endpoint's serial reads. */
+class Lane {
+  private inFlight: Promise<void> | null = null;
+  constructor(private readonly read: () => Promise<void>) {}
+  /** Start a read unless one is in flight; resolves when the current read ends. */
+  kick(): Promise<void> {
+    this.inFlight ??= this.read().finally(() => {
+      this.inFlight = null;
+    });
+    return this.inFlight;
+  }
+  /** Wait for the read in flight, then read once more (the final drain). */
+  async last(): Promise<void> {
+    if (this.inFlight) await this.inFlight;
+    await this.kick();
+  }
+}
+
 export class TrtllmStatsReader implements StatsReader {
   readonly window = new TrtllmWindow();
   private perf: PerfEntry[] = [];
   private perfTotal = 0;
   private perfError: string | null = null;
   private metricsError: string | null = null;
-  private polls = 0;
-  private busy: Promise<void> | null = null;
+  private metricsReads = 0;
   private readonly events: KvEventsReader;
-  /** /prometheus/metrics at window start and end (newer builds; the fallback when /metrics is drained by the engine itself). */
+  /** /prometheus/metrics at window start and end (the fallback when /metrics gave kvbench nothing). */
   private promBefore: PromText | null = null;
   private promAfter: PromText | null = null;
   /** Events are read only until iteration stats prove them unnecessary (they are large). */
   private eventsSkipped = false;
+  private inWindow = false;
+  private readonly metricsLane: Lane;
+  private readonly eventsLane: Lane;
+  private readonly perfLane: Lane;
 
   constructor(
     private readonly base: URL,
     private readonly log: Logger,
-    freshEngine: boolean,
+    private readonly opts: TrtllmReaderOptions,
   ) {
-    this.window.freshEngine = freshEngine;
+    this.window.freshEngine = opts.freshEngine;
+    this.window.drainerNote = opts.drainerNote ?? null;
+    if (!opts.readKvEvents) this.window.eventsFailed(opts.kvEventsOffReason ?? 'not read for this build');
     this.events = new KvEventsReader(new URL('/kv_cache_events', base));
+    this.metricsLane = new Lane(async () => {
+      const iters = await this.readMetrics();
+      if (this.inWindow) this.window.addIterations(iters);
+      else this.window.addPreWindow(iters);
+    });
+    this.eventsLane = new Lane(async () => {
+      const ev = await this.readEvents();
+      if (ev && this.inWindow) this.window.addEventCounts(ev.offloads, ev.onboards);
+    });
+    this.perfLane = new Lane(async () => {
+      const perf = await this.readPerf();
+      if (!this.inWindow) return; // requests of an earlier run
+      for (const e of perf) {
+        const last = e.perf_metrics?.last_iter;
+        if (typeof last === 'number') this.window.sawIterationElsewhere(last);
+      }
+      this.perf.push(...perf);
+      this.perfTotal += perf.length;
+    });
   }
 
   private url(path: string) {
@@ -43,6 +103,7 @@ export class TrtllmStatsReader implements StatsReader {
     try {
       const body = await httpJson<unknown>(this.url('/metrics'), { timeoutMs: 15_000 });
       this.metricsError = null;
+      this.metricsReads++;
       return Array.isArray(body) ? (body as IterationStats[]) : [];
     } catch (err) {
       const msg = (err as Error).message;
@@ -53,8 +114,9 @@ export class TrtllmStatsReader implements StatsReader {
     }
   }
 
-  /** Offload/onboard counts from /kv_cache_events, parsed in a worker; null when unavailable. */
+  /** Offload/onboard counts from /kv_cache_events, parsed in a worker; null when not read. */
   private async readEvents(): Promise<{ offloads: number; onboards: number } | null> {
+    if (!this.opts.readKvEvents) return null;
     if (this.window.iterationsWithIterStats > 0) {
       // kvCacheIterationStats carry the same counts (and bytes): the events are not needed.
       this.eventsSkipped = true;
@@ -67,6 +129,7 @@ export class TrtllmStatsReader implements StatsReader {
   }
 
   private async readPerf(): Promise<PerfEntry[]> {
+    if (!this.opts.readPerfEndpoint || this.perfError?.includes('answered 404')) return [];
     try {
       const body = await httpJson<unknown>(this.url('/perf_metrics'), { timeoutMs: 15_000 });
       this.perfError = null;
@@ -86,41 +149,31 @@ export class TrtllmStatsReader implements StatsReader {
     }
   }
 
-  async open(): Promise<void> {
-    this.promBefore = await this.readPrometheus();
-    // Everything queued so far happened before this run's window.
-    this.window.addPreWindow(await this.readMetrics());
-    await this.readEvents();
-    await this.readPerf();
+  private lanes(): Lane[] {
+    return [this.metricsLane, this.eventsLane, this.perfLane];
   }
 
-  poll(): Promise<void> {
-    // Never two reads at once: each read drains, and order matters for the sums.
-    if (this.busy) return this.busy;
-    this.busy = (async () => {
-      try {
-        const [iters, events, perf] = await Promise.all([this.readMetrics(), this.readEvents(), this.readPerf()]);
-        this.window.addIterations(iters);
-        if (events) this.window.addEventCounts(events.offloads, events.onboards);
-        this.perf.push(...perf);
-        this.perfTotal += perf.length;
-        this.polls++;
-      } finally {
-        this.busy = null;
-      }
-    })();
-    return this.busy;
+  async open(): Promise<void> {
+    // Everything queued so far happened before this run's window (drained together: each may wait 2 s).
+    const [prom] = await Promise.all([this.readPrometheus(), ...this.lanes().map((l) => l.kick())]);
+    this.promBefore = prom;
+    this.inWindow = true;
+  }
+
+  /** Starts a read on every idle endpoint and returns without waiting for the slow ones. */
+  async poll(): Promise<void> {
+    for (const l of this.lanes()) void l.kick();
   }
 
   async close(expectedPerfEntries: number): Promise<LogMetrics> {
-    await this.poll();
+    await Promise.all(this.lanes().map((l) => l.last()));
     // trtllm appends a request's perf entry after its stream ends, and iteration stats lag by an iteration.
     const deadline = Date.now() + 3_000;
     while (this.perfTotal > 0 && this.perfTotal < expectedPerfEntries && this.perfError === null && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 100));
-      await this.poll();
+      await this.perfLane.kick();
     }
-    await this.poll();
+    await Promise.all([this.metricsLane.last(), this.eventsLane.last()]);
     await this.events.close();
     if (this.promBefore && this.window.iterations === 0) this.promAfter = await this.readPrometheus();
     return this.current();
@@ -128,6 +181,7 @@ export class TrtllmStatsReader implements StatsReader {
 
   /** Stop the worker without a final read (the run failed). */
   async abandon(): Promise<void> {
+    // Reads in flight end by their own timeouts; the worker goes now.
     await this.events.close();
   }
 
@@ -145,14 +199,25 @@ export class TrtllmStatsReader implements StatsReader {
   describe(): Record<string, unknown> {
     return {
       reader: 'trtllm',
-      polls: this.polls,
+      metrics_reads: this.metricsReads,
       iterations: this.window.iterations,
-      iterations_with_kvCacheIterationStats: this.window.iterationsWithIterStats,
+      iterations_with_kv_deltas: this.window.iterationsWithIterStats,
+      kv_deltas_key: this.window.deltasKey,
+      kv_transfer_key: this.window.transferKey,
+      iterations_lost: this.window.lost(),
+      ...(this.window.duplicateIterations ? { iterations_repeated: this.window.duplicateIterations } : {}),
+      ...(this.window.drainerNote ? { second_reader: this.window.drainerNote } : {}),
       perf_metrics_entries: this.perfTotal,
       ...(this.perfError ? { perf_metrics_error: this.perfError } : {}),
       ...(this.metricsError ? { metrics_error: this.metricsError } : {}),
       ...(this.window.eventsUnavailableReason ? { kv_cache_events_error: this.window.eventsUnavailableReason } : {}),
-      kv_cache_events: this.eventsSkipped ? 'not read once kvCacheIterationStats were seen' : this.window.eventsAvailable ? 'read (counts offloads/onboards)' : 'unavailable',
+      kv_cache_events: !this.opts.readKvEvents
+        ? `not read: ${this.opts.kvEventsOffReason ?? 'not needed for this build'}`
+        : this.eventsSkipped
+          ? 'not read once kvCacheIterationStats were seen'
+          : this.window.eventsAvailable
+            ? 'read (counts offloads/onboards)'
+            : 'unavailable',
     };
   }
 }

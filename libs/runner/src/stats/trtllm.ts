@@ -5,7 +5,12 @@
  *
  * Sources, best first:
  * - `kvCacheIterationStats` (newer builds): per-iteration deltas, summed over the
- *   window — reuse, misses, offload/onboard blocks and bytes.
+ *   window — reuse, misses, offload/onboard blocks and bytes. Under the KV cache
+ *   manager V2 (2026 main) the same deltas come as `kvCacheIterationStatsByPoolGroup`
+ *   (with `...ByLifecycle` and `...ByColdPoolGroup` as other breakdowns of them,
+ *   never added to it: ENGINES.md, newest main).
+ * A sum is only a total if kvbench saw every iteration: gaps in `iter` (another
+ * reader drained /metrics) make it partial, and then it is not published as one.
  * - `kvCacheStats` (every build): cumulative GPU-pool counters; end − start of the
  *   window gives reused/missed blocks when iteration stats are missing.
  * - `/kv_cache_events` (older builds): `updated` events whose cache_level moves
@@ -51,7 +56,37 @@ export interface IterationStats {
   timestamp?: string;
   kvCacheStats?: KvCacheStats;
   kvCacheIterationStats?: Record<string, KvCacheIterationStats>;
+  /** KV cache manager V2 (use_kv_cache_manager_v2, "auto" on 2026 main): the deltas by pool group. */
+  kvCacheIterationStatsByPoolGroup?: Record<string, KvCacheIterationStats>;
+  kvCacheIterationStatsByLifecycle?: Record<string, KvCacheIterationStats>;
+  kvCacheIterationStatsByColdPoolGroup?: Record<string, KvCacheIterationStats>;
   [k: string]: unknown;
+}
+
+/**
+ * The per-iteration KV deltas of one entry. V1: `kvCacheIterationStats` by window size. V2 (KV cache
+ * manager V2): reuse and misses by lifecycle, transfers by pool group — the partitions TensorRT-LLM's
+ * own Prometheus collector reads (tensorrt_llm metrics collector: `reuse_stats = by_lifecycle or
+ * kvCacheIterationStats`, `pool_group_stats = by_pool_group or kvCacheIterationStats`); each is
+ * summed over its own keys and never added to another breakdown of the same blocks.
+ */
+export function iterationKvDeltas(s: IterationStats): {
+  reuseKey: string;
+  reuse: Record<string, KvCacheIterationStats>;
+  transferKey: string;
+  transfer: Record<string, KvCacheIterationStats>;
+} | null {
+  const obj = (v: unknown) => (v && typeof v === 'object' ? (v as Record<string, KvCacheIterationStats>) : null);
+  const v1 = obj(s.kvCacheIterationStats);
+  const life = obj(s.kvCacheIterationStatsByLifecycle);
+  const pool = obj(s.kvCacheIterationStatsByPoolGroup);
+  if (!v1 && !life && !pool) return null;
+  return {
+    reuseKey: life ? 'kvCacheIterationStatsByLifecycle' : v1 ? 'kvCacheIterationStats' : 'kvCacheIterationStatsByPoolGroup',
+    reuse: life ?? v1 ?? pool!,
+    transferKey: pool ? 'kvCacheIterationStatsByPoolGroup' : v1 ? 'kvCacheIterationStats' : 'kvCacheIterationStatsByLifecycle',
+    transfer: pool ?? v1 ?? life!,
+  };
 }
 
 export interface KvCacheEvent {
@@ -93,26 +128,82 @@ export class TrtllmWindow {
   eventOnboards = 0;
   /** The engine was started by kvbench for this run (no earlier activity). */
   freshEngine = false;
+  /** Highest `iter` seen; iterations missing between two seen ones were read by someone else. */
+  lastIter: number | null = null;
+  /** The `iter` of the latest kvCacheStats (the cumulative counters are as of it). */
+  latestIter: number | null = null;
+  lostIterations = 0;
+  duplicateIterations = 0;
+  /** The keys the KV deltas came under: reuse (kvCacheIterationStats, V2 ...ByLifecycle) and transfers (V2 ...ByPoolGroup). */
+  deltasKey: string | null = null;
+  transferKey: string | null = null;
+  /** Why another reader may be draining /metrics (the build's own collector), for the reasons given. */
+  drainerNote: string | null = null;
+
+  /** Counts gaps and repeats in `iter`; false for an entry already counted. */
+  private sequence(s: IterationStats): boolean {
+    if (typeof s.iter !== 'number') return true;
+    if (this.lastIter !== null) {
+      if (s.iter <= this.lastIter) {
+        this.duplicateIterations++;
+        return false;
+      }
+      this.lostIterations += s.iter - this.lastIter - 1;
+    }
+    this.lastIter = s.iter;
+    return true;
+  }
+
+  /** Another source (a request's perf metrics: last_iter) proves iteration `iter` happened. */
+  sawIterationElsewhere(iter: number): void {
+    this.highestKnownIter = Math.max(this.highestKnownIter ?? iter, iter);
+  }
+  highestKnownIter: number | null = null;
+
+  /**
+   * The latest cumulative counters are as of the window's last iteration: another source (perf
+   * metrics' last_iter) says which that was. Unknown when nothing says so.
+   */
+  cumulativeIsCurrent(): boolean {
+    return this.highestKnownIter !== null && this.latestIter !== null && this.latestIter >= this.highestKnownIter;
+  }
+
+  /** Iterations lost, counting a tail that another source proves happened. */
+  lost(): number {
+    const tail = this.highestKnownIter !== null && this.lastIter !== null && this.highestKnownIter > this.lastIter ? this.highestKnownIter - this.lastIter : 0;
+    return this.lostIterations + tail;
+  }
 
   /** Entries read before the window opened: only their cumulative counters matter. */
   addPreWindow(stats: readonly IterationStats[]): void {
-    for (const s of stats) if (s.kvCacheStats) this.baseline = s.kvCacheStats;
+    for (const s of stats) {
+      this.sequence(s);
+      if (s.kvCacheStats) this.baseline = s.kvCacheStats;
+    }
   }
 
   addIterations(stats: readonly IterationStats[]): void {
     for (const s of stats) {
+      if (!this.sequence(s)) continue;
       this.iterations++;
-      if (s.kvCacheStats) this.latest = s.kvCacheStats;
-      const windows = s.kvCacheIterationStats;
-      if (!windows || typeof windows !== 'object') continue;
+      if (s.kvCacheStats) {
+        this.latest = s.kvCacheStats;
+        this.latestIter = typeof s.iter === 'number' ? s.iter : null;
+      }
+      const deltas = iterationKvDeltas(s);
+      if (!deltas) continue;
+      this.deltasKey ??= deltas.reuseKey;
+      this.transferKey ??= deltas.transferKey;
       this.iterationsWithIterStats++;
       let offB = 0;
       let onB = 0;
       let offT: number | null = 0;
       let onT: number | null = 0;
-      for (const w of Object.values(windows)) {
+      for (const w of Object.values(deltas.reuse)) {
         this.reused += n(w.iterReusedBlocks);
         this.missed += n(w.iterMissedBlocks);
+      }
+      for (const w of Object.values(deltas.transfer)) {
         this.offloadBlocks += n(w.iterOffloadBlocks);
         this.onboardBlocks += n(w.iterOnboardBlocks);
         offB += n(w.iterOffloadBytes);
@@ -177,31 +268,50 @@ export function trtllmLogMetrics(w: TrtllmWindow): LogMetrics {
     if (value === null) nullReasons[field] = sourceOrReason;
     else sources[field] = sourceOrReason;
   };
-  const hasIter = w.iterationsWithIterStats > 0;
+  const lost = w.lost();
+  const key = w.deltasKey ?? 'kvCacheIterationStats';
+  const tkey = w.transferKey ?? key;
+  const lostReason =
+    `${lost} iteration(s) of the window were read by another reader of /metrics (gaps in iter${w.drainerNote ? `; ${w.drainerNote}` : ''}): ` +
+    `a sum of the ${w.iterations} kvbench received would be partial, so it is not given as the window's total`;
+  const hasIter = w.iterationsWithIterStats > 0 && lost === 0;
   const noIterations =
     'the engine reported no iteration statistics during the window (/metrics empty: enable_iter_perf_stats off, or another reader drains the queue)';
 
   // Reuse and hit rate.
   if (hasIter) {
-    set('reused_blocks', w.reused, 'kvCacheIterationStats.iterReusedBlocks, summed over the window');
+    set('reused_blocks', w.reused, `${key}.iterReusedBlocks, summed over the window (every iteration received)`);
     const lookups = w.reused + w.missed;
     set(
       'cache_hit_rate',
       lookups > 0 ? w.reused / lookups : null,
-      lookups > 0 ? 'kvCacheIterationStats: Σ iterReusedBlocks / (Σ iterReusedBlocks + Σ iterMissedBlocks)' : 'no block lookups in the window (0 reused + 0 missed)',
+      lookups > 0 ? `${key}: Σ iterReusedBlocks / (Σ iterReusedBlocks + Σ iterMissedBlocks)` : 'no block lookups in the window (0 reused + 0 missed)',
     );
-  } else if (w.latest) {
+  } else if (w.latest && (w.baseline || w.freshEngine || lost === 0) && (lost === 0 || w.cumulativeIsCurrent())) {
+    // Cumulative counters: an iteration another reader took is still counted in the next one kvbench sees.
     const base = w.baseline ?? {};
-    const note = w.baseline ? 'end − start of the window' : w.freshEngine ? 'since engine start (kvbench launched it for this run)' : 'since engine start (no earlier snapshot; attached engine may include earlier work)';
+    const note =
+      (w.baseline ? 'end − start of the window' : w.freshEngine ? 'since engine start (kvbench launched it for this run)' : 'since engine start (no earlier snapshot; attached engine may include earlier work)') +
+      (lost > 0 ? `, as of iteration ${w.latestIter ?? '?'} (the last kvbench received; ${lost} iteration(s) went to another reader, and the cumulative counters need none of them)` : '');
     const reused = n(w.latest.reusedBlocks) - n(base.reusedBlocks);
-    const missed = n(w.latest.missedBlocks) - n(base.missedBlocks);
     set('reused_blocks', reused, `kvCacheStats.reusedBlocks, ${note}`);
-    const lookups = reused + missed;
-    set(
-      'cache_hit_rate',
-      lookups > 0 ? reused / lookups : null,
-      lookups > 0 ? `kvCacheStats: Δ reusedBlocks / (Δ reusedBlocks + Δ missedBlocks), ${note}` : 'no block lookups in the window (0 reused + 0 missed)',
-    );
+    if (typeof w.latest.missedBlocks !== 'number') {
+      set('cache_hit_rate', null, 'kvCacheStats has no missedBlocks on this build (pre-1.0 PyTorch builds): no hit rate without per-iteration deltas');
+    } else {
+      const missed = w.latest.missedBlocks - n(base.missedBlocks);
+      const lookups = reused + missed;
+      set(
+        'cache_hit_rate',
+        lookups > 0 ? reused / lookups : null,
+        lookups > 0 ? `kvCacheStats: Δ reusedBlocks / (Δ reusedBlocks + Δ missedBlocks), ${note}` : 'no block lookups in the window (0 reused + 0 missed)',
+      );
+    }
+  } else if (lost > 0) {
+    const why = w.latest
+      ? `${lostReason}; the cumulative kvCacheStats kvbench last received (iteration ${w.latestIter ?? '?'}) cannot be shown to be as of the window's end`
+      : lostReason;
+    set('reused_blocks', null, why);
+    set('cache_hit_rate', null, why);
   } else {
     set('reused_blocks', null, noIterations);
     set('cache_hit_rate', null, noIterations);
@@ -220,12 +330,14 @@ export function trtllmLogMetrics(w: TrtllmWindow): LogMetrics {
       set(field, null, `no kvCacheIterationStats in /metrics and /kv_cache_events unavailable${w.eventsUnavailableReason ? ` (${w.eventsUnavailableReason})` : ''}`);
     }
   };
-  const noBytes = hasIter ? '' : 'this engine build reports no kvCacheIterationStats; /kv_cache_events carry block counts, not bytes';
+  const noBytes = lost > 0 ? lostReason : hasIter ? '' : 'this engine build reports no kvCacheIterationStats; /kv_cache_events carry block counts, not bytes';
   if (hasIter) {
-    set('offloaded_blocks', w.offloadBlocks, 'kvCacheIterationStats.iterOffloadBlocks, summed over the window');
-    set('onboarded_blocks', w.onboardBlocks, 'kvCacheIterationStats.iterOnboardBlocks, summed over the window');
-    set('offloaded_bytes', w.offloadBytes, 'kvCacheIterationStats.iterOffloadBytes, summed over the window');
-    set('onboarded_bytes', w.onboardBytes, 'kvCacheIterationStats.iterOnboardBytes, summed over the window');
+    set('offloaded_blocks', w.offloadBlocks, `${tkey}.iterOffloadBlocks, summed over the window`);
+    set('onboarded_blocks', w.onboardBlocks, `${tkey}.iterOnboardBlocks, summed over the window`);
+    set('offloaded_bytes', w.offloadBytes, `${tkey}.iterOffloadBytes, summed over the window`);
+    set('onboarded_bytes', w.onboardBytes, `${tkey}.iterOnboardBytes, summed over the window`);
+  } else if (lost > 0 && w.iterationsWithIterStats > 0) {
+    for (const f of ['offloaded_blocks', 'onboarded_blocks', 'offloaded_bytes', 'onboarded_bytes']) set(f, null, lostReason);
   } else {
     fromEvents('offload');
     fromEvents('onboard');
