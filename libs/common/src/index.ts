@@ -7,6 +7,7 @@ export * from './bus.js';
 export * from './schemas/workload.js';
 export * from './schemas/job.js';
 export * from './schemas/presets.js';
+export * from './schemas/breakdown.js';
 export * from './schemas/events.js';
 export * from './schemas/results.js';
 export * from './logger.js';

@@ -210,7 +210,7 @@ export async function startSimServer(options: StartSimServerOptions): Promise<Si
       const id = e.request_id as number;
       const sent = firstTokenSentNs.get(id);
       firstTokenSentNs.delete(id);
-      Object.assign(e, labels, { sim: { first_token_sent_time: sent === undefined ? null : Number(sent) / 1e9 } });
+      Object.assign(e, labels, { sim: { ...(e.sim as Record<string, unknown> | undefined), first_token_sent_time: sent === undefined ? null : Number(sent) / 1e9 } });
     }
     return out;
   }
@@ -252,6 +252,12 @@ export async function startSimServer(options: StartSimServerOptions): Promise<Si
         }
         case 'GET /perf_metrics':
           return sendJson(res, 200, drainPerf());
+        case 'GET /steady_clock_offset': {
+          // trtllm-serve's shape: the server's steady clock at receipt and at transmission, the clock
+          // /perf_metrics timestamps are on (here process.hrtime, CLOCK_MONOTONIC).
+          const receive = Number(now()) / 1e9;
+          return sendJson(res, 200, { receive_ts: receive, transmit_ts: Number(now()) / 1e9, ...labels });
+        }
         case 'GET /sim/emissions': {
           // Simulator-only: lateness of every token handed to a socket since the last read
           // (sent − due on the modelled timeline), for the scheduling-jitter benchmark.
