@@ -15,6 +15,7 @@ export { openaiLogMetrics } from './stats/openai.js';
 export { fillFromTrtllmPrometheus } from './stats/trtllm-prometheus.js';
 export { TrtllmWindow, trtllmLogMetrics, type IterationStats, type KvCacheEvent, type KvCacheStats, type KvCacheIterationStats } from './stats/trtllm.js';
 export { joinPerfMetrics, serverMetrics, type PerfEntry, type JoinCandidate, type ClockRelation } from './stats/perf-metrics.js';
+export { clientOnlyBreakdown, engineBreakdown, requestTokens, type ClientTimes } from './breakdown.js';
 export { collectEnvironment, parseNvidiaSmiCsv, type EnvironmentInfo, type GpuInfo } from './environment.js';
 export { completionBody } from './replay.js';
 export { streamCompletion, type CompletionOutcome } from './completion.js';

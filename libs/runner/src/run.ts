@@ -23,6 +23,7 @@ import {
   type Sample,
   type WorkloadDocument,
 } from '@kvbench/common';
+import { clientOnlyBreakdown, engineBreakdown, requestTokens } from './breakdown.js';
 import { now } from './clock.js';
 import { relateClocks } from './clock-offset.js';
 import { startEngine, type EngineHandle } from './engine/start.js';
@@ -168,6 +169,21 @@ async function execute(
   let failed = 0;
   let firstFailure: string | null = null;
 
+  const noPerfMetrics =
+    job.engine.kind === 'openai' ? 'an OpenAI-compatible engine (vLLM, SGLang) reports no per-request timings' : null;
+  const attachEngineFigures = (p: { entry: PerfEntry; cand: JoinCandidate; by: string }) => {
+    const times = { scheduledAt: p.cand.scheduledAt, writtenAt: p.cand.writtenAt ?? null, firstTextAt: p.cand.firstTextAt };
+    p.cand.sample.breakdown = engineBreakdown(p.entry, times, clock, timeScale, p.by);
+    p.cand.sample.tokens = requestTokens(p.cand.sample, p.entry, kv.tokens_per_block, null);
+  };
+  /** A sample published without its engine entry says why its engine-side parts are null. */
+  const markUnjoined = (c: JoinCandidate, why: string) => {
+    if (c.sample.server !== null) return;
+    const times = { scheduledAt: c.scheduledAt, writtenAt: c.writtenAt ?? null, firstTextAt: c.firstTextAt };
+    c.sample.breakdown = clientOnlyBreakdown(times, timeScale, why);
+    c.sample.tokens = requestTokens(c.sample, null, kv.tokens_per_block, why);
+  };
+
   const joinAndPublish = (final: boolean) => {
     const entries = [...leftoverEntries, ...reader.takePerfEntries()];
     if (entries.length) {
@@ -175,6 +191,7 @@ async function execute(
       const { pairs, unmatchedEntries } = joinPerfMetrics(entries, unjoined, clock);
       for (const p of pairs) {
         p.cand.sample.server = serverMetrics(p.entry, p.cand, clock, timeScale, p.by);
+        attachEngineFigures(p);
         joinedCount++;
         const key = p.by.startsWith('time') ? 'time' : 'id';
         joinBy.set(key, (joinBy.get(key) ?? 0) + 1);
@@ -185,6 +202,11 @@ async function execute(
     for (let i = 0; i < pending.length; ) {
       const p = pending[i]!;
       if (final || p.cand.sample.server !== null || nowMs - p.doneAtMs >= JOIN_WAIT_MS || job.engine.kind === 'openai') {
+        markUnjoined(
+          p.cand,
+          noPerfMetrics ??
+            (final ? 'no /perf_metrics entry was joined to this request by the end of the run' : `no /perf_metrics entry was joined to this request within ${JOIN_WAIT_MS / 1000} s of its end`),
+        );
         events.publish('sample', { sample: p.cand.sample });
         pending.splice(i, 1);
       } else i++;
@@ -202,6 +224,7 @@ async function execute(
       sample: done.sample,
       responseId: done.outcome.responseId,
       scheduledAt: done.scheduledAt,
+      writtenAt: done.outcome.sentAt,
       firstTextAt: done.outcome.firstTextAt,
       endAt: done.outcome.endAt,
     };

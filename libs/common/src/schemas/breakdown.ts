@@ -29,6 +29,8 @@ export const TtftBreakdown = z
     batch_other_s: nn.optional(),
     to_client_s: nn,
     clock: z.string().nullable().default(null),
+    /** Bound on the clock error inside to_engine_s and to_client_s (seconds, time-scaled); null when unknown. */
+    clock_error_s: nn.optional(),
     joined_by: z.string().nullable().default(null),
     null_reasons: z.record(z.string(), z.string()).default({}),
   })
