@@ -1,13 +1,19 @@
 import seedrandom from 'seedrandom';
 import { computeAggregate, distribution, PERCENTILE_METHOD, ValidationError, type RunResult, type Sample } from '@kvbench/common';
 import { pairedBootstrap } from './bootstrap.js';
+import { breakdownStats } from './breakdown.js';
+import { goodputRatio, goodputStats, sloText } from './goodput.js';
+import { predictHitRate } from './hit-rate.js';
+import { runSettings } from './settings.js';
 import { isRecord, isSimulated, runIdOf, systemLabelOf, workloadIdOf } from './meta.js';
 import { isMeasured, pairByRequestId } from './pairing.js';
 import type {
   CompareOptions,
   ComparedSystem,
+  BreakdownRow,
   Comparison,
   ComparisonRow,
+  GoodputReport,
   MetricRatio,
   Phase,
   RowPhase,
@@ -49,14 +55,19 @@ export function compareRuns(runs: readonly RunResult[], options: CompareOptions 
   }
 
   const rows: ComparisonRow[] = [];
+  const breakdown: BreakdownRow[] = [];
+  const addRow = (ctx: number | null, phase: RowPhase, select: (s: Sample) => boolean) => {
+    rows.push(buildRow(systems, baseline, ctx, phase, select, { resamples, confidence, seed }));
+    breakdown.push({ context_tokens: ctx, phase, systems: Object.fromEntries(systems.map((sys) => [sys.key, breakdownStats(sys.run.samples.filter(select))])) });
+  };
   for (const ctx of contextsOf(systems)) {
     for (const phase of PHASES) {
       const select = (s: Sample) => s.context_tokens === ctx && s.phase === phase;
       if (!systems.some((sys) => sys.run.samples.some(select))) continue;
-      rows.push(buildRow(systems, baseline, ctx, phase, select, { resamples, confidence, seed }));
+      addRow(ctx, phase, select);
     }
   }
-  rows.push(buildRow(systems, baseline, null, 'all', () => true, { resamples, confidence, seed }));
+  addRow(null, 'all', () => true);
 
   for (const other of systems) {
     if (other.key === baseline.key) continue;
@@ -83,6 +94,30 @@ export function compareRuns(runs: readonly RunResult[], options: CompareOptions 
       percentile_method: PERCENTILE_METHOD,
     },
     notes,
+    breakdown,
+    goodput: options.slo ? goodputReport(systems, baseline, options.slo, { resamples, confidence, seed }) : null,
+    hit_rate: systems.map((sys) => predictHitRate(sys.key, sys.run)),
+    settings: runSettings(systems.map((s) => s.run)),
+  };
+}
+
+function goodputReport(systems: System[], baseline: System, slo: NonNullable<CompareOptions['slo']>, settings: BootstrapSettings): GoodputReport {
+  const level = `${Math.round(settings.confidence * 1000) / 10}%`;
+  return {
+    slo,
+    systems: Object.fromEntries(systems.map((s) => [s.key, goodputStats(s.run.samples, slo)])),
+    vs_baseline: systems
+      .filter((s) => s.key !== baseline.key)
+      .map((other) => {
+        const rng = seedrandom.alea(`${settings.seed}|goodput|${sloText(slo)}|${baseline.key}|${other.key}`);
+        const r = goodputRatio(baseline.run.samples, other.run.samples, slo, { resamples: settings.resamples, confidence: settings.confidence, rng });
+        const f = (v: number | null) => (v === null ? '-' : v.toFixed(2));
+        const verdict =
+          r.ratio === null
+            ? `goodput at ${sloText(slo)}: no ratio (${r.paired === 0 ? 'no request on both runs' : 'no baseline request met the SLO'})`
+            : `goodput at ${sloText(slo)}: ${other.key} / ${baseline.key} = ${f(r.ratio)}${r.ci_low !== null ? ` [${f(r.ci_low)}–${f(r.ci_high)}] (${level} paired bootstrap over ${r.paired} requests)` : ''}`;
+        return { system: other.key, baseline: baseline.key, ...r, verdict };
+      }),
   };
 }
 

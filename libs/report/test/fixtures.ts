@@ -136,3 +136,35 @@ export function shapedPair(seed = 'shaped', perCell = 24): [RunResult, RunResult
     run('c2c', 'run-c2c-1', b, { engine: { kind: 'sim', options: { link: 'gh200-c2c' } }, kv_config: { max_tokens: 2048, tokens_per_block: 64, host_cache_size: 68719476736 }, environment: env }, { cache_hit_rate: 0.44, offloaded_blocks: 2100, onboarded_blocks: 1500, observed_offload_bandwidth_gbps: 310 }),
   ];
 }
+
+/**
+ * shapedPair with a TTFT breakdown in every sample (parts summing to its TTFT), token tiers, the
+ * KV pools in run_meta and a hit rate the engine "measured" (invented numbers, for rendering tests):
+ * reuse requests spend their first token onboarding KV, C2C onboards faster.
+ */
+export function breakdownPair(seed = 'breakdown', perCell = 12): [RunResult, RunResult] {
+  const pair = shapedPair(seed, perCell);
+  pair.forEach((run, ri) => {
+    for (const s of run.samples) {
+      // Reuse requests repeat the cold ones' prompts (k-th cold and k-th reuse of a context).
+      s.prompt_id = `${s.context_tokens}-${s.request_id.split('-').at(-1)}`;
+      const t = s.ttft_s!;
+      const client = 0.0008;
+      const toEngine = 0.0004;
+      const toClient = 0.0003;
+      const queue = 0.05 * t;
+      const first = t - client - toEngine - toClient - queue;
+      const onboard = s.phase === 'reuse' ? first * (ri === 0 ? 0.7 : 0.35) : 0;
+      const prefill = (first - onboard) * 0.9;
+      s.breakdown = {
+        client_wait_s: client, to_engine_s: toEngine, engine_queue_s: queue, first_token_s: first, to_client_s: toClient,
+        onboard_s: onboard, prefill_s: prefill, batch_other_s: first - onboard - prefill,
+        clock: 'same host', joined_by: 'id', null_reasons: {},
+      };
+      const P = s.prompt_tokens_client;
+      s.tokens = s.phase === 'reuse' ? { gpu_hit: 0, host_onboarded: P - 1, recomputed: 1, cached: P - 1, source: 'test', null_reasons: {} } : { gpu_hit: 0, host_onboarded: 0, recomputed: P, cached: 0, source: 'test', null_reasons: {} };
+    }
+    Object.assign(run.run_meta, { kv_pools: { gpu_blocks: ri === 0 ? 64 : 32, host_blocks: ri === 0 ? 4096 : 8192, tokens_per_block: 64, block_bytes: 8388608, source: 'test' } });
+  });
+  return pair;
+}

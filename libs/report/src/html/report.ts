@@ -4,7 +4,9 @@ import { runIdOf, runMeta, systemLabelOf } from '../meta.js';
 import { isMeasured } from '../pairing.js';
 import type { Comparison, ComparedSystem, MetricRatio } from '../types.js';
 import { barChart, blocksChart, timelineCharts, ttftDistributionChart, ttftVsContextChart, type ChartSystem } from './charts.js';
+import { breakdownCharts, hitRateChart } from './breakdown-charts.js';
 import { escapeHtml as esc } from './escape.js';
+import { sloText } from '../goodput.js';
 import { STYLE } from './style.js';
 import { PALETTE } from './svg.js';
 
@@ -45,6 +47,9 @@ export function renderHtmlReport(input: ResultsDocument | readonly RunResult[], 
   body.push('<h2>Verdicts</h2>', verdictList(comparison));
   body.push('<h2>TTFT distributions</h2><div class="grid">', ...contexts.map((c) => ttftDistributionChart(c, charted)), '</div>');
   body.push('<h2>TTFT against context size</h2><div class="grid">', contexts.length ? ttftVsContextChart(contexts, charted) : '', '</div>');
+  body.push('<h2 id="breakdown">Where TTFT went</h2>', breakdownCharts(comparison.breakdown ?? [], comparison.systems));
+  if (comparison.goodput) body.push('<h2 id="goodput">Goodput</h2>', goodputSection(comparison, charted));
+  if (comparison.hit_rate?.length) body.push('<h2 id="hit-rate">Cache hit rate: predicted and measured</h2><div class="grid">', hitRateChart(comparison.hit_rate), '</div>');
   if (all) {
     const item = (sys: ComparedSystem, i: number, field: keyof typeof all.systems[string], reasonKey: string) => ({
       key: sys.key,
@@ -64,7 +69,7 @@ export function renderHtmlReport(input: ResultsDocument | readonly RunResult[], 
   body.push('<h2>Comparison table</h2>', comparisonTable(comparison));
   if (all) body.push('<h3 style="margin-top:12px">Whole run</h3>', runLevelTable(comparison));
   if (comparison.notes.length) body.push('<h2>Notes</h2><ul>', ...comparison.notes.map((n) => `<li class="note">${esc(n)}</li>`), '</ul>');
-  body.push('<h2>Runs</h2><div class="meta">', ...comparison.systems.map((s, i) => runMetaSection(s, runs[i])), '</div>');
+  body.push('<h2 id="runs">Runs</h2>', settingsTable(comparison), '<div class="meta">', ...comparison.systems.map((s, i) => rawJson(s, runs[i])), '</div>');
   body.push(`<h2>Method</h2><ul>${Object.entries(comparison.method).map(([k, v]) => `<li><b>${esc(k)}</b>: ${esc(v)}</li>`).join('')}</ul>`);
   body.push('</main>');
   return `<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${esc(title)}</title><style>${STYLE}</style></head><body>${body.join('\n')}</body></html>\n`;
@@ -128,13 +133,42 @@ function runLevelTable(c: Comparison): string {
   return `<table class="run-level"><tr><th class="l">system</th><th>throughput (req/s)</th><th>cache hit rate</th><th>offloaded blocks</th><th>onboarded blocks</th><th>offload bandwidth (GB/s)</th></tr>${rows.join('')}</table>`;
 }
 
-/** Engine, KV configuration, environment and the rest of run_meta, shown verbatim (escaped). */
-function runMetaSection(sys: ComparedSystem, run: RunResult | undefined): string {
+/** Run metadata as a comparison: a column per run, a row per setting, differing rows marked. */
+function settingsTable(c: Comparison): string {
+  const rows = c.settings ?? [];
+  if (!rows.length) return '<p>No run metadata.</p>';
+  const head = `<tr><th class="l setting">setting</th>${c.systems.map((s) => `<th class="l">${esc(displayLabel(s.key))}${s.simulated ? ' <span class="note">(simulated)</span>' : ''}</th>`).join('')}</tr>`;
+  const body = rows
+    .map((r) => {
+      const cls = r.differs && !r.identity ? 'differs' : r.identity ? 'identity' : '';
+      const cells = r.values.map((v) => (v === null ? '<td class="l absent">(absent)</td>' : `<td class="l">${esc(v)}</td>`)).join('');
+      return `<tr class="${cls}"><th class="l setting">${esc(r.setting)}${r.differs && !r.identity ? ' <span class="mark-differs" title="differs between runs">≠</span>' : ''}</th>${cells}</tr>`;
+    })
+    .join('');
+  const differing = rows.filter((r) => r.differs && !r.identity).length;
+  const cols = `<colgroup><col style="width:24%">${c.systems.map(() => `<col style="width:${(76 / Math.max(c.systems.length, 1)).toFixed(2)}%">`).join('')}</colgroup>`;
+  return `<p class="sub">${c.systems.length > 1 ? `${differing} of ${rows.length} settings differ between the runs (highlighted, ≠); ids and times differ by nature (grey).` : `${rows.length} settings.`} The raw JSON of each run is below.</p><table class="settings">${cols}${head}${body}</table>`;
+}
+
+/** The whole run_meta and log_metrics, one click away, wrapped inside its box. */
+function rawJson(sys: ComparedSystem, run: RunResult | undefined): string {
   const meta = run ? runMeta(run) : {};
-  const first = ['run_id', 'system_label', 'workload_id', 'model', 'simulated', 'engine', 'kv_config', 'environment'];
-  const keys = [...first.filter((k) => k in meta), ...Object.keys(meta).filter((k) => !first.includes(k))];
-  const value = (v: unknown) => (typeof v === 'object' && v !== null ? `<pre>${esc(JSON.stringify(v, null, 2))}</pre>` : esc(String(v)));
-  const rows = keys.map((k) => `<tr><th class="l">${esc(k)}</th><td class="l">${value(meta[k])}</td></tr>`).join('');
   const lm = run?.log_metrics ? `<details><summary>log_metrics</summary><pre>${esc(JSON.stringify(run.log_metrics, null, 2))}</pre></details>` : '';
-  return `<section><h3>${esc(displayLabel(sys.key))}${sys.simulated ? ' <span class="note">(simulated)</span>' : ''}</h3><table>${rows}</table>${lm}</section>`;
+  return `<section><h3>${esc(displayLabel(sys.key))}${sys.simulated ? ' <span class="note">(simulated)</span>' : ''}</h3><details class="raw"><summary>raw run_meta JSON</summary><pre>${esc(JSON.stringify(meta, null, 2))}</pre></details>${lm}</section>`;
+}
+
+function goodputSection(c: Comparison, charted: ChartSystem[]): string {
+  const g = c.goodput!;
+  const items = c.systems.map((s, i) => ({ key: s.key, color: charted[i]!.color, value: g.systems[s.key]?.goodput_req_per_s ?? null, missing: 'no measured window' }));
+  const rows = c.systems
+    .map((s) => {
+      const x = g.systems[s.key]!;
+      return `<tr><td class="l">${esc(displayLabel(s.key))}</td><td>${x.met} / ${x.requests}</td><td>${fmtPct(x.share)}</td><td>${fmtNum(x.goodput_req_per_s)}</td></tr>`;
+    })
+    .join('');
+  const verdicts = g.vs_baseline.map((v) => `<li>${esc(v.verdict)}</li>`).join('');
+  return (
+    `<div class="grid">${barChart('goodput', `Goodput at ${sloText(g.slo)}`, 'goodput (requests/s meeting every SLO)', items, (v) => Number(v.toPrecision(3)).toString(), 'Requests that met every objective, per second of the run’s measured window (first release to last end).')}` +
+    `<div><table class="run-level"><tr><th class="l">system</th><th>met / requests</th><th>share</th><th>goodput (req/s)</th></tr>${rows}</table><ul class="verdicts">${verdicts}</ul></div></div>`
+  );
 }

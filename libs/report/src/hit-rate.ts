@@ -1,0 +1,188 @@
+/**
+ * Predicted against measured cache hit rate. From the workload alone (which prompt each request
+ * sends, in release order) kvbench replays a block-level LRU with the run's GPU pool, then with the
+ * GPU pool and the host cache behind it, then with an infinite cache, and sets the engine's measured
+ * figure beside them. A large gap means the engine is not doing what its configuration says (or the
+ * model below leaves out what matters for this workload: see `model`).
+ *
+ * The model, after the engine's block manager (TensorRT-LLM's, which the simulator follows):
+ * - a prompt of P tokens looks up ceil(P / tokens_per_block) blocks; only full blocks are stored;
+ *   reuse is the longest stored prefix (the first miss ends it), like the hash chain;
+ * - a block leaving the GPU pool (least recently used first) goes to the host cache, whose own least
+ *   recently used block is dropped; a host hit moves the block back to the GPU;
+ * - requests run one after another; blocks held by running requests, and the blocks of prompts in
+ *   flight together, are not modelled.
+ * hit rate = blocks reused (GPU or host) / blocks looked up, as kvCacheStats.cacheHitRate counts.
+ */
+import type { RunResult, Sample } from '@kvbench/common';
+import { isRecord, runMeta } from './meta.js';
+
+/** The run's KV pools in blocks. */
+export interface KvPools {
+  tokens_per_block: number;
+  gpu_blocks: number;
+  /** null when the host cache's size in blocks is unknown (its bytes per block are). */
+  host_blocks: number | null;
+  source: string;
+  null_reasons: Record<string, string>;
+}
+
+export interface LruResult {
+  lookups: number;
+  gpu_hits: number;
+  host_hits: number;
+  /** (gpu + host hits) / lookups; null with no lookups. */
+  hit_rate: number | null;
+  gpu_hit_rate: number | null;
+}
+
+/** One request for the predictor: the blocks its prompt is made of, in prefix order. */
+export interface BlockRequest {
+  /** Full blocks' keys, in prefix order (equal keys = the same reusable KV). */
+  blocks: string[];
+  /** Blocks looked up (full blocks + a partial last one). */
+  lookups: number;
+}
+
+/** A two-tier LRU over block keys. Map insertion order is recency order: re-inserting makes a key most recent. */
+export function simulateLru(requests: readonly BlockRequest[], gpuBlocks: number, hostBlocks: number): LruResult {
+  const gpu = new Map<string, true>();
+  const host = new Map<string, true>();
+  let lookups = 0;
+  let gpuHits = 0;
+  let hostHits = 0;
+  const touchGpu = (k: string) => {
+    gpu.delete(k);
+    gpu.set(k, true);
+    while (gpu.size > gpuBlocks) {
+      const victim = gpu.keys().next().value as string;
+      gpu.delete(victim);
+      if (hostBlocks > 0) {
+        host.set(victim, true);
+        while (host.size > hostBlocks) host.delete(host.keys().next().value as string);
+      }
+    }
+  };
+  for (const r of requests) {
+    lookups += r.lookups;
+    let matching = true;
+    for (const k of r.blocks) {
+      if (matching && gpu.has(k)) gpuHits++;
+      else if (matching && host.has(k)) {
+        hostHits++;
+        host.delete(k);
+      } else {
+        matching = false;
+        host.delete(k); // recomputed: one copy of a block, on the GPU
+      }
+      touchGpu(k);
+    }
+  }
+  return {
+    lookups,
+    gpu_hits: gpuHits,
+    host_hits: hostHits,
+    hit_rate: lookups === 0 ? null : (gpuHits + hostHits) / lookups,
+    gpu_hit_rate: lookups === 0 ? null : gpuHits / lookups,
+  };
+}
+
+/**
+ * Block requests from a run's samples, in release order. A prompt's blocks are keyed by the prompt it
+ * belongs to: kvbench's original batch workloads share no prefix between distinct prompts (each is
+ * its own seeded text), so equal keys are exactly the repeats. Workloads whose prompts share segments
+ * carry `prefix_blocks` (block keys) on the sample; those are used when present.
+ */
+export function blockRequestsOf(samples: readonly Sample[], tokensPerBlock: number): BlockRequest[] {
+  const ordered = [...samples].sort((a, b) => a.scheduled_at_s - b.scheduled_at_s || a.batch_index - b.batch_index || a.index_in_batch - b.index_in_batch);
+  return ordered.map((s) => {
+    const tokens = s.prompt_tokens_client;
+    const full = Math.floor(tokens / tokensPerBlock);
+    const given = (s as Record<string, unknown>)['prefix_blocks'];
+    const blocks = Array.isArray(given) && given.every((k) => typeof k === 'string') ? (given as string[]).slice(0, full) : Array.from({ length: full }, (_, i) => `${s.prompt_id}#${i}`);
+    return { blocks, lookups: Math.ceil(tokens / tokensPerBlock) };
+  });
+}
+
+const posInt = (v: unknown): number | null => (typeof v === 'number' && Number.isInteger(v) && v >= 0 ? v : null);
+
+/**
+ * The run's pools: what the engine reported (run_meta.kv_pools, from the simulator's /version), else
+ * derived from the KV configuration (GPU pool = gpu_kv_max_tokens / tokens_per_block; the host cache
+ * is in bytes, and its size in blocks needs the model's KV bytes per token, which only the engine knows).
+ */
+export function kvPoolsOf(run: RunResult): KvPools | null {
+  const m = runMeta(run);
+  const pools = isRecord(m['kv_pools']) ? m['kv_pools'] : null;
+  if (pools && posInt(pools['gpu_blocks']) !== null && posInt(pools['tokens_per_block'])) {
+    const host = posInt(pools['host_blocks']);
+    return {
+      tokens_per_block: posInt(pools['tokens_per_block'])!,
+      gpu_blocks: posInt(pools['gpu_blocks'])!,
+      host_blocks: host,
+      source: typeof pools['source'] === 'string' ? pools['source'] : 'run_meta.kv_pools',
+      null_reasons: host === null ? { host_blocks: 'the engine did not report its host cache in blocks' } : {},
+    };
+  }
+  const kv = isRecord(m['kv_config']) ? m['kv_config'] : null;
+  const tpb = posInt(kv?.['tokens_per_block']);
+  const gpuTokens = posInt(kv?.['gpu_kv_max_tokens']);
+  if (!tpb || gpuTokens === null) return null;
+  const hostGb = typeof kv?.['host_cache_gb'] === 'number' ? kv['host_cache_gb'] : null;
+  return {
+    tokens_per_block: tpb,
+    gpu_blocks: Math.floor(gpuTokens / tpb),
+    host_blocks: hostGb === 0 ? 0 : null,
+    source: 'run_meta.kv_config (gpu_kv_max_tokens / tokens_per_block)',
+    null_reasons: hostGb === 0 ? {} : { host_blocks: 'host_cache_gb is in bytes; its size in blocks needs the KV bytes per token of the model, which this engine did not report' },
+  };
+}
+
+export interface HitRatePrediction {
+  system: string;
+  pools: KvPools | null;
+  /** LRU with the GPU pool only (no host cache). */
+  gpu_only: LruResult | null;
+  /** LRU with the GPU pool and the host cache behind it: what this run's configuration should reach. */
+  gpu_and_host: LruResult | null;
+  /** Every repeat a hit: the workload's own reuse. */
+  infinite: LruResult | null;
+  measured: number | null;
+  /** measured − predicted (gpu_and_host), in fraction points. */
+  difference: number | null;
+  /** |difference| above the threshold. */
+  disagrees: boolean | null;
+  note: string;
+  null_reasons: Record<string, string>;
+}
+
+/** Above this gap (10 percentage points) the prediction and the engine disagree. */
+export const HIT_RATE_DISAGREEMENT = 0.1;
+
+export function predictHitRate(system: string, run: RunResult): HitRatePrediction {
+  const pools = kvPoolsOf(run);
+  const measuredRaw = (run.log_metrics as { cache_hit_rate?: unknown } | undefined)?.cache_hit_rate;
+  const measured = typeof measuredRaw === 'number' && Number.isFinite(measuredRaw) ? measuredRaw : null;
+  const null_reasons: Record<string, string> = {};
+  if (measured === null) null_reasons.measured = (run.log_metrics?.null_reasons as Record<string, string> | undefined)?.['cache_hit_rate'] ?? 'the engine reported no cache hit rate';
+  if (!pools) {
+    null_reasons.predicted = 'the run records no KV pool sizes (kv_pools or kv_config)';
+    return { system, pools, gpu_only: null, gpu_and_host: null, infinite: null, measured, difference: null, disagrees: null, note: null_reasons.predicted, null_reasons };
+  }
+  const reqs = blockRequestsOf(run.samples, pools.tokens_per_block);
+  const gpuOnly = simulateLru(reqs, pools.gpu_blocks, 0);
+  const infinite = simulateLru(reqs, Number.MAX_SAFE_INTEGER, 0);
+  const both = pools.host_blocks === null ? null : simulateLru(reqs, pools.gpu_blocks, pools.host_blocks);
+  if (both === null) null_reasons.gpu_and_host = pools.null_reasons.host_blocks ?? 'host cache size unknown';
+  const predicted = both?.hit_rate ?? null;
+  const difference = predicted !== null && measured !== null ? measured - predicted : null;
+  const disagrees = difference === null ? null : Math.abs(difference) > HIT_RATE_DISAGREEMENT;
+  const pct = (v: number | null) => (v === null ? '-' : `${(v * 100).toFixed(1)}%`);
+  const note =
+    difference === null
+      ? `predicted ${pct(predicted)} (GPU only ${pct(gpuOnly.hit_rate)}, infinite ${pct(infinite.hit_rate)}), measured ${pct(measured)}`
+      : disagrees
+        ? `measured ${pct(measured)} vs predicted ${pct(predicted)}: ${Math.abs(difference * 100).toFixed(1)} points apart. The engine is not caching what its pools should hold, or this workload depends on what the model leaves out (requests in flight together, blocks held by running requests).`
+        : `measured ${pct(measured)} agrees with the LRU prediction ${pct(predicted)} (within ${HIT_RATE_DISAGREEMENT * 100} points)`;
+  return { system, pools, gpu_only: gpuOnly, gpu_and_host: both, infinite, measured, difference, disagrees, note, null_reasons };
+}
