@@ -384,6 +384,7 @@ function buildRunMeta(a: {
     ...(a.version === null || a.commit === null
       ? { absent: [...(a.version === null ? ['kvbench_version'] : []), ...(a.commit === null ? ['git_commit'] : [])] }
       : {}),
+    kv_pools: kvPools(a.kv, e),
     environment: a.env,
     ...(a.linkCheck !== undefined ? { link_check: a.linkCheck } : {}),
     ...a.ctx.agent?.runMeta,
@@ -394,5 +395,32 @@ function buildRunMeta(a: {
       requests,
       params: workload.params,
     },
+  };
+}
+
+/**
+ * The KV pools in blocks, for the hit-rate prediction: as the engine reports them (the simulator's
+ * /version gives gpu_blocks, host_blocks and block_bytes), else the GPU pool from the configuration
+ * (max_tokens / tokens_per_block, an upper bound: TensorRT-LLM may make it smaller to fit memory)
+ * and the host cache unknown in blocks (its bytes per block depend on the model).
+ */
+function kvPools(kv: KvConfig, e: EngineHandle): Record<string, unknown> {
+  const raw = e.version.raw as Record<string, unknown>;
+  const int = (v: unknown) => (typeof v === 'number' && Number.isInteger(v) && v >= 0 ? v : null);
+  if (int(raw['gpu_blocks']) !== null && int(raw['tokens_per_block'])) {
+    return {
+      gpu_blocks: int(raw['gpu_blocks']),
+      host_blocks: int(raw['host_blocks']),
+      tokens_per_block: int(raw['tokens_per_block']),
+      block_bytes: int(raw['block_bytes']),
+      source: 'engine GET /version',
+    };
+  }
+  return {
+    gpu_blocks: Math.floor(kv.gpu_kv_max_tokens / kv.tokens_per_block),
+    host_blocks: kv.host_cache_gb === 0 ? 0 : null,
+    tokens_per_block: kv.tokens_per_block,
+    block_bytes: null,
+    source: 'kv_config (GPU pool = gpu_kv_max_tokens / tokens_per_block, at most; host cache size in blocks not reported by the engine)',
   };
 }

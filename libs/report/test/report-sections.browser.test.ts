@@ -1,0 +1,85 @@
+/**
+ * The breakdown, goodput, hit-rate and run-settings sections in headless Chromium: every new chart
+ * drawn with its data points, no console error, nothing fetched, and at 1400 px nothing cut off
+ * (no element wider than its box). Screenshots go to test-artifacts/.
+ */
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { after, before, test } from 'node:test';
+import { compareRuns, parseSlo, renderHtmlReport } from '@kvbench/report';
+import { artifactPath, collectErrors, launchChromium } from '@kvbench/testkit/chromium';
+import { breakdownPair } from './fixtures.js';
+
+let chromium: Awaited<ReturnType<typeof launchChromium>>;
+before(async () => {
+  chromium = await launchChromium();
+});
+after(async () => {
+  await chromium?.close();
+});
+
+test('breakdown, goodput, hit rate and settings: drawn with data, readable, nothing overflowing at 1400 px', async () => {
+  const [a, b] = breakdownPair();
+  // A long unbroken value, as an engine argv or a YAML line would be.
+  (b.run_meta as Record<string, unknown>)['notes'] = 'x'.repeat(400);
+  const comparison = compareRuns([a, b], { slo: parseSlo('ttft_ms=300,latency_ms=1500') });
+  const file = artifactPath('report-sections.html');
+  writeFileSync(file, renderHtmlReport([a, b], comparison, { generatedAt: 'test' }));
+  const page = await chromium.context.newPage();
+  const errors = collectErrors(page);
+  const requests: string[] = [];
+  page.on('request', (r) => {
+    if (!r.url().startsWith('file:')) requests.push(r.url());
+  });
+  await page.setViewportSize({ width: 1400, height: 900 });
+  await page.goto(`file://${file}`);
+
+  const charts = await page.$$eval('figure.chart', (figs) =>
+    figs.map((f) => ({ id: f.getAttribute('data-chart'), marks: f.querySelectorAll('svg .mark').length, ticks: f.querySelectorAll('svg line.p50').length, labels: [...f.querySelectorAll('svg text.axis-label')].map((t) => t.textContent) })),
+  );
+  const byId = new Map(charts.map((c) => [c.id, c]));
+  // Per context: 2 phases × 2 systems bars of 7 simulator parts (client, to engine, queue, onboard, prefill, rest, to client);
+  // cold requests onboard nothing, so their bars have 6 segments.
+  for (const ctx of [8192, 32768, 65536]) {
+    const c = byId.get(`ttft-breakdown-${ctx}`)!;
+    assert.ok(c, `breakdown chart for ${ctx}`);
+    assert.equal(c.marks, 2 * 6 + 2 * 7, `segments at ${ctx}`);
+    assert.equal(c.ticks, 4, 'a p50 tick per bar');
+    assert.ok(c.labels.includes('time to first token (ms)'));
+  }
+  assert.equal(byId.get('ttft-breakdown-all')!.marks, 2 * 7);
+  // Hit rate: 4 bars per system (GPU only, GPU + host, infinite, measured).
+  assert.equal(byId.get('hit-rate-prediction')!.marks, 8);
+  assert.ok(byId.get('hit-rate-prediction')!.labels.includes('cache hit rate (% of blocks looked up)'));
+  assert.equal(byId.get('goodput')!.marks, 2);
+  const legend = await page.$$eval('#breakdown + .legend .item', (i) => i.map((x) => x.textContent));
+  assert.ok(legend.includes('KV onboard (host → GPU)') && legend.includes('engine queue (arrival → scheduled)'), legend.join(' | '));
+
+  // Settings: one table, a column per run, differing rows highlighted, raw JSON behind a click.
+  const head = await page.$$eval('table.settings tr:first-child th', (th) => th.map((x) => x.textContent));
+  assert.deepEqual(head, ['setting', 'PCIe', 'C2C']);
+  const differing = await page.$$eval('table.settings tr.differs th.setting', (th) => th.map((x) => (x.textContent ?? '').replace(' ≠', '')));
+  assert.ok(differing.includes('kv_config.max_tokens') && differing.includes('notes'), differing.join(', '));
+  assert.ok(!(await page.isVisible('details.raw pre')), 'raw JSON folded');
+  await page.click('details.raw summary');
+  assert.ok(await page.isVisible('details.raw pre'));
+
+  // Nothing cut off: no element sticks out of the page or of its own box horizontally.
+  // (A string: this package's TypeScript has no DOM types.)
+  const overflow = (await page.evaluate(`(() => {
+    const out = [];
+    if (document.documentElement.scrollWidth > window.innerWidth) out.push('page ' + document.documentElement.scrollWidth + ' > ' + window.innerWidth);
+    for (const e of document.querySelectorAll('table.settings, table.settings td, table.settings th, .meta section, .meta pre, figure.chart')) {
+      if (e.scrollWidth > e.clientWidth + 1) out.push(e.tagName + '.' + e.className + ' ' + e.scrollWidth + ' > ' + e.clientWidth + ': ' + (e.textContent || '').slice(0, 40));
+    }
+    return out;
+  })()`)) as string[];
+  assert.deepEqual(overflow, []);
+
+  await page.locator('#breakdown').scrollIntoViewIfNeeded();
+  await page.screenshot({ path: artifactPath('report-breakdown.png'), fullPage: true });
+  await page.locator('#runs').scrollIntoViewIfNeeded();
+  await page.screenshot({ path: artifactPath('report-settings-1400.png') });
+  assert.deepEqual(errors, []);
+  assert.deepEqual(requests, [], 'the page fetched nothing');
+});
