@@ -2,6 +2,7 @@ import seedrandom from 'seedrandom';
 import { computeAggregate, distribution, PERCENTILE_METHOD, ValidationError, type RunResult, type Sample } from '@kvbench/common';
 import { pairedBootstrap } from './bootstrap.js';
 import { breakdownStats } from './breakdown.js';
+import { displayLabel } from './format.js';
 import { goodputRatio, goodputStats, sloText } from './goodput.js';
 import { predictHitRate } from './hit-rate.js';
 import { runSettings } from './settings.js';
@@ -115,7 +116,7 @@ function goodputReport(systems: System[], baseline: System, slo: NonNullable<Com
         const verdict =
           r.ratio === null
             ? `goodput at ${sloText(slo)}: no ratio (${r.paired === 0 ? 'no request on both runs' : 'no baseline request met the SLO'})`
-            : `goodput at ${sloText(slo)}: ${other.key} / ${baseline.key} = ${f(r.ratio)}${r.ci_low !== null ? ` [${f(r.ci_low)}–${f(r.ci_high)}] (${level} paired bootstrap over ${r.paired} requests)` : ''}`;
+            : `goodput at ${sloText(slo)}: ${displayLabel(other.key)} / ${displayLabel(baseline.key)} = ${f(r.ratio)}${r.ci_low !== null ? ` [${f(r.ci_low)}–${f(r.ci_high)}] (${level} paired bootstrap over ${r.paired} requests)` : ''}`;
         return { system: other.key, baseline: baseline.key, ...r, verdict };
       }),
   };

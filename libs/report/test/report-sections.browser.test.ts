@@ -50,14 +50,14 @@ test('breakdown, goodput, hit rate and settings: drawn with data, readable, noth
   assert.equal(byId.get('ttft-breakdown-all')!.marks, 2 * 7);
   // Hit rate: 4 bars per system (GPU only, GPU + host, infinite, measured).
   assert.equal(byId.get('hit-rate-prediction')!.marks, 8);
-  assert.ok(byId.get('hit-rate-prediction')!.labels.includes('cache hit rate (% of blocks looked up)'));
+  assert.ok(byId.get('hit-rate-prediction')!.labels.includes('hit rate (% of blocks looked up)'));
   assert.equal(byId.get('goodput')!.marks, 2);
   const legend = await page.$$eval('#breakdown + .legend .item', (i) => i.map((x) => x.textContent));
   assert.ok(legend.includes('KV onboard (host → GPU)') && legend.includes('engine queue (arrival → scheduled)'), legend.join(' | '));
 
   // Settings: one table, a column per run, differing rows highlighted, raw JSON behind a click.
   const head = await page.$$eval('table.settings tr:first-child th', (th) => th.map((x) => x.textContent));
-  assert.deepEqual(head, ['setting', 'PCIe', 'C2C']);
+  assert.deepEqual(head, ['setting', 'PCIe (simulated)', 'C2C (simulated)']);
   const differing = await page.$$eval('table.settings tr.differs th.setting', (th) => th.map((x) => (x.textContent ?? '').replace(' ≠', '')));
   assert.ok(differing.includes('kv_config.max_tokens') && differing.includes('notes'), differing.join(', '));
   assert.ok(!(await page.isVisible('details.raw pre')), 'raw JSON folded');
@@ -76,8 +76,10 @@ test('breakdown, goodput, hit rate and settings: drawn with data, readable, noth
   })()`)) as string[];
   assert.deepEqual(overflow, []);
 
-  await page.locator('#breakdown').scrollIntoViewIfNeeded();
-  await page.screenshot({ path: artifactPath('report-breakdown.png'), fullPage: true });
+  await page.screenshot({ path: artifactPath('report-sections-full.png'), fullPage: true });
+  await page.locator('#breakdown + .legend + .grid').screenshot({ path: artifactPath('report-breakdown.png') });
+  await page.locator('figure[data-chart="hit-rate-prediction"]').screenshot({ path: artifactPath('report-hit-rate.png') });
+  await page.locator('#goodput + .grid').screenshot({ path: artifactPath('report-goodput.png') });
   await page.locator('#runs').scrollIntoViewIfNeeded();
   await page.screenshot({ path: artifactPath('report-settings-1400.png') });
   assert.deepEqual(errors, []);

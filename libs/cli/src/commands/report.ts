@@ -1,6 +1,6 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { NotFoundError, ResultsDocument, ValidationError, parseOrThrow } from '@kvbench/common';
-import { compareRuns, renderComparisonTable, renderHtmlReport, selectRuns } from '@kvbench/report';
+import { compareRuns, parseSlo, renderComparisonTable, renderHtmlReport, selectRuns } from '@kvbench/report';
 import { parseFlags, usage, type FlagSpecs } from '../args.js';
 import type { Command } from '../command.js';
 
@@ -11,6 +11,7 @@ const flags: FlagSpecs = {
   workload_id: { type: 'string', help: 'compare the latest runs of this workload (default: the baseline system\'s latest workload)' },
   resamples: { type: 'int', default: 2000, help: 'bootstrap resamples (at least 1000)' },
   seed: { type: 'int', default: 1, help: 'bootstrap seed' },
+  slo: { type: 'string', help: 'objectives for goodput, e.g. ttft_ms=500,latency_ms=2000: requests per second meeting every one' },
 };
 
 const SUMMARY = 'paired comparison of runs in a results file, with bootstrap confidence intervals; optional HTML report';
@@ -30,7 +31,8 @@ export const reportCommand: Command = {
     const runIds = typeof f.runs === 'string' ? f.runs.split(',').map((s) => s.trim()).filter(Boolean) : undefined;
     const baseline = f.baseline as string | undefined;
     const runs = selectRuns(doc, { runIds, workloadId: f.workload_id as string | undefined, baseline });
-    const comparison = compareRuns(runs, { baseline, resamples: f.resamples as number, seed: f.seed as number });
+    const slo = typeof f.slo === 'string' ? parseSlo(f.slo, 'slo') : undefined;
+    const comparison = compareRuns(runs, { baseline, resamples: f.resamples as number, seed: f.seed as number, ...(slo ? { slo } : {}) });
     console.log(renderComparisonTable(comparison));
     if (typeof f.html === 'string') {
       await writeFile(f.html, renderHtmlReport(runs, comparison, { generatedAt: new Date().toISOString() }));

@@ -107,7 +107,7 @@ export function hitRateChart(preds: readonly HitRatePrediction[]): string {
   const p = plot(f);
   const y = linearScale(0, 100, p.y0, p.y1, (v) => `${v}%`);
   const outer = bandScale(preds.length, p.x0, p.x1, 0.2);
-  const parts = [svgOpen(f, 'Predicted against measured cache hit rate'), yAxis(f, y, 'cache hit rate (% of blocks looked up)')];
+  const parts = [svgOpen(f, 'Predicted against measured cache hit rate'), yAxis(f, y, 'hit rate (% of blocks looked up)')];
   preds.forEach((h, gi) => {
     const inner = bandScale(kinds.length, outer.center(gi) - outer.width / 2, outer.center(gi) + outer.width / 2, 0.15);
     kinds.forEach((k, ki) => {

@@ -168,7 +168,7 @@ function goodputSection(c: Comparison, charted: ChartSystem[]): string {
     .join('');
   const verdicts = g.vs_baseline.map((v) => `<li>${esc(v.verdict)}</li>`).join('');
   return (
-    `<div class="grid">${barChart('goodput', `Goodput at ${sloText(g.slo)}`, 'goodput (requests/s meeting every SLO)', items, (v) => Number(v.toPrecision(3)).toString(), 'Requests that met every objective, per second of the run’s measured window (first release to last end).')}` +
+    `<div class="grid">${barChart('goodput', `Goodput at ${sloText(g.slo)}`, 'goodput (req/s meeting the SLO)', items, (v) => Number(v.toPrecision(3)).toString(), 'Requests that met every objective, per second of the run’s measured window (first release to last end).')}` +
     `<div><table class="run-level"><tr><th class="l">system</th><th>met / requests</th><th>share</th><th>goodput (req/s)</th></tr>${rows}</table><ul class="verdicts">${verdicts}</ul></div></div>`
   );
 }
