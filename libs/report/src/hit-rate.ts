@@ -10,8 +10,11 @@
  *   reuse is the longest stored prefix (the first miss ends it), like the hash chain;
  * - a block leaving the GPU pool (least recently used first) goes to the host cache, whose own least
  *   recently used block is dropped; a host hit moves the block back to the GPU;
- * - requests run one after another; blocks held by running requests, and the blocks of prompts in
- *   flight together, are not modelled.
+ * - while a request runs, its private blocks (the partial last prompt block and the generated tokens'
+ *   blocks: ceil((P + output) / tokens_per_block) − floor(P / tokens_per_block)) take GPU slots too,
+ *   evicting cached blocks; a prompt whose first block is evicted is lost whole (prefix reuse);
+ * - requests run one after another: prompts in flight together, which the engine cannot reuse from
+ *   each other until their prefill ends, are not modelled.
  * hit rate = blocks reused (GPU or host) / blocks looked up, as kvCacheStats.cacheHitRate counts.
  */
 import type { RunResult, Sample } from '@kvbench/common';
@@ -42,6 +45,8 @@ export interface BlockRequest {
   blocks: string[];
   /** Blocks looked up (full blocks + a partial last one). */
   lookups: number;
+  /** GPU blocks the request holds privately while it runs (partial prompt block, generated tokens). */
+  privateBlocks?: number;
 }
 
 /** A two-tier LRU over block keys. Map insertion order is recency order: re-inserting makes a key most recent. */
@@ -51,10 +56,8 @@ export function simulateLru(requests: readonly BlockRequest[], gpuBlocks: number
   let lookups = 0;
   let gpuHits = 0;
   let hostHits = 0;
-  const touchGpu = (k: string) => {
-    gpu.delete(k);
-    gpu.set(k, true);
-    while (gpu.size > gpuBlocks) {
+  const evictTo = (capacity: number) => {
+    while (gpu.size > Math.max(capacity, 0)) {
       const victim = gpu.keys().next().value as string;
       gpu.delete(victim);
       if (hostBlocks > 0) {
@@ -62,6 +65,11 @@ export function simulateLru(requests: readonly BlockRequest[], gpuBlocks: number
         while (host.size > hostBlocks) host.delete(host.keys().next().value as string);
       }
     }
+  };
+  const touchGpu = (k: string) => {
+    gpu.delete(k);
+    gpu.set(k, true);
+    evictTo(gpuBlocks);
   };
   for (const r of requests) {
     lookups += r.lookups;
@@ -77,6 +85,8 @@ export function simulateLru(requests: readonly BlockRequest[], gpuBlocks: number
       }
       touchGpu(k);
     }
+    // Its private blocks push cached ones out while it runs; their slots are empty again after.
+    if (r.privateBlocks) evictTo(gpuBlocks - r.privateBlocks);
   }
   return {
     lookups,
@@ -100,7 +110,8 @@ export function blockRequestsOf(samples: readonly Sample[], tokensPerBlock: numb
     const full = Math.floor(tokens / tokensPerBlock);
     const given = (s as Record<string, unknown>)['prefix_blocks'];
     const blocks = Array.isArray(given) && given.every((k) => typeof k === 'string') ? (given as string[]).slice(0, full) : Array.from({ length: full }, (_, i) => `${s.prompt_id}#${i}`);
-    return { blocks, lookups: Math.ceil(tokens / tokensPerBlock) };
+    const output = s.completion_tokens_server ?? s.completion_tokens_client;
+    return { blocks, lookups: Math.ceil(tokens / tokensPerBlock), privateBlocks: Math.ceil((tokens + output) / tokensPerBlock) - full };
   });
 }
 

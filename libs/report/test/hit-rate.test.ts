@@ -53,7 +53,8 @@ test('from samples: blocks per prompt, partial last block looked up but never re
   const ids = ['A', 'B', 'C', 'A', 'B', 'C'];
   const samples = ids.map((p, i) => sample({ request_id: `r${i}`, prompt_id: p, ttft_s: 0.1, prompt_tokens_client: 130, scheduled_at_s: i, batch_index: i }));
   const reqs = blockRequestsOf(samples, 64);
-  assert.deepEqual(reqs[0], { blocks: ['A#0', 'A#1'], lookups: 3 });
+  // 130 prompt + 16 generated tokens: 3 blocks held while it runs, the 2 full prompt blocks stored → 1 private.
+  assert.deepEqual(reqs[0], { blocks: ['A#0', 'A#1'], lookups: 3, privateBlocks: 1 });
   // GPU pool of 4 blocks holds 2 prompts: tile order over 3 of them thrashes.
   const meta = { kv_pools: { gpu_blocks: 4, host_blocks: 8, tokens_per_block: 64, source: 'test' } };
   const agree = predictHitRate('pcie', run('pcie', 'r1', samples, meta, { cache_hit_rate: 12 / 18 - 0.05 }));
