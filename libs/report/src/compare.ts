@@ -5,6 +5,7 @@ import { breakdownStats } from './breakdown.js';
 import { displayLabel } from './format.js';
 import { goodputRatio, goodputStats, sloText } from './goodput.js';
 import { predictHitRate } from './hit-rate.js';
+import { scenarioReports } from './scenarios.js';
 import { runSettings } from './settings.js';
 import { isRecord, isSimulated, runIdOf, systemLabelOf, workloadIdOf } from './meta.js';
 import { isMeasured, pairByRequestId } from './pairing.js';
@@ -99,6 +100,7 @@ export function compareRuns(runs: readonly RunResult[], options: CompareOptions 
     goodput: options.slo ? goodputReport(systems, baseline, options.slo, { resamples, confidence, seed }) : null,
     hit_rate: systems.map((sys) => predictHitRate(sys.key, sys.run)),
     settings: runSettings(systems.map((s) => s.run)),
+    scenarios: scenarioReports(systems.map((s) => ({ key: s.key, samples: s.run.samples })), baseline.key, { resamples, confidence, seed }),
   };
 }
 

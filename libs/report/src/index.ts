@@ -14,3 +14,4 @@ export { breakdownStats, SPLIT_PARTS, PART_NAMES, type BreakdownStats, type Spli
 export { parseSlo, sloText, meetsSlo, goodputStats, goodputRatio, type Slo, type GoodputStats } from './goodput.js';
 export { simulateLru, blockRequestsOf, kvPoolsOf, predictHitRate, HIT_RATE_DISAGREEMENT, type KvPools, type LruResult, type BlockRequest, type HitRatePrediction } from './hit-rate.js';
 export { runSettings, type SettingRow } from './settings.js';
+export { scenarioReports, scenarioOf, type ScenarioReports, type MultiturnReport, type TraceReport, type TurnPoint, type Band } from './scenarios.js';

@@ -1,5 +1,5 @@
 import { contextLabel, displayLabel, fmtFactor, fmtMs, fmtNum, fmtPct } from './format.js';
-import { PART_NAMES, type SplitPart } from './breakdown.js';
+import type { SplitPart } from './breakdown.js';
 import { sloText } from './goodput.js';
 import type { Comparison, ComparisonRow, MetricRatio } from './types.js';
 
@@ -178,6 +178,24 @@ function detailSections(c: Comparison): string[] {
     ]);
     out.push(textTable(['system', 'GPU blocks', 'host blocks', 'LRU GPU only', 'LRU GPU+host', 'infinite', 'measured', 'check'], rows, (i) => i >= 1));
     for (const h of c.hit_rate) if (h.disagrees || h.gpu_and_host === null) out.push(`- ${displayLabel(h.system)}: ${h.disagrees ? h.note : (h.null_reasons.gpu_and_host ?? h.note)}`);
+  }
+  const mt = c.scenarios?.multiturn;
+  if (mt) {
+    out.push('', 'Multi-turn, by turn: TTFT p50 [interval] ms, hit rate, and the paired TTFT p50 ratio to the baseline [interval]:');
+    const band = (b: { value: number | null; low: number | null; high: number | null }) => (b.value === null ? '-' : `${fmtMs(b.value)}${b.low !== null ? ` [${fmtMs(b.low)}–${fmtMs(b.high)}]` : ''}`);
+    const header = ['turn', ...c.systems.flatMap((s) => [`${displayLabel(s.key)} p50`, 'hit']), ...(mt.vs_baseline.map((v) => `${displayLabel(v.system)}/${displayLabel(v.baseline)}`))];
+    const rows = mt.turns.map((turn, i) => [
+      String(turn),
+      ...c.systems.flatMap((s) => {
+        const p = mt.systems[s.key]?.[i];
+        return p ? [band(p.ttft_p50_s), fmtPct(p.hit_rate)] : ['-', '-'];
+      }),
+      ...mt.vs_baseline.map((v) => {
+        const p = v.points[i]!;
+        return p.ratio === null ? '-' : `${fmtFactor(p.ratio, 2)}${p.ci_low !== null ? ` [${fmtFactor(p.ci_low, 2)}–${fmtFactor(p.ci_high, 2)}]` : ''}`;
+      }),
+    ]);
+    out.push(textTable(header, rows, (i) => i >= 1));
   }
   const differing = (c.settings ?? []).filter((r) => r.differs && !r.identity);
   if (c.systems.length > 1 && c.settings) {

@@ -2,6 +2,7 @@
 import type { BreakdownStats } from './breakdown.js';
 import type { GoodputStats, Slo } from './goodput.js';
 import type { HitRatePrediction } from './hit-rate.js';
+import type { ScenarioReports } from './scenarios.js';
 import type { SettingRow } from './settings.js';
 
 export type Phase = 'cold' | 'reuse';
@@ -110,6 +111,8 @@ export interface Comparison {
   hit_rate: HitRatePrediction[];
   /** Run metadata as a table: one row per setting, a value per system (in `systems` order). */
   settings: SettingRow[];
+  /** Along the scenario's own axis (turn index, trace time), for scenario workloads; nulls otherwise. */
+  scenarios: ScenarioReports;
 }
 
 export interface BreakdownRow {

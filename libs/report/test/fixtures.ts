@@ -168,3 +168,29 @@ export function breakdownPair(seed = 'breakdown', perCell = 12): [RunResult, Run
   });
   return pair;
 }
+
+/**
+ * Two runs of a multi-turn workload (invented numbers, for report tests): `sessions` sessions of
+ * `turns` turns, tagged as issue-14's scheduler tags them; a turn's prompt grows with the history;
+ * from turn 2 on most of it is cached, C2C reloads it faster. Plus a trace-tagged copy when asked.
+ */
+export function multiturnPair(sessions = 8, turns = 5, kind: 'multiturn' | 'trace' = 'multiturn'): [RunResult, RunResult] {
+  const rng = seedrandom(`multiturn-${kind}`);
+  const a: Sample[] = [];
+  const b: Sample[] = [];
+  let t = 0;
+  for (let turn = 1; turn <= turns; turn++) {
+    for (let s = 0; s < sessions; s++, t += 0.2) {
+      const prompt = 2048 * turn;
+      const cached = turn === 1 ? 0 : 2048 * (turn - 1);
+      const noise = () => Math.exp(0.1 * normal(rng));
+      const ta = (0.02 + (prompt - cached) * 2e-5 + cached * 6e-6) * noise();
+      const tb = (0.02 + (prompt - cached) * 2e-5 + cached * 1.5e-6) * noise();
+      const scenario = kind === 'multiturn' ? { kind, session_id: `s${s}`, turn, release: 'completion' } : { kind, trace_line: turn * sessions + s + 1, release: 'time' };
+      const common = { request_id: `s${s}-t${turn}`, prompt_id: `s${s}-t${turn}`, context_tokens: prompt, prompt_tokens_client: prompt, prompt_tokens_server: prompt, cached_tokens: cached, phase: turn === 1 ? 'cold' : 'reuse', scheduled_at_s: t, batch_index: 0, scenario } as const;
+      a.push(sample({ ...common, ttft_s: ta, latency_s: ta + 0.2 }));
+      b.push(sample({ ...common, ttft_s: tb, latency_s: tb + 0.2 }));
+    }
+  }
+  return [run('pcie', `mt-pcie-${kind}`, a), run('c2c', `mt-c2c-${kind}`, b)];
+}

@@ -8,7 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import { compareRuns, parseSlo, renderHtmlReport } from '@kvbench/report';
 import { artifactPath, collectErrors, launchChromium } from '@kvbench/testkit/chromium';
-import { breakdownPair } from './fixtures.js';
+import { breakdownPair, multiturnPair } from './fixtures.js';
 
 let chromium: Awaited<ReturnType<typeof launchChromium>>;
 before(async () => {
@@ -84,4 +84,36 @@ test('breakdown, goodput, hit rate and settings: drawn with data, readable, noth
   await page.screenshot({ path: artifactPath('report-settings-1400.png') });
   assert.deepEqual(errors, []);
   assert.deepEqual(requests, [], 'the page fetched nothing');
+});
+
+test('scenario charts: TTFT and hit rate by turn with interval bands, trace CDF and TTFT over time', async () => {
+  const page = await chromium.context.newPage();
+  const errors = collectErrors(page);
+  await page.setViewportSize({ width: 1400, height: 900 });
+  for (const kind of ['multiturn', 'trace'] as const) {
+    const [a, b] = multiturnPair(8, 5, kind);
+    const file = artifactPath(`report-${kind}.html`);
+    writeFileSync(file, renderHtmlReport([a, b], compareRuns([a, b]), { generatedAt: 'test' }));
+    await page.goto(`file://${file}`);
+    const charts = await page.$$eval('figure.chart', (figs) =>
+      figs.map((f) => ({ id: f.getAttribute('data-chart'), marks: f.querySelectorAll('svg .mark').length, bands: f.querySelectorAll('svg path.band').length, labels: [...f.querySelectorAll('svg text.axis-label')].map((t) => t.textContent), legend: f.querySelectorAll('.legend .item').length })),
+    );
+    const byId = new Map(charts.map((c) => [c.id, c]));
+    if (kind === 'multiturn') {
+      // 5 turns × (p50 + p90) × 2 systems; a band per percentile and system.
+      assert.equal(byId.get('multiturn-ttft')?.marks, 20);
+      assert.equal(byId.get('multiturn-ttft')?.bands, 4);
+      assert.equal(byId.get('multiturn-ttft')?.legend, 4);
+      assert.ok(byId.get('multiturn-ttft')!.labels.some((l) => l?.startsWith('TTFT (ms')) && byId.get('multiturn-ttft')!.labels.includes('turn index (1 = first turn of a session)'));
+      assert.equal(byId.get('multiturn-hit-rate')?.marks, 10);
+      assert.equal(await page.locator('table.turn-ratios tr').count(), 2);
+      await page.locator('#multiturn + .grid').screenshot({ path: artifactPath('report-multiturn.png') });
+    } else {
+      assert.equal(byId.get('trace-ttft-cdf')?.marks, 2, 'a CDF line per system');
+      assert.equal(byId.get('trace-ttft-over-time')?.marks, 2 * 40);
+      assert.ok(byId.get('trace-ttft-cdf')!.labels.includes('requests with TTFT at most x (%)'));
+      await page.locator('#trace + .grid').screenshot({ path: artifactPath('report-trace.png') });
+    }
+  }
+  assert.deepEqual(errors, []);
 });

@@ -5,6 +5,7 @@ import { isMeasured } from '../pairing.js';
 import type { Comparison, ComparedSystem, MetricRatio } from '../types.js';
 import { barChart, blocksChart, timelineCharts, ttftDistributionChart, ttftVsContextChart, type ChartSystem } from './charts.js';
 import { breakdownCharts, hitRateChart } from './breakdown-charts.js';
+import { multiturnCharts, traceCharts } from './scenario-charts.js';
 import { escapeHtml as esc } from './escape.js';
 import { sloText } from '../goodput.js';
 import { STYLE } from './style.js';
@@ -49,6 +50,10 @@ export function renderHtmlReport(input: ResultsDocument | readonly RunResult[], 
   body.push('<h2>TTFT against context size</h2><div class="grid">', contexts.length ? ttftVsContextChart(contexts, charted) : '', '</div>');
   body.push('<h2 id="breakdown">Where TTFT went</h2>', breakdownCharts(comparison.breakdown ?? [], comparison.systems));
   if (comparison.goodput) body.push('<h2 id="goodput">Goodput</h2>', goodputSection(comparison, charted));
+  const colors = comparison.systems.map((s, i) => ({ key: s.key, color: charted[i]!.color }));
+  const sc = comparison.scenarios;
+  if (sc?.multiturn) body.push('<h2 id="multiturn">Multi-turn: by turn</h2><div class="grid">', multiturnCharts(sc.multiturn, colors, comparison.method.confidence), '</div>', turnRatioTable(comparison));
+  if (sc?.trace) body.push('<h2 id="trace">Trace replay</h2><div class="grid">', traceCharts(sc.trace, colors), '</div>');
   if (comparison.hit_rate?.length) body.push('<h2 id="hit-rate">Cache hit rate: predicted and measured</h2><div class="grid">', hitRateChart(comparison.hit_rate), '</div>');
   if (all) {
     const item = (sys: ComparedSystem, i: number, field: keyof typeof all.systems[string], reasonKey: string) => ({
@@ -171,4 +176,16 @@ function goodputSection(c: Comparison, charted: ChartSystem[]): string {
     `<div class="grid">${barChart('goodput', `Goodput at ${sloText(g.slo)}`, 'goodput (req/s meeting the SLO)', items, (v) => Number(v.toPrecision(3)).toString(), 'Requests that met every objective, per second of the run’s measured window (first release to last end).')}` +
     `<div><table class="run-level"><tr><th class="l">system</th><th>met / requests</th><th>share</th><th>goodput (req/s)</th></tr>${rows}</table><ul class="verdicts">${verdicts}</ul></div></div>`
   );
+}
+
+/** The paired TTFT p50 ratio per turn, with its interval. */
+function turnRatioTable(c: Comparison): string {
+  const m = c.scenarios.multiturn!;
+  if (!m.vs_baseline.length) return '';
+  const level = `${Math.round(c.method.confidence * 1000) / 10}%`;
+  const head = `<tr><th class="l">system / ${esc(displayLabel(c.baseline))}</th>${m.turns.map((t) => `<th>turn ${t}</th>`).join('')}</tr>`;
+  const rows = m.vs_baseline
+    .map((v) => `<tr><td class="l">${esc(displayLabel(v.system))}</td>${v.points.map((p) => `<td title="${p.paired} paired requests">${p.ratio === null ? '-' : `${fmtFactor(p.ratio, 2)}${p.ci_low !== null ? ` [${fmtFactor(p.ci_low, 2)}–${fmtFactor(p.ci_high, 2)}]` : ''}`}</td>`).join('')}</tr>`)
+    .join('');
+  return `<div class="scroll"><table class="turn-ratios">${head}${rows}</table></div><p class="sub">TTFT p50 ratio to the baseline per turn [${level} paired bootstrap interval].</p>`;
 }

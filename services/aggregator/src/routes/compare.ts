@@ -18,6 +18,7 @@ export const CompareQuery = z.object({
 });
 
 const nn = z.number().nullable();
+const Band = z.object({ value: nn, low: nn, high: nn });
 const LruResult = z.object({ lookups: z.number(), gpu_hits: z.number(), host_hits: z.number(), hit_rate: nn, gpu_hit_rate: nn });
 const Percentiles = z.object({ p50: nn, p95: nn, p99: nn });
 const MetricRatio = z.object({
@@ -105,6 +106,20 @@ export const ComparisonResponse = z.object({
     }),
   ),
   settings: z.array(z.object({ setting: z.string(), values: z.array(z.string().nullable()), differs: z.boolean(), identity: z.boolean() })),
+  scenarios: z.object({
+    multiturn: z
+      .object({
+        turns: z.array(z.number()),
+        systems: z.record(z.string(), z.array(z.object({ turn: z.number(), n: z.number(), ttft_p50_s: Band, ttft_p90_s: Band, hit_rate: nn }))),
+        vs_baseline: z.array(
+          z.object({ system: z.string(), baseline: z.string(), points: z.array(z.object({ turn: z.number(), paired: z.number(), ratio: nn, ci_low: nn, ci_high: nn })) }),
+        ),
+      })
+      .nullable(),
+    trace: z
+      .object({ systems: z.record(z.string(), z.object({ n: z.number(), cdf: z.array(z.tuple([z.number(), z.number()])), over_time: z.array(z.tuple([z.number(), z.number()])) })) })
+      .nullable(),
+  }),
 });
 
 function parseRunIds(runs: string | undefined): string[] | undefined {
