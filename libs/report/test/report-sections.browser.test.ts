@@ -6,9 +6,9 @@
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
-import { compareRuns, parseSlo, renderHtmlReport } from '@kvbench/report';
+import { compareRuns, parseSlo, renderHtmlReport, renderSweepReport, sweepReport } from '@kvbench/report';
 import { artifactPath, collectErrors, launchChromium } from '@kvbench/testkit/chromium';
-import { breakdownPair, multiturnPair } from './fixtures.js';
+import { breakdownPair, multiturnPair, sweepRuns } from './fixtures.js';
 
 let chromium: Awaited<ReturnType<typeof launchChromium>>;
 before(async () => {
@@ -115,5 +115,32 @@ test('scenario charts: TTFT and hit rate by turn with interval bands, trace CDF 
       await page.locator('#trace + .grid').screenshot({ path: artifactPath('report-trace.png') });
     }
   }
+  assert.deepEqual(errors, []);
+});
+
+test('sweep page: capacity (TTFT and hit rate against working set, G and G + H drawn) and offload vs recompute with the link bound', async () => {
+  const page = await chromium.context.newPage();
+  const errors = collectErrors(page);
+  await page.setViewportSize({ width: 1400, height: 900 });
+  const runs = sweepRuns();
+  const report = { capacity: sweepReport(runs, { sweepId: 'sw-cap' }).capacity, offload: sweepReport(runs, { sweepId: 'sw-off' }).offload };
+  const file = artifactPath('report-sweeps.html');
+  writeFileSync(file, renderSweepReport(report, { generatedAt: 'test', simulated: true }));
+  await page.goto(`file://${file}`);
+  const charts = await page.$$eval('figure.chart', (figs) =>
+    figs.map((f) => ({ id: f.getAttribute('data-chart'), marks: f.querySelectorAll('svg .mark').length, tiers: f.querySelectorAll('svg line.tier').length, paths: f.querySelectorAll('svg path').length, labels: [...f.querySelectorAll('svg text.axis-label')].map((t) => t.textContent) })),
+  );
+  const byId = new Map(charts.map((c) => [c.id, c]));
+  // 6 points × (p50 + p90) × 2 systems; G and G + H of both systems.
+  assert.equal(byId.get('capacity-ttft')?.marks, 24);
+  assert.equal(byId.get('capacity-ttft')?.tiers, 4);
+  assert.ok(byId.get('capacity-ttft')!.labels.includes('working set (tokens, GiB of KV for the model; log scale)'));
+  assert.equal(byId.get('capacity-hit-rate')?.marks, 12);
+  // Offload: 3 lengths × 2 systems × (onboard + recompute) points, less PCIe's unconfirmed 16K onboard; link-bound lines drawn.
+  assert.equal(byId.get('offload-ttft')?.marks, 11);
+  assert.ok(byId.get('offload-ttft')!.paths >= 2 * 3 - 1, 'onboard, recompute and link-bound lines');
+  assert.equal(byId.get('offload-speedup')?.marks, 5);
+  assert.ok(await page.isVisible('#simulated-banner'));
+  await page.screenshot({ path: artifactPath('report-sweeps.png'), fullPage: true });
   assert.deepEqual(errors, []);
 });

@@ -1,6 +1,6 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { NotFoundError, ResultsDocument, ValidationError, parseOrThrow } from '@kvbench/common';
-import { compareRuns, parseSlo, renderComparisonTable, renderHtmlReport, selectRuns } from '@kvbench/report';
+import { compareRuns, parseSlo, renderComparisonTable, renderHtmlReport, renderSweepReport, renderSweepTable, selectRuns, sweepIds, sweepReport } from '@kvbench/report';
 import { parseFlags, usage, type FlagSpecs } from '../args.js';
 import type { Command } from '../command.js';
 
@@ -11,6 +11,7 @@ const flags: FlagSpecs = {
   workload_id: { type: 'string', help: 'compare the latest runs of this workload (default: the baseline system\'s latest workload)' },
   resamples: { type: 'int', default: 2000, help: 'bootstrap resamples (at least 1000)' },
   seed: { type: 'int', default: 1, help: 'bootstrap seed' },
+  sweep: { type: 'string', help: 'report a sweep (kvbench sweep capacity|offload) instead: its id, or "latest"' },
   slo: { type: 'string', help: 'objectives for goodput, e.g. ttft_ms=500,latency_ms=2000: requests per second meeting every one' },
 };
 
@@ -28,6 +29,20 @@ export const reportCommand: Command = {
     if (positionals.length > 1) throw new ValidationError(`one results file expected, got ${positionals.length}`, 'file');
     const path = positionals[0] ?? 'benchmark_results.json';
     const doc = parseOrThrow(ResultsDocument, await readJson(path), `results file ${path}`);
+    if (typeof f.sweep === 'string') {
+      const all = Object.values(doc.runs).flat();
+      const ids = sweepIds(all);
+      const id = f.sweep === 'latest' ? ids.at(-1) : f.sweep;
+      if (!id || !ids.includes(id)) throw new NotFoundError('sweep', f.sweep === 'latest' ? '(any)' : f.sweep);
+      const report = sweepReport(all, { sweepId: id, baseline: f.baseline as string | undefined, resamples: f.resamples as number, seed: f.seed as number });
+      console.log(renderSweepTable(report));
+      if (typeof f.html === 'string') {
+        const simulated = all.some((r) => (r.run_meta as Record<string, unknown>)['simulated'] === true);
+        await writeFile(f.html, renderSweepReport(report, { generatedAt: new Date().toISOString(), simulated }));
+        console.error(`wrote ${f.html}`);
+      }
+      return 0;
+    }
     const runIds = typeof f.runs === 'string' ? f.runs.split(',').map((s) => s.trim()).filter(Boolean) : undefined;
     const baseline = f.baseline as string | undefined;
     const runs = selectRuns(doc, { runIds, workloadId: f.workload_id as string | undefined, baseline });
