@@ -19,6 +19,7 @@
  */
 import type { RunResult, Sample } from '@kvbench/common';
 import { isRecord, runMeta } from './meta.js';
+import { scenarioOf } from './scenarios.js';
 
 /** The run's KV pools in blocks. */
 export interface KvPools {
@@ -98,18 +99,38 @@ export function simulateLru(requests: readonly BlockRequest[], gpuBlocks: number
 }
 
 /**
- * Block requests from a run's samples, in release order. A prompt's blocks are keyed by the prompt it
- * belongs to: kvbench's original batch workloads share no prefix between distinct prompts (each is
- * its own seeded text), so equal keys are exactly the repeats. Workloads whose prompts share segments
- * carry `prefix_blocks` (block keys) on the sample; those are used when present.
+ * Block requests from a run's samples, in release order. Which blocks are the same KV:
+ * - the original batches: a prompt's blocks are its own (distinct prompts are distinct seeded texts
+ *   and share no prefix), so equal keys are exactly the repeats;
+ * - multi-turn sessions (sample.scenario.session_id): each turn's prompt extends the previous turn's
+ *   (whole history, exact tokens), so block i of any turn of a session is the same KV;
+ * - shared documents (scenario.document_id): the document's blocks are shared, up to the longest
+ *   reusable prefix (scenario.reusable_prefix_tokens) seen for it; the rest is the request's own;
+ * - a sample may also carry `prefix_blocks` (block keys), used as given. A trace's sharing (its
+ *   hash_ids) is not on the sample: its requests count as distinct prompts.
  */
 export function blockRequestsOf(samples: readonly Sample[], tokensPerBlock: number): BlockRequest[] {
   const ordered = [...samples].sort((a, b) => a.scheduled_at_s - b.scheduled_at_s || a.batch_index - b.batch_index || a.index_in_batch - b.index_in_batch);
+  const docShared = new Map<string, number>();
+  for (const s of ordered) {
+    const t = scenarioOf(s) as { document_id?: string; reusable_prefix_tokens?: number } | null;
+    if (t?.document_id && typeof t.reusable_prefix_tokens === 'number') docShared.set(t.document_id, Math.max(docShared.get(t.document_id) ?? 0, t.reusable_prefix_tokens));
+  }
+  const keysOf = (s: Sample, full: number): string[] => {
+    const given = (s as Record<string, unknown>)['prefix_blocks'];
+    if (Array.isArray(given) && given.every((k) => typeof k === 'string')) return (given as string[]).slice(0, full);
+    const t = scenarioOf(s) as { session_id?: string; document_id?: string } | null;
+    if (t?.session_id) return Array.from({ length: full }, (_, i) => `session:${t.session_id}#${i}`);
+    if (t?.document_id) {
+      const shared = Math.floor((docShared.get(t.document_id) ?? 0) / tokensPerBlock);
+      return Array.from({ length: full }, (_, i) => (i < shared ? `doc:${t.document_id}#${i}` : `${s.request_id}#${i}`));
+    }
+    return Array.from({ length: full }, (_, i) => `${s.prompt_id}#${i}`);
+  };
   return ordered.map((s) => {
     const tokens = s.prompt_tokens_client;
     const full = Math.floor(tokens / tokensPerBlock);
-    const given = (s as Record<string, unknown>)['prefix_blocks'];
-    const blocks = Array.isArray(given) && given.every((k) => typeof k === 'string') ? (given as string[]).slice(0, full) : Array.from({ length: full }, (_, i) => `${s.prompt_id}#${i}`);
+    const blocks = keysOf(s, full);
     const output = s.completion_tokens_server ?? s.completion_tokens_client;
     return { blocks, lookups: Math.ceil(tokens / tokensPerBlock), privateBlocks: Math.ceil((tokens + output) / tokensPerBlock) - full };
   });
@@ -167,6 +188,9 @@ export interface HitRatePrediction {
   null_reasons: Record<string, string>;
 }
 
+/** Block lookups a report replays at most (three passes of Map operations; about a second). */
+export const MAX_BLOCK_LOOKUPS = 4_000_000;
+
 /** Above this gap (10 percentage points) the prediction and the engine disagree. */
 export const HIT_RATE_DISAGREEMENT = 0.1;
 
@@ -178,6 +202,12 @@ export function predictHitRate(system: string, run: RunResult): HitRatePredictio
   if (measured === null) null_reasons.measured = (run.log_metrics?.null_reasons as Record<string, string> | undefined)?.['cache_hit_rate'] ?? 'the engine reported no cache hit rate';
   if (!pools) {
     null_reasons.predicted = 'the run records no KV pool sizes (kv_pools or kv_config)';
+    return { system, pools, gpu_only: null, gpu_and_host: null, infinite: null, measured, difference: null, disagrees: null, note: null_reasons.predicted, null_reasons };
+  }
+  let lookups = 0;
+  for (const s of run.samples) lookups += Math.ceil(s.prompt_tokens_client / pools.tokens_per_block);
+  if (lookups > MAX_BLOCK_LOOKUPS) {
+    null_reasons.predicted = `the workload looks up ${lookups} blocks, more than a report replays block by block (${MAX_BLOCK_LOOKUPS})`;
     return { system, pools, gpu_only: null, gpu_and_host: null, infinite: null, measured, difference: null, disagrees: null, note: null_reasons.predicted, null_reasons };
   }
   const reqs = blockRequestsOf(run.samples, pools.tokens_per_block);

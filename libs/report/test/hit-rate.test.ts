@@ -71,3 +71,18 @@ test('from samples: blocks per prompt, partial last block looked up but never re
   assert.equal(none.gpu_and_host, null);
   assert.match(none.null_reasons.predicted!, /no KV pool sizes/);
 });
+
+test('scenario workloads: a session\'s turns share their history; a document is shared up to its reusable prefix', () => {
+  const turn = (sess: string, t: number, tokens: number, i: number) =>
+    sample({ request_id: `${sess}-${t}`, prompt_id: `${sess}-${t}`, ttft_s: 0.1, prompt_tokens_client: tokens, scheduled_at_s: i, scenario: { kind: 'multiturn', session_id: sess, turn: t } } as never);
+  const reqs = blockRequestsOf([turn('a', 1, 128, 0), turn('a', 2, 256, 1)], 64);
+  assert.deepEqual(reqs[1]!.blocks, ['session:a#0', 'session:a#1', 'session:a#2', 'session:a#3']);
+  assert.equal(simulateLru(reqs, 100, 0).gpu_hits, 2, 'turn 2 reuses turn 1\'s two blocks');
+
+  const q = (doc: string, i: number, reusable: number) =>
+    sample({ request_id: `q${i}`, prompt_id: `q${i}`, ttft_s: 0.1, prompt_tokens_client: 4096 + 100, scheduled_at_s: i, scenario: { kind: 'docqa', document_id: doc, round: 1 + Math.floor(i / 2), reusable_prefix_tokens: reusable } } as never);
+  const dq = blockRequestsOf([q('d1', 0, 0), q('d1', 1, 4096)], 64);
+  assert.equal(dq[0]!.blocks[63], 'doc:d1#63');
+  assert.equal(dq[0]!.blocks[64], 'q0#64', 'the question is the request\'s own');
+  assert.equal(simulateLru(dq, 1000, 0).gpu_hits, 64);
+});
