@@ -1,7 +1,7 @@
 import seedrandom from 'seedrandom';
 import { computeAggregate, distribution, PERCENTILE_METHOD, ValidationError, type RunResult, type Sample } from '@kvbench/common';
-import { pairedBootstrap } from './bootstrap.js';
-import { breakdownStats } from './breakdown.js';
+import { pairedBootstrap, pairedBootstrapRatios } from './bootstrap.js';
+import { breakdownStats, SPLIT_PARTS } from './breakdown.js';
 import { displayLabel } from './format.js';
 import { goodputRatio, goodputStats, sloText } from './goodput.js';
 import { predictHitRate } from './hit-rate.js';
@@ -60,7 +60,15 @@ export function compareRuns(runs: readonly RunResult[], options: CompareOptions 
   const breakdown: BreakdownRow[] = [];
   const addRow = (ctx: number | null, phase: RowPhase, select: (s: Sample) => boolean) => {
     rows.push(buildRow(systems, baseline, ctx, phase, select, { resamples, confidence, seed }));
-    breakdown.push({ context_tokens: ctx, phase, systems: Object.fromEntries(systems.map((sys) => [sys.key, breakdownStats(sys.run.samples.filter(select))])) });
+    const inRow = systems.map((sys) => sys.run.samples.filter(select));
+    breakdown.push({
+      context_tokens: ctx,
+      phase,
+      systems: Object.fromEntries(systems.map((sys, i) => [sys.key, breakdownStats(inRow[i]!)])),
+      vs_baseline: systems.flatMap((sys, i) =>
+        sys.key === baseline.key ? [] : [{ system: sys.key, baseline: baseline.key, parts: partRatios(inRow[systems.indexOf(baseline)]!, inRow[i]!, `${ctx ?? 'all'}|${phase}|${baseline.key}|${sys.key}`, { resamples, confidence, seed }) }],
+      ),
+    });
   };
   for (const ctx of contextsOf(systems)) {
     for (const phase of PHASES) {
@@ -102,6 +110,25 @@ export function compareRuns(runs: readonly RunResult[], options: CompareOptions 
     settings: runSettings(systems.map((s) => s.run)),
     scenarios: scenarioReports(systems.map((s) => ({ key: s.key, samples: s.run.samples })), baseline.key, { resamples, confidence, seed }),
   };
+}
+
+/** Each breakdown part's p50 ratio, paired by request id over the requests where both sides know it. */
+function partRatios(base: Sample[], other: Sample[], scope: string, s: BootstrapSettings): BreakdownRow['vs_baseline'][number]['parts'] {
+  const o = new Map(other.map((x) => [x.request_id, x]));
+  return SPLIT_PARTS.map((part) => {
+    const b: number[] = [];
+    const v: number[] = [];
+    for (const x of base) {
+      const y = o.get(x.request_id);
+      const bv = x.breakdown?.[part];
+      const ov = y?.breakdown?.[part];
+      if (typeof bv === 'number' && Number.isFinite(bv) && typeof ov === 'number' && Number.isFinite(ov)) (b.push(bv), v.push(ov));
+    }
+    if (b.length === 0) return { part, paired: 0, ratio: null, ci_low: null, ci_high: null };
+    const rng = seedrandom.alea(`${s.seed}|part|${part}|${scope}`);
+    const [iv] = pairedBootstrapRatios(b, v, { percentiles: [50], resamples: s.resamples, confidence: s.confidence, rng });
+    return { part, paired: b.length, ratio: iv!.estimate, ci_low: iv!.low, ci_high: iv!.high };
+  });
 }
 
 function goodputReport(systems: System[], baseline: System, slo: NonNullable<CompareOptions['slo']>, settings: BootstrapSettings): GoodputReport {

@@ -152,6 +152,21 @@ function detailSections(c: Comparison): string[] {
       });
     }
     out.push(textTable(header, rows, (i) => i >= 3));
+    const ratioRows = c.breakdown.flatMap((row) =>
+      row.vs_baseline.map((v) => [
+        contextLabel(row.context_tokens),
+        row.phase,
+        `${displayLabel(v.system)}/${displayLabel(v.baseline)}`,
+        ...SPLIT_COLUMNS.map((p) => {
+          const x = v.parts.find((y) => y.part === p);
+          return !x || x.ratio === null ? '-' : `${fmtFactor(x.ratio, 2)}${x.ci_low !== null ? ` [${fmtFactor(x.ci_low, 2)}–${fmtFactor(x.ci_high, 2)}]` : ''}`;
+        }),
+      ]),
+    );
+    if (ratioRows.some((r) => r.slice(3).some((x) => x !== '-'))) {
+      out.push('', `Each part's p50, system / baseline, paired [${Math.round(c.method.confidence * 1000) / 10}% CI]:`);
+      out.push(textTable(['context', 'phase', 'ratio', ...SPLIT_COLUMNS.map((p) => SHORT[p])], ratioRows, (i) => i >= 3));
+    }
     if (missing.size) out.push('Not known (-):', ...[...missing].slice(0, 12).map(([k, v]) => `- ${k}: ${v}`));
   }
   if (c.goodput) {

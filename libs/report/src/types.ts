@@ -1,5 +1,5 @@
 /** The comparison document: what compareRuns returns, GET /compare serves, and the renderers read. */
-import type { BreakdownStats } from './breakdown.js';
+import type { BreakdownStats, SplitPart } from './breakdown.js';
 import type { GoodputStats, Slo } from './goodput.js';
 import type { HitRatePrediction } from './hit-rate.js';
 import type { ScenarioReports } from './scenarios.js';
@@ -119,6 +119,8 @@ export interface BreakdownRow {
   context_tokens: number | null;
   phase: RowPhase;
   systems: Record<string, BreakdownStats>;
+  /** Each part's p50, other / baseline, paired over the requests where both runs know the part. */
+  vs_baseline: { system: string; baseline: string; parts: { part: SplitPart; paired: number; ratio: number | null; ci_low: number | null; ci_high: number | null }[] }[];
 }
 
 export interface GoodputReport {

@@ -20,6 +20,20 @@ test('the p50 split: parts of the requests around the median, adding up to their
   assert.ok(split.ttft_mean_s! >= sorted[4]! && split.ttft_mean_s! <= sorted[7]!, 'within the middle of the distribution');
 });
 
+test('each part\'s p50 ratio to the baseline, paired: the onboard part is where C2C wins on reuse', () => {
+  const c = compareRuns(breakdownPair());
+  const row = c.breakdown.find((r) => r.context_tokens === 65536 && r.phase === 'reuse')!;
+  const vs = row.vs_baseline[0]!;
+  assert.equal(vs.system, 'c2c');
+  const part = (p: string) => vs.parts.find((x) => x.part === p)!;
+  assert.equal(part('onboard_s').paired, 12);
+  assert.ok(part('onboard_s').ci_high! < 0.5, `onboard ratio ${part('onboard_s').ratio}`);
+  assert.ok(Math.abs(part('client_wait_s').ratio! - 1) < 1e-12, 'the same client wait on both');
+  const cold = c.breakdown.find((r) => r.context_tokens === 65536 && r.phase === 'cold')!;
+  assert.equal(cold.vs_baseline[0]!.parts.find((x) => x.part === 'onboard_s')!.ratio, null, 'nothing onboarded: no ratio of zeros');
+  assert.match(renderComparisonTable(c), /Each part's p50, system \/ baseline, paired \[95% CI\]/);
+});
+
 test('samples without a breakdown: no split, and the reason', () => {
   const [a] = shapedPair();
   const b = breakdownStats(a.samples);

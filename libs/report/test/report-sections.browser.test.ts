@@ -55,6 +55,8 @@ test('breakdown, goodput, hit rate and settings: drawn with data, readable, noth
   const legend = await page.$$eval('#breakdown + .legend .item', (i) => i.map((x) => x.textContent));
   assert.ok(legend.includes('KV onboard (host → GPU)') && legend.includes('engine queue (arrival → scheduled)'), legend.join(' | '));
 
+  // The paired ratio of each part, per context and phase (3 contexts × 2 phases + all).
+  assert.equal(await page.locator('table.part-ratios tr').count(), 1 + 7);
   // Settings: one table, a column per run, differing rows highlighted, raw JSON behind a click.
   const head = await page.$$eval('table.settings tr:first-child th', (th) => th.map((x) => x.textContent));
   assert.deepEqual(head, ['setting', 'PCIe (simulated)', 'C2C (simulated)']);

@@ -8,6 +8,7 @@ import { breakdownCharts, hitRateChart } from './breakdown-charts.js';
 import { multiturnCharts, traceCharts } from './scenario-charts.js';
 import { escapeHtml as esc } from './escape.js';
 import { sloText } from '../goodput.js';
+import { PART_NAMES, SPLIT_PARTS, type SplitPart } from '../breakdown.js';
 import { STYLE } from './style.js';
 import { PALETTE } from './svg.js';
 
@@ -48,7 +49,7 @@ export function renderHtmlReport(input: ResultsDocument | readonly RunResult[], 
   body.push('<h2>Verdicts</h2>', verdictList(comparison));
   body.push('<h2>TTFT distributions</h2><div class="grid">', ...contexts.map((c) => ttftDistributionChart(c, charted)), '</div>');
   body.push('<h2>TTFT against context size</h2><div class="grid">', contexts.length ? ttftVsContextChart(contexts, charted) : '', '</div>');
-  body.push('<h2 id="breakdown">Where TTFT went</h2>', breakdownCharts(comparison.breakdown ?? [], comparison.systems));
+  body.push('<h2 id="breakdown">Where TTFT went</h2>', breakdownCharts(comparison.breakdown ?? [], comparison.systems), partRatioTable(comparison));
   if (comparison.goodput) body.push('<h2 id="goodput">Goodput</h2>', goodputSection(comparison, charted));
   const colors = comparison.systems.map((s, i) => ({ key: s.key, color: charted[i]!.color }));
   const sc = comparison.scenarios;
@@ -189,3 +190,35 @@ function turnRatioTable(c: Comparison): string {
     .join('');
   return `<div class="scroll"><table class="turn-ratios">${head}${rows}</table></div><p class="sub">TTFT p50 ratio to the baseline per turn [${level} paired bootstrap interval].</p>`;
 }
+
+/** Each part's p50, system / baseline, paired, per context and phase: which part a difference comes from. */
+function partRatioTable(c: Comparison): string {
+  const rows = (c.breakdown ?? []).flatMap((r) => r.vs_baseline.map((v) => ({ r, v })));
+  const parts = SPLIT_PARTS.filter((p) => rows.some(({ v }) => v.parts.some((x) => x.part === p && x.ratio !== null)));
+  if (!rows.length || !parts.length) return '';
+  const level = `${Math.round(c.method.confidence * 1000) / 10}%`;
+  const head = `<tr><th class="l">context</th><th class="l">phase</th><th class="l">system</th>${parts.map((p) => `<th title="${esc(PART_NAMES[p])}">${esc(PART_SHORT[p])}</th>`).join('')}</tr>`;
+  const body = rows
+    .map(({ r, v }) => {
+      const cells = parts.map((p) => {
+        const x = v.parts.find((y) => y.part === p);
+        if (!x || x.ratio === null) return '<td>-</td>';
+        const sig = x.ci_low !== null && x.ci_high !== null && (x.ci_high < 1 || x.ci_low > 1);
+        return `<td class="${sig ? `sig ${x.ratio < 1 ? 'better' : 'worse'}` : ''}" title="${x.paired} paired requests">${fmtFactor(x.ratio, 2)}${x.ci_low !== null ? ` [${fmtFactor(x.ci_low, 2)}–${fmtFactor(x.ci_high, 2)}]` : ''}</td>`;
+      });
+      return `<tr><td class="l">${esc(contextLabel(r.context_tokens))}</td><td class="l">${esc(r.phase)}</td><td class="l">${esc(displayLabel(v.system))} / ${esc(displayLabel(v.baseline))}</td>${cells.join('')}</tr>`;
+    })
+    .join('');
+  return `<div class="scroll"><table class="part-ratios">${head}${body}</table></div><p class="sub">Each part’s p50, system / baseline, over the requests where both runs know it [${level} paired bootstrap interval]; bold when it excludes 1.</p>`;
+}
+
+const PART_SHORT: Record<SplitPart, string> = {
+  client_wait_s: 'client wait',
+  to_engine_s: 'to engine',
+  engine_queue_s: 'engine queue',
+  onboard_s: 'KV onboard',
+  prefill_s: 'prefill',
+  batch_other_s: 'batch rest',
+  first_token_s: 'first token',
+  to_client_s: 'to client',
+};

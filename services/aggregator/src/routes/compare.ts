@@ -82,6 +82,9 @@ export const ComparisonResponse = z.object({
           null_reasons: z.record(z.string(), z.string()),
         }),
       ),
+      vs_baseline: z.array(
+        z.object({ system: z.string(), baseline: z.string(), parts: z.array(z.object({ part: z.string(), paired: z.number(), ratio: nn, ci_low: nn, ci_high: nn })) }),
+      ),
     }),
   ),
   goodput: z
