@@ -81,6 +81,8 @@ export function engineBreakdown(e: PerfEntry, t: ClientTimes, clock: ClockRelati
   if (onboard !== null && prefill !== null) {
     out.onboard_s = onboard / timeScale;
     out.prefill_s = prefill / timeScale;
+    // The simulator's iteration time is at least a request's own copies plus its own compute, so the
+    // rest is ≥ 0; the clamp only absorbs the nanosecond rounding of its clock mapping.
     out.batch_other_s = out.first_token_s === null ? null : Math.max(0, out.first_token_s - out.onboard_s - out.prefill_s);
   } else {
     out.onboard_s = null;
