@@ -5,7 +5,7 @@ PNPM_VERSION := 12.4.2
 # better-sqlite3 builds against Node's own headers (no download from nodejs.org).
 export npm_config_nodedir ?= $(shell [ -f /usr/include/node/node.h ] && echo /usr)
 
-.PHONY: all deps nats-server chromium build test demo bench clean
+.PHONY: all deps nats-server chromium build test demo up bench clean
 
 all: build
 
@@ -30,10 +30,13 @@ test: build chromium
 	node scripts/run-tests.mjs
 
 demo: build
-	node libs/cli/dist/src/main.js demo --out demo-out
+	node apps/cli/dist/src/main.js demo --out demo-out
+
+up: build
+	node apps/cli/dist/src/main.js up
 
 bench: build
 	node bench/run.mjs
 
 clean:
-	rm -rf node_modules libs/*/node_modules services/*/node_modules libs/*/dist services/*/dist libs/*/*.tsbuildinfo services/*/*.tsbuildinfo
+	rm -rf node_modules libs/*/node_modules services/*/node_modules libs/*/dist services/*/dist libs/*/*.tsbuildinfo services/*/*.tsbuildinfo apps/*/node_modules apps/*/dist

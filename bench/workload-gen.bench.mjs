@@ -70,8 +70,8 @@ async function documentedEndToEnd(main, out) {
 
 export async function run() {
   const wlPath = join(root, 'libs/workload/dist/src/index.js');
-  const main = join(root, 'libs/cli/dist/src/main.js');
-  for (const p of [wlPath, main]) if (!existsSync(p)) throw new Error(`${p} is missing: build first (pnpm exec tsc -b libs/workload libs/cli)`);
+  const main = join(root, 'apps/cli/dist/src/main.js');
+  for (const p of [wlPath, main]) if (!existsSync(p)) throw new Error(`${p} is missing: build first (pnpm exec tsc -b libs/workload apps/cli)`);
   const wl = await import(pathToFileURL(wlPath).href);
 
   const f = await inProcessFigures(wl);

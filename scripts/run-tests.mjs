@@ -13,7 +13,7 @@ const walk = (dir) => {
     else if (name.endsWith('.test.js')) files.push(p);
   }
 };
-for (const group of ['libs', 'services']) {
+for (const group of ['libs', 'services', 'apps']) {
   for (const pkg of readdirSync(group)) {
     const dir = join(group, pkg, 'dist', 'test');
     if (!existsSync(dir)) continue;

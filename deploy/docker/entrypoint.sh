@@ -9,7 +9,7 @@ case "$service" in
   workload-api|aggregator|host-agent)
     exec node "$root/services/$service/dist/src/server.js" "$@" ;;
   kvbench|cli)
-    exec node "$root/libs/cli/dist/src/main.js" "$@" ;;
+    exec node "$root/apps/cli/dist/src/main.js" "$@" ;;
   *)
     echo "usage: <image> workload-api | aggregator | host-agent | kvbench [args]" >&2
     echo "       (or set KVBENCH_SERVICE); got: '${service}'" >&2

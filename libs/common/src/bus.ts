@@ -4,6 +4,7 @@ import type { NatsSettings } from './config.js';
 import { readFileSync } from 'node:fs';
 import { credsAuthenticator } from '@nats-io/transport-node';
 import { BusError } from './errors.js';
+import { Kvm, type KV } from '@nats-io/kv';
 
 /** Names on the bus. Everything kvbench puts on NATS is named here. */
 export const JOBS_STREAM = 'KVBENCH_JOBS';
@@ -12,6 +13,10 @@ export const WORKLOADS_BUCKET = 'kvbench_workloads';
 export const RUNS_BUCKET = 'kvbench_runs';
 export const AGGREGATOR_CONSUMER = 'aggregator';
 export const CLOCK_SUBJECT = 'kvbench.clock';
+/** Presence of host agents (AgentInfo by agent id); entries expire AGENT_TTL_MS after the last heartbeat. */
+export const AGENTS_BUCKET = 'kvbench_agents';
+export const AGENT_HEARTBEAT_MS = 3_000;
+export const AGENT_TTL_MS = 10_000;
 
 export const jobSubject = (systemLabel: string) => `kvbench.jobs.${systemLabel}`;
 export const eventSubject = (runId: string, type: string) => `kvbench.runs.${runId}.${type}`;
@@ -125,6 +130,14 @@ export async function ensureAggregatorConsumer(jsm: JetStreamManager, name = AGG
     max_ack_pending: 10_000,
   });
   return name;
+}
+
+/**
+ * The agents' presence bucket. Its TTL (max_age) is what makes a silent agent disappear, so every
+ * service opens it with the same TTL; the first one creates it.
+ */
+export async function openAgentsBucket(nc: NatsConnection, replicas = 1, ttlMs = AGENT_TTL_MS): Promise<KV> {
+  return new Kvm(nc).create(AGENTS_BUCKET, { replicas, ttl: ttlMs, history: 1 });
 }
 
 /**

@@ -78,3 +78,16 @@ export class AuthError extends KvbenchError {
     super(message, options);
   }
 }
+
+/** The request conflicts with the current state of the thing it names (e.g. cancelling a finished run). */
+export class ConflictError extends KvbenchError {
+  override readonly code = 'CONFLICT';
+  constructor(message: string, readonly state: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** A run was stopped because a user cancelled it (the abort reason the agent hands the runner). */
+export class RunCancelledError extends KvbenchError {
+  override readonly code = 'RUN_CANCELLED';
+}

@@ -15,3 +15,5 @@ export * from './schemas/status.js';
 export * from './clock.js';
 export * from './ids.js';
 export * from './port.js';
+export * from './schemas/agents.js';
+export * from './run-status-store.js';

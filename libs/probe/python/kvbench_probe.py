@@ -24,6 +24,15 @@ median of repeats, buffers rotated through a pool larger than every cache so non
               of their layers (as many as fit a weight budget) and the layer time is scaled by
               layers / layers_run; the final norm + LM head (last token only for prefill) is timed
               once and added unscaled. Decode steps are captured in CUDA graphs when possible.
+  cached_prefill
+              one forward pass of N new tokens over C cached ones (C 0 .. 128K, N 1 .. 8K, whole
+              prompts to 128K) on a paged KV pool in TensorRT-LLM's block layout (all layers of a
+              block contiguous), attention read in place by the first kernel that matches a float32
+              reference; device time (stream held while Python enqueues the layers).
+  offload_vs_recompute
+              for prompts of 1K .. 128K (first shape, whole model): recompute the prompt; onboard
+              its prefix block by block from pinned host memory in the same layout, then the new
+              tokens; the new tokens alone with the prefix on the GPU.
 
 Output: one JSON document (schema "kvbench.probe-raw", version 1) with the raw measurements and the
 environment (nvidia-smi: GPU, driver, PCIe generation and width, current and max; lscpu; host
@@ -64,6 +73,8 @@ SHAPE_KEYS = ("layers", "hidden", "heads", "kv_heads", "head_dim", "ffn", "vocab
 EXIT_NO_TORCH = 3
 EXIT_NO_CUDA = 4
 EXIT_USAGE = 2
+
+ALL_SECTIONS = ("link", "blocks", "bidir", "d2d", "compute", "cached_prefill", "offload_vs_recompute")
 
 
 def log(msg):
@@ -875,6 +886,381 @@ def measure_compute(torch, timer, shape, args, budget_s, errors, save, sink):
     res["seconds_spent"] = round(time.perf_counter() - t_start, 1)
 
 
+# ---------------------------------------------------------------- cached-prefix prefill, offload vs recompute
+#
+# What an engine does with a prompt whose prefix is in its KV cache: the cached tokens are not computed
+# again, but the new tokens still run through every layer (reading every weight) and attend to the
+# whole context. These sections time that pass on a paged KV pool and, for the offload case, the copy
+# of the prefix's blocks from pinned host memory that comes before it.
+
+
+class PagedKV:
+    """The engine's KV pool on the GPU: blocks of tokens_per_block tokens, each block one contiguous piece
+    holding every layer's K and V, as TensorRT-LLM packs a block ("multiple layers are packed within a
+    single block", docs/source/features/kvcache.md), so onboarding a block is one copy straight into its
+    slot. Inside a block the layout is token-major ([tokens, layers, K/V, kv_heads, head_dim]): a sequence
+    on consecutive blocks is then, for one layer, a strided view the attention kernel reads in place (no
+    gather). A per-layer pool (K/V of a layer contiguous) was tried too: attention was no faster and the
+    onboard needed a staging copy per block (profiles/measured/h200-pcie-gen5.layer-major.raw.json)."""
+
+    def __init__(self, torch, model, max_tokens, tpb):
+        self.tpb = tpb
+        self.blocks = -(-max_tokens // tpb)
+        self.layers = model.layers_run
+        self.pool = torch.empty(self.blocks, tpb, self.layers, 2, model.nkv, model.d, dtype=torch.bfloat16, device="cuda")
+        for b in range(0, self.blocks, 64):
+            self.pool[b:b + 64].normal_()  # random KV, never zeros
+        self.flat = self.pool.view(self.blocks * tpb, self.layers, 2, model.nkv, model.d)
+        self.block_numel = self.pool[0].numel()
+        self.block_bytes = self.block_numel * self.pool.element_size()
+
+    def kv(self, layer, tokens):
+        """K and V of layer `layer` for the first `tokens` tokens: (1, kv_heads, tokens, head_dim) strided views."""
+        k = self.flat[:tokens, layer, 0].unsqueeze(0).transpose(1, 2)
+        v = self.flat[:tokens, layer, 1].unsqueeze(0).transpose(1, 2)
+        return k, v
+
+
+def attention_candidates(torch):
+    """Ways to run attention of n new queries over c cached + n new keys, causal aligned to the last query."""
+    F = torch.nn.functional
+    cands = []
+
+    def aten_flash(q, k, v):
+        return torch.ops.aten._scaled_dot_product_flash_attention(q, k, v, 0.0, True, False)[0]
+
+    cands.append(("flash: torch.ops.aten._scaled_dot_product_flash_attention (PyTorch's FlashAttention-2; causal aligned to the last query; GQA in the kernel; K/V read in place from the paged pool)", aten_flash))
+    try:
+        from torch.nn.attention.bias import causal_lower_right  # noqa: PLC0415
+
+        def sdpa_lower_right(q, k, v):
+            return F.scaled_dot_product_attention(q, k, v, attn_mask=causal_lower_right(q.shape[-2], k.shape[-2]), enable_gqa=True)
+
+        cands.append(("sdpa: scaled_dot_product_attention with causal_lower_right, enable_gqa (K/V read in place)", sdpa_lower_right))
+    except ImportError:
+        pass
+
+    def flash_gathered(q, k, v):
+        return torch.ops.aten._scaled_dot_product_flash_attention(q, k.contiguous(), v.contiguous(), 0.0, True, False)[0]
+
+    cands.append(("flash on contiguous copies of K/V (one gather per layer: slower than an engine's paged kernel)", flash_gathered))
+    return cands
+
+
+def check_attention(torch, fn, nq, nkv, d):
+    """Largest relative error against a float32 reference with an explicit mask, on strided K/V like the pool's."""
+    g = torch.Generator(device="cuda")
+    g.manual_seed(7)
+    worst = 0.0
+    for c, n in ((0, 96), (160, 40), (255, 1), (1000, 24)):
+        T = c + n
+        buf = torch.randn(T, 3, 2, nkv, d, generator=g, device="cuda", dtype=torch.bfloat16)
+        k = buf[:, 1, 0].unsqueeze(0).transpose(1, 2)
+        v = buf[:, 1, 1].unsqueeze(0).transpose(1, 2)
+        q = torch.randn(1, n, nq, d, generator=g, device="cuda", dtype=torch.bfloat16).transpose(1, 2)
+        out = fn(q, k, v).float()
+        rep = nq // nkv
+        kr = k.float().repeat_interleave(rep, 1)
+        vr = v.float().repeat_interleave(rep, 1)
+        s = (q.float() @ kr.transpose(-1, -2)) / math.sqrt(d)
+        i = torch.arange(n, device="cuda")[:, None]
+        j = torch.arange(T, device="cuda")[None, :]
+        s = s.masked_fill(j > i + c, float("-inf"))
+        ref = torch.softmax(s, dim=-1) @ vr
+        if tuple(out.shape) != tuple(ref.shape) or not bool(torch.isfinite(out).all()):
+            return float("inf")
+        worst = max(worst, float((out - ref).norm() / ref.norm()))
+    return worst
+
+
+def pick_attention(torch, model, log_fn=log):
+    checks = []
+    for name, fn in attention_candidates(torch):
+        try:
+            err = check_attention(torch, fn, model.nq, model.nkv, model.d)
+        except Exception as e:  # noqa: BLE001 - a kernel this PyTorch lacks is just not a candidate
+            checks.append({"attention": name, "error": "%s: %s" % (type(e).__name__, str(e).splitlines()[0][:300] if str(e) else "")})
+            continue
+        checks.append({"attention": name, "max_rel_error": err})
+        if err < 2e-2:
+            log_fn("attention for cached prefill: %s (max relative error %.2g vs float32 reference)" % (name.split(":")[0], err))
+            return name, fn, checks
+    raise RuntimeError("no attention kernel passed the check against the float32 reference: %s" % json.dumps(checks))
+
+
+def layer_paged(model, L, li, x, cos, sin, kv, c, attn):
+    """One layer for x = the n new tokens at positions c..c+n-1: their K/V go into the pool, attention reads c + n."""
+    _, T, _ = x.shape
+    nq, nkv, d = model.nq, model.nkv, model.d
+    h = model.rms(x, L["n1"])
+    qkv = h @ L["wqkv"]
+    q, k, v = qkv.split([nq * d, nkv * d, nkv * d], dim=-1)
+    q = model.rope(q.view(1, T, nq, d).transpose(1, 2), cos, sin)
+    k = model.rope(k.view(1, T, nkv, d).transpose(1, 2), cos, sin)
+    K, V = kv.kv(li, c + T)
+    K[:, :, c:].copy_(k)
+    V[:, :, c:].copy_(v.view(1, T, nkv, d).transpose(1, 2))
+    a = attn(q, K, V)
+    x = x + a.transpose(1, 2).reshape(1, T, nq * d) @ L["wo"]
+    h = model.rms(x, L["n2"])
+    g, u = (h @ L["wgu"]).chunk(2, dim=-1)
+    return x + (model.F.silu(g) * u) @ L["wd"]
+
+
+def est_prefill_s(shape, layers_run, c, n):
+    """Rough time of a cached prefill (FLOPs at 400 TFLOP/s), only to choose repeats and respect budgets."""
+    flops = 2 * layer_weight_params(shape) * layers_run * n + 4 * n * (c + n / 2) * shape["heads"] * shape["head_dim"] * layers_run
+    return flops / 4e14 + 2e-3
+
+
+class CachedPrefill:
+    """Times the pass of n new tokens over c cached ones on a PagedKV, device time only: the stream is
+    held by a spin kernel while Python enqueues the layers, so launch latency does not count (an engine
+    launches from C++ or replays graphs)."""
+
+    def __init__(self, torch, timer, model, kv, attn):
+        self.torch, self.timer, self.model, self.kv, self.attn = torch, timer, model, kv, attn
+        self.enqueue_s = None
+
+    def prepare(self, c, n):
+        torch = self.torch
+        cos, sin = self.model.rope_tables(torch.arange(c, c + n, device="cuda"))
+        x0 = torch.randn(1, n, self.model.shape["hidden"], dtype=torch.bfloat16, device="cuda")
+        return cos, sin, x0
+
+    def enqueue(self, c, n, prepared):
+        cos, sin, x0 = prepared
+        x = x0
+        for li, L in enumerate(self.model.layers):
+            x = layer_paged(self.model, L, li, x, cos, sin, self.kv, c, self.attn)
+        return x
+
+    def hold_s(self):
+        return 0 if self.enqueue_s is None else min(0.5, 2 * self.enqueue_s + 2e-3)
+
+    def time(self, c, n, reps, warm):
+        torch, timer = self.torch, self.timer
+        prepared = self.prepare(c, n)
+        lay, hd, enqs = [], [], []
+        finite = True
+        for i in range(warm + reps):
+            hold = self.hold_s()
+            a, b, e = timer.event(), timer.event(), timer.event()
+            timer.hold(hold)
+            a.record()
+            t0 = time.perf_counter()
+            x = self.enqueue(c, n, prepared)
+            b.record()
+            logits = self.model.head(x[:, -1:, :])
+            e.record()
+            enq = time.perf_counter() - t0
+            e.synchronize()
+            finite = finite and bool(torch.isfinite(logits).all())
+            if self.enqueue_s is None:
+                self.enqueue_s = enq  # first call: unheld warm-up, sizes the hold from now on
+            if i >= warm:
+                lay.append(a.elapsed_time(b) / 1e3)
+                hd.append(b.elapsed_time(e) / 1e3)
+                enqs.append((enq, hold))
+        del x, logits, prepared
+        s = summarize(lay)
+        return s, statistics.median(hd), finite, {
+            "enqueue_median_s": statistics.median(q for q, _ in enqs),
+            "hold_s": enqs[0][1],
+            "host_bound": any(hold == 0 or q > hold for q, hold in enqs),
+        }
+
+
+def reps_for(est):
+    if est > 1.5:
+        return 2, 0
+    if est > 0.3:
+        return 3, 1
+    return 5, 1
+
+
+def parse_cells(specs):
+    out = []
+    for spec in specs:
+        c, _, n = spec.lower().partition("x")
+        out.append((int(c), int(n)))
+    return out
+
+
+def cached_cells(args):
+    cells = [(c, n) for n in args.cached_new for c in args.cached_context]
+    cells += [(0, n) for n in args.whole_prompt]
+    cells += parse_cells(args.cached_long)
+    seen, out = set(), []
+    for cell in sorted(cells, key=lambda cn: (cn[1], cn[0])):
+        if cell not in seen:
+            seen.add(cell)
+            out.append(cell)
+    return out
+
+
+def measure_cached_prefill(torch, timer, shape, args, errors, save, sink):
+    t_start = time.perf_counter()
+    layers_run = pick_layers(shape, args.cached_weight_budget_gb * 1e9, args.max_layers)
+    scale = shape["layers"] / layers_run
+    model = Model(torch, shape, layers_run)
+    name, attn, checks = pick_attention(torch, model)
+    cells = cached_cells(args)
+    max_tokens = max(c + n for c, n in cells)
+    kv = PagedKV(torch, model, max_tokens, args.tokens_per_block[0])
+    torch.cuda.synchronize()
+    log("cached prefill %s: %d of %d layers (scale %.3g), pool of %d blocks of %d B, %d cells" % (
+        shape["name"], layers_run, shape["layers"], scale, kv.blocks, kv.block_bytes, len(cells)))
+    res = {
+        "shape": shape["name"],
+        "config": {k: shape[k] for k in SHAPE_KEYS},
+        "dtype": "bfloat16",
+        "layers_run": layers_run,
+        "layer_scale": scale,
+        "attention": name,
+        "attention_checks": checks,
+        "kv_layout": "paged pool, blocks of tokens_per_block tokens, all layers of a block contiguous, token-major inside ([tokens, layers, K/V, kv_heads, head_dim])",
+        "tokens_per_block": kv.tpb,
+        "pool_block_bytes": kv.block_bytes,
+        "timing": "device time: stream held by a spin kernel while the layers are enqueued; layer time x layer_scale + norm and LM head on the last token",
+        "points": [],
+        "skipped": [],
+    }
+    sink.append(res)
+    cp = CachedPrefill(torch, timer, model, kv, attn)
+    for c, n in cells:
+        est = est_prefill_s(shape, layers_run, c, n)
+        reps, warm = reps_for(est)
+        elapsed = time.perf_counter() - t_start
+        if elapsed + est * (reps + warm) > args.cached_budget_s:
+            res["skipped"].append({"cached": c, "new": n, "reason": "time budget (%.0f s)" % args.cached_budget_s})
+            continue
+        try:
+            s, head_s, finite, hold = cp.time(c, n, reps, warm)
+        except torch.cuda.OutOfMemoryError as e:
+            torch.cuda.empty_cache()
+            res["skipped"].append({"cached": c, "new": n, "reason": "out of GPU memory"})
+            errors.append({"section": "cached_prefill", "shape": shape["name"], "cached": c, "new": n, "error": "OutOfMemoryError: %s" % str(e)[:300]})
+            continue
+        full = s["median_s"] * scale + head_s
+        res["points"].append({
+            "cached": c, "new": n, "seconds": round(full, 7),
+            "layers_run_median_s": s["median_s"], "layers_run_min_s": s["min_s"], "layers_run_max_s": s["max_s"],
+            "head_s": head_s, "reps": s["reps"], "finite_output": finite, **hold,
+        })
+        log("  cached %6d + new %6d: %.5f s (full model)%s" % (c, n, full, " host-bound" if hold["host_bound"] else ""))
+        save()
+    res["seconds_spent"] = round(time.perf_counter() - t_start, 1)
+    del cp, kv, model
+    torch.cuda.empty_cache()
+
+
+def measure_offload_vs_recompute(torch, timer, shape, args, errors, save, doc):
+    """For each prompt length L and suffix S: (a) recompute: prefill all L tokens; (b) onboard: copy the
+    blocks of the first L - S tokens from pinned host memory, block by block, then prefill the S new tokens
+    over them; (c) GPU hit: the same S tokens with the prefix already on the GPU. Full model, no scaling."""
+    t_start = time.perf_counter()
+    layers_run = pick_layers(shape, args.cached_weight_budget_gb * 1e9, args.max_layers)
+    if layers_run < shape["layers"]:
+        raise RuntimeError("offload_vs_recompute needs the whole %s on the GPU (%d of %d layers fit the weight budget)" % (shape["name"], layers_run, shape["layers"]))
+    tpb = args.tokens_per_block[0]
+    model = Model(torch, shape, layers_run)
+    name, attn, checks = pick_attention(torch, model)
+    lengths = sorted(args.ovr_lengths)
+    kv = PagedKV(torch, model, max(lengths), tpb)
+    max_blocks = kv.blocks
+    t0 = time.perf_counter()
+    host = torch.empty(max_blocks * kv.block_numel, dtype=torch.bfloat16, pin_memory=True)
+    dev_blocks = kv.pool.view(kv.blocks, kv.block_numel)
+    host_blocks = host.view(max_blocks, kv.block_numel)
+    for b in range(0, max_blocks, 256):
+        host_blocks[b:b + 256].copy_(dev_blocks[b:b + 256])  # the host copy holds real (random) KV values
+    torch.cuda.synchronize()
+    log("offload vs recompute %s: pinned host pool of %d blocks of %d B ready in %.1f s" % (shape["name"], max_blocks, kv.block_bytes, time.perf_counter() - t0))
+    res = {
+        "shape": shape["name"],
+        "config": {k: shape[k] for k in SHAPE_KEYS},
+        "layers_run": layers_run,
+        "attention": name,
+        "attention_checks": checks,
+        "tokens_per_block": tpb,
+        "block_bytes": kv.block_bytes,
+        "kv_layout": "GPU pool and pinned host pool in the same block layout (all layers of a block contiguous); onboarding copies one block per copy call, like TensorRT-LLM's onboard",
+        "timing": "device time from the first copy (or the first layer) to the LM head's output; stream held by a spin kernel while the work is enqueued",
+        "rows": [],
+        "skipped": [],
+    }
+    doc["offload_vs_recompute"] = res
+    cp = CachedPrefill(torch, timer, model, kv, attn)
+    copy_stream = torch.cuda.Stream()
+
+    def onboard_once(c, s, prepared, hold):
+        nb = -(-c // tpb)
+        a, e_copy, e_end = timer.event(), timer.event(), timer.event()
+        copy_stream.wait_stream(torch.cuda.current_stream())
+        t_enq = time.perf_counter()
+        with torch.cuda.stream(copy_stream):
+            timer.hold(hold)
+            a.record(copy_stream)
+            for b in range(nb):
+                dev_blocks[b].copy_(host_blocks[b], non_blocking=True)
+            e_copy.record(copy_stream)
+        torch.cuda.current_stream().wait_event(e_copy)
+        x = cp.enqueue(c, s, prepared)
+        logits = model.head(x[:, -1:, :])
+        e_end.record()
+        enq = time.perf_counter() - t_enq
+        e_end.synchronize()
+        return a.elapsed_time(e_copy) / 1e3, a.elapsed_time(e_end) / 1e3, enq, bool(torch.isfinite(logits).all())
+
+    for L in lengths:
+        est = est_prefill_s(shape, layers_run, 0, L)
+        reps, warm = reps_for(est)
+        if time.perf_counter() - t_start + est * (reps + warm) > args.ovr_budget_s:
+            res["skipped"].append({"prompt_tokens": L, "reason": "time budget (%.0f s)" % args.ovr_budget_s})
+            continue
+        try:
+            rec, rec_head, rec_finite, _ = cp.time(0, L, reps, warm)
+        except torch.cuda.OutOfMemoryError as e:
+            torch.cuda.empty_cache()
+            res["skipped"].append({"prompt_tokens": L, "reason": "out of GPU memory"})
+            errors.append({"section": "offload_vs_recompute", "prompt_tokens": L, "error": "OutOfMemoryError: %s" % str(e)[:300]})
+            continue
+        recompute_s = rec["median_s"] + rec_head
+        for S in args.ovr_suffix:
+            if S >= L:
+                continue
+            c = L - S
+            nb = -(-c // tpb)
+            hit, hit_head, hit_finite, _ = cp.time(c, S, 5, 1)
+            prepared = cp.prepare(c, S)
+            _, _, enq, _ = onboard_once(c, S, prepared, 0)  # warm-up, unheld: sizes the hold
+            hold = min(1.0, 1.5 * enq + 2e-3)
+            runs = [onboard_once(c, S, prepared, hold) for _ in range(3)]
+            copy_s = statistics.median(r[0] for r in runs)
+            ttft = summarize([r[1] for r in runs])
+            row = {
+                "prompt_tokens": L, "suffix_tokens": S, "cached_tokens": c,
+                "onboard_blocks": nb, "onboard_bytes": nb * kv.block_bytes,
+                "recompute_s": round(recompute_s, 7), "recompute_reps": rec["reps"],
+                "recompute_min_s": rec["min_s"] + rec_head, "recompute_max_s": rec["max_s"] + rec_head,
+                "onboard_s": round(ttft["median_s"], 7), "onboard_min_s": ttft["min_s"], "onboard_max_s": ttft["max_s"], "onboard_reps": ttft["reps"],
+                "onboard_copy_s": round(copy_s, 7), "onboard_copy_GBps": gbps(nb * kv.block_bytes, copy_s),
+                "onboard_enqueue_median_s": statistics.median(r[2] for r in runs), "onboard_hold_s": hold,
+                "onboard_host_bound": any(r[2] > hold for r in runs),
+                "gpu_hit_s": round(hit["median_s"] + hit_head, 7), "gpu_hit_min_s": hit["min_s"] + hit_head, "gpu_hit_max_s": hit["max_s"] + hit_head, "gpu_hit_reps": hit["reps"],
+                "finite_output": rec_finite and hit_finite and all(r[3] for r in runs),
+            }
+            res["rows"].append(row)
+            log("  L %6d S %4d: recompute %.4f s, onboard %.4f s (copy %.4f s, %.1f GB/s), GPU hit %.4f s" % (
+                L, S, recompute_s, row["onboard_s"], copy_s, row["onboard_copy_GBps"] or 0, row["gpu_hit_s"]))
+            del prepared
+        save()
+    res["seconds_spent"] = round(time.perf_counter() - t_start, 1)
+    del cp, kv, host, host_blocks, dev_blocks, model
+    torch.cuda.empty_cache()
+
+
 # ---------------------------------------------------------------- main
 
 
@@ -887,13 +1273,29 @@ def parse_args(argv):
     p.add_argument("--tokens_per_block", "--tokens-per-block", type=int, nargs="+", default=[64])
     p.add_argument("--kv_dtype_bytes", "--kv-dtype-bytes", type=int, default=2, help="bytes per KV element (2 = bf16/fp16, 1 = fp8)")
     p.add_argument("--streams", type=int, nargs="+", default=[1, 2, 4], help="stream counts for model-shape block copies")
-    p.add_argument("--sections", default="link,blocks,bidir,d2d,compute", help="comma-separated subset of link,blocks,bidir,d2d,compute")
+    p.add_argument("--sections", default=",".join(ALL_SECTIONS), help="comma-separated subset of %s" % ",".join(ALL_SECTIONS))
     p.add_argument("--pool_mib", "--pool-mib", type=int, default=None, help="size of each buffer pool (default 2048; 512 with --quick)")
     p.add_argument("--prefill_tokens", "--prefill-tokens", type=int, nargs="+", default=[1024, 2048, 4096, 8192, 16384, 32768, 65536])
     p.add_argument("--decode", nargs="+", default=["1x4096", "8x4096", "32x4096", "1x32768", "8x16384"], help="decode configs BATCHxCONTEXT")
     p.add_argument("--compute_budget_s", "--compute-budget-s", type=float, default=90.0, help="time budget per model shape for compute")
     p.add_argument("--weight_budget_gb", "--weight-budget-gb", type=float, default=16.0, help="layer weights held at once; larger shapes run a subset of layers")
     p.add_argument("--max_layers", "--max-layers", type=int, default=None)
+    p.add_argument("--cached_context", "--cached-context", type=int, nargs="+", default=[0, 1024, 2048, 4096, 8192, 16384, 32768, 65536, 131072],
+                   help="cached_prefill: tokens already in the KV cache")
+    p.add_argument("--cached_new", "--cached-new", type=int, nargs="+", default=[1, 64, 512, 2048, 8192],
+                   help="cached_prefill: new tokens computed over each cached context")
+    p.add_argument("--whole_prompt", "--whole-prompt", type=int, nargs="+", default=[16384, 32768, 65536, 131072],
+                   help="cached_prefill: longer prompts with nothing cached")
+    p.add_argument("--cached_long", "--cached-long", nargs="*", default=["16384x16384", "114688x16384", "32768x32768", "98304x32768"],
+                   help="cached_prefill: more CACHEDxNEW cells")
+    p.add_argument("--cached_budget_s", "--cached-budget-s", type=float, default=240.0, help="time budget per model shape for cached_prefill")
+    p.add_argument("--cached_weight_budget_gb", "--cached-weight-budget-gb", type=float, default=40.0,
+                   help="layer weights held at once in cached_prefill and offload_vs_recompute")
+    p.add_argument("--ovr_lengths", "--ovr-lengths", type=int, nargs="+", default=[1024 * 2 ** i for i in range(8)],
+                   help="offload_vs_recompute: prompt lengths (first model shape)")
+    p.add_argument("--ovr_suffix", "--ovr-suffix", type=int, nargs="+", default=[1, 512],
+                   help="offload_vs_recompute: new tokens after the onboarded prefix (1 = the same prompt again; the engine computes its last token)")
+    p.add_argument("--ovr_budget_s", "--ovr-budget-s", type=float, default=300.0, help="time budget for offload_vs_recompute")
     p.add_argument("--seed", type=int, default=1234)
     a = p.parse_args(argv)
     a.shapes = [parse_shape(s) for s in a.model_shape]
@@ -902,8 +1304,15 @@ def parse_args(argv):
         assert all(len(c) == 2 and c[0] > 0 and c[1] > 0 for c in a.decode_configs)
     except (ValueError, AssertionError):
         p.error("--decode: configs are BATCHxCONTEXT, e.g. 8x4096")
+    try:
+        cells = parse_cells(a.cached_long)
+        assert all(c >= 0 and n > 0 for c, n in cells)
+    except (ValueError, AssertionError):
+        p.error("--cached_long: cells are CACHEDxNEW, e.g. 16384x16384")
+    if any(v < 0 for v in a.cached_context) or any(v <= 0 for v in a.cached_new + a.whole_prompt + a.ovr_lengths + a.ovr_suffix):
+        p.error("--cached_context must be >= 0; --cached_new, --whole_prompt, --ovr_lengths and --ovr_suffix > 0")
     a.section_set = set(s.strip() for s in a.sections.split(",") if s.strip())
-    unknown = a.section_set - {"link", "blocks", "bidir", "d2d", "compute"}
+    unknown = a.section_set - set(ALL_SECTIONS)
     if unknown:
         p.error("--sections: unknown %s" % ", ".join(sorted(unknown)))
     if a.quick:
@@ -965,6 +1374,8 @@ def main(argv=None):
             "pageable_copies": "events around a copy from/to pageable memory (the driver stages it); wall clock also recorded",
             "block_copies": "n separate copies of block_bytes, one copy call per block, round-robin over streams, enqueued behind a spin kernel; host_bound marks runs where enqueueing outlasted it",
             "compute": "random bf16 weights, PyTorch SDPA; shapes larger than the weight budget run layers_run layers and the layer time is multiplied by layers/layers_run; norm + LM head timed once (last token for prefill)",
+            "cached_prefill": "n new tokens over c cached ones on a paged KV pool (all layers of a block contiguous), attention kernel checked against a float32 reference first; device time (stream held while enqueued); layer subset scaled as in compute",
+            "offload_vs_recompute": "whole model on the GPU; recompute = prefill of the whole prompt; onboard = block-by-block copies of the prefix from pinned host memory in the pool's block layout, then the suffix's prefill over it; GPU hit = the suffix's prefill alone",
         },
         "environment": None,
         "copies": [],
@@ -972,6 +1383,8 @@ def main(argv=None):
         "bidirectional": [],
         "d2d": None,
         "compute": [],
+        "cached_prefill": [],
+        "offload_vs_recompute": None,
         "errors": [],
     }
 
@@ -1077,6 +1490,16 @@ def main(argv=None):
             def comp(shape=shape):
                 measure_compute(torch, timer, shape, args, args.compute_budget_s, doc["errors"], save, doc["compute"])
             guarded("compute." + shape["name"], comp)
+
+    # The three cases first: they are what the simulator is checked against.
+    if "offload_vs_recompute" in args.section_set:
+        guarded("offload_vs_recompute", lambda: measure_offload_vs_recompute(torch, timer, args.shapes[0], args, doc["errors"], save, doc))
+
+    if "cached_prefill" in args.section_set:
+        for shape in args.shapes:
+            def cached(shape=shape):
+                measure_cached_prefill(torch, timer, shape, args, doc["errors"], save, doc["cached_prefill"])
+            guarded("cached_prefill." + shape["name"], cached)
 
     doc["finished_at"] = now_iso()
     doc["duration_s"] = round(time.perf_counter() - t_all, 1)

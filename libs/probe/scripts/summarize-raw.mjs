@@ -57,5 +57,25 @@ for (const { f, d } of docs) {
     console.log('| --- | --- | --- | --- |');
     for (const p of c.decode) console.log(`| ${p.batch} × ${p.context} | ${(p.seconds * 1e3).toFixed(2)} | ${p.effective_GBps.toFixed(0)} | ${p.cuda_graph} |`);
   }
+  const k = (t) => (t === 0 ? '0' : t % 1024 === 0 ? `${t / 1024}K` : `${t}`);
+  for (const c of d.cached_prefill ?? []) {
+    console.log(`\n${c.shape} cached prefill: ${c.layers_run} of ${c.config.layers} layers timed (× ${c.layer_scale.toFixed(4)}), ${c.attention.split(' (')[0]}; seconds, full model`);
+    const cs = [...new Set(c.points.map((p) => p.cached))].sort((a, b) => a - b);
+    const ns = [...new Set(c.points.map((p) => p.new))].sort((a, b) => a - b);
+    const at = (cc, n) => c.points.find((p) => p.cached === cc && p.new === n);
+    console.log(`| new \\ cached | ${cs.map(k).join(' | ')} |`);
+    console.log(`| --- | ${cs.map(() => '---').join(' | ')} |`);
+    for (const n of ns) console.log(`| ${k(n)} | ${cs.map((cc) => (at(cc, n) ? at(cc, n).seconds.toFixed(4) : '–')).join(' | ')} |`);
+    if (c.skipped.length) console.log(`skipped: ${c.skipped.map((x) => `${k(x.cached)}+${k(x.new)} (${x.reason})`).join(', ')}`);
+  }
+  const o = d.offload_vs_recompute;
+  if (o) {
+    console.log(`\noffload vs recompute, ${o.shape}, blocks of ${size(o.block_bytes)}: seconds to the first token's logits`);
+    console.log('| prompt | new | recompute | onboard | copy (GB/s) | GPU hit | recompute / onboard |');
+    console.log('| --- | --- | --- | --- | --- | --- | --- |');
+    for (const r of o.rows) {
+      console.log(`| ${k(r.prompt_tokens)} | ${r.suffix_tokens} | ${r.recompute_s.toFixed(4)} | ${r.onboard_s.toFixed(4)} | ${r.onboard_copy_s.toFixed(4)} (${f2(r.onboard_copy_GBps)}) | ${r.gpu_hit_s.toFixed(4)} | ${(r.recompute_s / r.onboard_s).toFixed(1)}x |`);
+    }
+  }
   if (d.errors.length) console.log(`errors: ${JSON.stringify(d.errors)}`);
 }

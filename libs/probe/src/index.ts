@@ -8,9 +8,13 @@ export {
   ProbeDecodePoint,
   ProbeEnvironment,
   ProbeGpu,
+  ProbeCachedPrefill,
+  ProbeCachedPoint,
+  ProbeOffloadVsRecompute,
+  ProbeOffloadRow,
   parseProbeRaw,
   parseProbeRawText,
 } from './raw.js';
-export { buildProfile, fitDecode, profileJson, type BuildProfileOptions, type BuiltProfile, type DecodeFit } from './profile-builder.js';
+export { buildProfile, fitDecode, profileJson, type BuildProfileOptions, type BuiltProfile, type CachedPrefillSource, type DecodeFit } from './profile-builder.js';
 export { runProbe, PROBE_SCRIPT, PROBE_EXIT, type RunProbeOptions, type RunProbeResult } from './run.js';
 export { linkCheck, summarizeLinkCheck, LinkCheckResult, LinkCheckStatus, type LinkCheckOptions } from './link-check.js';

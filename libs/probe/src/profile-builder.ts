@@ -16,6 +16,12 @@
  *   simulator's time model counts them (weight bytes = params × 2 from the simulator's shape table,
  *   plus the KV bytes the batch reads), so that the simulator reproduces the measured step times.
  * - compute.memory_GB: nvidia-smi memory.total (MiB → GB), else PyTorch's total_memory.
+ * - compute.prefill_cached: one table per probed shape the simulator knows, `[cached, new, seconds]`
+ *   exactly as the probe's cached_prefill section wrote them (full-model seconds; large shapes
+ *   scaled from a layer subset by the probe), at tensor-parallel degree 1. With `cachedPrefillFrom`
+ *   the tables come from another machine's output (a GPU that was not available to measure), and
+ *   say so in `measured_on`.
+ * - measured.offload_vs_recompute: the probe's three cases per prompt length, as measured.
  */
 import {
   kvBytesPerTokenPerRank,
@@ -28,6 +34,15 @@ import {
 import { ValidationError } from '@kvbench/common';
 import type { ProbeRaw, ProbeCopy, ProbeBlockCopy } from './raw.js';
 
+/** Probe output to take the cached-prefill tables from, when the profile's own machine has none. */
+export interface CachedPrefillSource {
+  raw: ProbeRaw;
+  /** Where that output is kept (cited), e.g. "profiles/measured/h200-pcie-gen5.raw.json". */
+  rawSource: string;
+  /** Why the tables come from elsewhere, for the profile's note. */
+  reason: string;
+}
+
 export interface BuildProfileOptions {
   /** Profile name (the file's base name): lower case, digits, '.', '_' and '-'. */
   name: string;
@@ -37,6 +52,8 @@ export interface BuildProfileOptions {
   description?: string;
   /** Where the probe output is kept (cited in `sources`), e.g. "profiles/measured/h100-pcie-gen5.raw.json". */
   rawSource?: string;
+  /** Take compute.prefill_cached from this output instead of `raw` (which lacks the section). */
+  cachedPrefillFrom?: CachedPrefillSource;
 }
 
 export interface BuiltProfile {
@@ -128,6 +145,64 @@ export function fitDecode(points: ReadonlyArray<readonly [number, number]>): Dec
   };
 }
 
+function cachedPrefillTables(raw: ProbeRaw, foreign: CachedPrefillSource | undefined, warnings: string[]): NonNullable<Profile['compute']['prefill_cached']> {
+  const src = foreign?.raw ?? raw;
+  const tables: NonNullable<Profile['compute']['prefill_cached']> = [];
+  for (const c of src.cached_prefill) {
+    const shape = simShape(c.shape);
+    if (!shape) {
+      warnings.push(`cached_prefill: shape '${c.shape}' is not one the simulator knows: left out`);
+      continue;
+    }
+    const bad = c.points.filter((p) => !p.finite_output);
+    if (bad.length) warnings.push(`cached_prefill ${c.shape}: ${bad.length} point(s) with non-finite output left out`);
+    const points = c.points.filter((p) => p.finite_output).map((p) => [p.cached, p.new, p.seconds] as [number, number, number]);
+    if (points.length < 2 || !points.some(([cached]) => cached === 0)) {
+      warnings.push(`cached_prefill ${c.shape}: fewer than 2 points or none with nothing cached, left out`);
+      continue;
+    }
+    const scaled = c.layers_run < (c.config['layers'] ?? c.layers_run);
+    tables.push({
+      shape: shape.name,
+      tp: 1,
+      points,
+      ...(foreign ? { measured_on: src.environment.device.name } : {}),
+      note:
+        `kvbench probe cached_prefill: random bf16 weights, ${c.attention.split(' (')[0]}, paged KV pool of ${c.tokens_per_block}-token blocks, batch 1, one GPU, device time; ` +
+        (scaled ? `${c.layers_run} of ${c.config['layers']} layers timed, layer time × ${round(c.layer_scale, 4)}, LM head added once` : 'all layers timed') +
+        (foreign ? `; measured on ${src.environment.device.name} (${foreign.rawSource}): ${foreign.reason}` : ''),
+    });
+  }
+  tables.sort((a, b) => (a.shape === 'llama-3.1-8b' ? -1 : b.shape === 'llama-3.1-8b' ? 1 : 0));
+  return tables;
+}
+
+function offloadVsRecompute(raw: ProbeRaw, warnings: string[]): NonNullable<Profile['measured']>['offload_vs_recompute'] {
+  const o = raw.offload_vs_recompute;
+  if (!o) return undefined;
+  const rows = o.rows.filter((r) => r.finite_output);
+  if (rows.length < o.rows.length) warnings.push(`offload_vs_recompute: ${o.rows.length - rows.length} row(s) with non-finite output left out`);
+  if (!rows.length) return undefined;
+  return {
+    shape: o.shape,
+    rows: rows.map((r) => ({
+      prompt_tokens: r.prompt_tokens,
+      suffix_tokens: r.suffix_tokens,
+      cached_tokens: r.cached_tokens,
+      onboard_blocks: r.onboard_blocks,
+      block_bytes: o.block_bytes,
+      tokens_per_block: o.tokens_per_block,
+      recompute_s: r.recompute_s,
+      onboard_s: r.onboard_s,
+      onboard_copy_s: r.onboard_copy_s,
+      gpu_hit_s: r.gpu_hit_s,
+    })),
+    note:
+      `kvbench probe offload_vs_recompute, ${o.shape}, whole model on one GPU, ${o.attention.split(' (')[0]}: recompute = the whole prompt; ` +
+      'onboard = the prefix\'s blocks copied one per copy from pinned host memory in the same block layout, then the suffix; GPU hit = the suffix alone; device time to the first token\'s logits',
+  };
+}
+
 function linkKind(raw: ProbeRaw): string {
   const g = raw.environment.gpus[0];
   if (g && g.pcie_gen_max && g.pcie_width_max) return `PCIe Gen${g.pcie_gen_max} x${g.pcie_width_max}`;
@@ -204,6 +279,10 @@ export function buildProfile(raw: ProbeRaw, opts: BuildProfileOptions): BuiltPro
   const fit = fitDecode(decodePoints);
   if (!fit) throw new ValidationError('probe output has no decode measurements: run the probe with its compute section', 'compute');
 
+  const prefillCached = cachedPrefillTables(raw, opts.cachedPrefillFrom, warnings);
+  const ovr = offloadVsRecompute(raw, warnings);
+  const cachedSource = opts.cachedPrefillFrom?.rawSource ?? rawSource;
+
   const memoryGB = gpu?.memory_total_mib ? round((gpu.memory_total_mib * 2 ** 20) / 1e9, 2) : round(env.device.total_memory_bytes / 1e9, 2);
   const largest = (t: Point[]) => t[t.length - 1]!;
   const [bigBytes, bigH2d] = largest(h2dPinned);
@@ -229,6 +308,7 @@ export function buildProfile(raw: ProbeRaw, opts: BuildProfileOptions): BuiltPro
       gpu: env.device.name,
       memory_GB: memoryGB,
       prefill,
+      ...(prefillCached.length ? { prefill_cached: prefillCached } : {}),
       decode: { effective_hbm_GBps: fit.effective_hbm_GBps, step_overhead_s: fit.step_overhead_s },
     },
     sources: [
@@ -248,6 +328,16 @@ export function buildProfile(raw: ProbeRaw, opts: BuildProfileOptions): BuiltPro
         ? [{ what: 'link.bidirectional_total_GBps', source: `${rawSource} (bidirectional, kind single)`, note: `${singles[0].bytes_each} B each way at once on two streams` }]
         : []),
       { what: 'compute.prefill', source: `${rawSource} (compute[].prefill)`, note: 'full-model seconds as the probe computed them' },
+      ...(prefillCached.length
+        ? [{
+            what: 'compute.prefill_cached',
+            source: `${cachedSource} (cached_prefill[].points)`,
+            note: opts.cachedPrefillFrom
+              ? `measured on ${opts.cachedPrefillFrom.raw.environment.device.name}, not on this profile's GPU: ${opts.cachedPrefillFrom.reason}`
+              : 'full-model seconds as the probe computed them',
+          }]
+        : []),
+      ...(ovr ? [{ what: 'measured.offload_vs_recompute', source: `${rawSource} (offload_vs_recompute.rows)`, note: 'the three cases as measured; validate.ts sets the model beside them' }] : []),
       {
         what: 'compute.decode',
         source: `${rawSource} (compute[].decode)`,
@@ -269,6 +359,7 @@ export function buildProfile(raw: ProbeRaw, opts: BuildProfileOptions): BuiltPro
       driver: gpu?.driver,
       link: linkNow(raw),
       raw: rawSource,
+      ...(ovr ? { offload_vs_recompute: ovr } : {}),
     },
   };
   const profile = parseProfile(doc, `profile built from ${rawSource}`);
@@ -281,9 +372,9 @@ export function profileJson(profile: Profile): string {
     .replace(/"__ROW__(\[[^"]*\])"/g, '$1')}\n`;
 }
 
-// Keep `[x, y]` table rows on one line.
+// Keep `[x, y]` and `[c, n, s]` table rows on one line.
 function compactTables(this: unknown, _key: string, value: unknown): unknown {
-  if (Array.isArray(value) && value.length === 2 && value.every((v) => typeof v === 'number')) {
+  if (Array.isArray(value) && (value.length === 2 || value.length === 3) && value.every((v) => typeof v === 'number')) {
     return `__ROW__${JSON.stringify(value)}`;
   }
   return value;

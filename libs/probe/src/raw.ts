@@ -124,6 +124,63 @@ export const ProbeCompute = z
   .loose();
 export type ProbeCompute = z.infer<typeof ProbeCompute>;
 
+/** One pass of `new` tokens over `cached` ones on the paged pool (full-model seconds). */
+export const ProbeCachedPoint = z
+  .object({
+    cached: int.nonnegative(),
+    new: int.positive(),
+    seconds: pos,
+    reps: int.positive(),
+    host_bound: z.boolean(),
+    finite_output: z.boolean(),
+  })
+  .loose();
+export type ProbeCachedPoint = z.infer<typeof ProbeCachedPoint>;
+
+export const ProbeCachedPrefill = z
+  .object({
+    shape: z.string(),
+    config: z.record(z.string(), int),
+    layers_run: int.positive(),
+    layer_scale: pos,
+    attention: z.string(),
+    tokens_per_block: int.positive(),
+    points: z.array(ProbeCachedPoint),
+    skipped: z.array(z.object({ cached: int, new: int, reason: z.string() }).loose()),
+  })
+  .loose();
+export type ProbeCachedPrefill = z.infer<typeof ProbeCachedPrefill>;
+
+/** One prompt length and suffix of the offload-vs-recompute section. */
+export const ProbeOffloadRow = z
+  .object({
+    prompt_tokens: int.positive(),
+    suffix_tokens: int.positive(),
+    cached_tokens: int.nonnegative(),
+    onboard_blocks: int.nonnegative(),
+    onboard_bytes: int.nonnegative(),
+    recompute_s: pos,
+    onboard_s: pos,
+    onboard_copy_s: pos,
+    gpu_hit_s: pos,
+    finite_output: z.boolean(),
+  })
+  .loose();
+export type ProbeOffloadRow = z.infer<typeof ProbeOffloadRow>;
+
+export const ProbeOffloadVsRecompute = z
+  .object({
+    shape: z.string(),
+    layers_run: int.positive(),
+    attention: z.string(),
+    tokens_per_block: int.positive(),
+    block_bytes: int.positive(),
+    rows: z.array(ProbeOffloadRow),
+    skipped: z.array(z.object({ prompt_tokens: int, reason: z.string() }).loose()),
+  })
+  .loose();
+export type ProbeOffloadVsRecompute = z.infer<typeof ProbeOffloadVsRecompute>;
+
 export const ProbeRaw = z
   .object({
     schema: z.literal('kvbench.probe-raw'),
@@ -141,6 +198,9 @@ export const ProbeRaw = z
     bidirectional: z.array(ProbeBidirectional),
     d2d: z.object({ bytes: int.positive(), GBps_read_plus_write: pos }).loose().nullable(),
     compute: z.array(ProbeCompute),
+    /** Absent in output of probe versions before the cached-prefill section. */
+    cached_prefill: z.array(ProbeCachedPrefill).default([]),
+    offload_vs_recompute: ProbeOffloadVsRecompute.nullable().default(null),
     errors: z.array(z.object({ section: z.string(), error: z.string() }).loose()),
   })
   .loose();

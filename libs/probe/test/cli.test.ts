@@ -11,12 +11,12 @@ import { buildProfile, parseProbeRaw, profileJson } from '../src/index.js';
 import { MEASURED_DIR, readJson } from './helpers.js';
 
 const run = promisify(execFile);
-// The compiled CLI of this checkout (libs/cli/dist), built by `tsc -b` (it depends on this package).
-const main = fileURLToPath(new URL('../../../cli/dist/src/main.js', import.meta.url));
+// The compiled CLI of this checkout (apps/cli/dist), built by `tsc -b` (it depends on this package).
+const main = fileURLToPath(new URL('../../../../apps/cli/dist/src/main.js', import.meta.url));
 const built = existsSync(main);
 const kvbench = (args: string[]) => run(process.execPath, [main, ...args]);
 
-test('kvbench probe --from_raw writes the profile the builder makes, named after the file', { skip: !built && 'libs/cli is not built' }, async () => {
+test('kvbench probe --from_raw writes the profile the builder makes, named after the file', { skip: !built && 'apps/cli is not built' }, async () => {
   const dir = await mkdtemp(join(tmpdir(), 'kvbench-probe-cli-'));
   try {
     const rawPath = join(MEASURED_DIR, 'h100-pcie-gen5.raw.json');
@@ -31,7 +31,7 @@ test('kvbench probe --from_raw writes the profile the builder makes, named after
   }
 });
 
-test('kvbench probe on a machine without CUDA exits non-zero with the probe\'s message', { skip: !built && 'libs/cli is not built' }, async () => {
+test('kvbench probe on a machine without CUDA exits non-zero with the probe\'s message', { skip: !built && 'apps/cli is not built' }, async () => {
   const e = await kvbench(['probe', '--quick']).then(() => null, (err: { code: number; stderr: string }) => err);
   assert.ok(e, 'exits non-zero');
   assert.ok(e.code === 3 || e.code === 4, `exit code ${e.code}`);

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { ValidationError } from '@kvbench/common';
 import { TimingModel, loadProfile, parseProfile, resolveModelShape } from '@kvbench/engine-sim';
 import { buildProfile, fitDecode, parseProbeRaw, profileJson, type ProbeRaw } from '../src/index.js';
@@ -91,11 +92,76 @@ test('an unknown shape is left out with a warning; a bad name fails the schema',
   assert.throws(() => buildProfile(r, { name: 'Bad Name' }), ValidationError);
 });
 
-test('the shipped h100-pcie-gen5 profile comes from kvbench\'s own measurement: built from the committed raw output', () => {
-  const shipped = loadProfile('h100-pcie-gen5', PROFILES_DIR);
-  assert.equal(shipped.measured?.['raw'], rel, 'issue 8: the PCIe profile is measured by kvbench probe, not taken from the anchors');
-  assert.ok(existsSync(join(PROFILES_DIR, '..', rel)));
-  const { profile } = buildProfile(raw(), { name: 'h100-pcie-gen5', system: 'pcie', rawSource: rel });
-  assert.equal(readText(join(PROFILES_DIR, 'h100-pcie-gen5.json')), profileJson(profile), 'regenerate with libs/probe/scripts/build-profile.mjs');
+interface ShippedSpec {
+  name: string;
+  system?: string;
+  raw: string;
+  cached_from?: string;
+  cached_reason?: string;
+}
+const shippedSpecs = (): ShippedSpec[] =>
+  (readJson(fileURLToPath(new URL('../../scripts/shipped-profiles.json', import.meta.url))) as { profiles: ShippedSpec[] }).profiles;
+const simRaw = (relPath: string): ProbeRaw => parseProbeRaw(readJson(join(PROFILES_DIR, '..', relPath)));
+
+test('every shipped probe-measured profile is its committed raw output built (libs/probe/scripts/build-shipped-profiles.mjs)', () => {
+  const specs = shippedSpecs();
+  assert.deepEqual(specs.map((s) => s.name), ['h100-pcie-gen5', 'h200-pcie-gen5']);
+  for (const s of specs) {
+    const shipped = loadProfile(s.name, PROFILES_DIR);
+    assert.equal(shipped.measured?.['raw'], s.raw, 'issue 8: measured by kvbench probe, not taken from the anchors');
+    assert.ok(existsSync(join(PROFILES_DIR, '..', s.raw)));
+    const { profile, warnings } = buildProfile(simRaw(s.raw), {
+      name: s.name,
+      ...(s.system ? { system: s.system } : {}),
+      rawSource: s.raw,
+      ...(s.cached_from ? { cachedPrefillFrom: { raw: simRaw(s.cached_from), rawSource: s.cached_from, reason: s.cached_reason! } } : {}),
+    });
+    assert.deepEqual(warnings, []);
+    assert.equal(readText(join(PROFILES_DIR, `${s.name}.json`)), profileJson(profile), `${s.name}: regenerate with libs/probe/scripts/build-shipped-profiles.mjs`);
+  }
   assert.equal(basename(rawPath), 'h100-pcie-gen5.raw.json');
+});
+
+const h200Rel = 'profiles/measured/h200-pcie-gen5.raw.json';
+const h200 = (): ProbeRaw => parseProbeRaw(readJson(join(MEASURED_DIR, 'h200-pcie-gen5.raw.json')));
+
+test('the cached-prefill tables and the three cases in the H200 profile are the recorded probe output, figure for figure', () => {
+  const r = h200();
+  const { profile, warnings } = buildProfile(r, { name: 'h200-pcie-gen5', rawSource: h200Rel });
+  assert.deepEqual(warnings, []);
+  assert.equal(profile.compute.gpu, 'NVIDIA H200');
+  assert.equal(profile.link.kind, 'PCIe Gen5 x16');
+  const tables = profile.compute.prefill_cached!;
+  assert.deepEqual(tables.map((t) => t.shape), ['llama-3.1-8b', 'llama-3-70b']);
+  for (const t of tables) {
+    const c = r.cached_prefill.find((x) => x.shape === t.shape)!;
+    assert.deepEqual(t.points, c.points.map((p) => [p.cached, p.new, p.seconds]));
+    assert.equal(t.measured_on, undefined, 'measured on the profile\'s own GPU');
+  }
+  const m = profile.measured!.offload_vs_recompute!;
+  assert.equal(m.shape, 'llama-3.1-8b');
+  assert.equal(m.rows.length, r.offload_vs_recompute!.rows.length);
+  for (const [i, row] of m.rows.entries()) {
+    const x = r.offload_vs_recompute!.rows[i]!;
+    assert.deepEqual([row.prompt_tokens, row.suffix_tokens, row.cached_tokens, row.onboard_blocks], [x.prompt_tokens, x.suffix_tokens, x.cached_tokens, x.onboard_blocks]);
+    assert.deepEqual([row.recompute_s, row.onboard_s, row.onboard_copy_s, row.gpu_hit_s], [x.recompute_s, x.onboard_s, x.onboard_copy_s, x.gpu_hit_s]);
+    assert.equal(row.block_bytes, 8 * 2 ** 20);
+  }
+  assert.ok(profile.sources.some((s) => s.what === 'compute.prefill_cached' && s.source.includes(h200Rel)));
+  // The simulator times a request from these tables: a grid point comes back as measured.
+  const tm = new TimingModel(profile, resolveModelShape('llama-3.1-8b'), 64);
+  for (const [c, n, s] of tables[0]!.points) assert.ok(Math.abs(tm.prefillSeconds(n, c) - s) < 1e-12, `${c}+${n}`);
+});
+
+test('tables from another machine say so; output without the section builds as before; a shape the simulator does not know is left out', () => {
+  const foreign = { raw: h200(), rawSource: h200Rel, reason: 'testing' };
+  const { profile } = buildProfile(raw(), { name: 'x', cachedPrefillFrom: foreign });
+  assert.ok(profile.compute.prefill_cached!.every((t) => t.measured_on === 'NVIDIA H200' && t.note!.includes('testing')));
+  assert.equal(profile.measured!.offload_vs_recompute, undefined, 'the three cases are only the own machine\'s');
+  const plain = buildProfile(raw(), { name: 'x' }).profile;
+  assert.equal(plain.compute.prefill_cached, undefined);
+  const renamed = { ...h200(), cached_prefill: h200().cached_prefill.map((c, i) => (i === 1 ? { ...c, shape: 'my-model' } : c)) };
+  const built = buildProfile(renamed, { name: 'x' });
+  assert.deepEqual(built.profile.compute.prefill_cached!.map((t) => t.shape), ['llama-3.1-8b']);
+  assert.ok(built.warnings.some((w) => /cached_prefill: shape 'my-model'/.test(w)));
 });

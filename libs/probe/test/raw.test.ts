@@ -45,6 +45,29 @@ test('the full H100 output covers 64 KiB to 1 GiB pinned and pageable, both KV l
   }
 });
 
+test('the H200 output has the cached-prefix table for both shapes and the three cases at 1K-128K, every pass finite', () => {
+  const raw = parseProbeRaw(readJson(rawFiles().find((f) => basename(f) === 'h200-pcie-gen5.raw.json')!));
+  assert.equal(raw.environment.device.name, 'NVIDIA H200');
+  assert.deepEqual(raw.cached_prefill.map((c) => c.shape), ['llama-3.1-8b', 'llama-3-70b']);
+  const b8 = raw.cached_prefill[0]!;
+  assert.equal(b8.layers_run, 32, 'Llama-3.1-8B: every layer timed');
+  const cached = new Set(b8.points.map((p) => p.cached)), fresh = new Set(b8.points.map((p) => p.new));
+  for (const c of [0, 1024, 4096, 16384, 65536, 131072]) assert.ok(cached.has(c), `C = ${c}`);
+  for (const n of [1, 64, 512, 2048, 8192, 131072]) assert.ok(fresh.has(n), `N = ${n}`);
+  assert.ok(raw.cached_prefill.every((c) => c.points.every((p) => p.finite_output)));
+  assert.match(b8.attention, /flash/);
+  const o = raw.offload_vs_recompute!;
+  assert.deepEqual([...new Set(o.rows.map((r) => r.prompt_tokens))], [1024, 2048, 4096, 8192, 16384, 32768, 65536, 131072]);
+  for (const r of o.rows) {
+    assert.equal(r.onboard_blocks, Math.ceil(r.cached_tokens / o.tokens_per_block));
+    assert.ok(r.onboard_copy_s < r.onboard_s && r.gpu_hit_s < r.onboard_s, 'onboard = copy, then the suffix');
+  }
+  // Output of probe versions before the section parses, with the section empty.
+  const old = parseProbeRaw(readJson(rawFiles().find((f) => basename(f) === 'h100-pcie-gen5.raw.json')!));
+  assert.deepEqual(old.cached_prefill, []);
+  assert.equal(old.offload_vs_recompute, null);
+});
+
 test('malformed output is a ValidationError naming the field', () => {
   const doc = readJson(rawFiles()[0]!) as Record<string, unknown>;
   assert.throws(() => parseProbeRaw({ ...doc, schema: 'other' }), (e: unknown) => e instanceof ValidationError && e.field === 'schema');

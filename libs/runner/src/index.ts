@@ -20,3 +20,4 @@ export { collectEnvironment, parseNvidiaSmiCsv, type EnvironmentInfo, type GpuIn
 export { completionBody } from './replay.js';
 export { streamCompletion, type CompletionOutcome } from './completion.js';
 export { createKeepAliveAgent } from './http.js';
+export { kvbenchVersion } from './version.js';

@@ -10,6 +10,7 @@ import {
   computeAggregate,
   EngineError,
   KvbenchError,
+  RunCancelledError,
   measuredWindow,
   PERCENTILE_METHOD,
   resolveKvConfig,
@@ -88,7 +89,9 @@ export async function runBenchmark(ctx: RunContext): Promise<RunResult> {
         : new EngineError(aborted ? `run aborted: ${message}` : message, tail, { cause: err });
     log.error({ run_id: job.run_id, attempt: ctx.attempt, err: error.message }, 'run failed');
     // A bus failure is the failure: publishing `failed` on the same bus would fail too.
-    const publishFailed = !(err instanceof KvbenchError && err.code === 'BUS_ERROR');
+    // A cancelled run is not a failed one: the agent publishes `cancelled` instead.
+    const cancelled = ctx.signal?.reason instanceof RunCancelledError;
+    const publishFailed = !cancelled && !(err instanceof KvbenchError && err.code === 'BUS_ERROR');
     if (publishFailed) {
       events.publish('failed', { error: error.message, log_tail: tail, final: !aborted });
       await events.flush().catch((pubErr) => log.error({ err: (pubErr as Error).message }, 'publishing the failed event failed'));

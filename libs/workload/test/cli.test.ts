@@ -10,13 +10,13 @@ import { promisify } from 'node:util';
 import { readWorkloadFile, serializeWorkload, workloadId } from '../src/index.js';
 
 const run = promisify(execFile);
-// The compiled CLI of this checkout (libs/cli/dist), built by `tsc -b` before tests run.
-const main = fileURLToPath(new URL('../../../cli/dist/src/main.js', import.meta.url));
+// The compiled CLI of this checkout (apps/cli/dist), built by `tsc -b` before tests run.
+const main = fileURLToPath(new URL('../../../../apps/cli/dist/src/main.js', import.meta.url));
 const kvbench = (args: string[]) => run(process.execPath, [main, ...args]);
 const flags = ['--contexts', '300', '64', '--batches-per-context', '4', '--batch-sizes', '2', '5', '--prompt-pool-size', '3', '--reuse-start-batch', '2', '--delay-ms', '10', '--seed', '9'];
 
 test('kvbench workload generate: same flags twice give the same bytes; the original name works too', async () => {
-  assert.ok(existsSync(main), `${main} is missing: build libs/cli first`);
+  assert.ok(existsSync(main), `${main} is missing: build apps/cli first`);
   const dir = await mkdtemp(join(tmpdir(), 'kvbench-cli-'));
   try {
     const a = await kvbench(['workload', 'generate', ...flags, '--out', join(dir, 'a.json')]);

@@ -66,6 +66,7 @@ export const AttemptInfo = z.object({
   started_at: z.string().nullable(),
   completed_at: z.string().nullable(),
   failed_at: z.string().nullable(),
+  cancelled_at: z.string().nullable(),
   error: z.string().nullable(),
   log_tail: z.array(z.string()).nullable(),
 });

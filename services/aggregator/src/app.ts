@@ -71,6 +71,7 @@ export const aggregatorApp = fp<AppOptions>(
     if (ingest) await app.register(natsPlugin, { settings: config.nats, nc: deps.nc });
     await app.register(ingestPlugin, { enabled: ingest, settings: { ...config.ingest, ...deps.ingestSettings } });
     await app.register(authPlugin, { readToken: config.readToken });
+    app.decorate('runWait', config.runWait);
 
     await app.register(healthRoutes);
     await app.register(runsRoutes);

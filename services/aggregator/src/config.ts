@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import type { RunWaitBounds } from './routes/known-run.js';
 import { ConfigError, envInt, envPort, loadConfig, natsEnvSchema, natsSettingsFrom, type NatsSettings } from '@kvbench/common';
 
 /** Every environment variable the aggregator reads; names are the keys. */
@@ -23,6 +24,10 @@ export const aggregatorEnvSchema = z.object({
   INGEST_MAX_DELAY_MS: envInt(5, 0, 10_000),
   /** Delay before SQLite-rejected events are delivered again. */
   INGEST_RETRY_DELAY_MS: envInt(2000, 10, 600_000),
+  /** A run whose accepted event is on the bus but not stored yet: how long its requests wait for it. */
+  RUN_WAIT_ACCEPTED_MS: envInt(30_000, 0, 600_000),
+  /** A run id nobody accepted: how long its requests wait before the 404. */
+  RUN_WAIT_UNKNOWN_MS: envInt(2000, 0, 600_000),
 });
 
 export interface IngestSettings {
@@ -43,6 +48,7 @@ export interface AggregatorConfig {
   /** Empty: no CORS headers at all (closed). */
   corsOrigins: string[];
   ingest: IngestSettings;
+  runWait: RunWaitBounds;
 }
 
 const splitList = (v: string | undefined) => (v ?? '').split(',').map((s) => s.trim()).filter(Boolean);
@@ -71,5 +77,6 @@ export function loadAggregatorConfig(env: NodeJS.ProcessEnv = process.env): Aggr
     readToken: c.READ_TOKEN ?? (c.READ_TOKEN_FILE ? readTokenFile(c.READ_TOKEN_FILE) : undefined),
     corsOrigins: splitList(c.CORS_ORIGINS),
     ingest: { consumerName: c.INGEST_CONSUMER, maxBatch: c.INGEST_MAX_BATCH, maxDelayMs: c.INGEST_MAX_DELAY_MS, retryDelayMs: c.INGEST_RETRY_DELAY_MS },
+    runWait: { acceptedMs: c.RUN_WAIT_ACCEPTED_MS, unknownMs: c.RUN_WAIT_UNKNOWN_MS },
   };
 }

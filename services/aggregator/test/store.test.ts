@@ -34,7 +34,7 @@ test('migrations run once, are recorded, and the database is in WAL mode', async
 });
 
 const row = (attempt: number, over: Partial<AttemptStateRow> = {}): AttemptStateRow => ({
-  attempt, started_at: null, completed_at: null, failed_at: null, failed_final: null, aggregate_json: null, complete_at: null, ...over,
+  attempt, started_at: null, completed_at: null, failed_at: null, failed_final: null, cancelled_at: null, aggregate_json: null, complete_at: null, ...over,
 });
 
 test('attempt and run status rules', () => {
@@ -55,6 +55,10 @@ test('attempt and run status rules', () => {
   const s = runState([row(1, { completed_at: 't', aggregate_json: '{}' }), row(2, { completed_at: 't' })]);
   assert.equal(s.status, 'running');
   assert.equal(s.resultAttempt, 2);
+  // A cancel is final: samples stored before it never make the run a result.
+  assert.equal(attemptStatus(row(1, { started_at: 't', cancelled_at: 'c' }), 1), 'cancelled');
+  assert.deepEqual(runState([row(1, { started_at: 't', cancelled_at: 'c' })]), { status: 'cancelled', resultAttempt: null, completedAt: null });
+  assert.equal(runState([row(1, { cancelled_at: 'c' }), row(2, { completed_at: 't', aggregate_json: '{}' })]).status, 'cancelled');
 });
 
 test('store queries: results document, streamed JSON, iterators, latest run per label', async () => {
@@ -104,7 +108,7 @@ test('migration 2 backfills context_tokens and phase of samples stored under ver
     const body = JSON.stringify({ request_id: 'x', context_tokens: 65536, phase: 'reuse' });
     db.prepare(`INSERT INTO samples (run_id, attempt, request_id, batch_index, index_in_batch, ok, scheduled_at_s, body)
                 VALUES ('r', 1, 'x', 0, 0, 1, 0, ?)`).run(body);
-    assert.deepEqual(migrate(db), [2]);
+    assert.deepEqual(migrate(db, MIGRATIONS.slice(0, 2)), [2]);
     assert.deepEqual(db.prepare('SELECT context_tokens, phase FROM samples').get(), { context_tokens: 65536, phase: 'reuse' });
     db.close();
   } finally {

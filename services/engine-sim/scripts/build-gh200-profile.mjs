@@ -46,6 +46,9 @@ const profile = {
     gpu: 'GH200 Hopper GPU (H100-class, 132 SMs); prefill figures measured on H100 80GB HBM3',
     memory_GB: 96,
     prefill: h100.compute.prefill.map((p) => ({ ...p, note: `${p.note ?? ''}; measured on H100, used for GH200 (same GPU die)`.replace(/^; /, '') })),
+    // The cached-prefix tables h100-pcie-gen5 carries (measured on an H200, whose 4.8 TB/s HBM3e is
+    // close to the GH200 144GB's 4.9 TB/s): the same compute model on both sides of the comparison.
+    ...(h100.compute.prefill_cached ? { prefill_cached: h100.compute.prefill_cached.map((t) => ({ ...t, note: `${t.note}; used for GH200 as for h100-pcie-gen5` })) } : {}),
     decode: { effective_hbm_GBps: 4000, step_overhead_s: 0 },
   },
   sources: [
@@ -53,10 +56,15 @@ const profile = {
     { what: 'link.d2h peak (297 GB/s)', source: 'REFERENCES.md GH200 range 170-297 GB/s device→host (nvbandwidth #23, vllm-project/vllm PR #6496, NVIDIA/Megatron-LM issue #6491); top of range, matching nvbandwidth #23 "H2D about 15% faster than D2H"', note: 'lower reported figures (170 GB/s) would make offload slower; validate.ts shows the sensitivity' },
     { what: 'link size curve', source: 'derived: per-copy overhead measured on H100 (anchors/h100-pcie-gen5.measured.json) added to bytes / GH200 peak; see scripts/build-gh200-profile.mjs', note: 'assumption: per-copy set-up cost is the same on Grace as on the x86 host' },
     { what: 'link.bidirectional_total_GBps', source: 'not given: no published concurrent-both-directions GH200 measurement; NVLink-C2C is 450 GB/s per direction (900 GB/s total), so directions are not capped jointly' },
-    { what: 'compute.prefill', source: 'anchors/h100-pcie-gen5.measured.json (one H100 80GB HBM3); GH200 carries the same Hopper GPU' },
+    { what: 'compute.prefill', source: 'profiles/h100-pcie-gen5.json compute.prefill (kvbench probe on one H100 80GB HBM3); GH200 carries the same Hopper GPU' },
+    ...(h100.compute.prefill_cached
+      ? [{ what: 'compute.prefill_cached', source: 'profiles/h100-pcie-gen5.json compute.prefill_cached (kvbench probe cached_prefill, measured on an NVIDIA H200: profiles/measured/h200-pcie-gen5.raw.json)', note: 'same tables as the PCIe profile, so the C2C/PCIe comparison differs only by the link' }]
+      : []),
     { what: 'compute.decode.effective_hbm_GBps, compute.memory_GB', source: 'NVIDIA GH200 datasheet: 96GB HBM3 at 4 TB/s (peak, not measured)' },
   ],
 };
 const out = join(here, '..', 'profiles', 'gh200-c2c.json');
-writeFileSync(out, JSON.stringify(profile, null, 2).replace(/\[\s+([\d.e+-]+),\s+([\d.e+-]+)\s+\]/g, '[$1, $2]') + '\n');
+// Table rows ([x, y] and [c, n, s]) on one line.
+const rows = /\[\s+([\d.e+-]+),\s+([\d.e+-]+)(?:,\s+([\d.e+-]+))?\s+\]/g;
+writeFileSync(out, JSON.stringify(profile, null, 2).replace(rows, (_m, a, b, c) => (c === undefined ? `[${a}, ${b}]` : `[${a}, ${b}, ${c}]`)) + '\n');
 console.log(`wrote ${out}`);

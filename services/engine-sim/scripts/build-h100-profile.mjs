@@ -1,3 +1,6 @@
+// Superseded since issue 8: profiles/h100-pcie-gen5.json is built from kvbench probe's own raw
+// output by libs/probe/scripts/build-shipped-profiles.mjs. This script rebuilds the older,
+// anchors-based profile (it would overwrite the shipped one; kept for reference).
 // Builds profiles/h100-pcie-gen5.json from the measurement file in ../shared/anchors
 // (node services/engine-sim/scripts/build-h100-profile.mjs [measured.json]). Every figure in the
 // output comes from that file except the decode HBM bandwidth (datasheet, cited in `sources`).

@@ -3,12 +3,13 @@
  * The simulator process, started like trtllm-serve (see cli-args.ts). Prints
  * `listening on http://HOST:PORT` on stdout once ready, so a launcher can learn a port 0 choice.
  */
-import { consoleLogger, KvbenchError } from '@kvbench/common';
+import { serviceLogger, KvbenchError } from '@kvbench/common';
 import { loadSimEnv, parseSimArgs, USAGE, wantsHelp } from './cli-args.js';
 import { startSimServer } from './server.js';
 
 async function main(): Promise<void> {
-  const log = consoleLogger('info', '[engine-sim] ');
+  // stdout carries the `listening on` line a launcher waits for; the log goes to stderr.
+  const log = serviceLogger('info', 'engine-sim', 2);
   if (wantsHelp(process.argv.slice(2))) {
     process.stdout.write(USAGE + '\n');
     return;
@@ -35,7 +36,7 @@ async function main(): Promise<void> {
   const stop = (sig: string) => {
     if (closing) return;
     closing = true;
-    log.info(`${sig}: shutting down`);
+    log.info({ signal: sig }, 'shutting down');
     server.close().then(
       () => process.exit(0),
       () => process.exit(1),

@@ -13,9 +13,10 @@
  *   caps the sum when both directions run at once.
  *
  * - `compute`: prefill time by prompt tokens for named reference model shapes (a table of
- *   `[tokens, seconds]` for one GPU of compute, i.e. tensor-parallel degree 1) and the effective
- *   memory bandwidth that bounds a decode step. How a table is turned into a time for another
- *   shape or another cached context is documented in timing.ts.
+ *   `[tokens, seconds]` for one GPU of compute, i.e. tensor-parallel degree 1), optionally the
+ *   prefill of N new tokens on top of C cached ones (`prefill_cached`, `[C, N, seconds]`), and the
+ *   effective memory bandwidth that bounds a decode step. How a table is turned into a time for
+ *   another shape or another cached context is documented in timing.ts.
  *
  * `sources` says where every figure came from; `measured` is present when the figures were
  * measured (by the GPU probe or by hand) rather than taken from publications.
@@ -83,6 +84,31 @@ export const PrefillReference = z
   .strict();
 export type PrefillReference = z.infer<typeof PrefillReference>;
 
+/**
+ * `[cached tokens, new tokens, seconds]`: one forward pass of N new tokens over C tokens already in
+ * the KV cache, through every layer, to the first token's logits (what a request with a cached or
+ * onboarded prefix pays after its blocks are on the GPU).
+ */
+export const CachedPrefillPoint = z.tuple([z.number().int().nonnegative(), z.number().int().positive(), z.number().positive()]);
+
+export const CachedPrefillTable = z
+  .object({
+    /** Reference shape name, as resolveModelShape knows it. */
+    shape: z.string().min(1),
+    /** Tensor-parallel degree the figures were measured at (the figures are divided by tp/this). */
+    tp: z.number().int().positive().default(1),
+    points: z
+      .array(CachedPrefillPoint)
+      .min(2)
+      .refine((t) => new Set(t.map(([c, n]) => `${c}x${n}`)).size === t.length, 'one point per (cached, new) pair')
+      .refine((t) => t.some(([c]) => c === 0), 'needs points with nothing cached (C = 0)'),
+    /** The GPU the table was measured on, when it is not the profile's own. */
+    measured_on: z.string().optional(),
+    note: z.string().optional(),
+  })
+  .strict();
+export type CachedPrefillTable = z.infer<typeof CachedPrefillTable>;
+
 export const ComputeProfile = z
   .object({
     /** Free text: "H100 80GB HBM3 (Hopper)". */
@@ -93,6 +119,8 @@ export const ComputeProfile = z
      */
     memory_GB: z.number().positive().optional(),
     prefill: z.array(PrefillReference).min(1),
+    /** Prefill with a cached prefix, per reference shape; when present it times every prefill chunk. */
+    prefill_cached: z.array(CachedPrefillTable).optional(),
     decode: z
       .object({
         /**
@@ -137,6 +165,30 @@ export const ProfileSource = z
   })
   .strict();
 
+/**
+ * One prompt length of the probe's offload-vs-recompute section, as measured (seconds from the
+ * first copy or the first layer to the first token's logits, device time).
+ */
+export const MeasuredOffloadVsRecompute = z
+  .object({
+    prompt_tokens: z.number().int().positive(),
+    /** New tokens after the reused prefix (1: the same prompt again, its last token recomputed). */
+    suffix_tokens: z.number().int().positive(),
+    cached_tokens: z.number().int().nonnegative(),
+    onboard_blocks: z.number().int().nonnegative(),
+    block_bytes: z.number().int().positive(),
+    tokens_per_block: z.number().int().positive(),
+    /** (a) the whole prompt computed. */
+    recompute_s: z.number().positive(),
+    /** (b) the prefix's blocks copied from pinned host memory, then the suffix computed. */
+    onboard_s: z.number().positive(),
+    onboard_copy_s: z.number().positive(),
+    /** (c) the suffix computed with the prefix already on the GPU. */
+    gpu_hit_s: z.number().positive(),
+  })
+  .strict();
+export type MeasuredOffloadVsRecompute = z.infer<typeof MeasuredOffloadVsRecompute>;
+
 export const ProfileMeasured = z
   .object({
     /** ISO date or date-time of the measurement. */
@@ -146,6 +198,11 @@ export const ProfileMeasured = z
     gpu: z.string().optional(),
     host: z.string().optional(),
     method: z.string().optional(),
+    /** The probe's offload-vs-recompute cases on this machine (validate.ts compares the model with them). */
+    offload_vs_recompute: z
+      .object({ shape: z.string().min(1), rows: z.array(MeasuredOffloadVsRecompute).min(1), note: z.string().optional() })
+      .strict()
+      .optional(),
   })
   .loose();
 

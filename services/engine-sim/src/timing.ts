@@ -1,7 +1,18 @@
 /**
  * Time model: prefill and decode from the profile's compute part, KV transfers from its link part.
  *
- * Prefill. Each reference table `[tokens, seconds]` is fitted with t(n) = a·n + b·n² (weighted
+ * Prefill with a cached-prefix table (profile `compute.prefill_cached`, measured by the probe).
+ * A chunk of n new tokens after c tokens already in the KV cache (reused, onboarded, or computed
+ * by an earlier chunk) costs the table's time for (c, n), interpolated as cached-prefill.ts says:
+ * a whole forward pass, so a request whose prefix is on the GPU or onboarded still pays for its
+ * suffix's pass through every layer (every weight read at least once). A shape without its own
+ * table uses the llama-3.1-8b table (or the first) times the ratio of the two shapes' fitted times
+ * below for the same (c, n); tensor parallelism divides by tp / the table's tp (perfect scaling).
+ * The engine adds the chunks and the decode step of one iteration, so an iteration holding several
+ * chunks pays the weight-bound floor once per chunk (an overestimate when many short prompts are
+ * batched together; the probe measured one request per pass).
+ *
+ * Prefill without that table. Each reference table `[tokens, seconds]` is fitted with t(n) = a·n + b·n² (weighted
  * least squares on relative error): the linear term is the weight GEMMs, the quadratic term is
  * causal attention. A chunk of n new tokens after c tokens already in the KV cache (reused or
  * computed by an earlier chunk) costs t(c + n) − t(c): the GEMMs for n tokens plus attention of
@@ -19,7 +30,8 @@
  * Mixed iterations (context chunks and decode steps in one forward pass, as in-flight batching
  * does) cost the sum of both parts.
  */
-import type { Profile, PrefillReference } from './profile.js';
+import type { Profile, PrefillReference, CachedPrefillTable } from './profile.js';
+import { CachedPrefillGrid } from './cached-prefill.js';
 import { kvBytesPerTokenPerRank, resolveModelShape, weightBytesPerRank, type ModelShape } from './shapes.js';
 import { iterationTransferSeconds, blockTransferSeconds, type Direction } from './link.js';
 
@@ -76,8 +88,34 @@ export function fitLine(points: ReadonlyArray<readonly [number, number]>): { c0:
   return { c0: (sy - c1 * sx) / n, c1 };
 }
 
+/** The cached-prefix table a shape is timed from, and how its figures are scaled for it. */
+export interface CachedPrefillTiming {
+  table: CachedPrefillTable;
+  grid: CachedPrefillGrid;
+  /** Own table: the factor (table tp / served tp). Another shape's: null (scaled by the fits' ratio). */
+  factor: number | null;
+  /** The fitted C = 0 model of the table's shape at the table's tp, for scaling another shape. */
+  tableFit: PrefillFit;
+}
+
+function cachedPrefillFor(profile: Profile, shape: ModelShape): CachedPrefillTiming | null {
+  const tables = profile.compute.prefill_cached;
+  if (!tables?.length) return null;
+  const own = tables.find((t) => t.shape === shape.name);
+  const table = own ?? tables.find((t) => t.shape === 'llama-3.1-8b') ?? tables[0]!;
+  const tableShape = own ? { ...shape, tp: table.tp } : resolveModelShape(table.shape, { tp: table.tp });
+  return {
+    table,
+    grid: new CachedPrefillGrid(table),
+    factor: own ? table.tp / shape.tp : null,
+    tableFit: prefillFitFor(profile, tableShape),
+  };
+}
+
 export class TimingModel {
   readonly prefill: PrefillFit;
+  /** Prefill from the profile's cached-prefix table, when it has one (else the fit above). */
+  readonly cachedPrefill: CachedPrefillTiming | null;
   /** Decode step line from a measured table for this shape, when the profile has one. */
   readonly decodeLine: { c0: number; c1: number } | null;
   /** Bytes of one KV block on one tensor-parallel rank (what one block copy moves). */
@@ -89,6 +127,7 @@ export class TimingModel {
     readonly tokensPerBlock: number,
   ) {
     this.prefill = prefillFitFor(profile, shape);
+    this.cachedPrefill = cachedPrefillFor(profile, shape);
     this.blockBytes = tokensPerBlock * kvBytesPerTokenPerRank(shape);
     const table = profile.compute.decode.step_tables?.find((t) => t.shape === shape.name);
     if (table) {
@@ -98,14 +137,20 @@ export class TimingModel {
     } else this.decodeLine = null;
   }
 
-  private t(n: number): number {
-    return this.prefill.a * n + this.prefill.b * n * n;
+  private static fitted(fit: PrefillFit, cachedTokens: number, newTokens: number): number {
+    const t = (n: number) => fit.a * n + fit.b * n * n;
+    return t(cachedTokens + newTokens) - t(cachedTokens);
   }
 
   /** Seconds to prefill `newTokens` tokens on top of `cachedTokens` already in the KV cache. */
   prefillSeconds(newTokens: number, cachedTokens = 0): number {
     if (newTokens <= 0) return 0;
-    return this.t(cachedTokens + newTokens) - this.t(cachedTokens);
+    const cp = this.cachedPrefill;
+    if (!cp) return TimingModel.fitted(this.prefill, cachedTokens, newTokens);
+    const measured = cp.grid.seconds(cachedTokens, newTokens);
+    if (cp.factor !== null) return measured * cp.factor;
+    const ratio = TimingModel.fitted(this.prefill, cachedTokens, newTokens) / TimingModel.fitted(cp.tableFit, cachedTokens, newTokens);
+    return measured * (Number.isFinite(ratio) && ratio > 0 ? ratio : cp.table.tp / this.shape.tp);
   }
 
   /** Seconds of one decode step for `sequences` sequences holding `contextTokens` tokens in total. */

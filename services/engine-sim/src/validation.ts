@@ -3,18 +3,18 @@
  * Everything runs the same Engine the server runs, in modelled time (no waiting).
  */
 import { Engine, type RequestOutcome } from './engine.js';
-import { loadProfile, type Profile } from './profile.js';
+import { loadProfile, type MeasuredOffloadVsRecompute, type Profile } from './profile.js';
 import { resolveModelShape } from './shapes.js';
 import { TimingModel } from './timing.js';
 
 const TPB = 64;
 
-function engineFor(profile: Profile, model: string, tp: number, gpuBlocks: number, hostBlocks: number): Engine {
+function engineFor(profile: Profile, model: string, tp: number, gpuBlocks: number, hostBlocks: number, maxNumTokens = 8192): Engine {
   const shape = resolveModelShape(model, { tp });
   return new Engine(
     {
       maxBatchSize: 1,
-      maxNumTokens: 8192,
+      maxNumTokens,
       tokensPerBlock: TPB,
       gpuBlocks,
       hostBlocks,
@@ -90,6 +90,75 @@ export function offloadVsRecompute(profileName: string, lengths: readonly number
       onboardTtftS: ttft(warm.out),
       speedup: ttft(cold.out) / ttft(warm.out),
       onboardGB: (warm.out.onboardedBlocks * engine.timing.blockBytes) / 1e9,
+    };
+  });
+}
+
+export interface CaseTimes {
+  recomputeS: number;
+  onboardS: number;
+  gpuHitS: number;
+}
+
+export interface ThreeCasesRow {
+  promptTokens: number;
+  suffixTokens: number;
+  /** Tokens reused from the cache (onboarded or on the GPU); the engine computes the rest. */
+  cachedTokens: number;
+  onboardedBlocks: number;
+  simulated: CaseTimes;
+  measured: CaseTimes;
+  /** simulated / measured − 1, per case. */
+  error: CaseTimes;
+}
+
+/**
+ * The probe's offload-vs-recompute cases (profile.measured.offload_vs_recompute) run through the
+ * engine on the same profile, one request at a time: (a) recompute, the prompt on a cold cache;
+ * (b) onboard, the prompt again after a request that needs every GPU block has pushed its blocks
+ * to the host (as in offloadVsRecompute); (c) GPU hit, the prompt again right after the first.
+ * The second prompt keeps the first L − S tokens and has S new ones (S = 1: the same prompt, whose
+ * last token the engine computes again). max_num_tokens covers the whole prompt, so nothing is
+ * chunked: the probe timed each case as one pass.
+ */
+export function threeCases(profileName: string, against?: { shape: string; rows: MeasuredOffloadVsRecompute[] }): ThreeCasesRow[] {
+  const profile = loadProfile(profileName);
+  const m = against ?? profile.measured?.offload_vs_recompute;
+  if (!m) return [];
+  return m.rows.map((row) => {
+    const L = row.prompt_tokens, S = row.suffix_tokens, tpb = row.tokens_per_block;
+    const A = ids(1, L);
+    const B = S === 1 ? A : ids(3, L, A.subarray(0, L - S));
+    const blocks = Math.ceil((L + 1) / tpb);
+    const make = (gpuBlocks: number) => {
+      const e = engineFor(profile, m.shape, 1, gpuBlocks, 4 * gpuBlocks, L + tpb);
+      if (e.timing.tokensPerBlock !== tpb) throw new Error(`tokens_per_block ${tpb} expected`);
+      return e;
+    };
+    // (a)
+    const cold = runAlone(make(blocks + 1), 1, A, 1, 0).out;
+    // (b): the GPU pool holds one prompt; request 2 needs all of it and leaves it empty.
+    const eb = make(blocks + 1);
+    let t = runAlone(eb, 1, A, 1, 0).end;
+    t = runAlone(eb, 2, ids(2, tpb), blocks * tpb, t).end;
+    const onboard = runAlone(eb, 3, B, 1, t).out;
+    // (c): room for both prompts on the GPU.
+    const ec = make(2 * blocks + 2);
+    const hit = runAlone(ec, 3, B, 1, runAlone(ec, 1, A, 1, 0).end).out;
+    const simulated = { recomputeS: ttft(cold), onboardS: ttft(onboard), gpuHitS: ttft(hit) };
+    const measured = { recomputeS: row.recompute_s, onboardS: row.onboard_s, gpuHitS: row.gpu_hit_s };
+    return {
+      promptTokens: L,
+      suffixTokens: S,
+      cachedTokens: hit.cachedTokens,
+      onboardedBlocks: onboard.onboardedBlocks,
+      simulated,
+      measured,
+      error: {
+        recomputeS: simulated.recomputeS / measured.recomputeS - 1,
+        onboardS: simulated.onboardS / measured.onboardS - 1,
+        gpuHitS: simulated.gpuHitS / measured.gpuHitS - 1,
+      },
     };
   });
 }

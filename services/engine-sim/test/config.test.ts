@@ -72,7 +72,7 @@ test('model names map to shapes; KV bytes per token match REFERENCES.md', () => 
 });
 
 test('profiles: shipped ones validate, system labels map to them, bad ones are rejected with the field', () => {
-  assert.deepEqual(listProfiles(), ['gh200-c2c', 'h100-pcie-gen5']);
+  assert.deepEqual(listProfiles(), ['gh200-c2c', 'h100-pcie-gen5', 'h200-pcie-gen5']);
   assert.equal(defaultProfileForSystem('pcie'), 'h100-pcie-gen5');
   assert.equal(defaultProfileForSystem('c2c'), 'gh200-c2c');
   const h100 = loadProfile('h100-pcie-gen5');

@@ -5,6 +5,10 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import {
   EngineError,
   NotFoundError,
+  RunCancelledError,
+  cancelRequested,
+  RunStatus,
+  openAgentsBucket,
   JOBS_STREAM,
   JOB_MAX_DELIVER,
   Job,
@@ -21,6 +25,7 @@ import { runBenchmark, type AgentOptions } from '@kvbench/runner';
 import { linkCheck } from '@kvbench/probe';
 import { EventPublisher } from './publisher.js';
 import { updateRunStatus } from './run-status.js';
+import { AgentPresence } from './presence.js';
 import type { AgentConfig } from './config.js';
 
 /** How often a running job tells JetStream it is still being worked on (well under the ack wait). */
@@ -51,6 +56,7 @@ export class HostAgent {
     private readonly workloads: ObjectStore,
     private readonly runs: KV,
     private readonly publisher: EventPublisher,
+    readonly presence: AgentPresence,
   ) {}
 
   static async start(config: AgentConfig, deps: HostAgentDeps): Promise<HostAgent> {
@@ -60,9 +66,12 @@ export class HostAgent {
     const consumer = await js.consumers.get(JOBS_STREAM, consumerName);
     const workloads = await new Objm(deps.nc).create(WORKLOADS_BUCKET, { replicas: config.nats.replicas });
     const runs = await new Kvm(deps.nc).create(RUNS_BUCKET, { replicas: config.nats.replicas });
-    const agent = new HostAgent(config, deps, js, consumer, workloads, runs, new EventPublisher(js, deps.log));
+    const agents = await openAgentsBucket(deps.nc, config.nats.replicas);
+    const presence = new AgentPresence(agents, config.systemLabel, { trtllmServeBin: config.trtllmServeBin, log: deps.log });
+    await presence.start();
+    const agent = new HostAgent(config, deps, js, consumer, workloads, runs, new EventPublisher(js, deps.log), presence);
     agent.loop = agent.run();
-    deps.log.info({ system_label: config.systemLabel, consumer: consumerName }, 'host agent waiting for jobs');
+    deps.log.info({ system_label: config.systemLabel, consumer: consumerName, agent_id: presence.agentId }, 'host agent waiting for jobs');
     return agent;
   }
 
@@ -71,6 +80,7 @@ export class HostAgent {
     this.stopping = true;
     this.current?.abort.abort(new Error('agent shutting down'));
     await this.loop;
+    await this.presence.stop();
   }
 
   private async run(): Promise<void> {
@@ -120,8 +130,18 @@ export class HostAgent {
     const abort = new AbortController();
     this.current = { msg, abort };
     const working = setInterval(() => msg.working(), WORKING_INTERVAL_MS);
+    let stopWatching: () => void = () => {};
     try {
-      await updateRunStatus(this.runs, job, { status: 'running', attempt, error: null }, log);
+      const now = await updateRunStatus(this.runs, job, { status: 'running', attempt, error: null }, log);
+      if (cancelRequested(now)) {
+        // Cancelled while queued (or while a killed agent ran it): never start it.
+        await this.finishCancelled(job, attempt, now?.status === 'running' || attempt > 1);
+        msg.term();
+        log.info({ run_id: job.run_id, attempt }, 'run was cancelled before it started; job dropped');
+        return;
+      }
+      stopWatching = await this.watchForCancel(job.run_id, abort);
+      this.presence.setState({ kind: 'running', run_id: job.run_id, attempt });
       const workload = await this.loadWorkload(job.workload_id);
       // Durations never use wall clocks; the offset only lines up timelines of different machines.
       const clock = await measureClockOffset(this.deps.nc, 4, 1000);
@@ -140,7 +160,12 @@ export class HostAgent {
       this.jobsDone.push(job.run_id);
       log.info({ run_id: job.run_id, attempt, samples: result.samples.length }, 'run completed');
     } catch (err) {
-      if (abort.signal.aborted) {
+      if (abort.signal.reason instanceof RunCancelledError) {
+        // The runner stopped the engine on abort; what it published stays with this attempt.
+        await this.finishCancelled(job, attempt, true);
+        msg.term();
+        log.info({ run_id: job.run_id, attempt }, 'run cancelled');
+      } else if (abort.signal.aborted) {
         // Shutting down: hand the job back so an agent runs it again from the start.
         msg.nak();
         log.warn({ run_id: job.run_id, attempt }, 'run aborted by shutdown; job handed back');
@@ -165,9 +190,46 @@ export class HostAgent {
         else msg.nak(5000);
       }
     } finally {
+      stopWatching();
       clearInterval(working);
       this.current = undefined;
+      this.presence.setState({ kind: 'idle' });
     }
+  }
+
+  /**
+   * Aborts the run when its status entry gets a cancel request. A KV watch, so a cancel made
+   * while this agent was briefly disconnected still arrives (the watch resumes with the latest value).
+   */
+  private async watchForCancel(runId: string, abort: AbortController): Promise<() => void> {
+    const watcher = await this.runs.watch({ key: runId });
+    void (async () => {
+      for await (const e of watcher) {
+        if (e.operation !== 'PUT' || e.length === 0) continue;
+        let status: RunStatus | undefined;
+        try {
+          status = RunStatus.parse(e.json());
+        } catch {
+          continue;
+        }
+        if (cancelRequested(status) && !abort.signal.aborted) {
+          this.deps.log.info({ run_id: runId }, 'cancel requested: stopping the run and its engine');
+          abort.abort(new RunCancelledError(`run ${runId} cancelled by request`));
+        }
+      }
+    })().catch((err) => this.deps.log.warn({ err: String(err), run_id: runId }, 'cancel watch ended'));
+    return () => watcher.stop();
+  }
+
+  /** The `cancelled` event (same msgID whoever publishes it, so never twice) and the final status. */
+  private async finishCancelled(job: Job, attempt: number, wasRunning: boolean): Promise<void> {
+    await this.publisher
+      .publish({
+        schema: 'kvbench.event', version: 1, type: 'cancelled', run_id: job.run_id, attempt,
+        system_label: job.system_label, at: new Date().toISOString(), was_running: wasRunning, reason: 'cancelled by request',
+      })
+      .catch((e) => this.deps.log.error({ err: String(e), run_id: job.run_id }, 'could not publish cancelled event'));
+    await updateRunStatus(this.runs, job, { status: 'cancelled', attempt }, this.deps.log);
   }
 
   private async loadWorkload(id: string) {

@@ -91,6 +91,7 @@ export async function buildApp(config: ApiConfig, deps: AppDeps = {}): Promise<F
     js: app.bus.js,
     jsm: app.bus.jsm,
     runs: app.bus.runs,
+    agents: app.bus.agents,
     workloads: app.bus.workloads,
     limits: config.limits,
     allowEngineLaunchCommand: config.allowEngineLaunchCommand,

@@ -1,4 +1,4 @@
-import { AuthError, KvbenchError, LimitError, NotFoundError, ValidationError, BusError, StorageError } from '@kvbench/common';
+import { AuthError, ConflictError, KvbenchError, LimitError, NotFoundError, ValidationError, BusError, StorageError } from '@kvbench/common';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 
@@ -13,6 +13,7 @@ export const ErrorBody = z
     field: z.string().optional().describe('dotted path of the offending field; (root) for the body itself'),
     limit: z.number().optional().describe('the configured limit that was exceeded'),
     allowed: z.array(z.string()).optional().describe('the valid values, when the field takes one of a fixed set'),
+    state: z.string().optional().describe('the current state that conflicts with the request (409)'),
   })
   .meta({ id: 'ErrorBody' });
 export type ErrorBody = z.infer<typeof ErrorBody>;
@@ -51,6 +52,7 @@ export function toHttpError(err: unknown, allowedFor: (field: string) => string[
     return { status, body: { error: err.code, message: err.message, field: err.field, limit: err.limit } };
   }
   if (err instanceof NotFoundError) return { status: 404, body: { error: err.code, message: err.message } };
+  if (err instanceof ConflictError) return { status: 409, body: { error: err.code, message: err.message, state: err.state } };
   if (err instanceof AuthError) return { status: err.status, body: { error: err.status === 401 ? 'UNAUTHORIZED' : 'FORBIDDEN', message: err.message } };
   // The bus being down is temporary: 503 tells a client to retry. A corrupt stored entry is not.
   if (err instanceof BusError) return { status: 503, body: { error: err.code, message: err.message } };

@@ -1,6 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import {
+  AgentInfo,
   BusError,
+  ConflictError,
+  FINISHED_RUN_STATUSES,
+  JOBS_STREAM,
+  RunCancelledEvent,
+  changeRunStatus,
   Job,
   LimitError,
   NotFoundError,
@@ -27,6 +33,8 @@ export interface RunsContext {
   js: JetStreamClient;
   jsm: JetStreamManager;
   runs: KV;
+  /** Presence of host agents (AgentInfo by agent id). */
+  agents: KV;
   workloads: ObjectStore;
   limits: Limits;
   allowEngineLaunchCommand: boolean;
@@ -133,30 +141,111 @@ export async function submitRun(ctx: RunsContext, req: RunRequest): Promise<RunA
   const accepted = RunAcceptedEvent.parse({
     schema: 'kvbench.event', version: 1, run_id: runId, attempt: 1, system_label: job.system_label, at, type: 'accepted', job,
   });
+  let jobSeq: number;
   try {
     await publishOnce(ctx.js, eventSubject(runId, 'accepted'), JSON.stringify(accepted), `${runId}.accepted`);
-    await publishOnce(ctx.js, jobSubject(job.system_label), JSON.stringify(job), runId);
+    jobSeq = await publishOnce(ctx.js, jobSubject(job.system_label), JSON.stringify(job), runId);
   } catch (err) {
     await markFailed(ctx, runId, job, err);
     throw new BusError(`could not publish run ${runId}: ${(err as Error).message}`, { cause: err });
   }
+  // Where the job sits in its queue, so a cancel can take it off. An agent may already have moved it on.
+  await busCall('runs bucket', () =>
+    changeRunStatus(ctx.runs, runId, (s) => (s && s.job_seq === null ? { ...s, job_seq: jobSeq } : null)),
+  );
+  const serving = (await liveAgents(ctx.agents, ctx.now())).filter((a) => a.system_label === job.system_label).length;
   return {
     run_id: runId,
     status: 'queued',
     status_url: `/runs/${runId}`,
     ...(ctx.aggregatorUrl ? { events_url: `${ctx.aggregatorUrl}/runs/${runId}/events` } : {}),
+    agents_serving: serving,
+    ...(serving === 0
+      ? { warning: `no host agent serving system '${job.system_label}' is connected: the run waits in its queue until one starts (GET /agents lists them)` }
+      : {}),
   };
+}
+
+/**
+ * Host agents whose heartbeat is recent. The bucket's TTL removes silent agents; the age check
+ * covers the moments before the server expires an entry.
+ */
+export async function liveAgents(agents: KV, now: Date): Promise<(AgentInfo & { age_s: number })[]> {
+  return busCall('agents bucket', async () => {
+    const out: (AgentInfo & { age_s: number })[] = [];
+    for await (const key of await agents.keys()) {
+      const entry = await agents.get(key);
+      if (!entry || entry.operation !== 'PUT' || entry.length === 0) continue;
+      let value: unknown;
+      try {
+        value = entry.json();
+      } catch {
+        continue;
+      }
+      const parsed = AgentInfo.safeParse(value);
+      if (!parsed.success) continue;
+      const age_s = Math.max(0, (now.getTime() - Date.parse(parsed.data.last_seen)) / 1000);
+      if (age_s * 1000 > Math.max(3 * parsed.data.heartbeat_ms, 5_000)) continue;
+      out.push({ ...parsed.data, age_s: Math.round(age_s * 10) / 10 });
+    }
+    out.sort((a, b) => a.system_label.localeCompare(b.system_label) || a.agent_id.localeCompare(b.agent_id));
+    return out;
+  });
+}
+
+export interface CancelOutcome {
+  run_id: string;
+  /** `cancelled`: it never started and never will; `cancelling`: its agent was told to stop it. */
+  status: 'cancelled' | 'cancelling';
+}
+
+/**
+ * Cancel a run. Queued: its job is deleted from the work queue and the run is cancelled at once
+ * (an agent that grabbed the job in the same instant sees the status and drops it). Running: the
+ * cancel request is written into its status entry, which its agent watches; the agent stops the
+ * engine and publishes `cancelled`. Finished runs are a ConflictError naming their state.
+ */
+export async function cancelRun(ctx: RunsContext, runId: string): Promise<CancelOutcome> {
+  const at = ctx.now().toISOString();
+  let before: RunStatus | null = null;
+  const after = await busCall('runs bucket', () =>
+    changeRunStatus(ctx.runs, runId, (s) => {
+      before = s;
+      if (!s) return null;
+      if (FINISHED_RUN_STATUSES.includes(s.status)) return null;
+      if (s.cancel_requested_at !== null) return null; // asked already: the same answer again
+      return s.status === 'queued' ? { ...s, status: 'cancelled', cancel_requested_at: at } : { ...s, cancel_requested_at: at };
+    }),
+  );
+  const prior = before as RunStatus | null;
+  if (!prior || !after) throw new NotFoundError('run', runId);
+  if (FINISHED_RUN_STATUSES.includes(prior.status)) {
+    throw new ConflictError(`run ${runId} is ${prior.status}: only a queued or running run can be cancelled`, prior.status);
+  }
+  if (after.status !== 'cancelled') return { run_id: runId, status: 'cancelling' };
+  if (prior.status === 'queued') {
+    if (after.job_seq !== null) {
+      // Gone from the queue: no agent can take it from now on.
+      await ctx.jsm.streams.deleteMessage(JOBS_STREAM, after.job_seq, false).catch(() => false);
+    }
+    const event = RunCancelledEvent.parse({
+      schema: 'kvbench.event', version: 1, run_id: runId, attempt: Math.max(1, after.attempt), system_label: after.system_label,
+      at, type: 'cancelled', was_running: false, reason: 'cancelled by request while queued',
+    });
+    await busCall('events stream', () => publishOnce(ctx.js, eventSubject(runId, 'cancelled'), JSON.stringify(event), `${runId}.${event.attempt}.cancelled`));
+  }
+  return { run_id: runId, status: 'cancelled' };
 }
 
 /**
  * Publish with a message id, retrying once: when only the ack was lost the message is stored, and
  * JetStream's de-duplication (msgID within the duplicate window) keeps the retry from queueing it twice.
  */
-async function publishOnce(js: JetStreamClient, subject: string, data: string, msgID: string): Promise<void> {
+async function publishOnce(js: JetStreamClient, subject: string, data: string, msgID: string): Promise<number> {
   try {
-    await js.publish(subject, data, { msgID });
+    return (await js.publish(subject, data, { msgID })).seq;
   } catch {
-    await js.publish(subject, data, { msgID });
+    return (await js.publish(subject, data, { msgID })).seq;
   }
 }
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import {
+  AgentInfo,
   DEFAULT_OUTPUT_TOKENS,
   EngineSpec,
   KvConfig,
@@ -91,9 +92,22 @@ export const RunAccepted = z
     status: z.literal('queued'),
     status_url: z.string(),
     events_url: z.string().optional(),
+    agents_serving: z.number().int().nonnegative().describe('live host agents of this system label right now'),
+    warning: z.string().optional().describe('set when no live agent serves the label: the run waits in its queue'),
   })
   .meta({ id: 'RunAccepted' });
 export type RunAccepted = z.infer<typeof RunAccepted>;
+
+export const CancelResult = z
+  .object({
+    run_id: RunId,
+    status: z.enum(['cancelled', 'cancelling']).describe('cancelled: taken off its queue; cancelling: its agent is stopping it'),
+    status_url: z.string(),
+  })
+  .meta({ id: 'CancelResult' });
+
+export const AgentBody = AgentInfo.extend({ age_s: z.number().describe('seconds since its last heartbeat') }).meta({ id: 'Agent' });
+export const AgentList = z.object({ agents: z.array(AgentBody) }).meta({ id: 'AgentList' });
 
 export const RunIdParams = z.object({ id: RunId });
 

@@ -131,6 +131,18 @@ export const RunFailedEvent = z.object({
   final: z.boolean().default(true),
 });
 
+/**
+ * The run was cancelled (POST /runs/:id/cancel): by the workload-api when it took the job off
+ * its queue before any agent started it, or by the agent that aborted it. Final: no result.
+ */
+export const RunCancelledEvent = z.object({
+  ...envelope,
+  type: z.literal('cancelled'),
+  /** Whether the run had started on an agent (samples already published stay with the attempt). */
+  was_running: z.boolean(),
+  reason: z.string().default('cancelled by request'),
+});
+
 export const RunEvent = z.discriminatedUnion('type', [
   RunAcceptedEvent,
   RunStartedEvent,
@@ -138,6 +150,7 @@ export const RunEvent = z.discriminatedUnion('type', [
   EngineStatsEvent,
   RunCompletedEvent,
   RunFailedEvent,
+  RunCancelledEvent,
 ]);
 export type RunEvent = z.infer<typeof RunEvent>;
 export type RunEventType = RunEvent['type'];

@@ -189,6 +189,12 @@ export const LIVE_SCRIPT = String.raw`
     es.close();
     schedule();
   });
+  es.addEventListener('cancelled', function () {
+    state.status = 'cancelled (samples kept with the attempt, not in results)';
+    state.done = true;
+    es.close();
+    schedule();
+  });
   es.onerror = function () {
     if (!state.done) { state.status = 'connection lost, reconnecting'; schedule(); }
   };

@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { NotFoundError } from '@kvbench/common';
 import { renderLivePage } from '@kvbench/report';
+import { clientGone, knownRunOrWait } from './known-run.js';
 import { ErrorBody, RunIdParams } from '../api-schemas.js';
-import { getRun } from '../store/runs.js';
 
 /** GET /runs/:id/live — a page that follows /runs/:id/events and plots samples as they arrive. */
 const livePageRoutes: FastifyPluginAsyncZod = async (app) => {
@@ -19,7 +18,7 @@ const livePageRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (req, reply) => {
       const runId = req.params.id;
-      if (!getRun(app.db, runId)) throw new NotFoundError('run', runId);
+      await knownRunOrWait(app, runId, clientGone(reply.raw));
       // Only the page's own inline script runs, and it may only talk back to this origin.
       const nonce = randomBytes(16).toString('base64');
       reply

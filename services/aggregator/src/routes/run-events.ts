@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { NotFoundError } from '@kvbench/common';
+import { clientGone, knownRunOrWait } from './known-run.js';
 import { ErrorBody, EventsQuery, RunIdParams } from '../api-schemas.js';
 import type { StoreNotice } from '../store/notices.js';
 import { getRun } from '../store/runs.js';
@@ -15,7 +15,7 @@ const HEARTBEAT_MS = 15_000;
  * `accepted`, `started`, `engine_stats` events as they commit. A new attempt
  * announces itself with `started` carrying its attempt number; clients drop
  * earlier samples then. Ends with `completed` (every sample stored, with the
- * aggregate) or a final `failed`. Sample events carry their id; reconnecting
+ * aggregate), a final `failed`, or `cancelled`. Sample events carry their id; reconnecting
  * with Last-Event-ID (or ?last_event_id=) resumes after it.
  */
 const runEventsRoutes: FastifyPluginAsyncZod = async (app) => {
@@ -32,8 +32,8 @@ const runEventsRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (req, reply) => {
       const runId = req.params.id;
-      const run = getRun(app.db, runId);
-      if (!run) throw new NotFoundError('run', runId);
+      // A run accepted a moment ago may not be stored yet: wait for it (bounded) instead of a 404.
+      const run = await knownRunOrWait(app, runId, clientGone(reply.raw));
       const header = req.headers['last-event-id'];
       const fromHeader = typeof header === 'string' && /^\d{1,15}$/.test(header.trim()) ? Number(header.trim()) : undefined;
       let lastId = req.query.last_event_id ?? fromHeader ?? 0;
@@ -84,6 +84,10 @@ const runEventsRoutes: FastifyPluginAsyncZod = async (app) => {
       } else if (now?.status === 'failed' && current?.status === 'failed') {
         await sse.send('failed', lifecycleEvent(app.db, runId, attempt, 'failed'));
         done = true;
+      } else if (now?.status === 'cancelled') {
+        const cancelledIn = now.attempts.find((a) => a.status === 'cancelled')?.attempt ?? attempt;
+        await sse.send('cancelled', lifecycleEvent(app.db, runId, cancelledIn, 'cancelled'));
+        done = true;
       }
       if (done || sse.isClosed) return finish();
 
@@ -107,6 +111,9 @@ const runEventsRoutes: FastifyPluginAsyncZod = async (app) => {
           } else if (n.event.type === 'failed') {
             await sse.send('failed', n.event);
             if (n.event.final) done = true;
+          } else if (n.event.type === 'cancelled') {
+            await sse.send('cancelled', n.event);
+            done = true;
           } else if (n.event.type !== 'completed') {
             // A completed event is announced as `completed` only once every sample is stored (kind 'complete').
             await sse.send(n.event.type, n.event);

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { NotFoundError } from '@kvbench/common';
+import { clientGone, knownRunOrWait } from './known-run.js';
 import { ErrorBody, RunDetail, RunIdParams, RunList, RunsQuery } from '../api-schemas.js';
-import { getRun, listRuns } from '../store/runs.js';
+import { listRuns } from '../store/runs.js';
 
 const runsRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get(
@@ -20,11 +20,7 @@ const runsRoutes: FastifyPluginAsyncZod = async (app) => {
         response: { 200: RunDetail, 400: ErrorBody, 404: ErrorBody },
       },
     },
-    async (req) => {
-      const run = getRun(app.db, req.params.id);
-      if (!run) throw new NotFoundError('run', req.params.id);
-      return run;
-    },
+    async (req, reply) => knownRunOrWait(app, req.params.id, clientGone(reply.raw)),
   );
 };
 export default runsRoutes;

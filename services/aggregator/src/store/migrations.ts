@@ -97,6 +97,13 @@ export const MIGRATIONS: readonly Migration[] = [
       UPDATE samples SET context_tokens = json_extract(body, '$.context_tokens'), phase = json_extract(body, '$.phase');
     `,
   },
+  {
+    version: 3,
+    name: 'attempts: cancelled_at (a cancelled run never enters results)',
+    sql: `
+      ALTER TABLE attempts ADD COLUMN cancelled_at TEXT;
+    `,
+  },
 ];
 
 /** Apply every migration newer than the database's version. Returns the versions applied. */

@@ -1,6 +1,6 @@
 import type { Database, Statement } from 'better-sqlite3';
 
-export const RUN_STATUSES = ['queued', 'running', 'completed', 'failed'] as const;
+export const RUN_STATUSES = ['queued', 'running', 'completed', 'failed', 'cancelled'] as const;
 export type RunStatusName = (typeof RUN_STATUSES)[number];
 
 /**
@@ -8,7 +8,7 @@ export type RunStatusName = (typeof RUN_STATUSES)[number];
  * completed nor reported failure (its agent was killed); its samples are kept
  * but never used in results.
  */
-export const ATTEMPT_STATUSES = ['queued', 'running', 'completed', 'failed', 'abandoned'] as const;
+export const ATTEMPT_STATUSES = ['queued', 'running', 'completed', 'failed', 'abandoned', 'cancelled'] as const;
 export type AttemptStatusName = (typeof ATTEMPT_STATUSES)[number];
 
 export interface AttemptStateRow {
@@ -17,12 +17,14 @@ export interface AttemptStateRow {
   completed_at: string | null;
   failed_at: string | null;
   failed_final: number | null;
+  cancelled_at: string | null;
   aggregate_json: string | null;
   complete_at: string | null;
 }
 
 export function attemptStatus(a: AttemptStateRow, latestAttempt: number): AttemptStatusName {
   if (a.aggregate_json !== null) return 'completed';
+  if (a.cancelled_at !== null) return 'cancelled';
   if (a.failed_at !== null) return 'failed';
   if (a.attempt < latestAttempt) return 'abandoned';
   if (a.started_at !== null || a.completed_at !== null) return 'running';
@@ -40,6 +42,8 @@ export interface RunState {
 /** Run status from its attempts (ascending). */
 export function runState(attempts: readonly AttemptStateRow[]): RunState {
   if (attempts.length === 0) return { status: 'queued', resultAttempt: null, completedAt: null };
+  // A cancel is final for the run: whatever an attempt stored before it never becomes a result.
+  if (attempts.some((a) => a.cancelled_at !== null)) return { status: 'cancelled', resultAttempt: null, completedAt: null };
   const withCompleted = attempts.filter((a) => a.completed_at !== null);
   const result = withCompleted.at(-1) ?? null;
   if (result && result.aggregate_json !== null) {
@@ -62,7 +66,7 @@ export function refreshRunStatus(db: Database, runId: string): RunState {
   if (!st) {
     st = {
       attempts: db.prepare(
-        `SELECT attempt, started_at, completed_at, failed_at, failed_final, aggregate_json IS NOT NULL AS has_aggregate, complete_at
+        `SELECT attempt, started_at, completed_at, failed_at, failed_final, cancelled_at, aggregate_json IS NOT NULL AS has_aggregate, complete_at
          FROM attempts WHERE run_id = ? ORDER BY attempt`,
       ),
       update: db.prepare('UPDATE runs SET status = ?, result_attempt = ?, completed_at = ? WHERE run_id = ?'),

@@ -98,6 +98,7 @@ export function getRun(db: Database, runId: string): RunDetail | null {
     started_at: a.started_at,
     completed_at: a.completed_at,
     failed_at: a.failed_at,
+    cancelled_at: a.cancelled_at,
     error: a.error,
     log_tail: a.log_tail_json === null ? null : (JSON.parse(a.log_tail_json) as string[]),
   }));

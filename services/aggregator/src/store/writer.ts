@@ -65,6 +65,7 @@ export function createEventWriter(db: Database): EventWriter {
   const setFailed = db.prepare(
     `UPDATE attempts SET failed_at = ?, error = ?, log_tail_json = ?, failed_final = ? WHERE run_id = ? AND attempt = ?`,
   );
+  const setCancelled = db.prepare('UPDATE attempts SET cancelled_at = ? WHERE run_id = ? AND attempt = ?');
   const completionState = db.prepare(
     `SELECT completed_at, sample_count, received_samples, aggregate_json FROM attempts WHERE run_id = ? AND attempt = ?`,
   );
@@ -101,6 +102,9 @@ export function createEventWriter(db: Database): EventWriter {
         break;
       case 'failed':
         setFailed.run(e.at, e.error, JSON.stringify(e.log_tail), e.final ? 1 : 0, e.run_id, e.attempt);
+        break;
+      case 'cancelled':
+        setCancelled.run(e.at, e.run_id, e.attempt);
         break;
     }
     return true;

@@ -3,7 +3,7 @@ import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManage
 import { Kvm, type KV } from '@nats-io/kv';
 import { Objm, type ObjectStore } from '@nats-io/obj';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { RUNS_BUCKET, WORKLOADS_BUCKET, connectNats, ensureStreams, type NatsSettings } from '@kvbench/common';
+import { RUNS_BUCKET, WORKLOADS_BUCKET, connectNats, ensureStreams, openAgentsBucket, type NatsSettings } from '@kvbench/common';
 
 /** Everything the routes need from NATS. */
 export interface Bus {
@@ -14,6 +14,8 @@ export interface Bus {
   runs: KV;
   /** Serialized native workload documents by workload id. */
   workloads: ObjectStore;
+  /** Host agents' presence (AgentInfo by agent id, TTL'd). */
+  agents: KV;
 }
 
 declare module 'fastify' {
@@ -39,7 +41,8 @@ export const natsPlugin = fp<NatsPluginOptions>(
       // Same options as the host agent, so whichever service starts first creates identical buckets.
       const runs = await new Kvm(nc).create(RUNS_BUCKET, { replicas: opts.nats.replicas });
       const workloads = await new Objm(nc).create(WORKLOADS_BUCKET, { replicas: opts.nats.replicas });
-      app.decorate('bus', { nc, js, jsm, runs, workloads });
+      const agents = await openAgentsBucket(nc, opts.nats.replicas);
+      app.decorate('bus', { nc, js, jsm, runs, workloads, agents });
     } catch (err) {
       if (!opts.nc) await nc.close();
       throw err;

@@ -2,10 +2,11 @@ import { ValidationError } from '@kvbench/common';
 import { parseFlags, usage, type FlagSpecs } from '../args.js';
 import type { Command } from '../command.js';
 import { watchRun } from '../watch.js';
+import { bearerToken } from '../token.js';
 
 const flags: FlagSpecs = {
   api: { type: 'string', required: true, help: 'aggregator URL, e.g. http://127.0.0.1:8081' },
-  token: { type: 'string', help: 'bearer token, when the aggregator requires one (READ_TOKEN)' },
+  token: { type: 'string', help: 'bearer token, when the aggregator requires one (READ_TOKEN); default $KVBENCH_TOKEN' },
 };
 const SUMMARY = 'follow a run live: progress bar (done of total, TTFT p50, ETA), then its summary table';
 
@@ -23,7 +24,7 @@ export const watchCommand: Command = {
     const stop = () => ac.abort();
     process.once('SIGINT', stop);
     try {
-      const r = await watchRun(String(f.api), positionals[0]!, { token: f.token as string | undefined, signal: ac.signal });
+      const r = await watchRun(String(f.api), positionals[0]!, { token: bearerToken(f), signal: ac.signal });
       return r.status === 'completed' ? 0 : 1;
     } finally {
       process.off('SIGINT', stop);

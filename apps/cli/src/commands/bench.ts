@@ -20,6 +20,7 @@ import { mergeRunIntoResultsFile } from '../results-file.js';
 import { compareRuns, renderRunSummaryTable } from '@kvbench/report';
 import { Progress } from '../progress.js';
 import { submitThroughServices } from '../submit.js';
+import { bearerToken } from '../token.js';
 
 const OVERRIDE_KEYS = ['gpu_kv_max_tokens', 'tokens_per_block', 'host_cache_gb', 'enable_reuse'] as const;
 const overrideFlags = (prefix: string): FlagSpecs =>
@@ -52,6 +53,7 @@ export const benchFlags: FlagSpecs = {
   profile: { type: 'string', help: 'simulator hardware profile (default by system label)' },
   api: { type: 'string', help: 'submit through the services: workload-api URL' },
   aggregator: { type: 'string', help: 'with --api: aggregator URL (to follow the run and fetch results)' },
+  token: { type: 'string', help: 'with --api: bearer token for the services (AUTH_TOKENS / READ_TOKEN); default $KVBENCH_TOKEN' },
   ...overrideFlags(''),
   ...overrideFlags('pcie_'),
   ...overrideFlags('c2c_'),
@@ -112,6 +114,7 @@ export const benchCommand: Command = {
       return submitThroughServices({
         apiUrl: String(f.api),
         aggregatorUrl: f.aggregator as string | undefined,
+        token: bearerToken(f),
         workload,
         run: jobFields,
         outputJson: String(f.output_json),

@@ -1,9 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
-import { freePort, startNatsServer, waitFor, type NatsServerHandle } from '@kvbench/testkit';
+import { freePort, spawnLogged, startNatsServer, stopProcess, waitFor, type NatsServerHandle } from '@kvbench/processes';
 import type { Logger } from '@kvbench/common';
 
 const require = createRequire(import.meta.url);
@@ -19,12 +18,19 @@ export interface LocalStackOptions {
   simTimeScale?: number;
   /** Extra environment for every service (e.g. auth tokens). */
   env?: Record<string, string>;
+  /** Ports to listen on; a free one is chosen for each that is not given. */
+  ports?: { nats?: number; api?: number; aggregator?: number };
+  /** Host the two HTTP services bind to (default 127.0.0.1). */
+  host?: string;
+  /** Handed every chunk a service writes (its log is a file either way), with the service's name. */
+  tee?: (name: string, chunk: Buffer) => void;
 }
 
 export interface LocalStack {
   natsUrl: string;
   apiUrl: string;
   aggregatorUrl: string;
+  logDir: string;
   nats: NatsServerHandle;
   processes: Map<string, ChildProcess>;
   /** Start (or restart) one agent. */
@@ -34,40 +40,51 @@ export interface LocalStack {
 
 /**
  * nats-server, workload-api, aggregator and one host agent per system, each a real
- * process with its own log file under `dir/logs`. What `make demo` and the
+ * process with its own log file under `dir/logs`. What `kvbench up`, `make demo` and the
  * end-to-end tests run.
  */
 export async function startLocalStack(opts: LocalStackOptions): Promise<LocalStack> {
   const dir = resolve(opts.dir);
-  await mkdir(join(dir, 'logs'), { recursive: true });
+  const logDir = join(dir, 'logs');
+  await mkdir(logDir, { recursive: true });
   const processes = new Map<string, ChildProcess>();
-  const nats = await startNatsServer({ storeDir: join(dir, 'nats') });
+  const nats = await startNatsServer({
+    storeDir: join(dir, 'nats'),
+    ...(opts.ports?.nats !== undefined ? { port: opts.ports.nats } : {}),
+    args: ['-l', join(logDir, 'nats-server.log')],
+  });
   const baseEnv = { ...process.env, NATS_URL: nats.url, LOG_LEVEL: 'info', ...opts.env };
+  let stopping = false;
 
   const spawnService = (name: string, entry: string, env: Record<string, string | undefined>) => {
-    const logFile = createWriteStream(join(dir, 'logs', `${name}.log`), { flags: 'a' });
-    const child = spawn(process.execPath, [entry], { env: { ...baseEnv, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    child.stdout!.pipe(logFile);
-    child.stderr!.pipe(logFile);
+    const logFile = join(logDir, `${name}.log`);
+    const child = spawnLogged({
+      argv: [process.execPath, entry],
+      env: { ...baseEnv, ...env },
+      logFile,
+      ...(opts.tee ? { tee: (chunk: Buffer) => opts.tee!(name, chunk) } : {}),
+    });
     child.on('exit', (code, signal) => {
-      if (!stopping) opts.log.warn(`${name} exited (${signal ?? code}); log: ${join(dir, 'logs', `${name}.log`)}`);
+      if (!stopping) opts.log.warn(`${name} exited (${signal ?? code}); log: ${logFile}`);
     });
     processes.set(name, child);
     return child;
   };
-  let stopping = false;
 
-  const apiPort = await freePort();
-  const aggPort = await freePort();
-  const aggregatorUrl = `http://127.0.0.1:${aggPort}`;
+  const host = opts.host ?? '127.0.0.1';
+  const urlHost = host === '0.0.0.0' ? '127.0.0.1' : host;
+  const apiPort = opts.ports?.api ?? (await freePort());
+  const aggPort = opts.ports?.aggregator ?? (await freePort());
+  const aggregatorUrl = `http://${urlHost}:${aggPort}`;
+  const apiUrl = `http://${urlHost}:${apiPort}`;
   spawnService('aggregator', serverEntry('@kvbench/aggregator'), {
     PORT: String(aggPort),
-    HOST: '127.0.0.1',
+    HOST: host,
     DB_PATH: join(dir, 'aggregator.sqlite'),
   });
   spawnService('workload-api', serverEntry('@kvbench/workload-api'), {
     PORT: String(apiPort),
-    HOST: '127.0.0.1',
+    HOST: host,
     AGGREGATOR_URL: aggregatorUrl,
   });
   const startAgent = async (system: string) =>
@@ -83,27 +100,20 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     await Promise.all([...processes.values()].map((p) => stopProcess(p)));
     await nats.stop();
   };
-  const apiUrl = `http://127.0.0.1:${apiPort}`;
   try {
     for (const url of [apiUrl, aggregatorUrl]) {
-      await waitFor(async () => (await fetch(`${url}/health`).catch(() => undefined))?.ok, { timeoutMs: 30_000, what: `${url}/health` });
+      await waitFor(
+        async () => {
+          const dead = [...processes].find(([, p]) => p.exitCode !== null || p.signalCode !== null);
+          if (dead) throw new Error(`${dead[0]} exited while starting; log: ${join(logDir, `${dead[0]}.log`)}`);
+          return (await fetch(`${url}/health`).catch(() => undefined))?.ok;
+        },
+        { timeoutMs: 30_000, what: `${url}/health` },
+      );
     }
   } catch (err) {
     await stop();
     throw err;
   }
-  return { natsUrl: nats.url, apiUrl, aggregatorUrl, nats, processes, startAgent, stop };
-}
-
-/** SIGTERM, then SIGKILL after a grace period. */
-export async function stopProcess(p: ChildProcess, graceMs = 5000): Promise<void> {
-  if (p.exitCode !== null || p.signalCode !== null) return;
-  await new Promise<void>((done) => {
-    const timer = setTimeout(() => p.kill('SIGKILL'), graceMs);
-    p.once('exit', () => {
-      clearTimeout(timer);
-      done();
-    });
-    p.kill('SIGTERM');
-  });
+  return { natsUrl: nats.url, apiUrl, aggregatorUrl, logDir, nats, processes, startAgent, stop };
 }

@@ -1,6 +1,5 @@
 import { rm, mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { consoleLogger } from '@kvbench/common';
 import { compareRuns, renderComparisonTable } from '@kvbench/report';
 import { parseFlags, usage, type FlagSpecs } from '../args.js';
 import type { Command } from '../command.js';
@@ -8,6 +7,7 @@ import { KvbenchClient } from '../api-client.js';
 import { renderSideBySide } from '../side-by-side.js';
 import { startLocalStack } from '../stack.js';
 import { watchRun } from '../watch.js';
+import { terminalLogger } from '../terminal-log.js';
 
 /**
  * A workload small enough for two cores in well under three minutes, shaped to make
@@ -46,7 +46,7 @@ export const demoCommand: Command = {
     }
     const { flags: f } = parseFlags(argv, flags);
     const out = resolve(String(f.out));
-    const log = consoleLogger('info', '[demo] ');
+    const log = terminalLogger('demo');
     await rm(join(out, 'stack'), { recursive: true, force: true });
     await mkdir(out, { recursive: true });
 

@@ -54,8 +54,16 @@ export class KvbenchClient {
     return call(`${this.apiUrl}/workloads`, { method: 'POST', body: JSON.stringify(input), token: this.token });
   }
 
-  submitRun(run: RunRequest): Promise<{ run_id: string; status: string }> {
+  submitRun(run: RunRequest): Promise<{ run_id: string; status: string; agents_serving?: number; warning?: string }> {
     return call(`${this.apiUrl}/runs`, { method: 'POST', body: JSON.stringify(run), token: this.token });
+  }
+
+  cancelRun(runId: string): Promise<{ run_id: string; status: 'cancelled' | 'cancelling' }> {
+    return call(`${this.apiUrl}/runs/${encodeURIComponent(runId)}/cancel`, { method: 'POST', token: this.token });
+  }
+
+  agents(): Promise<{ agents: { agent_id: string; system_label: string; state: unknown }[] }> {
+    return call(`${this.apiUrl}/agents`, { token: this.token });
   }
 
   runStatus(runId: string): Promise<{ status: string; error?: string | null }> {

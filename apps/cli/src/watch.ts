@@ -17,7 +17,7 @@ export interface WatchOptions {
 }
 
 export interface WatchResult {
-  status: 'completed' | 'failed';
+  status: 'completed' | 'failed' | 'cancelled';
   /** The completed run as stored (from /results), or null when it failed. */
   run: RunResult | null;
   error?: string;
@@ -46,7 +46,7 @@ export async function watchRun(aggregatorUrl: string, runId: string, opts: Watch
   let attempt: number | null = null;
   let lastId: string | undefined;
   let reconnects = 0;
-  let outcome: { status: 'completed' | 'failed'; error?: string } | null = null;
+  let outcome: { status: WatchResult['status']; error?: string } | null = null;
 
   while (!outcome) {
     let res: Response;
@@ -95,6 +95,9 @@ export async function watchRun(aggregatorUrl: string, runId: string, opts: Watch
             if (data.final !== false) outcome = { status: 'failed', error: String(data.error ?? 'unknown error') };
             else progress.note(`attempt ${data.attempt} failed (${data.error}); the job will be retried`);
             break;
+          case 'cancelled':
+            outcome = { status: 'cancelled', error: String(data.reason ?? 'cancelled') };
+            break;
         }
         if (outcome) break;
       }
@@ -107,8 +110,8 @@ export async function watchRun(aggregatorUrl: string, runId: string, opts: Watch
       await delay(Math.min(250 * 2 ** reconnects, 5000));
     }
   }
-  progress.finish(outcome.status === 'failed' ? `failed: ${outcome.error}` : 'completed');
-  if (outcome.status === 'failed') return { status: 'failed', run: null, error: outcome.error!, samples: seen.size };
+  progress.finish(outcome.status === 'completed' ? 'completed' : `${outcome.status}: ${outcome.error}`);
+  if (outcome.status !== 'completed') return { status: outcome.status, run: null, error: outcome.error!, samples: seen.size };
 
   const run = await fetchRunResult(base, runId, headers.authorization);
   if (opts.summaryOut !== null) (opts.summaryOut ?? process.stdout).write(renderRunSummaryTable(compareRuns([run])) + '\n');

@@ -20,15 +20,17 @@ export interface SubmitOptions {
 export async function submitThroughServices(o: SubmitOptions): Promise<number> {
   const client = new KvbenchClient(o.apiUrl, o.aggregatorUrl, o.token);
   const wl = await client.createWorkload({ document: o.workload });
-  const { run_id } = await client.submitRun({ ...o.run, workload_id: wl.id } as RunRequest);
+  const accepted = await client.submitRun({ ...o.run, workload_id: wl.id } as RunRequest);
+  const { run_id } = accepted;
   console.error(`submitted run ${run_id} (system ${o.run.system_label}, workload ${wl.id})`);
+  if (accepted.warning) console.error(`warning: ${accepted.warning}`);
   if (!o.aggregatorUrl) {
     console.error(`no --aggregator given: not following. Status: ${o.apiUrl}/runs/${run_id}`);
     return 0;
   }
   const watched = await watchRun(o.aggregatorUrl, run_id, { token: o.token });
   if (watched.status !== 'completed' || !watched.run) {
-    console.error(`run ${run_id} failed: ${watched.error ?? 'unknown error'}`);
+    console.error(`run ${run_id} ${watched.status}: ${watched.error ?? 'unknown error'}`);
     return 1;
   }
   await mergeRunIntoResultsFile(o.outputJson, o.run.system_label, watched.run);
