@@ -178,6 +178,24 @@ function replaySide(run: RunResult, mode: 'offload' | 'recompute', fullBlocks: n
   return { run_id: runIdOf(run), ttft_s: replay?.ok ? replay.ttft_s : null, valid: why === null, invalid_reason: why };
 }
 
+/**
+ * The host→GPU bandwidth for the link bound: measured by the engine over the offload run, else the
+ * run's link check at this block size, else the simulator profile's figure for one block copy.
+ */
+function onboardBandwidth(run: RunResult, blockBytes: number | null): { gbps: number; source: string } | null {
+  const measured = num(run.log_metrics?.observed_onboard_bandwidth_gbps);
+  if (measured !== null && measured > 0) return { gbps: measured, source: 'measured: log_metrics.observed_onboard_bandwidth_gbps over the offload run' };
+  const lc = runMeta(run)['link_check'];
+  const blocks = isRecord(lc) && Array.isArray(lc['blocks']) ? (lc['blocks'] as unknown[]) : [];
+  for (const b of blocks) {
+    if (isRecord(b) && blockBytes !== null && b['block_bytes'] === blockBytes && num(b['h2d_GBps']) !== null) return { gbps: num(b['h2d_GBps'])!, source: `link check: one-stream block copies of ${blockBytes} bytes (run_meta.link_check)` };
+  }
+  const pools = runMeta(run)['kv_pools'];
+  const prof = isRecord(pools) ? num(pools['h2d_block_gbps']) : null;
+  if (prof !== null && prof > 0) return { gbps: prof, source: 'profiled: the simulator profile\'s host→GPU bandwidth for one block (kv_pools.h2d_block_gbps)' };
+  return null;
+}
+
 function offloadReport(id: string, runs: SweepRun[]): OffloadSweepReport {
   const systems = [...new Set(runs.map((r) => r.label))];
   const lengths = [...new Set(runs.map((r) => Number(r.point)).filter((n) => Number.isFinite(n)))].sort((a, b) => a - b);
@@ -196,11 +214,12 @@ function offloadReport(id: string, runs: SweepRun[]): OffloadSweepReport {
       const tpb = ref ? (kvPoolsOf(ref)?.tokens_per_block ?? null) : null;
       const full = tpb ? Math.floor(len / tpb) : 0;
       const bb = ref ? blockBytes(ref) : null;
-      const measuredBw = off ? num(off.run.log_metrics?.observed_onboard_bandwidth_gbps) : null;
+      const bw = off ? onboardBandwidth(off.run, bb) : null;
+      const measuredBw = bw?.gbps ?? null;
       const null_reasons: Record<string, string> = {};
       const kvBytes = bb !== null && tpb ? full * bb : null;
       if (kvBytes === null) null_reasons.kv_bytes = 'the run does not record the KV bytes of a block (kv_pools.block_bytes)';
-      if (measuredBw === null) null_reasons.bandwidth_gbps = off ? (off.run.log_metrics?.null_reasons?.['observed_onboard_bandwidth_gbps'] ?? 'the engine reported no onboard bandwidth') : 'no offload run at this length';
+      if (measuredBw === null) null_reasons.bandwidth_gbps = off ? 'no onboard bandwidth: not measured by the engine, no link check at this block size, no profile figure' : 'no offload run at this length';
       const offload = off ? replaySide(off.run, 'offload', full) : null;
       const recompute = rec ? replaySide(rec.run, 'recompute', full) : null;
       p.systems[sys] = {
@@ -208,7 +227,7 @@ function offloadReport(id: string, runs: SweepRun[]): OffloadSweepReport {
         recompute,
         kv_bytes: kvBytes,
         bandwidth_gbps: measuredBw,
-        bandwidth_source: measuredBw === null ? null : 'log_metrics.observed_onboard_bandwidth_gbps (measured over the offload run)',
+        bandwidth_source: bw?.source ?? null,
         link_bound_s: kvBytes !== null && measuredBw !== null && measuredBw > 0 ? kvBytes / (measuredBw * 1e9) : null,
         speedup: offload?.valid && recompute?.valid && offload.ttft_s && recompute.ttft_s ? recompute.ttft_s / offload.ttft_s : null,
         null_reasons,

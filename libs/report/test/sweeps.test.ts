@@ -41,3 +41,22 @@ test('offload vs recompute: replay TTFTs, the link bound from KV bytes and the m
   const text = renderSweepTable(sweepReport(sweepRuns(), { sweepId: 'sw-off' }));
   assert.match(text, /not counted: onboarded 252/);
 });
+
+test('the link bound falls back to the link check at the block size, then to the profile\'s figure', () => {
+  const runs = sweepRuns();
+  const off = runs.filter((r) => (r.run_meta as any).workload.sweep.id === 'sw-off' && (r.run_meta as any).kv_config.host_cache_gb > 0);
+  for (const r of off) (r.log_metrics as any).observed_onboard_bandwidth_gbps = null;
+  const c2c = off.find((r) => (r.run_meta as any).system_label === 'c2c' && (r.run_meta as any).workload.sweep.point === '4096')!;
+  (c2c.run_meta as any).link_check = { status: 'ok', blocks: [{ layout: 'x', block_bytes: 4096, h2d_GBps: 1 }, { layout: 'y', block_bytes: 8388608, h2d_GBps: 200 }] };
+  const pcie = off.find((r) => (r.run_meta as any).system_label === 'pcie' && (r.run_meta as any).workload.sweep.point === '4096')!;
+  (pcie.run_meta as any).kv_pools.h2d_block_gbps = 20;
+  const p = sweepReport(runs, { sweepId: 'sw-off' }).offload!.points.find((x) => x.prompt_tokens === 4096)!;
+  assert.equal(p.systems.c2c!.bandwidth_gbps, 200);
+  assert.match(p.systems.c2c!.bandwidth_source!, /^link check/);
+  assert.equal(p.systems.pcie!.bandwidth_gbps, 20);
+  assert.match(p.systems.pcie!.bandwidth_source!, /^profiled/);
+  assert.ok(Math.abs(p.systems.pcie!.link_bound_s! - (64 * 8388608) / 20e9) < 1e-12);
+  const none = sweepReport(runs, { sweepId: 'sw-off' }).offload!.points.find((x) => x.prompt_tokens === 1024)!;
+  assert.equal(none.systems.pcie!.link_bound_s, null);
+  assert.match(none.systems.pcie!.null_reasons.bandwidth_gbps!, /not measured/);
+});

@@ -416,6 +416,7 @@ function kvPools(kv: KvConfig, e: EngineHandle): Record<string, unknown> {
       host_blocks: int(raw['host_blocks']),
       tokens_per_block: int(raw['tokens_per_block']),
       block_bytes: int(raw['block_bytes']),
+      ...(typeof raw['h2d_block_gbps'] === 'number' ? { h2d_block_gbps: raw['h2d_block_gbps'] } : {}),
       source: 'engine GET /version',
     };
   }

@@ -66,6 +66,11 @@ function checkRun(result: RunResultT, events: RunEventT[], job: Job) {
   assert.equal(meta['max_seq_len'], job.max_seq_len);
   assert.ok((meta['engine'] as { version: string }).version.startsWith('kvbench-sim'));
   checkSimBreakdown(result, String((meta['engine'] as { profile: string }).profile));
+  // The pools in blocks as the simulator reports them (the report's hit-rate prediction and link bound use them).
+  const pools = meta['kv_pools'] as Record<string, unknown>;
+  assert.equal(pools['source'], 'engine GET /version');
+  assert.equal(pools['tokens_per_block'], 64);
+  assert.ok(typeof pools['gpu_blocks'] === 'number' && typeof pools['host_blocks'] === 'number' && typeof pools['h2d_block_gbps'] === 'number');
 }
 
 /**

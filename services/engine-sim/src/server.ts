@@ -9,6 +9,7 @@ import { consoleLogger, type Logger } from '@kvbench/common';
 import { resolveSim, type ResolvedSim, type SimOptions } from './config.js';
 import { Engine, type IterationResult } from './engine.js';
 import { TimingModel } from './timing.js';
+import { bandwidthAt, blockTable } from './link.js';
 import { RealtimeDriver, type EmissionRecord } from './driver.js';
 import { InlinePreparer, WorkerPreparer, type RequestPreparer } from './tokenizer-pool.js';
 import { OUTPUT_WORDS } from './tokenizer.js';
@@ -243,6 +244,8 @@ export async function startSimServer(options: StartSimServerOptions): Promise<Si
             host_blocks: cfg.hostBlocks,
             tokens_per_block: cfg.tokensPerBlock,
             block_bytes: cfg.blockBytes,
+            // The profile's host→GPU bandwidth for one block copy (what an onboard of this block size gets).
+            h2d_block_gbps: bandwidthAt(blockTable(cfg.profile.link, 'h2d'), timing.blockBytes),
             legacy_metrics: cfg.legacyMetrics,
           });
         case 'GET /v1/models':
