@@ -1,13 +1,13 @@
-import type { WorkloadDocument } from '@kvbench/common';
+import type { AnyWorkload } from '@kvbench/common';
 import { KvbenchClient, type RunRequest } from './api-client.js';
-import { mergeRunIntoResultsFile } from './results-file.js';
+import { reportSaved, saveRun } from './results-file.js';
 import { watchRun } from './watch.js';
 
 export interface SubmitOptions {
   apiUrl: string;
   aggregatorUrl?: string | undefined;
   token?: string | undefined;
-  workload: WorkloadDocument;
+  workload: AnyWorkload;
   run: Omit<RunRequest, "workload_id"> & { system_label: string };
   outputJson: string;
 }
@@ -33,7 +33,5 @@ export async function submitThroughServices(o: SubmitOptions): Promise<number> {
     console.error(`run ${run_id} ${watched.status}: ${watched.error ?? 'unknown error'}`);
     return 1;
   }
-  await mergeRunIntoResultsFile(o.outputJson, o.run.system_label, watched.run);
-  console.log(`merged into ${o.outputJson} under runs.${o.run.system_label}`);
-  return 0;
+  return reportSaved(await saveRun(o.outputJson, o.run.system_label, watched.run), o.run.system_label);
 }

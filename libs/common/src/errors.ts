@@ -79,6 +79,14 @@ export class AuthError extends KvbenchError {
   }
 }
 
+/** A results file (--output_json) cannot be read, written or merged into; names the file. */
+export class ResultsFileError extends KvbenchError {
+  override readonly code = 'RESULTS_FILE_ERROR';
+  constructor(readonly path: string, problem: string, options?: { cause?: unknown }) {
+    super(`results file ${path}: ${problem}`, options);
+  }
+}
+
 /** The request conflicts with the current state of the thing it names (e.g. cancelling a finished run). */
 export class ConflictError extends KvbenchError {
   override readonly code = 'CONFLICT';

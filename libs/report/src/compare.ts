@@ -9,6 +9,7 @@ import { scenarioReports } from './scenarios.js';
 import { runSettings } from './settings.js';
 import { isRecord, isSimulated, runIdOf, systemLabelOf, workloadIdOf } from './meta.js';
 import { isMeasured, pairByRequestId } from './pairing.js';
+import { isFromOriginalTool, originalToolNotes } from './original-tool.js';
 import type {
   CompareOptions,
   ComparedSystem,
@@ -50,8 +51,9 @@ export function compareRuns(runs: readonly RunResult[], options: CompareOptions 
 
   const systems = describeSystems(runs);
   const baseline = pickBaseline(systems, options.baseline);
-  const notes: string[] = [];
-  const workloads = [...new Set(systems.map((s) => s.workload_id ?? '(unknown)'))];
+  const notes: string[] = originalToolNotes(runs);
+  // The original tool records no workload id; its own note says how its requests were paired.
+  const workloads = [...new Set(systems.filter((s) => !isFromOriginalTool(s.run)).map((s) => s.workload_id ?? '(unknown)'))];
   if (workloads.length > 1) {
     notes.push(`runs come from different workloads (${workloads.join(', ')}): only request ids present in both runs are paired`);
   }

@@ -3,6 +3,7 @@ export { compareRuns, DEFAULT_RESAMPLES, MIN_RESAMPLES } from './compare.js';
 export { pairedBootstrap, pairedBootstrapRatios, type RatioInterval, type PairedBootstrapOptions, type PairedSeries, type Rng } from './bootstrap.js';
 export { pairByRequestId, isMeasured, type PairedTimings } from './pairing.js';
 export { selectRuns, type SelectOptions } from './select.js';
+export { resultsDocumentOf, fromOriginalTool, isFromOriginalTool, pairOriginalToolRuns, originalToolNotes, ORIGINAL_TOOL } from './original-tool.js';
 export { verdictFor, scopeText, type Verdict, type VerdictInput } from './verdict.js';
 export { renderComparisonTable, renderRunSummaryTable, textTable } from './table.js';
 export { displayLabel, contextLabel, fmtMs, fmtNum, fmtPct, fmtFactor } from './format.js';

@@ -1,5 +1,6 @@
 import { NotFoundError, ValidationError, type ResultsDocument, type RunResult } from '@kvbench/common';
 import { runIdOf, workloadIdOf } from './meta.js';
+import { isFromOriginalTool } from './original-tool.js';
 
 export interface SelectOptions {
   /** Exactly these runs, in this order. */
@@ -36,8 +37,12 @@ export function selectRuns(doc: ResultsDocument, opts: SelectOptions = {}): RunR
   const picked: RunResult[] = [];
   for (const label of labels) {
     const runs = doc.runs[label]!;
-    // Files without workload ids (older tools) can only be compared run against run.
-    const latest = workload === undefined ? runs.at(-1) : runs.findLast((r) => workloadIdOf(r) === workload);
+    // Files without workload ids (older tools) can only be compared run against run. The original
+    // tool records none: its latest run may be of this workload, which pairing then checks.
+    const latest =
+      workload === undefined
+        ? runs.at(-1)
+        : (runs.findLast((r) => workloadIdOf(r) === workload) ?? runs.findLast((r) => isFromOriginalTool(r) && workloadIdOf(r) === null));
     if (latest) picked.push(latest);
   }
   if (picked.length === 0) throw new NotFoundError('runs of workload', workload ?? '(none)');

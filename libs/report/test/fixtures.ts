@@ -186,7 +186,7 @@ export function multiturnPair(sessions = 8, turns = 5, kind: 'multiturn' | 'trac
       const noise = () => Math.exp(0.1 * normal(rng));
       const ta = (0.02 + (prompt - cached) * 2e-5 + cached * 6e-6) * noise();
       const tb = (0.02 + (prompt - cached) * 2e-5 + cached * 1.5e-6) * noise();
-      const scenario = kind === 'multiturn' ? { kind, session_id: `s${s}`, turn, release: 'completion' } : { kind, trace_line: turn * sessions + s + 1, release: 'time' };
+      const scenario = kind === 'multiturn' ? { kind, session_id: `s${s}`, turn, release: 'completion' as const } : { kind, trace_line: turn * sessions + s + 1, release: 'time' as const };
       const common = { request_id: `s${s}-t${turn}`, prompt_id: `s${s}-t${turn}`, context_tokens: prompt, prompt_tokens_client: prompt, prompt_tokens_server: prompt, cached_tokens: cached, phase: turn === 1 ? 'cold' : 'reuse', scheduled_at_s: t, batch_index: 0, scenario } as const;
       a.push(sample({ ...common, ttft_s: ta, latency_s: ta + 0.2 }));
       b.push(sample({ ...common, ttft_s: tb, latency_s: tb + 0.2 }));

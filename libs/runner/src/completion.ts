@@ -40,6 +40,11 @@ export interface CompletionRequest {
   body: Buffer;
   timeoutMs: number;
   signal?: AbortSignal;
+  /**
+   * Token-id prompts: the engine counts exactly these tokens, so a usage.prompt_tokens that
+   * differs means it did not serve the prompt that was sent, and the request fails.
+   */
+  expectPromptTokens?: number;
 }
 
 /** Text of an OpenAI streaming chunk: completions (`text`) or chat (`delta.content`). */
@@ -86,6 +91,10 @@ export function streamCompletion(req: CompletionRequest): Promise<CompletionOutc
       clearTimeout(timer);
       out.endAt = now();
       if (error === null && out.firstTextAt === null) error = 'stream finished without any generated text';
+      const counted = out.usage?.prompt_tokens;
+      if (error === null && req.expectPromptTokens !== undefined && counted != null && counted !== req.expectPromptTokens) {
+        error = `engine counted ${counted} prompt tokens, kvbench sent ${req.expectPromptTokens} token ids`;
+      }
       out.ok = error === null;
       out.error = error;
       resolve(out);

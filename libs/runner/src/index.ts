@@ -17,7 +17,8 @@ export { TrtllmWindow, trtllmLogMetrics, type IterationStats, type KvCacheEvent,
 export { joinPerfMetrics, serverMetrics, type PerfEntry, type JoinCandidate, type ClockRelation } from './stats/perf-metrics.js';
 export { clientOnlyBreakdown, engineBreakdown, requestTokens, type ClientTimes } from './breakdown.js';
 export { collectEnvironment, parseNvidiaSmiCsv, type EnvironmentInfo, type GpuInfo } from './environment.js';
-export { completionBody } from './replay.js';
+export { completionBody, replayWorkload, type ReplayOptions, type CompletedRequest } from './replay.js';
+export { planWorkload, tokenIdBody, type Plan, type PlannedRequest } from './plan.js';
 export { streamCompletion, type CompletionOutcome } from './completion.js';
 export { createKeepAliveAgent } from './http.js';
 export { kvbenchVersion } from './version.js';

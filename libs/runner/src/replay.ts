@@ -1,23 +1,28 @@
 /**
- * Replays a workload against an OpenAI-compatible /v1/completions endpoint:
- * batches in order, each after its scheduled delay; a batch's requests run
- * concurrently, at most max_batch_size in flight. Every request's clock starts
- * when its batch is scheduled — a request that waits for a free slot has that
- * wait inside its TTFT, as a user would.
+ * Replays a workload against an OpenAI-compatible /v1/completions endpoint: one scheduler of
+ * requests with release conditions (plan.ts) under a concurrency cap. A request is released at
+ * its scheduled moment — a time after the run's start, or an earlier request's completion plus a
+ * delay (the original batches: the whole previous batch's) — and then waits for a free slot, in
+ * release order. Every request's clock starts when it is released: a request that waits for a slot
+ * has that wait inside its TTFT, as a user would.
  */
-import type { Job, Sample, WorkloadDocument, WorkloadPrompt } from '@kvbench/common';
+import type { AnyWorkload, Job, Sample } from '@kvbench/common';
 import { now, secondsBetween, type Instant } from './clock.js';
 import { streamCompletion, type CompletionOutcome } from './completion.js';
 import type { AnyAgent } from './http.js';
+import { planWorkload, type Plan, type PlannedRequest } from './plan.js';
+
+export { completionBody } from './plan.js';
 
 export interface CompletedRequest {
   sample: Sample;
   outcome: CompletionOutcome;
+  /** When the request was released (its TTFT starts here). */
   scheduledAt: Instant;
 }
 
 export interface ReplayOptions {
-  workload: WorkloadDocument;
+  workload: AnyWorkload;
   job: Job;
   /** Engine base URL (…/v1/completions is appended). */
   baseUrl: URL;
@@ -29,112 +34,318 @@ export interface ReplayOptions {
   runStart: Instant;
   /** Called once per request as it completes (in completion order). */
   onComplete(done: CompletedRequest): void;
-  /** Stop dispatching further batches when this returns a reason (engine died, too many failures). */
+  /** Stop releasing further requests when this returns a reason (engine died, too many failures). */
   stopReason?(): string | null;
   signal?: AbortSignal;
 }
 
-/** The JSON body of one request. max_tokens is the job's output length — never max_seq_len. */
-export function completionBody(job: Job, prompt: WorkloadPrompt): Buffer {
-  return Buffer.from(
-    JSON.stringify({
-      model: job.model,
-      prompt: prompt.text,
-      max_tokens: job.output_tokens,
-      stream: true,
-      stream_options: { include_usage: true },
-      // Every request generates exactly output_tokens, so runs are comparable.
-      ignore_eos: true,
-      temperature: job.temperature,
-      top_p: job.top_p,
-    }),
-  );
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  if (ms <= 0) return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(signal!.reason ?? new Error('aborted'));
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
-
 export async function replayWorkload(opts: ReplayOptions): Promise<{ completed: number; stoppedEarly: string | null }> {
-  const { workload, job, timeScale } = opts;
-  const prompts = new Map(workload.prompts.map((p) => [p.id, p]));
-  // Same prompt → same body: serialize each distinct prompt once.
-  const bodies = new Map<string, Buffer>();
+  const plan = planWorkload(opts.workload, opts.job);
   const url = new URL('v1/completions', opts.baseUrl.href.endsWith('/') ? opts.baseUrl : new URL(opts.baseUrl.href + '/'));
-  const limit = Math.max(1, job.max_batch_size);
-  const scaled = (s: number) => s / timeScale;
-  let completed = 0;
+  return new Scheduler(plan, opts, url).run();
+}
 
-  for (const batch of workload.batches) {
-    const stop = opts.stopReason?.();
-    if (stop) return { completed, stoppedEarly: stop };
-    if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('aborted');
-
-    // Build every body before the scheduled moment so serialization is not inside TTFT.
-    const reqs = batch.requests.map((r, index) => {
-      const prompt = prompts.get(r.prompt_id);
-      if (!prompt) throw new Error(`workload batch ${batch.index} refers to unknown prompt '${r.prompt_id}'`);
-      let body = bodies.get(prompt.id);
-      if (!body) bodies.set(prompt.id, (body = completionBody(job, prompt)));
-      return { r, index, prompt, body };
-    });
-
-    // A time-scaled simulator runs S times faster; so does the schedule.
-    await sleep(batch.delay_ms * timeScale, opts.signal);
-    const scheduledAt = now();
-    const scheduledAtS = scaled(secondsBetween(opts.runStart, scheduledAt));
-
-    let next = 0;
-    const worker = async () => {
-      while (next < reqs.length) {
-        const { r, index, prompt, body } = reqs[next++]!;
-        const outcome = await streamCompletion({
-          url,
-          agent: opts.agent,
-          body,
-          timeoutMs: opts.requestTimeoutMs,
-          ...(opts.signal ? { signal: opts.signal } : {}),
-        });
-        const itl: number[] = [];
-        for (let i = 1; i < outcome.textChunkTimes.length; i++) {
-          itl.push(scaled(secondsBetween(outcome.textChunkTimes[i - 1]!, outcome.textChunkTimes[i]!)));
-        }
-        const sample: Sample = {
-          request_id: r.request_id,
-          batch_index: batch.index,
-          index_in_batch: index,
-          prompt_id: prompt.id,
-          context_tokens: batch.context_tokens,
-          phase: r.phase,
-          scheduled_at_s: scheduledAtS,
-          ttft_s: outcome.firstTextAt === null ? null : scaled(secondsBetween(scheduledAt, outcome.firstTextAt)),
-          latency_s: outcome.ok ? scaled(secondsBetween(scheduledAt, outcome.endAt)) : null,
-          itl_s: itl,
-          prompt_tokens_client: prompt.tokens,
-          prompt_tokens_server: outcome.usage?.prompt_tokens ?? null,
-          completion_tokens_client: outcome.textChunkTimes.length,
-          completion_tokens_server: outcome.usage?.completion_tokens ?? null,
-          cached_tokens: outcome.usage?.cached_tokens ?? null,
-          ok: outcome.ok,
-          error: outcome.error,
-          server: null,
-        };
-        completed++;
-        opts.onComplete({ sample, outcome, scheduledAt });
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(limit, reqs.length) }, worker));
+/** Min-heap of timed releases, earliest first; ties in workload order. */
+class ReleaseHeap {
+  private readonly items: { at: Instant; group: number[] }[] = [];
+  get size(): number {
+    return this.items.length;
   }
-  return { completed, stoppedEarly: null };
+  peek(): { at: Instant; group: number[] } | undefined {
+    return this.items[0];
+  }
+  push(item: { at: Instant; group: number[] }): void {
+    const a = this.items;
+    a.push(item);
+    for (let i = a.length - 1; i > 0; ) {
+      const p = (i - 1) >> 1;
+      if (!this.less(a[i]!, a[p]!)) break;
+      [a[i], a[p]] = [a[p]!, a[i]!];
+      i = p;
+    }
+  }
+  pop(): { at: Instant; group: number[] } | undefined {
+    const a = this.items;
+    const top = a[0];
+    const last = a.pop();
+    if (a.length > 0 && last) {
+      a[0] = last;
+      for (let i = 0; ; ) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < a.length && this.less(a[l]!, a[m]!)) m = l;
+        if (r < a.length && this.less(a[r]!, a[m]!)) m = r;
+        if (m === i) break;
+        [a[i], a[m]] = [a[m]!, a[i]!];
+        i = m;
+      }
+    }
+    return top;
+  }
+  private less(x: { at: Instant; group: number[] }, y: { at: Instant; group: number[] }): boolean {
+    return x.at < y.at || (x.at === y.at && x.group[0]! < y.group[0]!);
+  }
+}
+
+/** How many of the next timed requests have their bodies built ahead of their release. */
+const BODY_LOOKAHEAD = 16;
+/** Below this many ms to the next release, poll with setImmediate instead of a timer. */
+const SPIN_MS = 1;
+
+class Scheduler {
+  private readonly reqs: readonly PlannedRequest[];
+  /** Unfinished dependencies of each request. */
+  private readonly waitingOn: Int32Array;
+  /** Dependencies not yet sent: at 0 the request's body is built while they run. */
+  private readonly notStarted: Int32Array;
+  private readonly latestDepEnd: Instant[];
+  private readonly dependents: number[][];
+  private readonly releasedAt: Instant[] = [];
+  private readonly heap = new ReleaseHeap();
+  /** Released, waiting for a slot, in release order. */
+  private readonly ready: number[] = [];
+  private readyHead = 0;
+  private inFlight = 0;
+  private completed = 0;
+  private stopped: string | null = null;
+  private timer: { cancel(): void } | null = null;
+  private timerAt: Instant | null = null;
+  private readonly bodies = new Map<string, Buffer>();
+  /** Requests not yet sent per body key: a body is dropped after its last use (scenario prompts are large). */
+  private readonly usesLeft = new Map<string, number>();
+  private finish!: (r: { completed: number; stoppedEarly: string | null }) => void;
+  private fail!: (err: unknown) => void;
+
+  constructor(
+    private readonly plan: Plan,
+    private readonly opts: ReplayOptions,
+    private readonly url: URL,
+  ) {
+    this.reqs = plan.requests;
+    const n = this.reqs.length;
+    this.waitingOn = new Int32Array(n);
+    this.notStarted = new Int32Array(n);
+    this.latestDepEnd = new Array<Instant>(n).fill(opts.runStart);
+    this.dependents = Array.from({ length: n }, () => []);
+    for (const r of this.reqs) {
+      this.waitingOn[r.index] = r.after.length;
+      this.notStarted[r.index] = r.after.length;
+      for (const d of r.after) this.dependents[d]!.push(r.index);
+      this.usesLeft.set(r.bodyKey, (this.usesLeft.get(r.bodyKey) ?? 0) + 1);
+    }
+  }
+
+  run(): Promise<{ completed: number; stoppedEarly: string | null }> {
+    return new Promise((resolve, reject) => {
+      this.finish = resolve;
+      this.fail = reject;
+      const onAbort = () => this.stop('aborted');
+      this.opts.signal?.addEventListener('abort', onAbort, { once: true });
+      const done = this.finish;
+      this.finish = (r) => {
+        this.opts.signal?.removeEventListener('abort', onAbort);
+        done(r);
+      };
+      if (this.opts.signal?.aborted) return this.end();
+      // Requests released at the run's start (or at a time after it), grouped by their moment.
+      const roots = this.reqs.filter((r) => r.after.length === 0);
+      // The first moment's bodies are built before the schedule starts (the original batches
+      // did so before their first batch): the schedule's origin is when they are ready.
+      const first = roots.reduce((m, r) => Math.min(m, r.delayMs), Infinity);
+      for (const r of roots) if (r.delayMs === first) this.bodyOf(r);
+      const origin = now();
+      for (const r of roots) this.latestDepEnd[r.index] = origin > this.opts.runStart ? origin : this.opts.runStart;
+      this.scheduleGroups(roots.map((r) => r.index));
+      this.pump();
+    });
+  }
+
+  /** Requests whose conditions are met, grouped by release instant (a batch is one group). */
+  private scheduleGroups(indices: number[]): void {
+    const byAt = new Map<Instant, number[]>();
+    for (const i of indices) {
+      const r = this.reqs[i]!;
+      const at = this.latestDepEnd[i]! + BigInt(Math.round(r.delayMs * this.opts.timeScale * 1e6));
+      let g = byAt.get(at);
+      if (!g) byAt.set(at, (g = []));
+      g.push(i);
+    }
+    for (const [at, group] of byAt) this.heap.push({ at, group });
+  }
+
+  /** Release what is due, start what fits, arm the timer for the next release. */
+  private pump(): void {
+    if (this.stopped === null) {
+      const t = now();
+      for (let top = this.heap.peek(); top && top.at <= t; top = this.heap.peek()) {
+        this.heap.pop();
+        this.release(top.group, top.at);
+        if (this.stopped !== null) break;
+      }
+    }
+    while (this.inFlight < this.plan.concurrency && this.readyHead < this.ready.length) this.start(this.ready[this.readyHead++]!);
+    if (this.readyHead > 1024 && this.readyHead * 2 > this.ready.length) this.ready.splice(0, this.readyHead), (this.readyHead = 0);
+    if (this.stopped === null && this.heap.size > 0) setImmediate(() => this.safely(() => this.prepareAhead()));
+    this.arm();
+    if (this.inFlight === 0 && (this.stopped !== null || (this.heap.size === 0 && this.readyHead >= this.ready.length))) this.end();
+  }
+
+  private release(group: number[], at: Instant): void {
+    const stop = this.opts.stopReason?.();
+    if (stop) return this.stop(stop);
+    for (const i of group) {
+      this.releasedAt[i] = at;
+      this.ready.push(i);
+    }
+  }
+
+  private clearTimer(): void {
+    this.timer?.cancel();
+  }
+
+  private arm(): void {
+    const next = this.stopped === null ? this.heap.peek() : undefined;
+    if (!next) {
+      this.clearTimer();
+      this.timer = null;
+      this.timerAt = null;
+      return;
+    }
+    if (this.timer && this.timerAt === next.at) return;
+    this.clearTimer();
+    const ms = Number(next.at - now()) / 1e6;
+    this.timerAt = next.at;
+    const fire = () => {
+      this.timer = null;
+      this.timerAt = null;
+      this.safely(() => this.pump());
+    };
+    // Timers fire up to a millisecond or two late: wake early and poll the last stretch on the
+    // event loop's check phase (which still serves I/O between polls).
+    if (ms > SPIN_MS) {
+      const t = setTimeout(fire, ms - SPIN_MS);
+      this.timer = { cancel: () => clearTimeout(t) };
+    } else {
+      const t = setImmediate(fire);
+      this.timer = { cancel: () => clearImmediate(t) };
+    }
+  }
+
+  /** Bodies of the next timed releases, built before their moment so serializing is not inside TTFT. */
+  private prepareAhead(): void {
+    const top = this.heap.peek();
+    if (!top) return;
+    let n = 0;
+    for (const i of top.group) {
+      this.bodyOf(this.reqs[i]!);
+      if (++n >= BODY_LOOKAHEAD) break;
+    }
+  }
+
+  private bodyOf(r: PlannedRequest): Buffer {
+    let body = this.bodies.get(r.bodyKey);
+    if (!body) this.bodies.set(r.bodyKey, (body = r.body()));
+    return body;
+  }
+
+  private start(i: number): void {
+    const r = this.reqs[i]!;
+    const body = this.bodyOf(r);
+    const left = this.usesLeft.get(r.bodyKey)! - 1;
+    this.usesLeft.set(r.bodyKey, left);
+    if (left === 0) this.bodies.delete(r.bodyKey);
+    this.inFlight++;
+    const scheduledAt = this.releasedAt[i]!;
+    streamCompletion({
+      url: this.url,
+      agent: this.opts.agent,
+      body,
+      timeoutMs: this.opts.requestTimeoutMs,
+      ...(r.expectPromptTokens !== null ? { expectPromptTokens: r.expectPromptTokens } : {}),
+      ...(this.opts.signal ? { signal: this.opts.signal } : {}),
+    }).then(
+      (outcome) => this.done(r, scheduledAt, outcome),
+      (err) => this.fail(err),
+    );
+    // The bodies of requests whose dependencies have all been sent, built while those run (after
+    // this one's bytes are out): a batch's while the previous batch runs, a turn's while the last one does.
+    const waiting = this.dependents[i]!.filter((d) => --this.notStarted[d]! === 0);
+    if (waiting.length) setImmediate(() => this.safely(() => {
+      if (this.stopped === null) for (const d of waiting) this.bodyOf(this.reqs[d]!);
+    }));
+  }
+
+  private done(r: PlannedRequest, scheduledAt: Instant, outcome: CompletionOutcome): void {
+    this.inFlight--;
+    this.completed++;
+    const scaled = (s: number) => s / this.opts.timeScale;
+    const itl: number[] = [];
+    for (let k = 1; k < outcome.textChunkTimes.length; k++) itl.push(scaled(secondsBetween(outcome.textChunkTimes[k - 1]!, outcome.textChunkTimes[k]!)));
+    const id = r.identity;
+    const sample: Sample = {
+      request_id: id.request_id,
+      batch_index: id.batch_index,
+      index_in_batch: id.index_in_batch,
+      prompt_id: id.prompt_id,
+      context_tokens: id.context_tokens,
+      phase: id.phase,
+      scheduled_at_s: scaled(secondsBetween(this.opts.runStart, scheduledAt)),
+      ttft_s: outcome.firstTextAt === null ? null : scaled(secondsBetween(scheduledAt, outcome.firstTextAt)),
+      latency_s: outcome.ok ? scaled(secondsBetween(scheduledAt, outcome.endAt)) : null,
+      itl_s: itl,
+      prompt_tokens_client: id.prompt_tokens_client,
+      prompt_tokens_server: outcome.usage?.prompt_tokens ?? null,
+      completion_tokens_client: outcome.textChunkTimes.length,
+      completion_tokens_server: outcome.usage?.completion_tokens ?? null,
+      cached_tokens: outcome.usage?.cached_tokens ?? null,
+      ok: outcome.ok,
+      error: outcome.error,
+      server: null,
+      ...(id.scenario !== undefined ? { scenario: id.scenario } : {}),
+    };
+    try {
+      this.opts.onComplete({ sample, outcome, scheduledAt });
+    } catch (err) {
+      return this.fail(err);
+    }
+    // A failed request still releases what waits on it: the schedule is the workload's, not the engine's.
+    const released: number[] = [];
+    for (const d of this.dependents[r.index]!) {
+      if (outcome.endAt > this.latestDepEnd[d]!) this.latestDepEnd[d] = outcome.endAt;
+      if (--this.waitingOn[d]! === 0) released.push(d);
+    }
+    if (released.length && this.stopped === null) this.scheduleGroups(released);
+    this.safely(() => this.pump());
+  }
+
+  /** Work run from a timer or a completion: a throw (a body that cannot be built) fails the replay, not the process. */
+  private safely(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.ended = true;
+      this.stopped ??= 'failed';
+      this.timer?.cancel();
+      this.fail(err);
+    }
+  }
+
+  private stop(reason: string): void {
+    this.stopped ??= reason;
+    this.clearTimer();
+    this.timer = null;
+    this.timerAt = null;
+    this.ready.length = this.readyHead; // released but not started: never sent
+    if (this.inFlight === 0) this.end();
+  }
+
+  private ended = false;
+  private end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.clearTimer();
+    if (this.opts.signal?.aborted) return this.fail(this.opts.signal.reason ?? new Error('aborted'));
+    this.finish({ completed: this.completed, stoppedEarly: this.stopped === 'aborted' ? null : this.stopped });
+  }
 }

@@ -22,9 +22,10 @@ import {
   type RunMeta,
   type RunResult,
   type Sample,
-  type WorkloadDocument,
+  type AnyWorkload,
 } from '@kvbench/common';
 import { clientOnlyBreakdown, engineBreakdown, requestTokens } from './breakdown.js';
+import { requestCount } from '@kvbench/workload';
 import { now } from './clock.js';
 import { relateClocks } from './clock-offset.js';
 import { startEngine, type EngineHandle } from './engine/start.js';
@@ -41,7 +42,7 @@ import { gitCommit, kvbenchVersion } from './version.js';
 
 export interface RunContext {
   job: Job;
-  workload: WorkloadDocument;
+  workload: AnyWorkload;
   /** 1, 2, ... (the host agent passes the JetStream delivery count). */
   attempt: number;
   /** Publish an event: started, sample (as each completes), engine_stats (progress + final), completed, failed. */
@@ -122,7 +123,7 @@ async function execute(
 ): Promise<RunResult> {
   const { job, workload, log } = ctx;
   const kv = resolveKvConfig(job.config_module, job.overrides);
-  const totalRequests = workload.batches.reduce((n, b) => n + b.requests.length, 0);
+  const totalRequests = requestCount(workload);
   const runDir = join(agent.workDir, job.run_id, `attempt-${ctx.attempt}`);
 
   // Facts that do not depend on the engine, gathered while it starts.
@@ -347,7 +348,7 @@ function buildRunMeta(a: {
 }): RunMeta {
   const { job, workload } = a.ctx;
   const e = a.engine;
-  const requests = workload.batches.reduce((n, b) => n + b.requests.length, 0);
+  const requests = requestCount(workload);
   return {
     run_id: job.run_id,
     attempt: a.ctx.attempt,
@@ -394,9 +395,10 @@ function buildRunMeta(a: {
     workload: {
       tokenizer: workload.tokenizer,
       prompts: workload.prompts.length,
-      batches: workload.batches.length,
+      batches: workload.version === 2 ? 0 : workload.batches.length,
       requests,
       params: workload.params,
+      ...(workload.version === 2 ? { kind: workload.kind, max_concurrency: workload.max_concurrency, token_space: workload.token_space, sweep: workload.sweep } : {}),
     },
   };
 }

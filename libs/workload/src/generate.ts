@@ -1,5 +1,5 @@
 import { parseOrThrow, ValidationError, WorkloadParams, TOKENIZER } from '@kvbench/common';
-import type { WorkloadBatch, WorkloadDocument, WorkloadPrompt, WorkloadRequest } from '@kvbench/common';
+import type { WorkloadDocument, WorkloadBatch, WorkloadPrompt, WorkloadRequest } from '@kvbench/common';
 import { distinctPromptCapacity, promptText } from './prompt-text.js';
 import { freshPromptId, poolPromptId, requestId } from './ids.js';
 import { scheduleRandom } from './rng.js';

@@ -1,10 +1,11 @@
 export { generateWorkload, REUSE_RATIO, type WorkloadParamsInput } from './generate.js';
-export { serializeWorkload, serializeWorkloadParts, workloadId, workloadIdOfText, summarizeWorkload, countWorkload, type WorkloadStats, type WorkloadCounts } from './serialize.js';
-export { parseWorkload, type ParseOptions } from './parse.js';
+export { serializeWorkload, serializeWorkloadParts, workloadId, workloadIdOfText, summarizeWorkload, countWorkload, requestCount, type WorkloadStats, type WorkloadCounts } from './serialize.js';
+export { parseWorkload, parseAnyWorkload, type ParseOptions } from './parse.js';
 export { toSeedFormat, seedFormatChunks, type SeedFormatBatch } from './seed-format.js';
-export { readWorkloadFile, writeWorkloadFile, type WorkloadFormat } from './files.js';
+export { readWorkloadFile, readAnyWorkloadFile, writeWorkloadFile, type WorkloadFormat } from './files.js';
 export { workloadRequests, type ReplayRequest } from './requests.js';
 export { countTokens, cl100kEncoder } from './tokens.js';
 export { promptText, HEADER_WORDS } from './prompt-text.js';
 export { deriveVocabulary, VOCABULARY_SIZE } from './vocabulary-derive.js';
 export { VOCABULARY_WORDS } from './vocabulary-words.js';
+export * from './scenario/index.js';

@@ -1,6 +1,7 @@
-import { parseOrThrow, SeedBatch, TOKENIZER, ValidationError, WorkloadDocument } from '@kvbench/common';
+import { AnyWorkload, parseOrThrow, SeedBatch, TOKENIZER, ValidationError, WorkloadDocument } from '@kvbench/common';
 import type { SeedWorkload } from '@kvbench/common';
 import type { WorkloadBatch, WorkloadPrompt } from '@kvbench/common';
+import { checkScenario } from './scenario/document.js';
 import { importedPromptId, requestId } from './ids.js';
 import { countTokens } from './tokens.js';
 
@@ -30,6 +31,19 @@ export function parseWorkload(json: unknown, options: ParseOptions = {}): Worklo
     'invalid workload: expected a kvbench workload document (with "schema") or the original list of batches',
     '(root)',
   );
+}
+
+/**
+ * Any workload: a scenario document of token-id segments (version 2: multiturn, docqa, trace,
+ * offload) or whatever parseWorkload reads (the original batches, native or in the original format).
+ */
+export function parseAnyWorkload(json: unknown, options: ParseOptions = {}): AnyWorkload {
+  if (json !== null && typeof json === 'object' && !Array.isArray(json) && 'schema' in json && (json as { version?: unknown }).version === 2) {
+    const doc = parseOrThrow(AnyWorkload, json, 'workload document');
+    if (doc.version === 2) checkScenario(doc);
+    return doc;
+  }
+  return parseWorkload(json, options);
 }
 
 const seedBatches = SeedBatch.array().min(1);

@@ -1,4 +1,4 @@
-import type { WorkloadBatch, WorkloadDocument, WorkloadPrompt, WorkloadRequest } from '@kvbench/common';
+import type { WorkloadDocument, WorkloadBatch, WorkloadPrompt, WorkloadRequest } from '@kvbench/common';
 
 export interface ReplayRequest {
   batch: WorkloadBatch;

@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
-import type { WorkloadDocument, WorkloadParams, WorkloadSummary } from '@kvbench/common';
+import type { AnyWorkload, WorkloadDocument, WorkloadParams, WorkloadSummary } from '@kvbench/common';
+import { serializeScenarioParts } from './scenario/document.js';
 
 /**
  * Canonical JSON of a native document: fixed key order, one prompt or batch per line (so `head`
  * shows the structure), no timestamps. Same document, same bytes; the workload id hashes this.
  */
-export function serializeWorkload(doc: WorkloadDocument): string {
+export function serializeWorkload(doc: AnyWorkload): string {
   return serializeWorkloadParts(doc).join('');
 }
 
@@ -14,7 +15,11 @@ export function serializeWorkload(doc: WorkloadDocument): string {
  * and writing go piece by piece: one string of the whole document (~50 MB for the documented
  * workload) would be a second full copy of every prompt, and large fresh strings are slow to make.
  */
-export function serializeWorkloadParts(doc: WorkloadDocument): string[] {
+export function serializeWorkloadParts(doc: AnyWorkload): string[] {
+  return doc.version === 2 ? serializeScenarioParts(doc) : serializeLegacyParts(doc);
+}
+
+function serializeLegacyParts(doc: WorkloadDocument): string[] {
   const head = {
     schema: doc.schema,
     version: doc.version,
@@ -98,8 +103,13 @@ function hashAndSize(serialized: string | readonly string[]): { id: string; byte
 }
 
 /** Content-derived id: the same workload has the same id wherever it is generated or uploaded. */
-export function workloadId(doc: WorkloadDocument): string {
+export function workloadId(doc: AnyWorkload): string {
   return workloadIdOfText(serializeWorkloadParts(doc));
+}
+
+/** Requests of either document (batches' requests, or the scenario's). */
+export function requestCount(doc: AnyWorkload): number {
+  return doc.version === 2 ? doc.requests.length : doc.batches.reduce((n, b) => n + b.requests.length, 0);
 }
 
 /** The common WorkloadSummary plus token totals (what the CLI prints). */
@@ -113,7 +123,23 @@ export interface WorkloadStats extends WorkloadSummary {
 /** What a workload holds, without its id and size (which need the serialization). */
 export type WorkloadCounts = Omit<WorkloadStats, 'id' | 'bytes'>;
 
-export function countWorkload(doc: WorkloadDocument): WorkloadCounts {
+export function countWorkload(doc: AnyWorkload): WorkloadCounts {
+  if (doc.version === 2) {
+    const tokens = new Map(doc.prompts.map((p) => [p.id, p.tokens]));
+    let requestTokens = 0;
+    for (const r of doc.requests) requestTokens += tokens.get(r.prompt_id) ?? 0;
+    return {
+      params: null,
+      prompts: doc.prompts.length,
+      requests: doc.requests.length,
+      batches: 0,
+      contexts: [...new Set(doc.prompts.map((p) => p.tokens))].sort((a, b) => a - b),
+      kind: doc.kind,
+      request_tokens: requestTokens,
+      // Distinct tokens are the segments' (a prompt is a path of them).
+      prompt_tokens: doc.segments.reduce((s, x) => s + x.tokens, 0),
+    };
+  }
   const tokensById = new Map(doc.prompts.map((p) => [p.id, p.tokens]));
   let requests = 0;
   let requestTokens = 0;
@@ -136,11 +162,15 @@ export function countWorkload(doc: WorkloadDocument): WorkloadCounts {
 
 /** `serialized`: the document's serializeWorkload text or parts, when the caller already has them. */
 export function summarizeWorkload(
-  doc: WorkloadDocument,
+  doc: AnyWorkload,
   serialized: string | readonly string[] = serializeWorkloadParts(doc),
 ): WorkloadStats {
   const { id, bytes } = hashAndSize(serialized);
   const c = countWorkload(doc);
   // Key order as in the common WorkloadSummary, then the token totals.
-  return { id, params: c.params, prompts: c.prompts, requests: c.requests, batches: c.batches, contexts: c.contexts, bytes, request_tokens: c.request_tokens, prompt_tokens: c.prompt_tokens };
+  return {
+    id, params: c.params, prompts: c.prompts, requests: c.requests, batches: c.batches, contexts: c.contexts, bytes,
+    ...(c.kind !== undefined ? { kind: c.kind } : {}),
+    request_tokens: c.request_tokens, prompt_tokens: c.prompt_tokens,
+  };
 }

@@ -25,7 +25,8 @@ export const CompletionBody = z
     prompt: z.union([
       z.string(),
       z.array(z.string()).length(1, 'the simulator takes one prompt per request'),
-      z.array(z.number().int().nonnegative()).min(1),
+      // Token ids are held as 32-bit integers (Uint32Array): a larger id would alias another.
+      z.array(z.number().int().nonnegative().max(0xffffffff, 'a token id fits 32 bits')).min(1),
     ]),
   })
   .loose();

@@ -20,7 +20,7 @@ import {
   setupBus,
   type Logger,
 } from '@kvbench/common';
-import { parseWorkload } from '@kvbench/workload';
+import { parseAnyWorkload } from '@kvbench/workload';
 import { runBenchmark, type AgentOptions } from '@kvbench/runner';
 import { linkCheck } from '@kvbench/probe';
 import { EventPublisher } from './publisher.js';
@@ -235,7 +235,7 @@ export class HostAgent {
   private async loadWorkload(id: string) {
     const bytes = await this.workloads.getBlob(id);
     if (!bytes) throw new NotFoundError('workload', id);
-    return parseWorkload(JSON.parse(new TextDecoder().decode(bytes)));
+    return parseAnyWorkload(JSON.parse(new TextDecoder().decode(bytes)));
   }
 
   private runnerOptions(): AgentOptions {

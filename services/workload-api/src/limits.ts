@@ -1,4 +1,4 @@
-import { LimitError, type WorkloadDocument, type WorkloadParams } from '@kvbench/common';
+import { LimitError, type AnyWorkload, type LengthSpec, type ScenarioParams, type WorkloadParams } from '@kvbench/common';
 import type { Limits } from './config.js';
 import { SizeLimitError } from './http-errors.js';
 
@@ -34,8 +34,45 @@ export function checkParamsLimits(p: WorkloadParams, limits: Limits): void {
   }
 }
 
+const most = (l: LengthSpec): number => (typeof l === 'number' ? l : l.dist === 'uniform' ? l.max : (l.max ?? Infinity));
+
+/**
+ * A scenario's prompts are token ids: the document stays small whatever the tokens, so its bytes
+ * bound nothing. What bounds the work: the longest prompt (MAX_CONTEXT_TOKENS), the number of
+ * requests (MAX_BATCHES × MAX_BATCH_SIZE, what the original batches allow), and the working set,
+ * whose ids the agent holds in memory at 4 bytes a token (MAX_WORKLOAD_BYTES / 4).
+ */
+export function checkScenarioParamsLimits(p: ScenarioParams, limits: Limits): void {
+  const maxRequests = limits.maxBatches * limits.maxBatchSize;
+  const maxTokens = Math.floor(limits.maxWorkloadBytes / 4);
+  if (p.kind === 'multiturn') {
+    const turns = most(p.turns);
+    const context = most(p.session_context_tokens);
+    const user = most(p.turn_tokens);
+    if (!Number.isFinite(turns)) throw new LimitError('scenario.turns: a lognormal without max has no bound; give max', 'scenario.turns', maxRequests);
+    if (!Number.isFinite(context)) throw new LimitError('scenario.session_context_tokens: a lognormal without max has no bound; give max', 'scenario.session_context_tokens', limits.maxContextTokens);
+    if (!Number.isFinite(user)) throw new LimitError('scenario.turn_tokens: a lognormal without max has no bound; give max', 'scenario.turn_tokens', limits.maxContextTokens);
+    const longest = p.shared_prefix_tokens + context + (turns - 1) * (user + p.answer_tokens) + user + p.answer_tokens;
+    over(longest, limits.maxContextTokens, 'MAX_CONTEXT_TOKENS', 'scenario.turns');
+    over(p.sessions * turns, maxRequests, 'MAX_BATCHES × MAX_BATCH_SIZE', 'scenario.sessions');
+    over(p.shared_prefix_tokens + p.sessions * (longest - p.shared_prefix_tokens), maxTokens, 'MAX_WORKLOAD_BYTES / 4', 'scenario.sessions');
+  } else {
+    over(p.document_tokens + p.question_tokens + (p.answer_tokens ?? 0), limits.maxContextTokens, 'MAX_CONTEXT_TOKENS', 'scenario.document_tokens');
+    const requests = p.documents * p.questions * p.rounds;
+    over(requests, maxRequests, 'MAX_BATCHES × MAX_BATCH_SIZE', 'scenario.documents');
+    over(p.documents * p.document_tokens + requests * p.question_tokens, maxTokens, 'MAX_WORKLOAD_BYTES / 4', 'scenario.documents');
+  }
+}
+
 /** Checks an uploaded (already parsed, native) document; fields are named by their native path. */
-export function checkDocumentLimits(doc: WorkloadDocument, limits: Limits): void {
+export function checkDocumentLimits(doc: AnyWorkload, limits: Limits): void {
+  if (doc.version === 2) {
+    doc.prompts.forEach((p, i) => over(p.tokens, limits.maxContextTokens, 'MAX_CONTEXT_TOKENS', `document.prompts.${i}.tokens`));
+    over(doc.requests.length, limits.maxBatches * limits.maxBatchSize, 'MAX_BATCHES × MAX_BATCH_SIZE', 'document.requests');
+    const working = doc.segments.reduce((n, s) => n + s.tokens, 0);
+    over(working, Math.floor(limits.maxWorkloadBytes / 4), 'MAX_WORKLOAD_BYTES / 4', 'document.segments');
+    return;
+  }
   over(doc.batches.length, limits.maxBatches, 'MAX_BATCHES', 'document.batches');
   doc.batches.forEach((b, i) => {
     over(b.context_tokens, limits.maxContextTokens, 'MAX_CONTEXT_TOKENS', `document.batches.${i}.context_tokens`);

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import {
+  AGENTS_BUCKET,
   AgentInfo,
   BusError,
   ConflictError,
@@ -153,14 +154,20 @@ export async function submitRun(ctx: RunsContext, req: RunRequest): Promise<RunA
   await busCall('runs bucket', () =>
     changeRunStatus(ctx.runs, runId, (s) => (s && s.job_seq === null ? { ...s, job_seq: jobSeq } : null)),
   );
-  const serving = (await liveAgents(ctx.agents, ctx.now())).filter((a) => a.system_label === job.system_label).length;
+  // Presence is advice: it may never hold up (or fail) a run that is already queued.
+  const serving = await withTimeout(liveAgents(ctx.jsm, ctx.agents, ctx.now()), 3000).then(
+    (agents) => agents.filter((a) => a.system_label === job.system_label).length,
+    () => null,
+  );
   return {
     run_id: runId,
     status: 'queued',
     status_url: `/runs/${runId}`,
     ...(ctx.aggregatorUrl ? { events_url: `${ctx.aggregatorUrl}/runs/${runId}/events` } : {}),
     agents_serving: serving,
-    ...(serving === 0
+    ...(serving === null
+      ? { warning: 'could not read which host agents are connected (GET /agents); the run is queued for its system' }
+      : serving === 0
       ? { warning: `no host agent serving system '${job.system_label}' is connected: the run waits in its queue until one starts (GET /agents lists them)` }
       : {}),
   };
@@ -168,12 +175,17 @@ export async function submitRun(ctx: RunsContext, req: RunRequest): Promise<RunA
 
 /**
  * Host agents whose heartbeat is recent. The bucket's TTL removes silent agents; the age check
- * covers the moments before the server expires an entry.
+ * covers the moments before the server expires an entry. The keys come from the bucket's stream
+ * info (one request) rather than `kv.keys()`, whose ordered consumer was seen to hang here while
+ * heartbeats kept writing to the bucket.
  */
-export async function liveAgents(agents: KV, now: Date): Promise<(AgentInfo & { age_s: number })[]> {
+export async function liveAgents(jsm: JetStreamManager, agents: KV, now: Date): Promise<(AgentInfo & { age_s: number })[]> {
   return busCall('agents bucket', async () => {
+    const prefix = `$KV.${AGENTS_BUCKET}.`;
+    const info = await jsm.streams.info(`KV_${AGENTS_BUCKET}`, { subjects_filter: `${prefix}>` });
+    const keys = Object.keys(info.state.subjects ?? {}).map((s) => s.slice(prefix.length));
     const out: (AgentInfo & { age_s: number })[] = [];
-    for await (const key of await agents.keys()) {
+    for (const key of keys) {
       const entry = await agents.get(key);
       if (!entry || entry.operation !== 'PUT' || entry.length === 0) continue;
       let value: unknown;
@@ -307,4 +319,11 @@ function safeJson(entry: { json<T>(): T }): unknown {
   } catch {
     return undefined;
   }
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms)))]).finally(() =>
+    clearTimeout(timer),
+  );
 }

@@ -7,6 +7,8 @@ import {
   KvOverrides,
   RunId,
   RunStatus,
+  ScenarioParams,
+  ScenarioWorkload,
   SeedWorkload,
   SystemLabel,
   WorkloadDocument,
@@ -28,21 +30,24 @@ function documentedAs(schema: z.ZodType): Record<string, unknown> {
 export const CreateWorkloadBody = z
   .object({
     params: WorkloadParams.optional().describe('generate a workload with these parameters (the original generator flags)'),
+    scenario: ScenarioParams.optional().describe(
+      'generate a scenario of token-id prompts: {"kind": "multiturn", ...} or {"kind": "docqa", ...}, the parameters of `kvbench workload generate --kind`',
+    ),
     // Validated by parseWorkload (not here) so that errors name the exact field inside the
     // document; the two accepted formats are still described in the OpenAPI document.
     document: z
       .unknown()
       .meta({
         description:
-          'upload a workload: the native document (schema "kvbench.workload") or the original list of batches ' +
-          '(batch_prompts, context_tokens, scheduled_delay_ms), as a list or as {"batches": [...]}',
-        anyOf: [documentedAs(WorkloadDocument), documentedAs(SeedWorkload)],
+          'upload a workload: the native document (schema "kvbench.workload"; version 1 batches or version 2 ' +
+          'scenario) or the original list of batches (batch_prompts, context_tokens, scheduled_delay_ms), as a list or as {"batches": [...]}',
+        anyOf: [documentedAs(WorkloadDocument), documentedAs(ScenarioWorkload), documentedAs(SeedWorkload)],
       })
       .optional(),
   })
   .strict()
-  .refine((b) => (b.params === undefined) !== (b.document === undefined), {
-    message: 'give exactly one of params (generate) or document (upload)',
+  .refine((b) => [b.params, b.scenario, b.document].filter((x) => x !== undefined).length === 1, {
+    message: 'give exactly one of params (generate the original batches), scenario (generate a scenario) or document (upload)',
     path: ['params'],
   })
   .meta({ id: 'CreateWorkload' });
@@ -92,7 +97,7 @@ export const RunAccepted = z
     status: z.literal('queued'),
     status_url: z.string(),
     events_url: z.string().optional(),
-    agents_serving: z.number().int().nonnegative().describe('live host agents of this system label right now'),
+    agents_serving: z.number().int().nonnegative().nullable().describe('live host agents of this system label right now; null: presence could not be read'),
     warning: z.string().optional().describe('set when no live agent serves the label: the run waits in its queue'),
   })
   .meta({ id: 'RunAccepted' });

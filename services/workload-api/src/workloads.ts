@@ -1,8 +1,8 @@
-import { NotFoundError, ValidationError, type WorkloadDocument, type WorkloadParams } from '@kvbench/common';
-import { generateWorkload, parseWorkload, serializeWorkloadParts, summarizeWorkload } from '@kvbench/workload';
+import { NotFoundError, ValidationError, type AnyWorkload, type ScenarioParams, type WorkloadParams } from '@kvbench/common';
+import { generateDocqa, generateMultiturn, generateWorkload, parseAnyWorkload, serializeWorkloadParts, summarizeWorkload } from '@kvbench/workload';
 import type { ObjectStore } from '@nats-io/obj';
 import type { Limits } from './config.js';
-import { checkDocumentLimits, checkParamsLimits, checkWorkloadBytes } from './limits.js';
+import { checkDocumentLimits, checkParamsLimits, checkScenarioParamsLimits, checkWorkloadBytes } from './limits.js';
 import { WorkloadSummaryBody } from './schemas.js';
 import { busCall } from './bus-call.js';
 
@@ -13,17 +13,25 @@ import { busCall } from './bus-call.js';
  */
 const SUMMARY_KEY = 'kvbench-summary';
 
-export type CreateWorkload = { params: WorkloadParams; document?: undefined } | { params?: undefined; document: unknown };
+export type CreateWorkload =
+  | { params: WorkloadParams; scenario?: undefined; document?: undefined }
+  | { params?: undefined; scenario: ScenarioParams; document?: undefined }
+  | { params?: undefined; scenario?: undefined; document: unknown };
 
 export async function createWorkload(store: ObjectStore, body: CreateWorkload, limits: Limits): Promise<WorkloadSummaryBody> {
-  let doc: WorkloadDocument;
+  let doc: AnyWorkload;
   let field: string;
   if (body.params !== undefined) {
     checkParamsLimits(body.params, limits);
     doc = withFieldPrefix('params', () => generateWorkload(body.params!));
     field = 'params';
+  } else if (body.scenario !== undefined) {
+    const { kind: _kind, ...p } = body.scenario;
+    checkScenarioParamsLimits(body.scenario, limits);
+    doc = withFieldPrefix('scenario', () => (body.scenario!.kind === 'multiturn' ? generateMultiturn(p as never) : generateDocqa(p as never)));
+    field = 'scenario';
   } else {
-    doc = withFieldPrefix('document', () => parseWorkload(body.document));
+    doc = withFieldPrefix('document', () => parseAnyWorkload(body.document));
     checkDocumentLimits(doc, limits);
     field = 'document';
   }
@@ -43,7 +51,7 @@ function withFieldPrefix<T>(prefix: string, fn: () => T): T {
   }
 }
 
-async function storeWorkload(store: ObjectStore, doc: WorkloadDocument, limits: Limits, field: string): Promise<WorkloadSummaryBody> {
+async function storeWorkload(store: ObjectStore, doc: AnyWorkload, limits: Limits, field: string): Promise<WorkloadSummaryBody> {
   // The canonical text in pieces: hashed and uploaded piece by piece, never one giant string.
   const parts = serializeWorkloadParts(doc);
   const summary = WorkloadSummaryBody.parse(summarizeWorkload(doc, parts));
@@ -75,7 +83,7 @@ export async function getWorkloadSummary(store: ObjectStore, id: string): Promis
   const parsed = stored ? WorkloadSummaryBody.safeParse(JSON.parse(stored)) : undefined;
   if (parsed?.success) return parsed.data;
   // Stored by another tool without our metadata: summarize the document itself.
-  const doc = parseWorkload(JSON.parse(await getWorkloadText(store, id)));
+  const doc = parseAnyWorkload(JSON.parse(await getWorkloadText(store, id)));
   return WorkloadSummaryBody.parse({ ...summarizeWorkload(doc), id });
 }
 

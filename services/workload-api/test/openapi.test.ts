@@ -74,11 +74,15 @@ describe('OpenAPI', () => {
     const params = deref(doc, (workload.properties as Record<string, Json>).params!);
     assert.ok((params.properties as Json).prompt_pool_size);
     const document = (workload.properties as Record<string, Json>).document!;
-    // Both accepted formats are described: the native document and the original list of batches.
+    // Every accepted format is described: the native document (the original batches, version 1,
+    // and a scenario of token ids, version 2) and the original list of batches.
     const formats = document.anyOf as Json[];
-    assert.equal(formats.length, 2);
+    assert.equal(formats.length, 3);
     assert.ok(((formats[0]!.properties as Json).schema as Json).const === 'kvbench.workload');
-    assert.match(JSON.stringify(formats[1]), /batch_prompts/);
+    assert.equal(((formats[1]!.properties as Json).version as Json).const, 2);
+    assert.match(JSON.stringify(formats[2]), /batch_prompts/);
+    // Scenario parameters are described by kind.
+    assert.match(JSON.stringify((workload.properties as Record<string, Json>).scenario), /multiturn/);
   });
 
   it('marks mutating routes as needing a bearer token', () => {

@@ -9,14 +9,14 @@ import {
   requiredGpuKvTokens,
   resolveKvConfig,
   type KvOverrides,
-  type WorkloadDocument,
+  type AnyWorkload,
   type RunEvent,
 } from '@kvbench/common';
-import { readWorkloadFile, workloadId } from '@kvbench/workload';
+import { readAnyWorkloadFile, requestCount, workloadId } from '@kvbench/workload';
 import { runBenchmark } from '@kvbench/runner';
 import { parseFlags, usage, type FlagSpecs } from '../args.js';
 import type { Command } from '../command.js';
-import { mergeRunIntoResultsFile } from '../results-file.js';
+import { checkResultsFile, reportSaved, saveRun } from '../results-file.js';
 import { compareRuns, renderRunSummaryTable } from '@kvbench/report';
 import { Progress } from '../progress.js';
 import { submitThroughServices } from '../submit.js';
@@ -85,6 +85,9 @@ export const benchCommand: Command = {
     const { flags: f } = parseFlags(argv, benchFlags);
     const log = consoleLogger('info', '');
     const label = String(f.system_label);
+    const outputJson = String(f.output_json);
+    // Hours of GPU time must not end on a file that cannot take the run: refuse now, before any engine.
+    await checkResultsFile(outputJson);
     const options: Record<string, string | number | boolean> = {};
     if (f.time_scale !== undefined) options.time_scale = f.time_scale as number;
     if (f.profile !== undefined) options.profile = f.profile as string;
@@ -94,7 +97,7 @@ export const benchCommand: Command = {
       ...(f.launch_command ? { launch_command: f.launch_command as string[] } : {}),
       options,
     };
-    const workload = await readWorkloadFile(String(f.workload_json));
+    const workload = await readAnyWorkloadFile(String(f.workload_json));
     const jobFields = {
       workload_id: workloadId(workload),
       system_label: label,
@@ -117,7 +120,7 @@ export const benchCommand: Command = {
         token: bearerToken(f),
         workload,
         run: jobFields,
-        outputJson: String(f.output_json),
+        outputJson,
       });
     }
     const job = parseOrThrow(
@@ -129,7 +132,7 @@ export const benchCommand: Command = {
     const onSigint = () => abort.abort(new Error('interrupted'));
     process.once('SIGINT', onSigint);
     const progress = new Progress(process.stderr, `${label} ${job.run_id}`);
-    progress.total = workload.batches.reduce((n, b) => n + b.requests.length, 0);
+    progress.total = requestCount(workload);
     try {
       const result = await runBenchmark({
         job,
@@ -142,10 +145,9 @@ export const benchCommand: Command = {
         },
       });
       progress.finish('completed');
-      await mergeRunIntoResultsFile(String(f.output_json), label, result);
+      const saved = await saveRun(outputJson, label, result);
       console.log(renderRunSummaryTable(compareRuns([result])));
-      console.log(`merged into ${f.output_json} under runs.${label}`);
-      return 0;
+      return reportSaved(saved, label);
     } finally {
       process.off('SIGINT', onSigint);
     }
@@ -153,9 +155,13 @@ export const benchCommand: Command = {
 };
 
 /** Fail before a long engine start when the GPU pool cannot hold the workload's largest request. */
-function checkCapacity(workload: WorkloadDocument, configModule: string, overrides: KvOverrides, outputTokens: number, label: string): void {
+export function checkCapacity(workload: AnyWorkload, configModule: string, overrides: KvOverrides, outputTokens: number, label: string): void {
   const kv = resolveKvConfig(configModule, overrides);
-  const largest = Math.max(...workload.prompts.map((p) => p.tokens)) + outputTokens;
+  let largest = 0;
+  if (workload.version === 2) {
+    const tokens = new Map(workload.prompts.map((p) => [p.id, p.tokens]));
+    for (const r of workload.requests) largest = Math.max(largest, tokens.get(r.prompt_id)! + (r.output_tokens ?? outputTokens));
+  } else largest = workload.prompts.reduce((m, p) => Math.max(m, p.tokens), 0) + outputTokens;
   const needed = requiredGpuKvTokens(kv, largest);
   if (needed === null) return;
   const flag = label === 'pcie' || label === 'c2c' ? `--${label}_gpu_kv_max_tokens` : '--gpu_kv_max_tokens';

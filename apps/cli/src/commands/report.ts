@@ -1,6 +1,6 @@
 import { readFile, writeFile } from 'node:fs/promises';
-import { NotFoundError, ResultsDocument, ValidationError, parseOrThrow } from '@kvbench/common';
-import { compareRuns, parseSlo, renderComparisonTable, renderHtmlReport, renderSweepReport, renderSweepTable, selectRuns, sweepIds, sweepReport } from '@kvbench/report';
+import { NotFoundError, ValidationError, parseResultsFile } from '@kvbench/common';
+import { compareRuns, pairOriginalToolRuns, parseSlo, renderComparisonTable, renderHtmlReport, renderSweepReport, renderSweepTable, resultsDocumentOf, selectRuns, sweepIds, sweepReport } from '@kvbench/report';
 import { parseFlags, usage, type FlagSpecs } from '../args.js';
 import type { Command } from '../command.js';
 
@@ -28,7 +28,8 @@ export const reportCommand: Command = {
     const { flags: f, positionals } = parseFlags(argv, flags);
     if (positionals.length > 1) throw new ValidationError(`one results file expected, got ${positionals.length}`, 'file');
     const path = positionals[0] ?? 'benchmark_results.json';
-    const doc = parseOrThrow(ResultsDocument, await readJson(path), `results file ${path}`);
+    // kvbench's runs and the original tool's alike; the latter as marked views.
+    const doc = resultsDocumentOf(parseResultsFile(await readJson(path), `results file ${path}`));
     if (typeof f.sweep === 'string') {
       const all = Object.values(doc.runs).flat();
       const ids = sweepIds(all);
@@ -45,7 +46,7 @@ export const reportCommand: Command = {
     }
     const runIds = typeof f.runs === 'string' ? f.runs.split(',').map((s) => s.trim()).filter(Boolean) : undefined;
     const baseline = f.baseline as string | undefined;
-    const runs = selectRuns(doc, { runIds, workloadId: f.workload_id as string | undefined, baseline });
+    const runs = pairOriginalToolRuns(selectRuns(doc, { runIds, workloadId: f.workload_id as string | undefined, baseline }));
     const slo = typeof f.slo === 'string' ? parseSlo(f.slo, 'slo') : undefined;
     const comparison = compareRuns(runs, { baseline, resamples: f.resamples as number, seed: f.seed as number, ...(slo ? { slo } : {}) });
     console.log(renderComparisonTable(comparison));

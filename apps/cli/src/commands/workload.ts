@@ -2,7 +2,7 @@ import { parseOrThrow, ValidationError, WorkloadParams } from '@kvbench/common';
 import {
   countWorkload,
   generateWorkload,
-  readWorkloadFile,
+  readAnyWorkloadFile,
   summarizeWorkload,
   writeWorkloadFile,
   type WorkloadFormat,
@@ -10,6 +10,7 @@ import {
 } from '@kvbench/workload';
 import type { Command } from '../command.js';
 import { parseFlags, usage, type FlagSpecs } from '../args.js';
+import { generateScenarioWorkload, workloadImportCommand } from './scenario-workload.js';
 
 // Defaults come from the schema, so the CLI and the REST API cannot drift apart.
 const defaults = WorkloadParams.parse({ contexts: [1] });
@@ -32,6 +33,19 @@ const SHOW_SUMMARY = 'Print the summary of a workload file (native or original f
 
 const wantsHelp = (argv: string[]) => argv.includes('--help') || argv.includes('-h');
 
+/** The value of --kind and the argv without it, or null when absent. */
+function kindOf(argv: string[]): { value: string; rest: string[] } | null {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--kind') {
+      if (i + 1 >= argv.length) throw new ValidationError('flag --kind needs a value', 'kind');
+      return { value: argv[i + 1]!, rest: [...argv.slice(0, i), ...argv.slice(i + 2)] };
+    }
+    if (a.startsWith('--kind=')) return { value: a.slice(7), rest: [...argv.slice(0, i), ...argv.slice(i + 1)] };
+  }
+  return null;
+}
+
 function formatOf(value: unknown): WorkloadFormat {
   if (value === 'native' || value === 'seed') return value;
   throw new ValidationError(`--format: '${String(value)}' is not one of native, seed`, 'format');
@@ -50,8 +64,12 @@ export const workloadGenerateCommand: Command = {
   names: [['workload', 'generate'], ['workload_generator.py'], ['workload_generator']],
   summary: GENERATE_SUMMARY,
   async run(argv) {
+    // --kind multiturn|docqa: a scenario of token-id segments; legacy (the default) keeps the original flags.
+    const kind = kindOf(argv);
+    if (kind !== null && kind.value !== 'legacy') return generateScenarioWorkload(kind.value, kind.rest);
+    if (kind !== null) argv = kind.rest;
     if (wantsHelp(argv)) {
-      console.log(usage('workload generate', GENERATE_SUMMARY, generateFlags));
+      console.log(usage('workload generate', GENERATE_SUMMARY, generateFlags) + '\n\nOther kinds: --kind multiturn | docqa (kvbench workload generate --kind multiturn --help)');
       return 0;
     }
     const { flags, positionals } = parseFlags(argv, generateFlags);
@@ -87,11 +105,11 @@ export const workloadShowCommand: Command = {
       console.log(`usage: kvbench workload show <file>\n\n${SHOW_SUMMARY}`);
       return wantsHelp(argv) ? 0 : 2;
     }
-    const stats = summarizeWorkload(await readWorkloadFile(argv[0]!));
+    const stats = summarizeWorkload(await readAnyWorkloadFile(argv[0]!));
     console.log(summaryLine(stats, stats.bytes));
     console.log(JSON.stringify(stats, null, 2));
     return 0;
   },
 };
 
-export const workloadCommands: Command[] = [workloadGenerateCommand, workloadShowCommand];
+export const workloadCommands: Command[] = [workloadGenerateCommand, workloadShowCommand, workloadImportCommand];

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { RequestTokens, TtftBreakdown } from './breakdown.js';
 import { Job, RunId, SystemLabel } from './job.js';
+import { ScenarioTags } from './scenario.js';
 
 const nn = z.number().nullable();
 
@@ -64,6 +65,12 @@ export const Sample = z
     ok: z.boolean(),
     error: z.string().nullable().default(null),
     server: ServerRequestMetrics.nullable().default(null),
+    /**
+     * Scenario workloads only: the request's place in its scenario (kind, session and turn,
+     * document and round, trace line, sweep id and point), so reports can group by it; plus
+     * `release`, what released it. Absent for the original batches.
+     */
+    scenario: ScenarioTags.extend({ release: z.enum(['time', 'completion']).optional() }).optional(),
     // Added with the TTFT breakdown (optional: samples stored before it have neither).
     /** Where this request's TTFT went (breakdown.ts); null parts carry their reason. */
     breakdown: TtftBreakdown.nullable().optional(),

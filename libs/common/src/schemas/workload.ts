@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ScenarioWorkload, WorkloadKind } from './scenario.js';
 
 /** Parameters of the original workload_generator.py, with its defaults. */
 export const WorkloadParams = z
@@ -44,7 +45,7 @@ export const WorkloadBatch = z.object({
 });
 export type WorkloadBatch = z.infer<typeof WorkloadBatch>;
 
-/** kvbench's native compact workload document. */
+/** kvbench's native compact workload document of the original batches (text prompts). */
 export const WorkloadDocument = z.object({
   schema: z.literal('kvbench.workload'),
   version: z.literal(1),
@@ -55,6 +56,13 @@ export const WorkloadDocument = z.object({
   batches: z.array(WorkloadBatch).min(1),
 });
 export type WorkloadDocument = z.infer<typeof WorkloadDocument>;
+
+/**
+ * Either native document: the original batches (version 1, WorkloadDocument) or a scenario of
+ * token-id segments (version 2, ScenarioWorkload). What the runner replays and the services store.
+ */
+export const AnyWorkload = z.discriminatedUnion('version', [WorkloadDocument, ScenarioWorkload]);
+export type AnyWorkload = WorkloadDocument | ScenarioWorkload;
 
 /** The original tool's format: a list of batches, each repeating full prompt text. */
 export const SeedBatch = z
@@ -79,5 +87,7 @@ export const WorkloadSummary = z.object({
   batches: z.number().int(),
   contexts: z.array(z.number().int()),
   bytes: z.number().int(),
+  /** Absent for the original batches (legacy). */
+  kind: WorkloadKind.optional(),
 });
 export type WorkloadSummary = z.infer<typeof WorkloadSummary>;

@@ -45,7 +45,7 @@ export const runRoutes: FastifyPluginAsyncZod<{ context: () => RunsContext }> = 
         response: { 200: AgentList, 503: ErrorBody },
       },
     },
-    async () => ({ agents: await liveAgents(app.bus.agents, new Date()) }),
+    async () => ({ agents: await liveAgents(app.bus.jsm, app.bus.agents, new Date()) }),
   );
 
   app.get(

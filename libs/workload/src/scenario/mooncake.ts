@@ -1,0 +1,123 @@
+import seedrandom from 'seedrandom';
+import { z } from 'zod';
+import { DEFAULT_TOKEN_RANGE, describeZodError, ValidationError, type ScenarioWorkload } from '@kvbench/common';
+import { ScenarioBuilder } from './builder.js';
+
+/** One line of a Mooncake trace (kvcache-ai/Mooncake FAST25-release/traces/*.jsonl). */
+const MooncakeLine = z
+  .object({
+    timestamp: z.number().nonnegative(),
+    input_length: z.number().int().positive(),
+    output_length: z.number().int().nonnegative(),
+    hash_ids: z.array(z.number().int().nonnegative()).min(1),
+  })
+  .loose();
+
+export interface MooncakeImportOptions {
+  /** Tokens per hash id (Mooncake's traces: 512). */
+  blockTokens: number;
+  /** Arrival = (timestamp − first kept timestamp) × timeScale ms. */
+  timeScale?: number;
+  /** Keep this share of prefix trees (grouped by first hash id), chosen by a seeded hash of the root. */
+  sampleRoots?: number;
+  /** Drop requests with more input tokens. */
+  maxInputTokens?: number;
+  /** Keep at most this many requests (after sampling, in trace order). */
+  limit?: number;
+  seed?: number;
+  maxConcurrency?: number;
+  tokenLow?: number;
+  tokenHigh?: number;
+}
+
+/**
+ * A Mooncake trace as a scenario: each hash id becomes one segment of blockTokens token ids (equal
+ * ids, equal blocks; the partial last block is a prefix of its id's full block), each line a
+ * request released at its timestamp (ms), generating output_length tokens. Sub-sampling keeps
+ * whole prefix trees, so the reuse left in the sample is the trace's own, not one cut short by
+ * sampling. A line whose ceil(input_length / blockTokens) is not its number of hash ids is refused
+ * with its line number (as GuideLLM validates).
+ */
+export function importMooncake(text: string, o: MooncakeImportOptions): ScenarioWorkload {
+  const blockTokens = o.blockTokens;
+  if (!Number.isInteger(blockTokens) || blockTokens <= 0) throw new ValidationError('block_tokens: must be a positive integer', 'block_tokens');
+  const sample = o.sampleRoots ?? 1;
+  if (!(sample > 0 && sample <= 1)) throw new ValidationError('sample_roots: must be in (0, 1]', 'sample_roots');
+  const timeScale = o.timeScale ?? 1;
+  if (!(timeScale >= 0)) throw new ValidationError('time_scale: must be 0 or more', 'time_scale');
+  const seed = o.seed ?? 42;
+  const lines = parseLines(text, blockTokens);
+  const keepRoot = new Map<number, boolean>();
+  const kept = lines.filter((l) => {
+    if (o.maxInputTokens !== undefined && l.input_length > o.maxInputTokens) return false;
+    const root = l.hash_ids[0]!;
+    let keep = keepRoot.get(root);
+    if (keep === undefined) keepRoot.set(root, (keep = sample >= 1 || seedrandom(`kvbench/trace-roots/${seed}/${root}`)() < sample));
+    return keep;
+  });
+  const chosen = o.limit !== undefined ? kept.slice(0, o.limit) : kept;
+  if (chosen.length === 0) throw new ValidationError('trace: no request left after sampling and filters', 'sample_roots');
+
+  const params = { format: 'mooncake', block_tokens: blockTokens, time_scale: timeScale, sample_roots: sample, max_input_tokens: o.maxInputTokens ?? null, limit: o.limit ?? null, seed, lines: lines.length };
+  const b = new ScenarioBuilder({
+    kind: 'trace',
+    params,
+    max_concurrency: o.maxConcurrency ?? null,
+    token_space: { seed, low: o.tokenLow ?? DEFAULT_TOKEN_RANGE.low, high: o.tokenHigh ?? DEFAULT_TOKEN_RANGE.high },
+  });
+  const t0 = chosen[0]!.timestamp;
+  const w = String(lines.length).length;
+  for (const l of chosen) {
+    const id = `L${String(l.line).padStart(w, '0')}`;
+    const refs = l.hash_ids.map((h, i) => {
+      const segment = b.segment(`h${h}`, blockTokens);
+      const rest = l.input_length - i * blockTokens;
+      return rest < blockTokens ? { segment, tokens: rest } : { segment };
+    });
+    b.request({
+      request_id: id,
+      prompt: b.prompt(id, refs),
+      release: { type: 'at', at_ms: (l.timestamp - t0) * timeScale },
+      output_tokens: Math.max(1, l.output_length),
+      tags: { kind: 'trace', trace_line: l.line },
+    });
+  }
+  return b.build();
+}
+
+type Line = z.infer<typeof MooncakeLine> & { line: number };
+
+function parseLines(text: string, blockTokens: number): Line[] {
+  const out: Line[] = [];
+  const raw = text.split('\n');
+  let last = -Infinity;
+  raw.forEach((s, i) => {
+    const n = i + 1;
+    if (s.trim() === '') return;
+    let json: unknown;
+    try {
+      json = JSON.parse(s);
+    } catch (err) {
+      throw new ValidationError(`trace line ${n}: not JSON (${(err as Error).message})`, `line ${n}`, { cause: err });
+    }
+    const r = MooncakeLine.safeParse(json);
+    if (!r.success) {
+      const issue = r.error.issues[0]!;
+      const field = issue.path.length ? `line ${n}.${issue.path.map(String).join('.')}` : `line ${n}`;
+      throw new ValidationError(`trace line ${n}: ${describeZodError(r.error)}`, field, { cause: r.error });
+    }
+    const l = r.data;
+    const blocks = Math.ceil(l.input_length / blockTokens);
+    if (blocks !== l.hash_ids.length) {
+      throw new ValidationError(
+        `trace line ${n}: input_length ${l.input_length} is ${blocks} blocks of ${blockTokens} tokens but hash_ids has ${l.hash_ids.length}`,
+        `line ${n}.hash_ids`,
+      );
+    }
+    if (l.timestamp < last) throw new ValidationError(`trace line ${n}: timestamp ${l.timestamp} is before the previous line's ${last}`, `line ${n}.timestamp`);
+    last = l.timestamp;
+    out.push({ ...l, line: n });
+  });
+  if (out.length === 0) throw new ValidationError('trace: no lines', '(root)');
+  return out;
+}

@@ -1,0 +1,55 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { startNatsServer, type NatsServerHandle } from '@kvbench/testkit';
+import { generateMultiturn, parseAnyWorkload, serializeWorkload } from '@kvbench/workload';
+import { startApi, type Api } from './helpers.js';
+
+const MULTITURN = { kind: 'multiturn', sessions: 3, turns: 2, shared_prefix_tokens: 64, turn_tokens: 16, answer_tokens: 4, active_sessions: 2, seed: 5 };
+
+describe('POST /workloads with a scenario', () => {
+  let nats: NatsServerHandle;
+  let api: Api;
+  before(async () => {
+    nats = await startNatsServer();
+    api = await startApi(nats, { MAX_CONTEXT_TOKENS: '4096', MAX_WORKLOAD_BYTES: '65536' });
+  });
+  after(async () => {
+    await api?.close();
+    await nats?.close();
+  });
+  const post = (payload: unknown) => api.app.inject({ method: 'POST', url: '/workloads', payload: payload as object });
+
+  it('generates the same document as the CLI (same kind and parameters, same id) and serves it back', async () => {
+    const res = await post({ scenario: MULTITURN });
+    assert.equal(res.statusCode, 201, res.body);
+    const summary = res.json();
+    assert.equal(summary.kind, 'multiturn');
+    assert.equal(summary.requests, 6);
+    const { kind: _k, ...params } = MULTITURN;
+    const local = generateMultiturn(params);
+    const full = await api.app.inject({ method: 'GET', url: `/workloads/${summary.id}?full=true` });
+    assert.equal(full.statusCode, 200);
+    assert.equal(serializeWorkload(parseAnyWorkload(full.json().document)), serializeWorkload(local));
+    // Uploading the generated document gives the same id.
+    const up = await post({ document: JSON.parse(serializeWorkload(local)) });
+    assert.equal(up.statusCode, 201, up.body);
+    assert.equal(up.json().id, summary.id);
+  });
+
+  it('bad input is a 4xx naming the field (limits checked before anything is generated)', async () => {
+    const cases: Array<[unknown, string, number]> = [
+      [{ scenario: { ...MULTITURN, turns: 0 } }, 'scenario.turns', 400],
+      [{ scenario: { ...MULTITURN, kind: 'chat' } }, 'scenario.kind', 400],
+      [{ scenario: { kind: 'docqa', documents: 2, document_tokens: 64, question_tokens: 8, arrival: 'poisson' } }, 'scenario.rate', 400],
+      // A prompt beyond MAX_CONTEXT_TOKENS; a working set beyond MAX_WORKLOAD_BYTES / 4 (16384 tokens).
+      [{ scenario: { ...MULTITURN, turns: 300 } }, 'scenario.turns', 400],
+      [{ scenario: { kind: 'docqa', documents: 40, document_tokens: 1024, question_tokens: 8 } }, 'scenario.documents', 400],
+      [{ scenario: MULTITURN, params: { contexts: [64] } }, 'params', 400],
+    ];
+    for (const [payload, field, status] of cases) {
+      const res = await post(payload);
+      assert.equal(res.statusCode, status, `${field}: ${res.body}`);
+      assert.equal(res.json().field, field, res.body);
+    }
+  });
+});
