@@ -103,7 +103,9 @@ export function simulateLru(requests: readonly BlockRequest[], gpuBlocks: number
  * - the original batches: a prompt's blocks are its own (distinct prompts are distinct seeded texts
  *   and share no prefix), so equal keys are exactly the repeats;
  * - multi-turn sessions (sample.scenario.session_id): each turn's prompt extends the previous turn's
- *   (whole history, exact tokens), so block i of any turn of a session is the same KV;
+ *   (whole history, exact tokens), so block i of any turn of a session is the same KV; what a
+ *   session's first turn already shares with earlier requests (its reusable prefix: the system prompt
+ *   every session starts with) is one prefix for all sessions;
  * - shared documents (scenario.document_id): the document's blocks are shared, up to the longest
  *   reusable prefix (scenario.reusable_prefix_tokens) seen for it; the rest is the request's own;
  * - a sample may also carry `prefix_blocks` (block keys), used as given. A trace's sharing (its
@@ -116,11 +118,25 @@ export function blockRequestsOf(samples: readonly Sample[], tokensPerBlock: numb
     const t = scenarioOf(s) as { document_id?: string; reusable_prefix_tokens?: number } | null;
     if (t?.document_id && typeof t.reusable_prefix_tokens === 'number') docShared.set(t.document_id, Math.max(docShared.get(t.document_id) ?? 0, t.reusable_prefix_tokens));
   }
+  // A session's first turn: its reusable prefix is the prompt shared by every session.
+  const firstTurn = new Map<string, { turn: number; reusable: number }>();
+  for (const s of ordered) {
+    const t = scenarioOf(s) as { session_id?: string; turn?: number; reusable_prefix_tokens?: number } | null;
+    if (!t?.session_id || typeof t.turn !== 'number') continue;
+    const cur = firstTurn.get(t.session_id);
+    if (!cur || t.turn < cur.turn) firstTurn.set(t.session_id, { turn: t.turn, reusable: t.reusable_prefix_tokens ?? 0 });
+  }
+  // The first session shares its system prompt with nobody yet: the longest first-turn prefix is everyone's.
+  let sessionsShared = 0;
+  for (const f of firstTurn.values()) sessionsShared = Math.max(sessionsShared, f.reusable);
   const keysOf = (s: Sample, full: number): string[] => {
     const given = (s as Record<string, unknown>)['prefix_blocks'];
     if (Array.isArray(given) && given.every((k) => typeof k === 'string')) return (given as string[]).slice(0, full);
     const t = scenarioOf(s) as { session_id?: string; document_id?: string } | null;
-    if (t?.session_id) return Array.from({ length: full }, (_, i) => `session:${t.session_id}#${i}`);
+    if (t?.session_id) {
+      const shared = Math.floor(sessionsShared / tokensPerBlock);
+      return Array.from({ length: full }, (_, i) => (i < shared ? `sessions-shared#${i}` : `session:${t.session_id}#${i}`));
+    }
     if (t?.document_id) {
       const shared = Math.floor((docShared.get(t.document_id) ?? 0) / tokensPerBlock);
       return Array.from({ length: full }, (_, i) => (i < shared ? `doc:${t.document_id}#${i}` : `${s.request_id}#${i}`));

@@ -78,6 +78,13 @@ test('scenario workloads: a session\'s turns share their history; a document is 
   const reqs = blockRequestsOf([turn('a', 1, 128, 0), turn('a', 2, 256, 1)], 64);
   assert.deepEqual(reqs[1]!.blocks, ['session:a#0', 'session:a#1', 'session:a#2', 'session:a#3']);
   assert.equal(simulateLru(reqs, 100, 0).gpu_hits, 2, 'turn 2 reuses turn 1\'s two blocks');
+  // Sessions starting with one system prompt: a later session's first turn shares its first blocks.
+  const withPrompt = (sess: string, t: number, tokens: number, i: number, reusable: number) =>
+    sample({ request_id: `${sess}-${t}`, prompt_id: `${sess}-${t}`, ttft_s: 0.1, prompt_tokens_client: tokens, scheduled_at_s: i, scenario: { kind: 'multiturn', session_id: sess, turn: t, reusable_prefix_tokens: reusable } } as never);
+  const shared = blockRequestsOf([withPrompt('a', 1, 192, 0, 0), withPrompt('b', 1, 192, 1, 128)], 64);
+  assert.deepEqual(shared[0]!.blocks, ['sessions-shared#0', 'sessions-shared#1', 'session:a#2']);
+  assert.deepEqual(shared[1]!.blocks, ['sessions-shared#0', 'sessions-shared#1', 'session:b#2']);
+  assert.equal(simulateLru(shared, 100, 0).gpu_hits, 2, 'session b reuses the system prompt session a computed');
 
   const q = (doc: string, i: number, reusable: number) =>
     sample({ request_id: `q${i}`, prompt_id: `q${i}`, ttft_s: 0.1, prompt_tokens_client: 4096 + 100, scheduled_at_s: i, scenario: { kind: 'docqa', document_id: doc, round: 1 + Math.floor(i / 2), reusable_prefix_tokens: reusable } } as never);
