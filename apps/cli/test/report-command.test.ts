@@ -68,6 +68,16 @@ test('kvbench report prints the comparison of the latest runs and writes the HTM
     // p-old took 9 s everywhere: PCIe is far slower than the C2C baseline.
     assert.match(named.stdout, /PCIe TTFT p50 \d+× higher than C2C across all requests/);
 
+    // Goodput at the user's SLOs: c2c's TTFTs are half of pcie's, 0.10–0.20 s, so under 100 ms pcie meets none.
+    const slo = kvbench('report', file, '--slo', 'ttft_ms=99,latency_ms=5000', '--html', html);
+    assert.equal(slo.status, 0, slo.stderr);
+    assert.match(slo.stdout, /Goodput at ttft_ms=99,latency_ms=5000/);
+    assert.match(slo.stdout, /PCIe\s+0\/40\s+0\.0%/);
+    assert.match(readFileSync(html, 'utf8'), /data-chart="goodput"/);
+    const badSlo = kvbench('report', file, '--slo', 'ttft=fast');
+    assert.equal(badSlo.status, 2, 'a usage error');
+    assert.match(badSlo.stderr, /slo/);
+
     assert.equal(kvbench('report', join(dir.path, 'missing.json')).status, 1);
     const bad = kvbench('report', file, '--runs', 'nope');
     assert.equal(bad.status, 1);

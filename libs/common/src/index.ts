@@ -8,6 +8,7 @@ export * from './schemas/workload.js';
 export * from './schemas/scenario.js';
 export * from './schemas/job.js';
 export * from './schemas/presets.js';
+export * from './schemas/breakdown.js';
 export * from './schemas/events.js';
 export * from './schemas/results.js';
 export * from './schemas/original-tool.js';

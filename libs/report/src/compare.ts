@@ -1,14 +1,22 @@
 import seedrandom from 'seedrandom';
 import { computeAggregate, distribution, PERCENTILE_METHOD, ValidationError, type RunResult, type Sample } from '@kvbench/common';
-import { pairedBootstrap } from './bootstrap.js';
+import { pairedBootstrap, pairedBootstrapRatios } from './bootstrap.js';
+import { breakdownStats, SPLIT_PARTS } from './breakdown.js';
+import { displayLabel } from './format.js';
+import { goodputRatio, goodputStats, sloText } from './goodput.js';
+import { predictHitRate } from './hit-rate.js';
+import { scenarioReports } from './scenarios.js';
+import { runSettings } from './settings.js';
 import { isRecord, isSimulated, runIdOf, systemLabelOf, workloadIdOf } from './meta.js';
 import { isMeasured, pairByRequestId } from './pairing.js';
 import { isFromOriginalTool, originalToolNotes } from './original-tool.js';
 import type {
   CompareOptions,
   ComparedSystem,
+  BreakdownRow,
   Comparison,
   ComparisonRow,
+  GoodputReport,
   MetricRatio,
   Phase,
   RowPhase,
@@ -51,14 +59,27 @@ export function compareRuns(runs: readonly RunResult[], options: CompareOptions 
   }
 
   const rows: ComparisonRow[] = [];
+  const breakdown: BreakdownRow[] = [];
+  const addRow = (ctx: number | null, phase: RowPhase, select: (s: Sample) => boolean) => {
+    rows.push(buildRow(systems, baseline, ctx, phase, select, { resamples, confidence, seed }));
+    const inRow = systems.map((sys) => sys.run.samples.filter(select));
+    breakdown.push({
+      context_tokens: ctx,
+      phase,
+      systems: Object.fromEntries(systems.map((sys, i) => [sys.key, breakdownStats(inRow[i]!)])),
+      vs_baseline: systems.flatMap((sys, i) =>
+        sys.key === baseline.key ? [] : [{ system: sys.key, baseline: baseline.key, parts: partRatios(inRow[systems.indexOf(baseline)]!, inRow[i]!, `${ctx ?? 'all'}|${phase}|${baseline.key}|${sys.key}`, { resamples, confidence, seed }) }],
+      ),
+    });
+  };
   for (const ctx of contextsOf(systems)) {
     for (const phase of PHASES) {
       const select = (s: Sample) => s.context_tokens === ctx && s.phase === phase;
       if (!systems.some((sys) => sys.run.samples.some(select))) continue;
-      rows.push(buildRow(systems, baseline, ctx, phase, select, { resamples, confidence, seed }));
+      addRow(ctx, phase, select);
     }
   }
-  rows.push(buildRow(systems, baseline, null, 'all', () => true, { resamples, confidence, seed }));
+  addRow(null, 'all', () => true);
 
   for (const other of systems) {
     if (other.key === baseline.key) continue;
@@ -85,6 +106,50 @@ export function compareRuns(runs: readonly RunResult[], options: CompareOptions 
       percentile_method: PERCENTILE_METHOD,
     },
     notes,
+    breakdown,
+    goodput: options.slo ? goodputReport(systems, baseline, options.slo, { resamples, confidence, seed }) : null,
+    hit_rate: systems.map((sys) => predictHitRate(sys.key, sys.run)),
+    settings: runSettings(systems.map((s) => s.run)),
+    scenarios: scenarioReports(systems.map((s) => ({ key: s.key, samples: s.run.samples })), baseline.key, { resamples, confidence, seed }),
+  };
+}
+
+/** Each breakdown part's p50 ratio, paired by request id over the requests where both sides know it. */
+function partRatios(base: Sample[], other: Sample[], scope: string, s: BootstrapSettings): BreakdownRow['vs_baseline'][number]['parts'] {
+  const o = new Map(other.map((x) => [x.request_id, x]));
+  return SPLIT_PARTS.map((part) => {
+    const b: number[] = [];
+    const v: number[] = [];
+    for (const x of base) {
+      const y = o.get(x.request_id);
+      const bv = x.breakdown?.[part];
+      const ov = y?.breakdown?.[part];
+      if (typeof bv === 'number' && Number.isFinite(bv) && typeof ov === 'number' && Number.isFinite(ov)) (b.push(bv), v.push(ov));
+    }
+    if (b.length === 0) return { part, paired: 0, ratio: null, ci_low: null, ci_high: null };
+    const rng = seedrandom.alea(`${s.seed}|part|${part}|${scope}`);
+    const [iv] = pairedBootstrapRatios(b, v, { percentiles: [50], resamples: s.resamples, confidence: s.confidence, rng });
+    return { part, paired: b.length, ratio: iv!.estimate, ci_low: iv!.low, ci_high: iv!.high };
+  });
+}
+
+function goodputReport(systems: System[], baseline: System, slo: NonNullable<CompareOptions['slo']>, settings: BootstrapSettings): GoodputReport {
+  const level = `${Math.round(settings.confidence * 1000) / 10}%`;
+  return {
+    slo,
+    systems: Object.fromEntries(systems.map((s) => [s.key, goodputStats(s.run.samples, slo)])),
+    vs_baseline: systems
+      .filter((s) => s.key !== baseline.key)
+      .map((other) => {
+        const rng = seedrandom.alea(`${settings.seed}|goodput|${sloText(slo)}|${baseline.key}|${other.key}`);
+        const r = goodputRatio(baseline.run.samples, other.run.samples, slo, { resamples: settings.resamples, confidence: settings.confidence, rng });
+        const f = (v: number | null) => (v === null ? '-' : v.toFixed(2));
+        const verdict =
+          r.ratio === null
+            ? `goodput at ${sloText(slo)}: no ratio (${r.paired === 0 ? 'no request on both runs' : 'no baseline request met the SLO'})`
+            : `goodput at ${sloText(slo)}: ${displayLabel(other.key)} / ${displayLabel(baseline.key)} = ${f(r.ratio)}${r.ci_low !== null ? ` [${f(r.ci_low)}–${f(r.ci_high)}] (${level} paired bootstrap over ${r.paired} requests)` : ''}`;
+        return { system: other.key, baseline: baseline.key, ...r, verdict };
+      }),
   };
 }
 

@@ -11,3 +11,11 @@ export { runMeta, runIdOf, systemLabelOf, workloadIdOf, isSimulated } from './me
 export { escapeHtml, jsonForScript } from './html/escape.js';
 export { renderLivePage, type LivePageOptions } from './html/live.js';
 export { renderHtmlReport, type HtmlReportOptions } from './html/report.js';
+export { breakdownStats, SPLIT_PARTS, PART_NAMES, type BreakdownStats, type SplitPart } from './breakdown.js';
+export { parseSlo, sloText, meetsSlo, goodputStats, goodputRatio, type Slo, type GoodputStats } from './goodput.js';
+export { simulateLru, blockRequestsOf, kvPoolsOf, predictHitRate, HIT_RATE_DISAGREEMENT, type KvPools, type LruResult, type BlockRequest, type HitRatePrediction } from './hit-rate.js';
+export { runSettings, type SettingRow } from './settings.js';
+export { scenarioReports, scenarioOf, type ScenarioReports, type MultiturnReport, type TraceReport, type TurnPoint, type Band } from './scenarios.js';
+export { sweepReport, sweepIds, type SweepReport, type CapacitySweepReport, type OffloadSweepReport, type CapacityPoint, type OffloadPoint } from './sweeps.js';
+export { renderSweepReport } from './html/sweep-report.js';
+export { renderSweepTable } from './sweep-table.js';

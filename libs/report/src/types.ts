@@ -1,4 +1,9 @@
 /** The comparison document: what compareRuns returns, GET /compare serves, and the renderers read. */
+import type { BreakdownStats, SplitPart } from './breakdown.js';
+import type { GoodputStats, Slo } from './goodput.js';
+import type { HitRatePrediction } from './hit-rate.js';
+import type { ScenarioReports } from './scenarios.js';
+import type { SettingRow } from './settings.js';
 
 export type Phase = 'cold' | 'reuse';
 /** 'all' = every request of the run (all contexts, both phases). */
@@ -11,6 +16,8 @@ export interface CompareOptions {
   resamples?: number;
   seed?: number | string;
   confidence?: number;
+  /** Objectives for goodput; none: no goodput section. */
+  slo?: Slo;
 }
 
 export interface Percentiles {
@@ -96,4 +103,29 @@ export interface Comparison {
   };
   /** Things a reader must know (mixed workloads, excluded requests...). */
   notes: string[];
+  /** TTFT split into its parts per context and phase (and all requests), per system. */
+  breakdown: BreakdownRow[];
+  /** Requests per second meeting the SLOs; null when none were given. */
+  goodput: GoodputReport | null;
+  /** Predicted (block-level LRU from the workload) against measured cache hit rate, per system. */
+  hit_rate: HitRatePrediction[];
+  /** Run metadata as a table: one row per setting, a value per system (in `systems` order). */
+  settings: SettingRow[];
+  /** Along the scenario's own axis (turn index, trace time), for scenario workloads; nulls otherwise. */
+  scenarios: ScenarioReports;
+}
+
+export interface BreakdownRow {
+  context_tokens: number | null;
+  phase: RowPhase;
+  systems: Record<string, BreakdownStats>;
+  /** Each part's p50, other / baseline, paired over the requests where both runs know the part. */
+  vs_baseline: { system: string; baseline: string; parts: { part: SplitPart; paired: number; ratio: number | null; ci_low: number | null; ci_high: number | null }[] }[];
+}
+
+export interface GoodputReport {
+  slo: Slo;
+  /** Whole run, per system. */
+  systems: Record<string, GoodputStats>;
+  vs_baseline: { system: string; baseline: string; paired: number; ratio: number | null; ci_low: number | null; ci_high: number | null; verdict: string }[];
 }

@@ -16,6 +16,7 @@ export { fillFromTrtllmPrometheus } from './stats/trtllm-prometheus.js';
 export { TrtllmStatsReader, type TrtllmReaderOptions } from './stats/trtllm-reader.js';
 export { TrtllmWindow, trtllmLogMetrics, type IterationStats, type KvCacheEvent, type KvCacheStats, type KvCacheIterationStats } from './stats/trtllm.js';
 export { joinPerfMetrics, perfEntryFromMetricsHeaders, serverMetrics, type PerfEntry, type JoinCandidate, type ClockRelation } from './stats/perf-metrics.js';
+export { clientOnlyBreakdown, engineBreakdown, requestTokens, type ClientTimes } from './breakdown.js';
 export { collectEnvironment, parseNvidiaSmiCsv, type EnvironmentInfo, type GpuInfo } from './environment.js';
 export { completionBody, replayWorkload, type ReplayOptions, type CompletedRequest } from './replay.js';
 export { planWorkload, tokenIdBody, type Plan, type PlannedRequest } from './plan.js';

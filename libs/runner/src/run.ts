@@ -24,6 +24,7 @@ import {
   type Sample,
   type AnyWorkload,
 } from '@kvbench/common';
+import { clientOnlyBreakdown, engineBreakdown, requestTokens } from './breakdown.js';
 import { requestCount } from '@kvbench/workload';
 import { now } from './clock.js';
 import { relateClocks } from './clock-offset.js';
@@ -177,6 +178,25 @@ async function execute(
   let failed = 0;
   let firstFailure: string | null = null;
 
+  const noPerfMetrics =
+    job.engine.kind === 'openai'
+      ? 'an OpenAI-compatible engine (vLLM, SGLang) reports no per-request timings'
+      : !joinLater
+        ? "this engine build keeps no per-request /perf_metrics, and this request's stream carried no trtllm.perf_metrics event"
+        : null;
+  const attachEngineFigures = (p: { entry: PerfEntry; cand: JoinCandidate; by: string }) => {
+    const times = { scheduledAt: p.cand.scheduledAt, writtenAt: p.cand.writtenAt ?? null, firstTextAt: p.cand.firstTextAt };
+    p.cand.sample.breakdown = engineBreakdown(p.entry, times, clock, timeScale, p.by);
+    p.cand.sample.tokens = requestTokens(p.cand.sample, p.entry, kv.tokens_per_block, null);
+  };
+  /** A sample published without its engine entry says why its engine-side parts are null. */
+  const markUnjoined = (c: JoinCandidate, why: string) => {
+    if (c.sample.server !== null) return;
+    const times = { scheduledAt: c.scheduledAt, writtenAt: c.writtenAt ?? null, firstTextAt: c.firstTextAt };
+    c.sample.breakdown = clientOnlyBreakdown(times, timeScale, why);
+    c.sample.tokens = requestTokens(c.sample, null, kv.tokens_per_block, why);
+  };
+
   const joinAndPublish = (final: boolean) => {
     const entries = [...leftoverEntries, ...reader.takePerfEntries()];
     if (entries.length) {
@@ -184,6 +204,7 @@ async function execute(
       const { pairs, unmatchedEntries } = joinPerfMetrics(entries, unjoined, clock);
       for (const p of pairs) {
         p.cand.sample.server = serverMetrics(p.entry, p.cand, clock, timeScale, p.by);
+        attachEngineFigures(p);
         joinedCount++;
         const key = p.by.startsWith('time') ? 'time' : 'id';
         joinBy.set(key, (joinBy.get(key) ?? 0) + 1);
@@ -194,6 +215,11 @@ async function execute(
     for (let i = 0; i < pending.length; ) {
       const p = pending[i]!;
       if (final || p.cand.sample.server !== null || nowMs - p.doneAtMs >= JOIN_WAIT_MS || !joinLater) {
+        markUnjoined(
+          p.cand,
+          noPerfMetrics ??
+            (final ? 'no /perf_metrics entry was joined to this request by the end of the run' : `no /perf_metrics entry was joined to this request within ${JOIN_WAIT_MS / 1000} s of its end`),
+        );
         events.publish('sample', { sample: p.cand.sample });
         pending.splice(i, 1);
       } else i++;
@@ -211,6 +237,7 @@ async function execute(
       sample: done.sample,
       responseId: done.outcome.responseId,
       scheduledAt: done.scheduledAt,
+      writtenAt: done.outcome.sentAt,
       firstTextAt: done.outcome.firstTextAt,
       endAt: done.outcome.endAt,
     };
@@ -220,6 +247,7 @@ async function execute(
       const entry = perfEntryFromMetricsHeaders(streamed);
       if (entry) {
         cand.sample.server = serverMetrics(entry, cand, clock, timeScale, 'stream (event trtllm.perf_metrics)');
+        attachEngineFigures({ entry, cand, by: 'stream (event trtllm.perf_metrics)' });
         joinedCount++;
         joinBy.set('stream', (joinBy.get('stream') ?? 0) + 1);
       }
@@ -400,6 +428,7 @@ function buildRunMeta(a: {
     ...(a.version === null || a.commit === null
       ? { absent: [...(a.version === null ? ['kvbench_version'] : []), ...(a.commit === null ? ['git_commit'] : [])] }
       : {}),
+    kv_pools: kvPools(a.kv, e),
     environment: a.env,
     ...(a.linkCheck !== undefined ? { link_check: a.linkCheck } : {}),
     ...a.ctx.agent?.runMeta,
@@ -411,5 +440,33 @@ function buildRunMeta(a: {
       params: workload.params,
       ...(workload.version === 2 ? { kind: workload.kind, max_concurrency: workload.max_concurrency, token_space: workload.token_space, sweep: workload.sweep } : {}),
     },
+  };
+}
+
+/**
+ * The KV pools in blocks, for the hit-rate prediction: as the engine reports them (the simulator's
+ * /version gives gpu_blocks, host_blocks and block_bytes), else the GPU pool from the configuration
+ * (max_tokens / tokens_per_block, an upper bound: TensorRT-LLM may make it smaller to fit memory)
+ * and the host cache unknown in blocks (its bytes per block depend on the model).
+ */
+function kvPools(kv: KvConfig, e: EngineHandle): Record<string, unknown> {
+  const raw = e.version.raw as Record<string, unknown>;
+  const int = (v: unknown) => (typeof v === 'number' && Number.isInteger(v) && v >= 0 ? v : null);
+  if (int(raw['gpu_blocks']) !== null && int(raw['tokens_per_block'])) {
+    return {
+      gpu_blocks: int(raw['gpu_blocks']),
+      host_blocks: int(raw['host_blocks']),
+      tokens_per_block: int(raw['tokens_per_block']),
+      block_bytes: int(raw['block_bytes']),
+      ...(typeof raw['h2d_block_gbps'] === 'number' ? { h2d_block_gbps: raw['h2d_block_gbps'] } : {}),
+      source: 'engine GET /version',
+    };
+  }
+  return {
+    gpu_blocks: Math.floor(kv.gpu_kv_max_tokens / kv.tokens_per_block),
+    host_blocks: kv.host_cache_gb === 0 ? 0 : null,
+    tokens_per_block: kv.tokens_per_block,
+    block_bytes: null,
+    source: 'kv_config (GPU pool = gpu_kv_max_tokens / tokens_per_block, at most; host cache size in blocks not reported by the engine)',
   };
 }

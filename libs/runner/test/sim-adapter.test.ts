@@ -10,7 +10,8 @@ import { stringify } from 'yaml';
 import { hostname, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { RunEvent, RunResult, type Job, type RunEvent as RunEventT, type RunResult as RunResultT, type WorkloadDocument } from '@kvbench/common';
+import { BREAKDOWN_PARTS, RunEvent, RunResult, type Job, type RunEvent as RunEventT, type RunResult as RunResultT, type WorkloadDocument } from '@kvbench/common';
+import { kvBytesPerTokenPerRank, resolveModelShape } from '@kvbench/hardware';
 import { runBenchmark } from '@kvbench/runner';
 import { generateWorkload } from '@kvbench/workload';
 import { collector, engineEnv, FIXTURES, installFakeTrtllmServe, makeJob, SIM_MAIN, spawnSimulator, tempDir, testSimulator } from './helpers.js';
@@ -65,6 +66,44 @@ function checkRun(result: RunResultT, events: RunEventT[], job: Job) {
   assert.equal(meta['output_tokens'], job.output_tokens);
   assert.equal(meta['max_seq_len'], job.max_seq_len);
   assert.ok((meta['engine'] as { version: string }).version.startsWith('kvbench-sim'));
+  checkSimBreakdown(result, String((meta['engine'] as { profile: string }).profile));
+  // The pools in blocks as the simulator reports them (the report's hit-rate prediction and link bound use them).
+  const pools = meta['kv_pools'] as Record<string, unknown>;
+  assert.equal(pools['source'], 'engine GET /version');
+  assert.equal(pools['tokens_per_block'], 64);
+  assert.ok(typeof pools['gpu_blocks'] === 'number' && typeof pools['host_blocks'] === 'number' && typeof pools['h2d_block_gbps'] === 'number');
+}
+
+/**
+ * The simulator's breakdown: every part known and summing to TTFT; prompt tokens by tier adding up to
+ * the prompt; onboard_s = the onboarded blocks' bytes / the profile's host→GPU bandwidth (time-scaled
+ * like every duration, so in modelled seconds whatever the time scale); the bandwidth is the one the
+ * engine reports for its block size.
+ */
+function checkSimBreakdown(result: RunResultT, profileName: string) {
+  const tpb = 64;
+  const blockBytes = tpb * kvBytesPerTokenPerRank(resolveModelShape('meta-llama/Llama-3.1-8B-Instruct'));
+  // The host→GPU figure the engine said (GET /version) it times an onboarded block with; engine-sim's
+  // own tests check that figure against the profile's table.
+  const gbps = (result.run_meta as Record<string, any>)['kv_pools']['h2d_block_gbps'] as number;
+  assert.ok(gbps > 0, `h2d_block_gbps of ${profileName}`);
+  let onboarding = 0;
+  for (const s of result.samples) {
+    const b = s.breakdown!;
+    for (const k of BREAKDOWN_PARTS) assert.equal(typeof b[k], 'number', `${s.request_id} ${k}: ${b.null_reasons[k]}`);
+    const sum = BREAKDOWN_PARTS.reduce((a, k) => a + (b[k] as number), 0);
+    assert.ok(Math.abs(sum - s.ttft_s!) <= 1e-3, `${s.request_id}: Σ parts ${sum} vs TTFT ${s.ttft_s}`);
+    const tk = s.tokens!;
+    assert.equal(tk.gpu_hit! + tk.host_onboarded! + tk.recomputed!, s.prompt_tokens_client, `${s.request_id} tiers add up to the prompt`);
+    assert.equal(tk.cached, s.cached_tokens);
+    // Whole blocks are onboarded; the last token of a fully matched prompt is recomputed, not onboarded.
+    const blocks = Math.ceil(tk.host_onboarded! / tpb);
+    const expected = (blocks * blockBytes) / (gbps * 1e9);
+    assert.ok(Math.abs(b.onboard_s! - expected) <= 0.01 * expected + 1e-9, `${s.request_id}: onboard ${b.onboard_s} s vs ${expected} s`);
+    assert.ok(b.onboard_s! + b.prefill_s! <= b.first_token_s! + 1e-6);
+    if (blocks > 0) onboarding++;
+  }
+  assert.ok(onboarding > 0, 'some request onboarded KV from host');
 }
 
 test('trtllm kind: fake trtllm-serve checks argv and YAML units, runs the simulator; full run measured', async () => {

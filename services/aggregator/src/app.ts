@@ -22,6 +22,7 @@ import resultsRoutes from './routes/results.js';
 import runEventsRoutes from './routes/run-events.js';
 import runsRoutes from './routes/runs.js';
 import compareRoutes from './routes/compare.js';
+import sweepRoutes from './routes/sweeps.js';
 import livePageRoutes from './routes/live-page.js';
 import sampleExportRoutes from './routes/sample-exports.js';
 
@@ -77,6 +78,7 @@ export const aggregatorApp = fp<AppOptions>(
     await app.register(runEventsRoutes);
     await app.register(resultsRoutes);
     await app.register(compareRoutes);
+    await app.register(sweepRoutes);
     await app.register(livePageRoutes);
     await app.register(sampleExportRoutes);
   },

@@ -74,6 +74,32 @@ test('GET /compare errors: unknown run 404, malformed ids and unknown baselines 
   assert.equal((await app.inject('/compare?workload_id=nothing')).statusCode, 404);
 });
 
+test('GET /compare carries each request\'s TTFT breakdown through the bus and SQLite, and goodput at ?slo=', async () => {
+  const c = await getJson(app, '/compare?workload_id=wl-a&slo=ttft_ms%3D100000,latency_ms%3D1000000');
+  const all = c.breakdown.at(-1);
+  assert.equal(all.phase, 'all');
+  const pcie = all.systems.pcie;
+  assert.equal(pcie.n_complete, 30);
+  assert.deepEqual(pcie.median_split.parts.map((p: any) => p.part), ['client_wait_s', 'to_engine_s', 'engine_queue_s', 'first_token_s', 'to_client_s']);
+  const sum = pcie.median_split.parts.reduce((a: number, p: any) => a + p.seconds, 0);
+  assert.ok(Math.abs(sum - pcie.median_split.ttft_mean_s) < 1e-9);
+  // c2c is exactly half on every request, so is its split.
+  assert.ok(Math.abs(all.systems.c2c.median_split.ttft_mean_s * 2 - pcie.median_split.ttft_mean_s) < 1e-9);
+  // Every request meets so loose an SLO.
+  assert.equal(c.goodput.systems.pcie.met, 30);
+  assert.equal(c.goodput.vs_baseline[0].system, 'c2c');
+  assert.ok(c.hit_rate.length === 2 && c.settings.length > 0);
+  const csv = await app.inject('/runs/pcie-new/samples.csv');
+  assert.equal(csv.statusCode, 200);
+  assert.match(csv.body.split('\n')[0]!, /client_wait_s,to_engine_s,engine_queue_s,first_token_s,onboard_s,prefill_s,to_client_s,tokens_gpu_hit/);
+  const bad = await app.inject('/compare?workload_id=wl-a&slo=ttft=fast');
+  assert.equal(bad.statusCode, 400);
+  assert.equal(bad.json().field, 'slo');
+  const html = await app.inject('/compare.html?workload_id=wl-a&slo=ttft_ms%3D100000');
+  assert.match(html.body, /data-chart="goodput"/);
+  assert.match(html.body, /data-chart="ttft-breakdown-1024"/);
+});
+
 test('GET /compare.html is the self-contained report, with a restrictive CSP', async () => {
   const r = await app.inject('/compare.html?workload_id=wl-a');
   assert.equal(r.statusCode, 200);

@@ -82,6 +82,12 @@ interface Seq {
   firstToken: number;
   firstIter: number;
   cancelled: boolean;
+  /** Prompt tokens by where their KV came from (set on admission). */
+  gpuHitTokens: number;
+  hostTokens: number;
+  /** Modelled seconds of this request's own host→GPU copies and its own prefill compute. */
+  onboardSeconds: number;
+  prefillSeconds: number;
 }
 
 export interface Emission {
@@ -104,6 +110,13 @@ export interface RequestOutcome {
   firstScheduled: number;
   firstToken: number;
   lastToken: number;
+  /** Prompt tokens served from the GPU cache, onboarded from host, computed (they add up to promptTokens). */
+  gpuHitTokens: number;
+  hostOnboardedTokens: number;
+  recomputedTokens: number;
+  /** Modelled seconds of its own onboard copies (blocks × block bytes / h2d bandwidth) and its own prefill compute. */
+  onboardSeconds: number;
+  prefillSeconds: number;
 }
 
 export interface IterationResult {
@@ -185,6 +198,10 @@ export class Engine {
       firstToken: NaN,
       firstIter: -1,
       cancelled: false,
+      gpuHitTokens: 0,
+      hostTokens: 0,
+      onboardSeconds: 0,
+      prefillSeconds: 0,
     };
     this.queue.push(seq);
     this.byId.set(req.id, seq);
@@ -235,6 +252,10 @@ export class Engine {
     const P = s.req.tokens.length;
     const tpb = this.opts.tokensPerBlock;
     const matched = this.opts.enableBlockReuse ? this.blocks.match(s.hashes) : [];
+    // Tiers are read before acquiring: acquireMatched moves host blocks to the GPU.
+    let hostMatched = 0;
+    for (const b of matched) if (b.level === 1) hostMatched++;
+    const lastOnHost = matched.length > 0 && matched[matched.length - 1]!.level === 1;
     s.onboarded = this.blocks.acquireMatched(matched);
     s.blocks.push(...matched);
     s.reused = matched.length;
@@ -242,6 +263,13 @@ export class Engine {
     this.blocks.countMissed(s.missed);
     s.cachedTokens = Math.min(matched.length * tpb, P - 1);
     s.computed = s.cachedTokens;
+    s.gpuHitTokens = (matched.length - hostMatched) * tpb;
+    s.hostTokens = hostMatched * tpb;
+    // A fully matched prompt recomputes its last token; that token belongs to the last block's tier.
+    const recomputedOfMatched = matched.length * tpb - s.cachedTokens;
+    if (lastOnHost) s.hostTokens -= recomputedOfMatched;
+    else s.gpuHitTokens -= recomputedOfMatched;
+    s.onboardSeconds = this.timing.blockTransferSeconds('h2d', s.onboarded);
     s.phase = 'context';
     s.firstScheduled = now;
     s.firstIter = this.iter;
@@ -315,7 +343,11 @@ export class Engine {
     const offload = this.blocks.counters.offloadBlocks - c0.offloadBlocks;
     const transferSeconds = this.timing.transferSeconds(onboard, offload);
     let computeSeconds = 0;
-    for (const c of chunks) computeSeconds += this.timing.prefillSeconds(c.n, c.before);
+    for (const c of chunks) {
+      const t = this.timing.prefillSeconds(c.n, c.before);
+      c.s.prefillSeconds += t;
+      computeSeconds += t;
+    }
     let genContext = 0;
     for (const s of gen) genContext += s.req.tokens.length + s.generated;
     computeSeconds += this.timing.decodeStepSeconds(gen.length, genContext);
@@ -397,6 +429,11 @@ export class Engine {
       firstScheduled: s.firstScheduled,
       firstToken: s.firstToken,
       lastToken: end,
+      gpuHitTokens: s.gpuHitTokens,
+      hostOnboardedTokens: s.hostTokens,
+      recomputedTokens: s.req.tokens.length - s.gpuHitTokens - s.hostTokens,
+      onboardSeconds: s.onboardSeconds,
+      prefillSeconds: s.prefillSeconds,
     };
     if (this.opts.returnPerfMetrics) {
       const steady = this.opts.toSteadySeconds ?? ((t: number) => t);
@@ -418,6 +455,15 @@ export class Engine {
             num_reused_blocks: s.reused,
             num_missed_blocks: s.missed,
           },
+        },
+        // Not in TensorRT-LLM: what the simulator knows about this request, durations on the same
+        // steady clock as timing_metrics (modelled seconds × time scale).
+        sim: {
+          onboard_s: steady(out.firstScheduled + out.onboardSeconds) - steady(out.firstScheduled),
+          prefill_s: steady(out.firstScheduled + out.prefillSeconds) - steady(out.firstScheduled),
+          onboarded_blocks: out.onboardedBlocks,
+          onboarded_bytes: out.onboardedBlocks * this.timing.blockBytes,
+          tokens: { gpu_hit: out.gpuHitTokens, host_onboarded: out.hostOnboardedTokens, recomputed: out.recomputedTokens },
         },
       });
       const max = this.opts.perfMetricsMaxRequests;

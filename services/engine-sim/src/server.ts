@@ -9,6 +9,7 @@ import { consoleLogger, type Logger } from '@kvbench/common';
 import { resolveSim, type ResolvedSim, type SimOptions } from './config.js';
 import { Engine, type IterationResult } from './engine.js';
 import { TimingModel } from './timing.js';
+import { bandwidthAt, blockTable } from './link.js';
 import { RealtimeDriver, type EmissionRecord } from './driver.js';
 import { InlinePreparer, WorkerPreparer, type RequestPreparer } from './tokenizer-pool.js';
 import { OUTPUT_WORDS } from './tokenizer.js';
@@ -210,7 +211,7 @@ export async function startSimServer(options: StartSimServerOptions): Promise<Si
       const id = e.request_id as number;
       const sent = firstTokenSentNs.get(id);
       firstTokenSentNs.delete(id);
-      Object.assign(e, labels, { sim: { first_token_sent_time: sent === undefined ? null : Number(sent) / 1e9 } });
+      Object.assign(e, labels, { sim: { ...(e.sim as Record<string, unknown> | undefined), first_token_sent_time: sent === undefined ? null : Number(sent) / 1e9 } });
     }
     return out;
   }
@@ -243,6 +244,8 @@ export async function startSimServer(options: StartSimServerOptions): Promise<Si
             host_blocks: cfg.hostBlocks,
             tokens_per_block: cfg.tokensPerBlock,
             block_bytes: cfg.blockBytes,
+            // The profile's host→GPU bandwidth for one block copy (what an onboard of this block size gets).
+            h2d_block_gbps: bandwidthAt(blockTable(cfg.profile.link, 'h2d'), timing.blockBytes),
             legacy_metrics: cfg.legacyMetrics,
           });
         case 'GET /v1/models':
@@ -252,6 +255,12 @@ export async function startSimServer(options: StartSimServerOptions): Promise<Si
         }
         case 'GET /perf_metrics':
           return sendJson(res, 200, drainPerf());
+        case 'GET /steady_clock_offset': {
+          // trtllm-serve's shape: the server's steady clock at receipt and at transmission, the clock
+          // /perf_metrics timestamps are on (here process.hrtime, CLOCK_MONOTONIC).
+          const receive = Number(now()) / 1e9;
+          return sendJson(res, 200, { receive_ts: receive, transmit_ts: Number(now()) / 1e9, ...labels });
+        }
         case 'GET /sim/emissions': {
           // Simulator-only: lateness of every token handed to a socket since the last read
           // (sent − due on the modelled timeline), for the scheduling-jitter benchmark.

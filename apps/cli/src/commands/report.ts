@@ -1,6 +1,6 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { NotFoundError, ValidationError, parseResultsFile } from '@kvbench/common';
-import { compareRuns, pairOriginalToolRuns, renderComparisonTable, renderHtmlReport, resultsDocumentOf, selectRuns } from '@kvbench/report';
+import { compareRuns, pairOriginalToolRuns, parseSlo, renderComparisonTable, renderHtmlReport, renderSweepReport, renderSweepTable, resultsDocumentOf, selectRuns, sweepIds, sweepReport } from '@kvbench/report';
 import { parseFlags, usage, type FlagSpecs } from '../args.js';
 import type { Command } from '../command.js';
 
@@ -11,6 +11,8 @@ const flags: FlagSpecs = {
   workload_id: { type: 'string', help: 'compare the latest runs of this workload (default: the baseline system\'s latest workload)' },
   resamples: { type: 'int', default: 2000, help: 'bootstrap resamples (at least 1000)' },
   seed: { type: 'int', default: 1, help: 'bootstrap seed' },
+  sweep: { type: 'string', help: 'report a sweep (kvbench sweep capacity|offload) instead: its id, or "latest"' },
+  slo: { type: 'string', help: 'objectives for goodput, e.g. ttft_ms=500,latency_ms=2000: requests per second meeting every one' },
 };
 
 const SUMMARY = 'paired comparison of runs in a results file, with bootstrap confidence intervals; optional HTML report';
@@ -28,10 +30,25 @@ export const reportCommand: Command = {
     const path = positionals[0] ?? 'benchmark_results.json';
     // kvbench's runs and the original tool's alike; the latter as marked views.
     const doc = resultsDocumentOf(parseResultsFile(await readJson(path), `results file ${path}`));
+    if (typeof f.sweep === 'string') {
+      const all = Object.values(doc.runs).flat();
+      const ids = sweepIds(all);
+      const id = f.sweep === 'latest' ? ids.at(-1) : f.sweep;
+      if (!id || !ids.includes(id)) throw new NotFoundError('sweep', f.sweep === 'latest' ? '(any)' : f.sweep);
+      const report = sweepReport(all, { sweepId: id, baseline: f.baseline as string | undefined, resamples: f.resamples as number, seed: f.seed as number });
+      console.log(renderSweepTable(report));
+      if (typeof f.html === 'string') {
+        const simulated = all.some((r) => (r.run_meta as Record<string, unknown>)['simulated'] === true);
+        await writeFile(f.html, renderSweepReport(report, { generatedAt: new Date().toISOString(), simulated }));
+        console.error(`wrote ${f.html}`);
+      }
+      return 0;
+    }
     const runIds = typeof f.runs === 'string' ? f.runs.split(',').map((s) => s.trim()).filter(Boolean) : undefined;
     const baseline = f.baseline as string | undefined;
     const runs = pairOriginalToolRuns(selectRuns(doc, { runIds, workloadId: f.workload_id as string | undefined, baseline }));
-    const comparison = compareRuns(runs, { baseline, resamples: f.resamples as number, seed: f.seed as number });
+    const slo = typeof f.slo === 'string' ? parseSlo(f.slo, 'slo') : undefined;
+    const comparison = compareRuns(runs, { baseline, resamples: f.resamples as number, seed: f.seed as number, ...(slo ? { slo } : {}) });
     console.log(renderComparisonTable(comparison));
     if (typeof f.html === 'string') {
       await writeFile(f.html, renderHtmlReport(runs, comparison, { generatedAt: new Date().toISOString() }));

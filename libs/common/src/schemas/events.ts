@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { RequestTokens, TtftBreakdown } from './breakdown.js';
 import { Job, RunId, SystemLabel } from './job.js';
 import { ScenarioTags } from './scenario.js';
 
@@ -70,6 +71,11 @@ export const Sample = z
      * `release`, what released it. Absent for the original batches.
      */
     scenario: ScenarioTags.extend({ release: z.enum(['time', 'completion']).optional() }).optional(),
+    // Added with the TTFT breakdown (optional: samples stored before it have neither).
+    /** Where this request's TTFT went (breakdown.ts); null parts carry their reason. */
+    breakdown: TtftBreakdown.nullable().optional(),
+    /** Where its prompt tokens came from: GPU cache, host cache, recomputed. */
+    tokens: RequestTokens.nullable().optional(),
   })
   .loose();
 export type Sample = z.infer<typeof Sample>;

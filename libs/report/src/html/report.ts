@@ -4,7 +4,11 @@ import { runIdOf, runMeta, systemLabelOf } from '../meta.js';
 import { isMeasured } from '../pairing.js';
 import type { Comparison, ComparedSystem, MetricRatio } from '../types.js';
 import { barChart, blocksChart, timelineCharts, ttftDistributionChart, ttftVsContextChart, type ChartSystem } from './charts.js';
+import { breakdownCharts, hitRateChart } from './breakdown-charts.js';
+import { multiturnCharts, traceCharts } from './scenario-charts.js';
 import { escapeHtml as esc } from './escape.js';
+import { sloText } from '../goodput.js';
+import { PART_NAMES, SPLIT_PARTS, type SplitPart } from '../breakdown.js';
 import { STYLE } from './style.js';
 import { PALETTE } from './svg.js';
 
@@ -45,6 +49,13 @@ export function renderHtmlReport(input: ResultsDocument | readonly RunResult[], 
   body.push('<h2>Verdicts</h2>', verdictList(comparison));
   body.push('<h2>TTFT distributions</h2><div class="grid">', ...contexts.map((c) => ttftDistributionChart(c, charted)), '</div>');
   body.push('<h2>TTFT against context size</h2><div class="grid">', contexts.length ? ttftVsContextChart(contexts, charted) : '', '</div>');
+  body.push('<h2 id="breakdown">Where TTFT went</h2>', breakdownCharts(comparison.breakdown ?? [], comparison.systems), partRatioTable(comparison));
+  if (comparison.goodput) body.push('<h2 id="goodput">Goodput</h2>', goodputSection(comparison, charted));
+  const colors = comparison.systems.map((s, i) => ({ key: s.key, color: charted[i]!.color }));
+  const sc = comparison.scenarios;
+  if (sc?.multiturn) body.push('<h2 id="multiturn">Multi-turn: by turn</h2><div class="grid">', multiturnCharts(sc.multiturn, colors, comparison.method.confidence), '</div>', turnRatioTable(comparison));
+  if (sc?.trace) body.push('<h2 id="trace">Trace replay</h2><div class="grid">', traceCharts(sc.trace, colors), '</div>');
+  if (comparison.hit_rate?.length) body.push('<h2 id="hit-rate">Cache hit rate: predicted and measured</h2><div class="grid">', hitRateChart(comparison.hit_rate), '</div>');
   if (all) {
     const item = (sys: ComparedSystem, i: number, field: keyof typeof all.systems[string], reasonKey: string) => ({
       key: sys.key,
@@ -64,7 +75,7 @@ export function renderHtmlReport(input: ResultsDocument | readonly RunResult[], 
   body.push('<h2>Comparison table</h2>', comparisonTable(comparison));
   if (all) body.push('<h3 style="margin-top:12px">Whole run</h3>', runLevelTable(comparison));
   if (comparison.notes.length) body.push('<h2>Notes</h2><ul>', ...comparison.notes.map((n) => `<li class="note">${esc(n)}</li>`), '</ul>');
-  body.push('<h2>Runs</h2><div class="meta">', ...comparison.systems.map((s, i) => runMetaSection(s, runs[i])), '</div>');
+  body.push('<h2 id="runs">Runs</h2>', settingsTable(comparison), '<div class="meta">', ...comparison.systems.map((s, i) => rawJson(s, runs[i])), '</div>');
   body.push(`<h2>Method</h2><ul>${Object.entries(comparison.method).map(([k, v]) => `<li><b>${esc(k)}</b>: ${esc(v)}</li>`).join('')}</ul>`);
   body.push('</main>');
   return `<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${esc(title)}</title><style>${STYLE}</style></head><body>${body.join('\n')}</body></html>\n`;
@@ -128,13 +139,86 @@ function runLevelTable(c: Comparison): string {
   return `<table class="run-level"><tr><th class="l">system</th><th>throughput (req/s)</th><th>cache hit rate</th><th>offloaded blocks</th><th>onboarded blocks</th><th>offload bandwidth (GB/s)</th></tr>${rows.join('')}</table>`;
 }
 
-/** Engine, KV configuration, environment and the rest of run_meta, shown verbatim (escaped). */
-function runMetaSection(sys: ComparedSystem, run: RunResult | undefined): string {
-  const meta = run ? runMeta(run) : {};
-  const first = ['run_id', 'system_label', 'workload_id', 'model', 'simulated', 'engine', 'kv_config', 'environment'];
-  const keys = [...first.filter((k) => k in meta), ...Object.keys(meta).filter((k) => !first.includes(k))];
-  const value = (v: unknown) => (typeof v === 'object' && v !== null ? `<pre>${esc(JSON.stringify(v, null, 2))}</pre>` : esc(String(v)));
-  const rows = keys.map((k) => `<tr><th class="l">${esc(k)}</th><td class="l">${value(meta[k])}</td></tr>`).join('');
-  const lm = run?.log_metrics ? `<details><summary>log_metrics</summary><pre>${esc(JSON.stringify(run.log_metrics, null, 2))}</pre></details>` : '';
-  return `<section><h3>${esc(displayLabel(sys.key))}${sys.simulated ? ' <span class="note">(simulated)</span>' : ''}</h3><table>${rows}</table>${lm}</section>`;
+/** Run metadata as a comparison: a column per run, a row per setting, differing rows marked. */
+function settingsTable(c: Comparison): string {
+  const rows = c.settings ?? [];
+  if (!rows.length) return '<p>No run metadata.</p>';
+  const head = `<tr><th class="l setting">setting</th>${c.systems.map((s) => `<th class="l">${esc(displayLabel(s.key))}${s.simulated ? ' <span class="note">(simulated)</span>' : ''}</th>`).join('')}</tr>`;
+  const body = rows
+    .map((r) => {
+      const cls = r.differs && !r.identity ? 'differs' : r.identity ? 'identity' : '';
+      const cells = r.values.map((v) => (v === null ? '<td class="l absent">(absent)</td>' : `<td class="l">${esc(v)}</td>`)).join('');
+      return `<tr class="${cls}"><th class="l setting">${esc(r.setting)}${r.differs && !r.identity ? ' <span class="mark-differs" title="differs between runs">≠</span>' : ''}</th>${cells}</tr>`;
+    })
+    .join('');
+  const differing = rows.filter((r) => r.differs && !r.identity).length;
+  const cols = `<colgroup><col style="width:24%">${c.systems.map(() => `<col style="width:${(76 / Math.max(c.systems.length, 1)).toFixed(2)}%">`).join('')}</colgroup>`;
+  return `<p class="sub">${c.systems.length > 1 ? `${differing} of ${rows.length} settings differ between the runs (highlighted, ≠); ids and times differ by nature (grey).` : `${rows.length} settings.`} The raw JSON of each run is below.</p><table class="settings">${cols}${head}${body}</table>`;
 }
+
+/** The whole run_meta and log_metrics, one click away, wrapped inside its box. */
+function rawJson(sys: ComparedSystem, run: RunResult | undefined): string {
+  const meta = run ? runMeta(run) : {};
+  const lm = run?.log_metrics ? `<details><summary>log_metrics</summary><pre>${esc(JSON.stringify(run.log_metrics, null, 2))}</pre></details>` : '';
+  return `<section><h3>${esc(displayLabel(sys.key))}${sys.simulated ? ' <span class="note">(simulated)</span>' : ''}</h3><details class="raw"><summary>raw run_meta JSON</summary><pre>${esc(JSON.stringify(meta, null, 2))}</pre></details>${lm}</section>`;
+}
+
+function goodputSection(c: Comparison, charted: ChartSystem[]): string {
+  const g = c.goodput!;
+  const items = c.systems.map((s, i) => ({ key: s.key, color: charted[i]!.color, value: g.systems[s.key]?.goodput_req_per_s ?? null, missing: 'no measured window' }));
+  const rows = c.systems
+    .map((s) => {
+      const x = g.systems[s.key]!;
+      return `<tr><td class="l">${esc(displayLabel(s.key))}</td><td>${x.met} / ${x.requests}</td><td>${fmtPct(x.share)}</td><td>${fmtNum(x.goodput_req_per_s)}</td></tr>`;
+    })
+    .join('');
+  const verdicts = g.vs_baseline.map((v) => `<li>${esc(v.verdict)}</li>`).join('');
+  return (
+    `<div class="grid">${barChart('goodput', `Goodput at ${sloText(g.slo)}`, 'goodput (req/s meeting the SLO)', items, (v) => Number(v.toPrecision(3)).toString(), 'Requests that met every objective, per second of the run’s measured window (first release to last end).')}` +
+    `<div><table class="run-level"><tr><th class="l">system</th><th>met / requests</th><th>share</th><th>goodput (req/s)</th></tr>${rows}</table><ul class="verdicts">${verdicts}</ul></div></div>`
+  );
+}
+
+/** The paired TTFT p50 ratio per turn, with its interval. */
+function turnRatioTable(c: Comparison): string {
+  const m = c.scenarios.multiturn!;
+  if (!m.vs_baseline.length) return '';
+  const level = `${Math.round(c.method.confidence * 1000) / 10}%`;
+  const head = `<tr><th class="l">system / ${esc(displayLabel(c.baseline))}</th>${m.turns.map((t) => `<th>turn ${t}</th>`).join('')}</tr>`;
+  const rows = m.vs_baseline
+    .map((v) => `<tr><td class="l">${esc(displayLabel(v.system))}</td>${v.points.map((p) => `<td title="${p.paired} paired requests">${p.ratio === null ? '-' : `${fmtFactor(p.ratio, 2)}${p.ci_low !== null ? ` [${fmtFactor(p.ci_low, 2)}–${fmtFactor(p.ci_high, 2)}]` : ''}`}</td>`).join('')}</tr>`)
+    .join('');
+  return `<div class="scroll"><table class="turn-ratios">${head}${rows}</table></div><p class="sub">TTFT p50 ratio to the baseline per turn [${level} paired bootstrap interval].</p>`;
+}
+
+/** Each part's p50, system / baseline, paired, per context and phase: which part a difference comes from. */
+function partRatioTable(c: Comparison): string {
+  const rows = (c.breakdown ?? []).flatMap((r) => r.vs_baseline.map((v) => ({ r, v })));
+  const parts = SPLIT_PARTS.filter((p) => rows.some(({ v }) => v.parts.some((x) => x.part === p && x.ratio !== null)));
+  if (!rows.length || !parts.length) return '';
+  const level = `${Math.round(c.method.confidence * 1000) / 10}%`;
+  const head = `<tr><th class="l">context</th><th class="l">phase</th><th class="l">system</th>${parts.map((p) => `<th title="${esc(PART_NAMES[p])}">${esc(PART_SHORT[p])}</th>`).join('')}</tr>`;
+  const body = rows
+    .map(({ r, v }) => {
+      const cells = parts.map((p) => {
+        const x = v.parts.find((y) => y.part === p);
+        if (!x || x.ratio === null) return '<td>-</td>';
+        const sig = x.ci_low !== null && x.ci_high !== null && (x.ci_high < 1 || x.ci_low > 1);
+        return `<td class="${sig ? `sig ${x.ratio < 1 ? 'better' : 'worse'}` : ''}" title="${x.paired} paired requests">${fmtFactor(x.ratio, 2)}${x.ci_low !== null ? ` [${fmtFactor(x.ci_low, 2)}–${fmtFactor(x.ci_high, 2)}]` : ''}</td>`;
+      });
+      return `<tr><td class="l">${esc(contextLabel(r.context_tokens))}</td><td class="l">${esc(r.phase)}</td><td class="l">${esc(displayLabel(v.system))} / ${esc(displayLabel(v.baseline))}</td>${cells.join('')}</tr>`;
+    })
+    .join('');
+  return `<div class="scroll"><table class="part-ratios">${head}${body}</table></div><p class="sub">Each part’s p50, system / baseline, over the requests where both runs know it [${level} paired bootstrap interval]; bold when it excludes 1.</p>`;
+}
+
+const PART_SHORT: Record<SplitPart, string> = {
+  client_wait_s: 'client wait',
+  to_engine_s: 'to engine',
+  engine_queue_s: 'engine queue',
+  onboard_s: 'KV onboard',
+  prefill_s: 'prefill',
+  batch_other_s: 'batch rest',
+  first_token_s: 'first token',
+  to_client_s: 'to client',
+};

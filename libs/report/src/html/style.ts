@@ -28,4 +28,14 @@ ul.verdicts li{margin:2px 0}
 .meta{display:flex;flex-wrap:wrap;gap:16px}.meta section{background:#fff;border:1px solid #e2e2e2;border-radius:6px;padding:8px 12px;flex:1 1 360px;min-width:0}
 pre{white-space:pre-wrap;word-break:break-word;font-size:12px;background:#f6f6f6;padding:6px;margin:4px 0}
 .note{color:#8a4b00}
+table.settings{table-layout:fixed;width:100%;max-width:100%}
+table.settings th,table.settings td{white-space:normal;overflow-wrap:anywhere;word-break:break-word;vertical-align:top}
+table.settings th.setting{font-weight:600;background:#f7f7f7}
+table.settings tr.differs td,table.settings tr.differs th{background:#fff3c4}
+table.settings tr.identity td{color:#777}
+table.settings td.absent{color:#999;font-style:italic}
+.mark-differs{color:#b00020;font-weight:700}
+details.raw pre,.meta pre{max-height:480px;overflow:auto}
+ul.hit-notes{margin:6px 0 0;padding-left:18px;font-size:12px;max-width:640px}ul.hit-notes li.flag{color:#b00020;font-weight:600}
+svg text.phase{font-size:12px;fill:#222}
 `;

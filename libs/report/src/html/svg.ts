@@ -62,7 +62,7 @@ export function circle(cx: number, cy: number, r: number, color: string, opts: {
 }
 
 /** HTML legend: colour swatches (from the palette, never from data) with escaped names. */
-export function legend(items: { color: string; label: string; shape?: 'filled' | 'hollow' | 'line' | 'dashed' }[]): string {
+export function legend(items: { color: string; label: string; shape?: 'filled' | 'hollow' | 'line' | 'dashed' | 'dotted' }[]): string {
   const sw = (i: (typeof items)[number]) => {
     switch (i.shape) {
       case 'hollow':
@@ -71,6 +71,8 @@ export function legend(items: { color: string; label: string; shape?: 'filled' |
         return `<span class="sw line" style="border-top:3px solid ${i.color}"></span>`;
       case 'dashed':
         return `<span class="sw line" style="border-top:3px dashed ${i.color}"></span>`;
+      case 'dotted':
+        return `<span class="sw line" style="border-top:3px dotted ${i.color}"></span>`;
       case 'filled':
         return `<span class="sw round" style="background:${i.color}"></span>`;
       default:

@@ -48,6 +48,8 @@ export interface JoinCandidate {
   sample: Sample;
   responseId: string | null;
   scheduledAt: Instant;
+  /** When its bytes were handed to the socket (the TTFT breakdown's client wait ends here). */
+  writtenAt?: Instant | null;
   firstTextAt: Instant | null;
   endAt: Instant;
 }
@@ -56,6 +58,8 @@ export interface ClockRelation {
   /** engine steady-clock seconds − agent monotonic seconds; null when unknown (no time join). */
   offsetS: number | null;
   how: string;
+  /** Bound on the offset's error (half the best /steady_clock_offset round trip); 0 on one host; absent when unknown. */
+  errorS?: number;
 }
 
 const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);

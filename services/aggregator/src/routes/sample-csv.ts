@@ -24,6 +24,17 @@ export const SAMPLE_CSV_COLUMNS = [
   'server_latency_s',
   'server_reused_blocks',
   'server_missed_blocks',
+  // The TTFT breakdown and the prompt's tokens by tier (empty where the engine could not tell).
+  'client_wait_s',
+  'to_engine_s',
+  'engine_queue_s',
+  'first_token_s',
+  'onboard_s',
+  'prefill_s',
+  'to_client_s',
+  'tokens_gpu_hit',
+  'tokens_host_onboarded',
+  'tokens_recomputed',
 ] as const;
 
 /**
@@ -40,6 +51,8 @@ export function csvField(v: unknown): string {
 
 export function sampleCsvRow(s: Sample): string {
   const server = (s.server ?? {}) as Record<string, unknown>;
+  const b = s.breakdown ?? null;
+  const tk = s.tokens ?? null;
   const values: Record<(typeof SAMPLE_CSV_COLUMNS)[number], unknown> = {
     request_id: s.request_id,
     batch_index: s.batch_index,
@@ -63,6 +76,16 @@ export function sampleCsvRow(s: Sample): string {
     server_latency_s: server.server_latency_s,
     server_reused_blocks: server.reused_blocks,
     server_missed_blocks: server.missed_blocks,
+    client_wait_s: b?.client_wait_s,
+    to_engine_s: b?.to_engine_s,
+    engine_queue_s: b?.engine_queue_s,
+    first_token_s: b?.first_token_s,
+    onboard_s: b?.onboard_s,
+    prefill_s: b?.prefill_s,
+    to_client_s: b?.to_client_s,
+    tokens_gpu_hit: tk?.gpu_hit,
+    tokens_host_onboarded: tk?.host_onboarded,
+    tokens_recomputed: tk?.recomputed,
   };
   return SAMPLE_CSV_COLUMNS.map((c) => csvField(values[c])).join(',');
 }

@@ -1,0 +1,245 @@
+/**
+ * Predicted against measured cache hit rate. From the workload alone (which prompt each request
+ * sends, in release order) kvbench replays a block-level LRU with the run's GPU pool, then with the
+ * GPU pool and the host cache behind it, then with an infinite cache, and sets the engine's measured
+ * figure beside them. A large gap means the engine is not doing what its configuration says (or the
+ * model below leaves out what matters for this workload: see `model`).
+ *
+ * The model, after the engine's block manager (TensorRT-LLM's, which the simulator follows):
+ * - a prompt of P tokens looks up ceil(P / tokens_per_block) blocks; only full blocks are stored;
+ *   reuse is the longest stored prefix (the first miss ends it), like the hash chain;
+ * - a block leaving the GPU pool (least recently used first) goes to the host cache, whose own least
+ *   recently used block is dropped; a host hit moves the block back to the GPU;
+ * - while a request runs, its private blocks (the partial last prompt block and the generated tokens'
+ *   blocks: ceil((P + output) / tokens_per_block) − floor(P / tokens_per_block)) take GPU slots too,
+ *   evicting cached blocks; a prompt whose first block is evicted is lost whole (prefix reuse);
+ * - requests run one after another: prompts in flight together, which the engine cannot reuse from
+ *   each other until their prefill ends, are not modelled.
+ * hit rate = blocks reused (GPU or host) / blocks looked up, as kvCacheStats.cacheHitRate counts.
+ */
+import type { RunResult, Sample } from '@kvbench/common';
+import { isRecord, runMeta } from './meta.js';
+import { scenarioOf } from './scenarios.js';
+
+/** The run's KV pools in blocks. */
+export interface KvPools {
+  tokens_per_block: number;
+  gpu_blocks: number;
+  /** null when the host cache's size in blocks is unknown (its bytes per block are). */
+  host_blocks: number | null;
+  source: string;
+  null_reasons: Record<string, string>;
+}
+
+export interface LruResult {
+  lookups: number;
+  gpu_hits: number;
+  host_hits: number;
+  /** (gpu + host hits) / lookups; null with no lookups. */
+  hit_rate: number | null;
+  gpu_hit_rate: number | null;
+}
+
+/** One request for the predictor: the blocks its prompt is made of, in prefix order. */
+export interface BlockRequest {
+  /** Full blocks' keys, in prefix order (equal keys = the same reusable KV). */
+  blocks: string[];
+  /** Blocks looked up (full blocks + a partial last one). */
+  lookups: number;
+  /** GPU blocks the request holds privately while it runs (partial prompt block, generated tokens). */
+  privateBlocks?: number;
+}
+
+/** A two-tier LRU over block keys. Map insertion order is recency order: re-inserting makes a key most recent. */
+export function simulateLru(requests: readonly BlockRequest[], gpuBlocks: number, hostBlocks: number): LruResult {
+  const gpu = new Map<string, true>();
+  const host = new Map<string, true>();
+  let lookups = 0;
+  let gpuHits = 0;
+  let hostHits = 0;
+  const evictTo = (capacity: number) => {
+    while (gpu.size > Math.max(capacity, 0)) {
+      const victim = gpu.keys().next().value as string;
+      gpu.delete(victim);
+      if (hostBlocks > 0) {
+        host.set(victim, true);
+        while (host.size > hostBlocks) host.delete(host.keys().next().value as string);
+      }
+    }
+  };
+  const touchGpu = (k: string) => {
+    gpu.delete(k);
+    gpu.set(k, true);
+    evictTo(gpuBlocks);
+  };
+  for (const r of requests) {
+    lookups += r.lookups;
+    let matching = true;
+    for (const k of r.blocks) {
+      if (matching && gpu.has(k)) gpuHits++;
+      else if (matching && host.has(k)) {
+        hostHits++;
+        host.delete(k);
+      } else {
+        matching = false;
+        host.delete(k); // recomputed: one copy of a block, on the GPU
+      }
+      touchGpu(k);
+    }
+    // Its private blocks push cached ones out while it runs; their slots are empty again after.
+    if (r.privateBlocks) evictTo(gpuBlocks - r.privateBlocks);
+  }
+  return {
+    lookups,
+    gpu_hits: gpuHits,
+    host_hits: hostHits,
+    hit_rate: lookups === 0 ? null : (gpuHits + hostHits) / lookups,
+    gpu_hit_rate: lookups === 0 ? null : gpuHits / lookups,
+  };
+}
+
+/**
+ * Block requests from a run's samples, in release order. Which blocks are the same KV:
+ * - the original batches: a prompt's blocks are its own (distinct prompts are distinct seeded texts
+ *   and share no prefix), so equal keys are exactly the repeats;
+ * - multi-turn sessions (sample.scenario.session_id): each turn's prompt extends the previous turn's
+ *   (whole history, exact tokens), so block i of any turn of a session is the same KV; what a
+ *   session's first turn already shares with earlier requests (its reusable prefix: the system prompt
+ *   every session starts with) is one prefix for all sessions;
+ * - shared documents (scenario.document_id): the document's blocks are shared, up to the longest
+ *   reusable prefix (scenario.reusable_prefix_tokens) seen for it; the rest is the request's own;
+ * - a sample may also carry `prefix_blocks` (block keys), used as given. A trace's sharing (its
+ *   hash_ids) is not on the sample: its requests count as distinct prompts.
+ */
+export function blockRequestsOf(samples: readonly Sample[], tokensPerBlock: number): BlockRequest[] {
+  const ordered = [...samples].sort((a, b) => a.scheduled_at_s - b.scheduled_at_s || a.batch_index - b.batch_index || a.index_in_batch - b.index_in_batch);
+  const docShared = new Map<string, number>();
+  for (const s of ordered) {
+    const t = scenarioOf(s) as { document_id?: string; reusable_prefix_tokens?: number } | null;
+    if (t?.document_id && typeof t.reusable_prefix_tokens === 'number') docShared.set(t.document_id, Math.max(docShared.get(t.document_id) ?? 0, t.reusable_prefix_tokens));
+  }
+  // A session's first turn: its reusable prefix is the prompt shared by every session.
+  const firstTurn = new Map<string, { turn: number; reusable: number }>();
+  for (const s of ordered) {
+    const t = scenarioOf(s) as { session_id?: string; turn?: number; reusable_prefix_tokens?: number } | null;
+    if (!t?.session_id || typeof t.turn !== 'number') continue;
+    const cur = firstTurn.get(t.session_id);
+    if (!cur || t.turn < cur.turn) firstTurn.set(t.session_id, { turn: t.turn, reusable: t.reusable_prefix_tokens ?? 0 });
+  }
+  // The first session shares its system prompt with nobody yet: the longest first-turn prefix is everyone's.
+  let sessionsShared = 0;
+  for (const f of firstTurn.values()) sessionsShared = Math.max(sessionsShared, f.reusable);
+  const keysOf = (s: Sample, full: number): string[] => {
+    const given = (s as Record<string, unknown>)['prefix_blocks'];
+    if (Array.isArray(given) && given.every((k) => typeof k === 'string')) return (given as string[]).slice(0, full);
+    const t = scenarioOf(s) as { session_id?: string; document_id?: string } | null;
+    if (t?.session_id) {
+      const shared = Math.floor(sessionsShared / tokensPerBlock);
+      return Array.from({ length: full }, (_, i) => (i < shared ? `sessions-shared#${i}` : `session:${t.session_id}#${i}`));
+    }
+    if (t?.document_id) {
+      const shared = Math.floor((docShared.get(t.document_id) ?? 0) / tokensPerBlock);
+      return Array.from({ length: full }, (_, i) => (i < shared ? `doc:${t.document_id}#${i}` : `${s.request_id}#${i}`));
+    }
+    return Array.from({ length: full }, (_, i) => `${s.prompt_id}#${i}`);
+  };
+  return ordered.map((s) => {
+    const tokens = s.prompt_tokens_client;
+    const full = Math.floor(tokens / tokensPerBlock);
+    const blocks = keysOf(s, full);
+    const output = s.completion_tokens_server ?? s.completion_tokens_client;
+    return { blocks, lookups: Math.ceil(tokens / tokensPerBlock), privateBlocks: Math.ceil((tokens + output) / tokensPerBlock) - full };
+  });
+}
+
+const posInt = (v: unknown): number | null => (typeof v === 'number' && Number.isInteger(v) && v >= 0 ? v : null);
+
+/**
+ * The run's pools: what the engine reported (run_meta.kv_pools, from the simulator's /version), else
+ * derived from the KV configuration (GPU pool = gpu_kv_max_tokens / tokens_per_block; the host cache
+ * is in bytes, and its size in blocks needs the model's KV bytes per token, which only the engine knows).
+ */
+export function kvPoolsOf(run: RunResult): KvPools | null {
+  const m = runMeta(run);
+  const pools = isRecord(m['kv_pools']) ? m['kv_pools'] : null;
+  if (pools && posInt(pools['gpu_blocks']) !== null && posInt(pools['tokens_per_block'])) {
+    const host = posInt(pools['host_blocks']);
+    return {
+      tokens_per_block: posInt(pools['tokens_per_block'])!,
+      gpu_blocks: posInt(pools['gpu_blocks'])!,
+      host_blocks: host,
+      source: typeof pools['source'] === 'string' ? pools['source'] : 'run_meta.kv_pools',
+      null_reasons: host === null ? { host_blocks: 'the engine did not report its host cache in blocks' } : {},
+    };
+  }
+  const kv = isRecord(m['kv_config']) ? m['kv_config'] : null;
+  const tpb = posInt(kv?.['tokens_per_block']);
+  const gpuTokens = posInt(kv?.['gpu_kv_max_tokens']);
+  if (!tpb || gpuTokens === null) return null;
+  const hostGb = typeof kv?.['host_cache_gb'] === 'number' ? kv['host_cache_gb'] : null;
+  return {
+    tokens_per_block: tpb,
+    gpu_blocks: Math.floor(gpuTokens / tpb),
+    host_blocks: hostGb === 0 ? 0 : null,
+    source: 'run_meta.kv_config (gpu_kv_max_tokens / tokens_per_block)',
+    null_reasons: hostGb === 0 ? {} : { host_blocks: 'host_cache_gb is in bytes; its size in blocks needs the KV bytes per token of the model, which this engine did not report' },
+  };
+}
+
+export interface HitRatePrediction {
+  system: string;
+  pools: KvPools | null;
+  /** LRU with the GPU pool only (no host cache). */
+  gpu_only: LruResult | null;
+  /** LRU with the GPU pool and the host cache behind it: what this run's configuration should reach. */
+  gpu_and_host: LruResult | null;
+  /** Every repeat a hit: the workload's own reuse. */
+  infinite: LruResult | null;
+  measured: number | null;
+  /** measured − predicted (gpu_and_host), in fraction points. */
+  difference: number | null;
+  /** |difference| above the threshold. */
+  disagrees: boolean | null;
+  note: string;
+  null_reasons: Record<string, string>;
+}
+
+/** Block lookups a report replays at most (three passes of Map operations; about a second). */
+export const MAX_BLOCK_LOOKUPS = 4_000_000;
+
+/** Above this gap (10 percentage points) the prediction and the engine disagree. */
+export const HIT_RATE_DISAGREEMENT = 0.1;
+
+export function predictHitRate(system: string, run: RunResult): HitRatePrediction {
+  const pools = kvPoolsOf(run);
+  const measuredRaw = (run.log_metrics as { cache_hit_rate?: unknown } | undefined)?.cache_hit_rate;
+  const measured = typeof measuredRaw === 'number' && Number.isFinite(measuredRaw) ? measuredRaw : null;
+  const null_reasons: Record<string, string> = {};
+  if (measured === null) null_reasons.measured = (run.log_metrics?.null_reasons as Record<string, string> | undefined)?.['cache_hit_rate'] ?? 'the engine reported no cache hit rate';
+  if (!pools) {
+    null_reasons.predicted = 'the run records no KV pool sizes (kv_pools or kv_config)';
+    return { system, pools, gpu_only: null, gpu_and_host: null, infinite: null, measured, difference: null, disagrees: null, note: null_reasons.predicted, null_reasons };
+  }
+  let lookups = 0;
+  for (const s of run.samples) lookups += Math.ceil(s.prompt_tokens_client / pools.tokens_per_block);
+  if (lookups > MAX_BLOCK_LOOKUPS) {
+    null_reasons.predicted = `the workload looks up ${lookups} blocks, more than a report replays block by block (${MAX_BLOCK_LOOKUPS})`;
+    return { system, pools, gpu_only: null, gpu_and_host: null, infinite: null, measured, difference: null, disagrees: null, note: null_reasons.predicted, null_reasons };
+  }
+  const reqs = blockRequestsOf(run.samples, pools.tokens_per_block);
+  const gpuOnly = simulateLru(reqs, pools.gpu_blocks, 0);
+  const infinite = simulateLru(reqs, Number.MAX_SAFE_INTEGER, 0);
+  const both = pools.host_blocks === null ? null : simulateLru(reqs, pools.gpu_blocks, pools.host_blocks);
+  if (both === null) null_reasons.gpu_and_host = pools.null_reasons.host_blocks ?? 'host cache size unknown';
+  const predicted = both?.hit_rate ?? null;
+  const difference = predicted !== null && measured !== null ? measured - predicted : null;
+  const disagrees = difference === null ? null : Math.abs(difference) > HIT_RATE_DISAGREEMENT;
+  const pct = (v: number | null) => (v === null ? '-' : `${(v * 100).toFixed(1)}%`);
+  const note =
+    difference === null
+      ? `predicted ${pct(predicted)} (GPU only ${pct(gpuOnly.hit_rate)}, infinite ${pct(infinite.hit_rate)}), measured ${pct(measured)}`
+      : disagrees
+        ? `measured ${pct(measured)} vs predicted ${pct(predicted)}: ${Math.abs(difference * 100).toFixed(1)} points apart. The engine is not caching what its pools should hold, or this workload depends on what the model leaves out (requests in flight together, blocks held by running requests).`
+        : `measured ${pct(measured)} agrees with the LRU prediction ${pct(predicted)} (within ${HIT_RATE_DISAGREEMENT * 100} points)`;
+  return { system, pools, gpu_only: gpuOnly, gpu_and_host: both, infinite, measured, difference, disagrees, note, null_reasons };
+}

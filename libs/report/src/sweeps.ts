@@ -1,0 +1,239 @@
+/**
+ * Sweep reports: a sweep is a series of runs sharing a sweep id (run_meta.workload.sweep {id, point},
+ * issue-14's `kvbench sweep`), each point one workload document run on every system.
+ * - capacity (docqa working sets): TTFT p50/p90 of the measured rounds and the engine's hit rate
+ *   against the working set, with each system's GPU pool G and G + H on the axis, and the paired
+ *   TTFT p50 ratio per point;
+ * - offload vs recompute: the replayed prompt's TTFT with its KV onboarded from host against
+ *   recomputed (the run without host cache), by prompt length, beside the link's bound (the prompt's
+ *   KV bytes / the host→GPU bandwidth), and the speedup. A replay counts only when the engine's
+ *   counters say where its KV came from (every full block onboarded and no GPU hit; or nothing reused).
+ */
+import seedrandom from 'seedrandom';
+import { percentile, type RunResult, type Sample } from '@kvbench/common';
+import { pairedBootstrapRatios } from './bootstrap.js';
+import { isRecord, runIdOf, runMeta, systemLabelOf } from './meta.js';
+import { isMeasured, pairByRequestId } from './pairing.js';
+import { kvPoolsOf } from './hit-rate.js';
+import { scenarioOf } from './scenarios.js';
+
+interface SweepRun {
+  run: RunResult;
+  label: string;
+  id: string;
+  point: string;
+  kind: string | null;
+}
+
+function sweepOf(run: RunResult): SweepRun | null {
+  const w = runMeta(run)['workload'];
+  const sweep = isRecord(w) && isRecord(w['sweep']) ? w['sweep'] : null;
+  if (!sweep || typeof sweep['id'] !== 'string' || typeof sweep['point'] !== 'string') return null;
+  return { run, label: systemLabelOf(run) ?? '?', id: sweep['id'], point: sweep['point'], kind: isRecord(w) && typeof w['kind'] === 'string' ? w['kind'] : null };
+}
+
+/** Sweep ids among the runs, newest last (in the order runs were given). */
+export function sweepIds(runs: readonly RunResult[]): string[] {
+  return [...new Set(runs.map(sweepOf).filter((s): s is SweepRun => s !== null).map((s) => s.id))];
+}
+
+export interface CapacityPoint {
+  point: string;
+  working_set_tokens: number | null;
+  working_set_gib: number | null;
+  systems: Record<string, { run_id: string | null; n: number; ttft_p50_s: number | null; ttft_p90_s: number | null; hit_rate: number | null }>;
+  /** TTFT p50 ratio to the baseline over the measured rounds' requests, paired (same document, same request ids). */
+  vs_baseline: { system: string; paired: number; ratio: number | null; ci_low: number | null; ci_high: number | null }[];
+}
+
+export interface CapacitySweepReport {
+  sweep_id: string;
+  baseline: string;
+  systems: string[];
+  /** Each system's tiers in tokens (G = GPU pool, GH = GPU pool + host cache; null when unknown). */
+  tiers: Record<string, { G: number | null; GH: number | null }>;
+  points: CapacityPoint[];
+}
+
+export interface OffloadSide {
+  run_id: string | null;
+  ttft_s: number | null;
+  valid: boolean;
+  invalid_reason: string | null;
+}
+
+export interface OffloadPoint {
+  prompt_tokens: number;
+  systems: Record<
+    string,
+    {
+      offload: OffloadSide | null;
+      recompute: OffloadSide | null;
+      /** The prompt's full blocks × block bytes. */
+      kv_bytes: number | null;
+      bandwidth_gbps: number | null;
+      bandwidth_source: string | null;
+      /** kv_bytes / bandwidth: the least time the link needs to move the prompt's KV. */
+      link_bound_s: number | null;
+      /** recompute TTFT / offload TTFT, both valid. */
+      speedup: number | null;
+      null_reasons: Record<string, string>;
+    }
+  >;
+}
+
+export interface OffloadSweepReport {
+  sweep_id: string;
+  systems: string[];
+  points: OffloadPoint[];
+}
+
+export interface SweepReport {
+  capacity: CapacitySweepReport | null;
+  offload: OffloadSweepReport | null;
+}
+
+const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+
+function tiersOf(run: RunResult): { G: number | null; GH: number | null } {
+  const p = kvPoolsOf(run);
+  if (!p) return { G: null, GH: null };
+  return { G: p.gpu_blocks * p.tokens_per_block, GH: p.host_blocks === null ? null : (p.gpu_blocks + p.host_blocks) * p.tokens_per_block };
+}
+
+function blockBytes(run: RunResult): number | null {
+  const pools = runMeta(run)['kv_pools'];
+  return isRecord(pools) ? num(pools['block_bytes']) : null;
+}
+
+/** Working set of a docqa point: documents × document tokens, from the generator's parameters. */
+function workingSet(run: RunResult): number | null {
+  const w = runMeta(run)['workload'];
+  const params = isRecord(w) && isRecord(w['params']) ? w['params'] : null;
+  const docs = num(params?.['documents']);
+  const len = num(params?.['document_tokens']);
+  return docs !== null && len !== null ? docs * len : null;
+}
+
+const measuredRound = (s: Sample) => ((scenarioOf(s) as { round?: number } | null)?.round ?? 1) > 1;
+
+export function sweepReport(runs: readonly RunResult[], opts: { sweepId?: string; baseline?: string; resamples?: number; confidence?: number; seed?: number | string } = {}): SweepReport {
+  const all = runs.map(sweepOf).filter((s): s is SweepRun => s !== null);
+  const id = opts.sweepId ?? all.at(-1)?.id;
+  const mine = all.filter((s) => s.id === id);
+  const capacity = mine.filter((s) => s.kind === 'docqa');
+  const offload = mine.filter((s) => s.kind === 'offload');
+  return {
+    capacity: capacity.length && id ? capacityReport(id, capacity, opts) : null,
+    offload: offload.length && id ? offloadReport(id, offload) : null,
+  };
+}
+
+function capacityReport(id: string, runs: SweepRun[], opts: { baseline?: string; resamples?: number; confidence?: number; seed?: number | string }): CapacitySweepReport {
+  const systems = [...new Set(runs.map((r) => r.label))];
+  const baseline = opts.baseline && systems.includes(opts.baseline) ? opts.baseline : systems.includes('pcie') ? 'pcie' : systems[0]!;
+  const tiers: CapacitySweepReport['tiers'] = {};
+  for (const sys of systems) tiers[sys] = tiersOf(runs.find((r) => r.label === sys)!.run);
+  const byPoint = new Map<string, SweepRun[]>();
+  for (const r of runs) byPoint.set(r.point, [...(byPoint.get(r.point) ?? []), r]);
+  const points: CapacityPoint[] = [];
+  for (const [point, rs] of byPoint) {
+    // The latest run of each system at this point (the runs come in order).
+    const latest = new Map(rs.map((r) => [r.label, r]));
+    const ws = workingSet(rs[0]!.run);
+    const bb = blockBytes(rs[0]!.run);
+    const tpb = kvPoolsOf(rs[0]!.run)?.tokens_per_block ?? null;
+    const p: CapacityPoint = { point, working_set_tokens: ws, working_set_gib: ws !== null && bb !== null && tpb ? (ws * (bb / tpb)) / 2 ** 30 : null, systems: {}, vs_baseline: [] };
+    for (const [label, r] of latest) {
+      const t = r.run.samples.filter((s) => isMeasured(s) && measuredRound(s)).map((s) => s.ttft_s!);
+      p.systems[label] = { run_id: runIdOf(r.run), n: t.length, ttft_p50_s: percentile(t, 50), ttft_p90_s: percentile(t, 90), hit_rate: num(r.run.log_metrics?.cache_hit_rate) };
+    }
+    const base = latest.get(baseline);
+    for (const [label, r] of latest) {
+      if (!base || label === baseline) continue;
+      const pairs = pairByRequestId(base.run.samples.filter(measuredRound), r.run.samples.filter(measuredRound));
+      const rng = seedrandom.alea(`${opts.seed ?? 1}|sweep|${id}|${point}|${baseline}|${label}`);
+      const [iv] = pairedBootstrapRatios(pairs.baseline.ttft_s, pairs.other.ttft_s, { percentiles: [50], resamples: opts.resamples ?? 2000, confidence: opts.confidence ?? 0.95, rng });
+      p.vs_baseline.push({ system: label, paired: pairs.request_ids.length, ratio: iv!.estimate, ci_low: iv!.low, ci_high: iv!.high });
+    }
+    points.push(p);
+  }
+  points.sort((a, b) => (a.working_set_tokens ?? 0) - (b.working_set_tokens ?? 0));
+  return { sweep_id: id, baseline, systems, tiers, points };
+}
+
+/** The replay's TTFT and whether the run's counters say its KV came from where the mode needs. */
+function replaySide(run: RunResult, mode: 'offload' | 'recompute', fullBlocks: number): OffloadSide {
+  const m = run.log_metrics;
+  const replay = run.samples.find((s) => (scenarioOf(s) as { step?: string } | null)?.step === 'replay');
+  let why: string | null = null;
+  const reused = num(m?.reused_blocks);
+  const onboarded = num(m?.onboarded_blocks);
+  if (!replay || !replay.ok) why = `replay failed: ${replay?.error ?? 'not in the run'}`;
+  else if (reused === null) why = 'the engine reported no reused blocks';
+  else if (mode === 'recompute' && reused !== 0) why = `the recompute run reused ${reused} block(s)`;
+  else if (mode === 'offload' && onboarded === null) why = 'the engine reported no onboarded blocks';
+  else if (mode === 'offload' && onboarded !== fullBlocks) why = `onboarded ${onboarded} of the prompt's ${fullBlocks} full blocks`;
+  else if (mode === 'offload' && reused !== onboarded) why = `${reused! - onboarded!} block(s) were GPU hits`;
+  return { run_id: runIdOf(run), ttft_s: replay?.ok ? replay.ttft_s : null, valid: why === null, invalid_reason: why };
+}
+
+/**
+ * The host→GPU bandwidth for the link bound: measured by the engine over the offload run, else the
+ * run's link check at this block size, else the simulator profile's figure for one block copy.
+ */
+function onboardBandwidth(run: RunResult, blockBytes: number | null): { gbps: number; source: string } | null {
+  const measured = num(run.log_metrics?.observed_onboard_bandwidth_gbps);
+  if (measured !== null && measured > 0) return { gbps: measured, source: 'measured: log_metrics.observed_onboard_bandwidth_gbps over the offload run' };
+  const lc = runMeta(run)['link_check'];
+  const blocks = isRecord(lc) && Array.isArray(lc['blocks']) ? (lc['blocks'] as unknown[]) : [];
+  for (const b of blocks) {
+    if (isRecord(b) && blockBytes !== null && b['block_bytes'] === blockBytes && num(b['h2d_GBps']) !== null) return { gbps: num(b['h2d_GBps'])!, source: `link check: one-stream block copies of ${blockBytes} bytes (run_meta.link_check)` };
+  }
+  const pools = runMeta(run)['kv_pools'];
+  const prof = isRecord(pools) ? num(pools['h2d_block_gbps']) : null;
+  if (prof !== null && prof > 0) return { gbps: prof, source: 'profiled: the simulator profile\'s host→GPU bandwidth for one block (kv_pools.h2d_block_gbps)' };
+  return null;
+}
+
+function offloadReport(id: string, runs: SweepRun[]): OffloadSweepReport {
+  const systems = [...new Set(runs.map((r) => r.label))];
+  const lengths = [...new Set(runs.map((r) => Number(r.point)).filter((n) => Number.isFinite(n)))].sort((a, b) => a - b);
+  const points: OffloadPoint[] = lengths.map((len) => {
+    const p: OffloadPoint = { prompt_tokens: len, systems: {} };
+    for (const sys of systems) {
+      const at = runs.filter((r) => r.label === sys && Number(r.point) === len);
+      // Recompute: the run without a host cache; offload: the one with it (latest of each).
+      const hostless = (r: SweepRun) => {
+        const kv = runMeta(r.run)['kv_config'];
+        return isRecord(kv) && kv['host_cache_gb'] === 0;
+      };
+      const rec = at.filter(hostless).at(-1);
+      const off = at.filter((r) => !hostless(r)).at(-1);
+      const ref = (off ?? rec)?.run;
+      const tpb = ref ? (kvPoolsOf(ref)?.tokens_per_block ?? null) : null;
+      const full = tpb ? Math.floor(len / tpb) : 0;
+      const bb = ref ? blockBytes(ref) : null;
+      const bw = off ? onboardBandwidth(off.run, bb) : null;
+      const measuredBw = bw?.gbps ?? null;
+      const null_reasons: Record<string, string> = {};
+      const kvBytes = bb !== null && tpb ? full * bb : null;
+      if (kvBytes === null) null_reasons.kv_bytes = 'the run does not record the KV bytes of a block (kv_pools.block_bytes)';
+      if (measuredBw === null) null_reasons.bandwidth_gbps = off ? 'no onboard bandwidth: not measured by the engine, no link check at this block size, no profile figure' : 'no offload run at this length';
+      const offload = off ? replaySide(off.run, 'offload', full) : null;
+      const recompute = rec ? replaySide(rec.run, 'recompute', full) : null;
+      p.systems[sys] = {
+        offload,
+        recompute,
+        kv_bytes: kvBytes,
+        bandwidth_gbps: measuredBw,
+        bandwidth_source: bw?.source ?? null,
+        link_bound_s: kvBytes !== null && measuredBw !== null && measuredBw > 0 ? kvBytes / (measuredBw * 1e9) : null,
+        speedup: offload?.valid && recompute?.valid && offload.ttft_s && recompute.ttft_s ? recompute.ttft_s / offload.ttft_s : null,
+        null_reasons,
+      };
+    }
+    return p;
+  });
+  return { sweep_id: id, systems, points };
+}

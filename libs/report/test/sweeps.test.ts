@@ -1,0 +1,62 @@
+/** Sweep reports: capacity (TTFT and hit rate against the working set, tiers on the axis) and offload vs recompute. */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { renderSweepTable, sweepIds, sweepReport } from '@kvbench/report';
+import { sweepRuns } from './fixtures.js';
+
+test('capacity sweep: a point per working set, TTFT of the measured rounds, tiers in tokens, paired ratio', () => {
+  const runs = sweepRuns();
+  assert.deepEqual(sweepIds(runs), ['sw-cap', 'sw-off']);
+  const c = sweepReport(runs, { sweepId: 'sw-cap' }).capacity!;
+  assert.deepEqual(c.systems, ['pcie', 'c2c']);
+  assert.deepEqual(c.tiers.pcie, { G: 8192, GH: 40960 });
+  assert.deepEqual(c.tiers.c2c, { G: 4096, GH: 69632 });
+  assert.deepEqual(c.points.map((p) => p.working_set_tokens), [4096, 8192, 16384, 32768, 65536, 98304]);
+  // 8 MiB per 64-token block = 128 KiB per token: 16384 tokens are 2 GiB.
+  assert.equal(c.points[2]!.working_set_gib, 2);
+  const p = c.points[2]!; // 16K: beyond PCIe's G, within both G + H
+  assert.equal(p.systems.pcie!.n, 4, 'round 1 warms the cache and is left out');
+  assert.ok(Math.abs(p.systems.pcie!.ttft_p50_s! - 0.12 * 1.1) < 0.01);
+  assert.equal(p.systems.pcie!.hit_rate, 0.9);
+  const vs = p.vs_baseline[0]!;
+  assert.equal(vs.system, 'c2c');
+  assert.equal(vs.paired, 4);
+  assert.ok(Math.abs(vs.ratio! - 1 / 3) < 1e-9);
+});
+
+test('offload vs recompute: replay TTFTs, the link bound from KV bytes and the measured bandwidth, speedup; unconfirmed replays left out', () => {
+  const o = sweepReport(sweepRuns(), { sweepId: 'sw-off' }).offload!;
+  assert.deepEqual(o.points.map((p) => p.prompt_tokens), [1024, 4096, 16384]);
+  const c2c = o.points[1]!.systems.c2c!;
+  assert.equal(c2c.kv_bytes, 64 * 8388608);
+  assert.equal(c2c.bandwidth_gbps, 300);
+  assert.ok(Math.abs(c2c.link_bound_s! - (64 * 8388608) / 300e9) < 1e-12);
+  assert.ok(c2c.offload!.valid && c2c.recompute!.valid);
+  assert.ok(Math.abs(c2c.speedup! - c2c.recompute!.ttft_s! / c2c.offload!.ttft_s!) < 1e-12);
+  const pcie16 = o.points[2]!.systems.pcie!;
+  assert.equal(pcie16.offload!.valid, false);
+  assert.match(pcie16.offload!.invalid_reason!, /onboarded 252 of the prompt's 256 full blocks/);
+  assert.equal(pcie16.speedup, null);
+  assert.equal(o.points[0]!.systems.pcie!.recompute!.valid, true);
+  const text = renderSweepTable(sweepReport(sweepRuns(), { sweepId: 'sw-off' }));
+  assert.match(text, /not counted: onboarded 252/);
+});
+
+test('the link bound falls back to the link check at the block size, then to the profile\'s figure', () => {
+  const runs = sweepRuns();
+  const off = runs.filter((r) => (r.run_meta as any).workload.sweep.id === 'sw-off' && (r.run_meta as any).kv_config.host_cache_gb > 0);
+  for (const r of off) (r.log_metrics as any).observed_onboard_bandwidth_gbps = null;
+  const c2c = off.find((r) => (r.run_meta as any).system_label === 'c2c' && (r.run_meta as any).workload.sweep.point === '4096')!;
+  (c2c.run_meta as any).link_check = { status: 'ok', blocks: [{ layout: 'x', block_bytes: 4096, h2d_GBps: 1 }, { layout: 'y', block_bytes: 8388608, h2d_GBps: 200 }] };
+  const pcie = off.find((r) => (r.run_meta as any).system_label === 'pcie' && (r.run_meta as any).workload.sweep.point === '4096')!;
+  (pcie.run_meta as any).kv_pools.h2d_block_gbps = 20;
+  const p = sweepReport(runs, { sweepId: 'sw-off' }).offload!.points.find((x) => x.prompt_tokens === 4096)!;
+  assert.equal(p.systems.c2c!.bandwidth_gbps, 200);
+  assert.match(p.systems.c2c!.bandwidth_source!, /^link check/);
+  assert.equal(p.systems.pcie!.bandwidth_gbps, 20);
+  assert.match(p.systems.pcie!.bandwidth_source!, /^profiled/);
+  assert.ok(Math.abs(p.systems.pcie!.link_bound_s! - (64 * 8388608) / 20e9) < 1e-12);
+  const none = sweepReport(runs, { sweepId: 'sw-off' }).offload!.points.find((x) => x.prompt_tokens === 1024)!;
+  assert.equal(none.systems.pcie!.link_bound_s, null);
+  assert.match(none.systems.pcie!.null_reasons.bandwidth_gbps!, /not measured/);
+});

@@ -1,0 +1,101 @@
+/**
+ * The TTFT breakdown against an engine whose timings are known (timed-trtllm.ts), attached by URL
+ * like a remote trtllm-serve: engine times reach the agent's clock only through /steady_clock_offset.
+ */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { after, before, test } from 'node:test';
+import { BREAKDOWN_PARTS, RunResult, type RunResult as RunResultT } from '@kvbench/common';
+import { runBenchmark } from '@kvbench/runner';
+import { collector, makeJob, tempDir, tinyWorkload } from './helpers.js';
+import type { Truth } from './timed-trtllm.js';
+
+const MS = 1e-3;
+let engine: ChildProcess;
+let result: RunResultT;
+let truth: Map<number, Truth>;
+let dir: { path: string; cleanup(): Promise<void> };
+
+before(async () => {
+  dir = await tempDir();
+  const opts = { shiftS: 5000, tokenizeMs: 15, queueMs: 30, prefillMs: 50, tokensPerBlock: 64, reusedBlocks: 0 };
+  engine = spawn(process.execPath, [fileURLToPath(new URL('./timed-trtllm-main.js', import.meta.url)), JSON.stringify(opts)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const [line] = (await once(engine.stdout!, 'data')) as [Buffer];
+  const url = /listening on (\S+)/.exec(line.toString())![1]!;
+  const c = collector();
+  // max_batch_size 1: the client sends one request at a time, so the others of a batch wait in the client.
+  const job = makeJob({ engine: { kind: 'trtllm', url, options: {} }, max_batch_size: 1, output_tokens: 3 });
+  result = await runBenchmark({ job, workload: tinyWorkload(), attempt: 1, emit: c.emit, log: c.log, agent: { workDir: dir.path, collectEnvironment: false, statsIntervalMs: 100 } });
+  const all = (await (await fetch(`${url}/test/truth`)).json()) as Truth[];
+  truth = new Map(all.map((t) => [t.id, t]));
+});
+after(async () => {
+  engine?.kill('SIGTERM');
+  await dir?.cleanup();
+});
+
+const within = (got: number | null | undefined, want: number, tol: number, what: string) =>
+  assert.ok(typeof got === 'number' && Math.abs(got - want) <= tol, `${what}: ${got} vs ${want} (±${tol})`);
+
+test('every part within 1 ms of what the engine really did; the parts sum to TTFT', () => {
+  RunResult.parse(result);
+  assert.equal(result.samples.length, 5);
+  for (const s of result.samples) {
+    const b = s.breakdown!;
+    if (process.env.KVBENCH_TEST_VERBOSE) console.log(s.request_id, JSON.stringify(b), JSON.stringify(truth.get(Number((s.server as Record<string, unknown>).engine_request_id))));
+    assert.ok(b, `${s.request_id} has a breakdown`);
+    assert.match(b.clock ?? '', /steady_clock_offset/, 'engine times related through /steady_clock_offset');
+    assert.equal(b.joined_by, 'id');
+    const t = truth.get(Number((s.server as Record<string, unknown>).engine_request_id))!;
+    assert.ok(t, `${s.request_id} joined to a real engine request`);
+    within(b.engine_queue_s, t.scheduled - t.arrival, MS, `${s.request_id} engine_queue_s`);
+    within(b.first_token_s, t.firstToken - t.scheduled, MS, `${s.request_id} first_token_s`);
+    // Across the clocks the parts are exact up to the offset's error, bounded by half the best round trip.
+    const err = b.clock_error_s!;
+    assert.ok(err >= 0 && err < 0.05, `clock error bound ${err}`);
+    // Written → arrival holds the loopback hop (≥ 0) and the engine's work before its executor; first
+    // token → first text holds the engine's write and the hop back (and the agent's event loop, ≥ 0).
+    assert.ok(b.to_engine_s! >= t.arrival - t.received - err - MS, `${s.request_id} to_engine_s ${b.to_engine_s} ≥ ${t.arrival - t.received}`);
+    assert.ok(b.to_client_s! >= t.firstTokenWritten - t.firstToken - err - MS, `${s.request_id} to_client_s ${b.to_client_s}`);
+    const sum = BREAKDOWN_PARTS.reduce((a, k) => a + (b[k] as number), 0);
+    within(sum, s.ttft_s!, MS, `${s.request_id} Σ parts vs ttft_s`);
+    // A real engine does not split onboarding from prefill: null, with the reason.
+    assert.equal(b.onboard_s, null);
+    assert.match(b.null_reasons.onboard_s ?? '', /do not split/);
+  }
+});
+
+test('the engine clock is related through /steady_clock_offset to within 1 ms of the true shift', () => {
+  // Agent and engine share this host's CLOCK_MONOTONIC; the engine reports it shifted by 5000 s.
+  const join = (result.run_meta as Record<string, any>).perf_metrics_join;
+  within(join.clock_offset_s, 5000, MS, 'estimated offset');
+  assert.equal(join.joined, 5);
+});
+
+test('a client kept waiting by the concurrency cap shows it in client_wait_s, not engine_queue_s', () => {
+  const batch0 = result.samples.filter((s) => s.batch_index === 0).sort((a, b) => a.index_in_batch - b.index_in_batch);
+  assert.equal(batch0.length, 3);
+  // One request in flight: the k-th is written when the (k−1)-th ends, i.e. after its latency.
+  // (The first request's wait is its connection set-up: the keep-alive pool starts empty.)
+  assert.ok(batch0[0]!.breakdown!.client_wait_s! < batch0[0]!.latency_s!);
+  for (let k = 1; k < batch0.length; k++) {
+    // With one request in flight the k-th cannot be written before the (k−1)-th ended: its wait holds that
+    // request's whole latency (plus the agent's own work between them, which is client wait too).
+    assert.ok(batch0[k]!.breakdown!.client_wait_s! >= batch0[k - 1]!.latency_s! - MS, `request ${k} waited for request ${k - 1}`);
+    assert.ok(batch0[k]!.breakdown!.client_wait_s! > 0.08, 'the wait is at least a whole previous request');
+    // The engine saw it only once written: its queue is its own, not the client's wait.
+    assert.ok(batch0[k]!.breakdown!.engine_queue_s! < batch0[k]!.breakdown!.client_wait_s!);
+  }
+});
+
+test('tokens: cached from the per-request reused-block count, tiers null with the reason', () => {
+  for (const s of result.samples) {
+    const tk = s.tokens!;
+    assert.equal(tk.cached, 0);
+    assert.equal(tk.recomputed, s.prompt_tokens_server ?? s.prompt_tokens_client);
+    assert.equal(tk.gpu_hit, null);
+    assert.match(tk.null_reasons.gpu_hit ?? '', /GPU or onboarded from host/);
+  }
+});
