@@ -15,6 +15,9 @@ import { engineAgentOptions } from './engines.js';
 import { generateDocqa, generateOffloadPoint, workloadId } from '@kvbench/workload';
 import { KvbenchClient, type RunRequest } from './api-client.js';
 import { watchRun } from './watch.js';
+import { judgeReplay, type OffloadSide } from '@kvbench/report';
+
+export { judgeReplay };
 
 /** What every run of a sweep shares but the workload and the KV overrides. */
 export interface SweepRunSpec {
@@ -209,15 +212,8 @@ export interface OffloadSweepOptions {
   seed: number;
 }
 
-export interface ReplayFigure {
-  run_id: string | null;
-  ttft_s: number | null;
-  valid: boolean;
-  /** Why the replay does not count (the counters disagree with the mode), or null. */
-  invalid_reason: string | null;
-  onboarded_blocks: number | null;
-  reused_blocks: number | null;
-}
+/** A point's replay as judged from the engine's counters (shared with the report). */
+export type ReplayFigure = OffloadSide;
 
 export interface OffloadPointResult {
   point: string;
@@ -232,29 +228,6 @@ export interface OffloadPointResult {
  * onboarded block of the run is the replay's. Offload counts when all of the prompt's full blocks
  * were onboarded from host and none was a GPU hit; recompute when none was reused at all.
  */
-export function judgeReplay(result: RunResult, mode: 'offload' | 'recompute', fullBlocks: number): ReplayFigure {
-  const m = result.log_metrics;
-  const replay = result.samples.find((s) => s.scenario?.step === 'replay');
-  const fig: ReplayFigure = {
-    run_id: String((result.run_meta as Record<string, unknown>).run_id ?? '') || null,
-    ttft_s: replay?.ok ? replay.ttft_s : null,
-    valid: false,
-    invalid_reason: null,
-    onboarded_blocks: m.onboarded_blocks ?? null,
-    reused_blocks: m.reused_blocks,
-  };
-  const failed = result.samples.filter((s) => !s.ok);
-  if (!replay || !replay.ok) fig.invalid_reason = `replay failed: ${replay?.error ?? 'not run'}`;
-  else if (failed.length) fig.invalid_reason = `${failed.length} request(s) of the point failed (first: ${failed[0]!.request_id}: ${failed[0]!.error})`;
-  else if (m.reused_blocks === null) fig.invalid_reason = `engine reported no reused blocks: ${m.null_reasons['reused_blocks'] ?? 'no reason given'}`;
-  else if (mode === 'recompute') {
-    if (m.reused_blocks !== 0) fig.invalid_reason = `recompute run reused ${m.reused_blocks} block(s): the replay was not recomputed`;
-  } else if (m.onboarded_blocks == null) fig.invalid_reason = `engine reported no onboarded blocks: ${m.null_reasons['onboarded_blocks'] ?? 'no reason given'}`;
-  else if (m.onboarded_blocks !== fullBlocks) fig.invalid_reason = `onboarded ${m.onboarded_blocks} of the prompt's ${fullBlocks} full blocks (the rest was not on the host)`;
-  else if (m.reused_blocks !== m.onboarded_blocks) fig.invalid_reason = `${m.reused_blocks - m.onboarded_blocks} block(s) were GPU hits: the eviction traffic did not push the prompt out`;
-  fig.valid = fig.invalid_reason === null;
-  return fig;
-}
 
 export async function offloadSweep(o: OffloadSweepOptions, run: PointRunner, onRun?: (label: string, r: RunResult) => Promise<void>): Promise<OffloadPointResult[]> {
   const kvs = o.systems.map((s) => resolveKvConfig(s.configModule, s.overrides));

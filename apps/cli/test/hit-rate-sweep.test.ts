@@ -13,6 +13,7 @@ import { test } from 'node:test';
 import { silentLogger, type Job, type RunEvent } from '@kvbench/common';
 import { predictHitRate } from '@kvbench/report';
 import { runBenchmark } from '@kvbench/runner';
+import { engineAgentOptions } from '../src/engines.js';
 import { tempDir } from '@kvbench/testkit';
 import { generateWorkload } from '@kvbench/workload';
 
@@ -37,7 +38,7 @@ test('predicted hit rate within 5 points of the simulator\'s across a capacity s
       const events: RunEvent[] = [];
       const result = await runBenchmark({
         job: job(gpu, host), workload, attempt: 1, emit: async (e) => void events.push(e), log: silentLogger,
-        agent: { workDir: dir.path, collectEnvironment: false, sim: { timeScale: 0.2 } },
+        agent: { ...engineAgentOptions, workDir: dir.path, collectEnvironment: false, sim: { timeScale: 0.2 } },
       });
       const p = predictHitRate('pcie', result);
       assert.equal(p.pools?.source, 'engine GET /version');

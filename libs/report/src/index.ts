@@ -16,6 +16,6 @@ export { parseSlo, sloText, meetsSlo, goodputStats, goodputRatio, type Slo, type
 export { simulateLru, blockRequestsOf, kvPoolsOf, predictHitRate, HIT_RATE_DISAGREEMENT, type KvPools, type LruResult, type BlockRequest, type HitRatePrediction } from './hit-rate.js';
 export { runSettings, type SettingRow } from './settings.js';
 export { scenarioReports, scenarioOf, type ScenarioReports, type MultiturnReport, type TraceReport, type TurnPoint, type Band } from './scenarios.js';
-export { sweepReport, sweepIds, type SweepReport, type CapacitySweepReport, type OffloadSweepReport, type CapacityPoint, type OffloadPoint } from './sweeps.js';
+export { judgeReplay, sweepReport, sweepIds, type OffloadSide, type SweepReport, type CapacitySweepReport, type OffloadSweepReport, type CapacityPoint, type OffloadPoint } from './sweeps.js';
 export { renderSweepReport } from './html/sweep-report.js';
 export { renderSweepTable } from './sweep-table.js';

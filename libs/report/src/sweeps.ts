@@ -59,7 +59,10 @@ export interface OffloadSide {
   run_id: string | null;
   ttft_s: number | null;
   valid: boolean;
+  /** Why the replay does not count (the counters disagree with the mode), or null. */
   invalid_reason: string | null;
+  onboarded_blocks: number | null;
+  reused_blocks: number | null;
 }
 
 export interface OffloadPoint {
@@ -162,20 +165,34 @@ function capacityReport(id: string, runs: SweepRun[], opts: { baseline?: string;
   return { sweep_id: id, baseline, systems, tiers, points };
 }
 
-/** The replay's TTFT and whether the run's counters say its KV came from where the mode needs. */
-function replaySide(run: RunResult, mode: 'offload' | 'recompute', fullBlocks: number): OffloadSide {
+/**
+ * The replay's TTFT and whether the run's counters say its KV came from where the mode needs
+ * (offload: every full block onboarded and none a GPU hit; recompute: none reused). One judgement
+ * for the sweep that runs the points and for the report that reads them back.
+ */
+export function judgeReplay(run: RunResult, mode: 'offload' | 'recompute', fullBlocks: number): OffloadSide {
   const m = run.log_metrics;
   const replay = run.samples.find((s) => (scenarioOf(s) as { step?: string } | null)?.step === 'replay');
-  let why: string | null = null;
   const reused = num(m?.reused_blocks);
   const onboarded = num(m?.onboarded_blocks);
+  const failed = run.samples.filter((s) => !s.ok);
+  let why: string | null = null;
   if (!replay || !replay.ok) why = `replay failed: ${replay?.error ?? 'not in the run'}`;
-  else if (reused === null) why = 'the engine reported no reused blocks';
-  else if (mode === 'recompute' && reused !== 0) why = `the recompute run reused ${reused} block(s)`;
-  else if (mode === 'offload' && onboarded === null) why = 'the engine reported no onboarded blocks';
-  else if (mode === 'offload' && onboarded !== fullBlocks) why = `onboarded ${onboarded} of the prompt's ${fullBlocks} full blocks`;
-  else if (mode === 'offload' && reused !== onboarded) why = `${reused! - onboarded!} block(s) were GPU hits`;
-  return { run_id: runIdOf(run), ttft_s: replay?.ok ? replay.ttft_s : null, valid: why === null, invalid_reason: why };
+  else if (failed.length) why = `${failed.length} request(s) of the point failed (first: ${failed[0]!.request_id}: ${failed[0]!.error})`;
+  else if (reused === null) why = `engine reported no reused blocks: ${m?.null_reasons?.['reused_blocks'] ?? 'no reason given'}`;
+  else if (mode === 'recompute') {
+    if (reused !== 0) why = `recompute run reused ${reused} block(s): the replay was not recomputed`;
+  } else if (onboarded === null) why = `engine reported no onboarded blocks: ${m?.null_reasons?.['onboarded_blocks'] ?? 'no reason given'}`;
+  else if (onboarded !== fullBlocks) why = `onboarded ${onboarded} of the prompt's ${fullBlocks} full blocks (the rest was not on the host)`;
+  else if (reused !== onboarded) why = `${reused - onboarded} block(s) were GPU hits: the eviction traffic did not push the prompt out`;
+  return {
+    run_id: runIdOf(run),
+    ttft_s: replay?.ok ? replay.ttft_s : null,
+    valid: why === null,
+    invalid_reason: why,
+    onboarded_blocks: onboarded,
+    reused_blocks: reused,
+  };
 }
 
 /**
@@ -220,8 +237,8 @@ function offloadReport(id: string, runs: SweepRun[]): OffloadSweepReport {
       const kvBytes = bb !== null && tpb ? full * bb : null;
       if (kvBytes === null) null_reasons.kv_bytes = 'the run does not record the KV bytes of a block (kv_pools.block_bytes)';
       if (measuredBw === null) null_reasons.bandwidth_gbps = off ? 'no onboard bandwidth: not measured by the engine, no link check at this block size, no profile figure' : 'no offload run at this length';
-      const offload = off ? replaySide(off.run, 'offload', full) : null;
-      const recompute = rec ? replaySide(rec.run, 'recompute', full) : null;
+      const offload = off ? judgeReplay(off.run, 'offload', full) : null;
+      const recompute = rec ? judgeReplay(rec.run, 'recompute', full) : null;
       p.systems[sys] = {
         offload,
         recompute,
