@@ -145,7 +145,7 @@ async function multiturnChild(main, out) {
 export async function run() {
   const runnerPath = join(root, 'libs/runner/dist/src/index.js');
   const wlPath = join(root, 'libs/workload/dist/src/index.js');
-  const main = join(root, 'libs/cli/dist/src/main.js');
+  const main = join(root, 'apps/cli/dist/src/main.js');
   for (const p of [runnerPath, wlPath, main]) if (!existsSync(p)) throw new Error(`${p} is missing: build first (pnpm exec tsc -b)`);
   const runner = await import(pathToFileURL(runnerPath).href);
   const wl = await import(pathToFileURL(wlPath).href);
