@@ -17,8 +17,6 @@ import { KvbenchClient, type RunRequest } from './api-client.js';
 import { watchRun } from './watch.js';
 import { judgeReplay, type OffloadSide } from '@kvbench/report';
 
-export { judgeReplay };
-
 /** What every run of a sweep shares but the workload and the KV overrides. */
 export interface SweepRunSpec {
   model: string;

@@ -34,22 +34,22 @@ export function serviceOutputRenderer(write: (text: string) => void, minLevel = 
     singleLine: true,
   });
   // Fastify's two lines per HTTP request would drown everything else; they stay in the log files.
-  const perRequest = /"msg":"(incoming request|request completed)"/;
+  const perRequest = new Set(['incoming request', 'request completed']);
   return (service, chunk) => {
     const text = (pending.get(service) ?? '') + chunk.toString('utf8');
     const lines = text.split('\n');
     pending.set(service, lines.pop() ?? '');
     for (const line of lines) {
       if (!line.trim()) continue;
-      let level = 30;
+      let record: { level?: unknown; msg?: unknown };
       try {
-        level = Number((JSON.parse(line) as { level?: unknown }).level ?? 30);
+        record = JSON.parse(line) as { level?: unknown; msg?: unknown };
       } catch {
         write(`${service.padEnd(12)} | ${line}\n`);
         continue;
       }
-      if (level < min || (min >= 30 && perRequest.test(line))) continue;
-      write(`${service.padEnd(12)} | ${pretty(line)}`);
+      if (Number(record.level ?? 30) < min || (min >= 30 && perRequest.has(String(record.msg)))) continue;
+      write(`${service.padEnd(12)} | ${pretty(record)}`);
     }
   };
 }

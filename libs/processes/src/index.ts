@@ -1,4 +1,4 @@
-export { startNatsServer, type NatsServerHandle } from './nats-server.js';
+export { startNatsServer, tempDir, type NatsServerHandle } from './nats-server.js';
 export { spawnLogged, stopProcess, type LoggedProcessOptions } from './child.js';
 export { canListen, portOpen, preferredOrNextFreePort, waitFor } from './wait.js';
 export { freePort } from '@kvbench/common';

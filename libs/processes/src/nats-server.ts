@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { freePort } from '@kvbench/common';
 import { portOpen, waitFor } from './wait.js';
 
-async function tempDir(prefix: string): Promise<{ path: string; cleanup: () => Promise<void> }> {
+/** A fresh folder under the OS temp dir, and the function that removes it. */
+export async function tempDir(prefix = 'kvbench-'): Promise<{ path: string; cleanup: () => Promise<void> }> {
   const path = await mkdtemp(join(tmpdir(), prefix));
   return { path, cleanup: () => rm(path, { recursive: true, force: true }) };
 }

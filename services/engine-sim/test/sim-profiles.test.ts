@@ -7,7 +7,6 @@ import { PROFILES_DIR, listProfiles, loadProfile } from '../src/index.js';
 test('the simulator lists and loads every committed profile', () => {
   const names = listProfiles();
   assert.ok(names.includes('h100-pcie-gen5'), `h100-pcie-gen5 in ${names.join(', ')}`);
-  assert.deepEqual(names, listProfiles(PROFILES_DIR), 'the simulator reads the profiles of this checkout');
   for (const name of names) {
     const p = loadProfile(name);
     assert.equal(p.name, name, `${name}.json names itself`);

@@ -36,10 +36,11 @@ export async function knownRunOrWait(app: FastifyInstance, runId: string, signal
     if (again) return again;
     const waitMs = (await acceptedOnBus(app, runId)) ? bounds.acceptedMs : bounds.unknownMs;
     const deadline = Date.now() + waitMs;
+    const gone = aborted(signal);
     while (!signal?.aborted) {
       const left = deadline - Date.now();
       if (left <= 0) break;
-      await Promise.race([stored, sleep(Math.min(left, 250)), aborted(signal)]);
+      await Promise.race([stored, sleep(Math.min(left, 250)), gone]);
       const run = getRun(app.db, runId);
       if (run) return run;
     }

@@ -1,6 +1,7 @@
+import { RUN_STATUS_NAMES } from '@kvbench/common';
 import type { Database, Statement } from 'better-sqlite3';
 
-export const RUN_STATUSES = ['queued', 'running', 'completed', 'failed', 'cancelled'] as const;
+export const RUN_STATUSES = RUN_STATUS_NAMES;
 export type RunStatusName = (typeof RUN_STATUSES)[number];
 
 /**
