@@ -12,10 +12,11 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import http from 'node:http';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { timedCliRun } from './cli-child.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const N = 20000;
@@ -122,25 +123,10 @@ async function schedulerCeiling(runner, wl, url) {
   return { rate: N / s, failed, lagP50: pct(lags, 0.5), lagP99: pct(lags, 0.99), heldRate: rate, heldN: held.requests.length, heldP50: pct(heldLags, 0.5), heldP99: pct(heldLags, 0.99) };
 }
 
-async function multiturnChild(main, out) {
-  const report = `process.on('exit', () => process.stderr.write('maxrss_kb=' + process.resourceUsage().maxRSS + '\\n'))`;
-  // 64 sessions; turn t is 2048 + 8192 + (t−1)·1024 + 512 tokens: turn 120 is 131,584 tokens.
-  const args = ['--import', `data:text/javascript,${encodeURIComponent(report)}`, main, 'workload', 'generate', '--kind', 'multiturn', '--sessions', '64', '--turns', '120',
-    '--shared-prefix-tokens', '2048', '--session-context-tokens', '8192', '--turn-tokens', '512', '--answer-tokens', '512', '--active-sessions', '16', '--out', out];
-  const t0 = process.hrtime.bigint();
-  const { code, stdout, stderr } = await new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-  if (code !== 0) throw new Error(`kvbench workload generate exited ${code}: ${stderr}`);
-  return { seconds, rssBytes: Number(/maxrss_kb=(\d+)/.exec(stderr)[1]) * 1024, bytes: (await stat(out)).size, line: stdout.trim() };
-}
+// 64 sessions; turn t is 2048 + 8192 + (t−1)·1024 + 512 tokens: turn 120 is 131,584 tokens.
+const multiturnChild = (main, out) =>
+  timedCliRun(main, ['workload', 'generate', '--kind', 'multiturn', '--sessions', '64', '--turns', '120',
+    '--shared-prefix-tokens', '2048', '--session-context-tokens', '8192', '--turn-tokens', '512', '--answer-tokens', '512', '--active-sessions', '16'], out);
 
 export async function run() {
   const runnerPath = join(root, 'libs/runner/dist/src/index.js');

@@ -4,12 +4,12 @@
 // - the documented workload of COMMANDS.md through the real CLI in a child process: wall seconds
 //   and the child's own peak RSS.
 // Run alone: node bench/workload-gen.bench.mjs
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { timedCliRun } from './cli-child.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const BENCH = 'workload generation';
@@ -48,25 +48,7 @@ async function inProcessFigures(wl) {
 }
 
 /** Runs the CLI on the documented workload; its own peak RSS comes from resourceUsage at exit. */
-async function documentedEndToEnd(main, out) {
-  const report = `process.on('exit', () => process.stderr.write('maxrss_kb=' + process.resourceUsage().maxRSS + '\\n'))`;
-  const args = ['--import', `data:text/javascript,${encodeURIComponent(report)}`, main, 'workload', 'generate', ...DOCUMENTED, '--out', out];
-  const t0 = process.hrtime.bigint();
-  const { code, stdout, stderr } = await new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-  if (code !== 0) throw new Error(`kvbench workload generate exited ${code}: ${stderr}`);
-  const rss = /maxrss_kb=(\d+)/.exec(stderr);
-  if (!rss) throw new Error(`no maxrss in child's stderr: ${stderr}`);
-  return { seconds, rssBytes: Number(rss[1]) * 1024, bytes: (await stat(out)).size, line: stdout.trim() };
-}
+const documentedEndToEnd = (main, out) => timedCliRun(main, ['workload', 'generate', ...DOCUMENTED], out);
 
 export async function run() {
   const wlPath = join(root, 'libs/workload/dist/src/index.js');
