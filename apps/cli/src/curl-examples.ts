@@ -16,7 +16,7 @@ export function curlExamples(apiUrl: string, aggregatorUrl: string, token?: stri
     `C2C=$(${run('c2c')})`,
     `curl -sN${auth} ${aggregatorUrl}/runs/$PCIE/events      # live samples; ends with the run's final event`,
     `curl -sN${auth} ${aggregatorUrl}/runs/$C2C/events > /dev/null`,
-    `curl -s${auth} "${aggregatorUrl}/compare?workload_id=$WL&baseline=pcie"`,
+    `curl -s${auth} "${aggregatorUrl}/compare?workload_id=$WL&baseline=pcie"; echo`,
     `echo "open ${aggregatorUrl}/compare.html?workload_id=$WL"`,
   ].join('\n');
 }
