@@ -29,6 +29,7 @@ import { requestCount } from '@kvbench/workload';
 import { now } from './clock.js';
 import { relateClocks } from './clock-offset.js';
 import { startEngine, type EngineHandle } from './engine/start.js';
+import { mergeCapabilities } from './engine/capabilities.js';
 import { collectEnvironment } from './environment.js';
 import { EventPublisher } from './events.js';
 import { createKeepAliveAgent, type AnyAgent } from './http.js';
@@ -336,6 +337,7 @@ async function execute(
     ...runMeta,
     ended_at: endedAt,
     statistics: reader.describe(),
+    engine: { ...(runMeta['engine'] as Record<string, unknown>), capabilities: mergeCapabilities(engine.capabilities, reader.capabilities?.() ?? []) },
     perf_metrics_join: {
       source: engine.perRequestMetrics.source,
       source_reason: engine.perRequestMetrics.reason,
@@ -413,6 +415,7 @@ function buildRunMeta(a: {
       ...(e.leftOut.length ? { left_out: e.leftOut } : {}),
       ...(e.openai ? { detected: e.openai } : {}),
       per_request_metrics: e.perRequestMetrics,
+      capabilities: e.capabilities,
     },
     max_batch_size: job.max_batch_size,
     max_seq_len: job.max_seq_len,
