@@ -143,7 +143,7 @@ async function execute(
 
   const reader: StatsReader =
     job.engine.kind === 'openai'
-      ? new PrometheusStatsReader(engine.url, log, openaiUnits(job, kv, agent))
+      ? new PrometheusStatsReader(engine.url, log, openaiUnits(job, kv, agent), { maxMs: agent.counterSettleMaxMs })
       : new TrtllmStatsReader(engine.url, log, trtllmReaderOptions(engine));
   // Only /perf_metrics entries arrive late; per-request metrics by stream come with the sample itself.
   const joinLater = engine.perRequestMetrics.source === 'endpoint';
