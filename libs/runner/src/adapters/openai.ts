@@ -3,14 +3,14 @@
  * deltas (the flavor — vllm: or sglang: series — decides which counters, stats/openai.ts). Neither
  * reports per-request engine timings kvbench reads, so there is no clock to relate.
  */
-import { startEngine } from '../engine/start.js';
+import { attachOpenaiEngine } from '../engine/start.js';
 import { PrometheusStatsReader } from '../stats/openai.js';
 import { openaiUnits } from '../stats/reader-options.js';
 import type { EngineAdapter } from './adapter.js';
 
 export const openaiAdapter: EngineAdapter = {
   kind: 'openai',
-  start: (a) => startEngine(a),
+  start: (a) => attachOpenaiEngine(a),
   simulated: () => false,
   timeScale: () => 1,
   reader: (e, c) => new PrometheusStatsReader(e.url, c.log, openaiUnits(c.job, c.kv, c.agent), { maxMs: c.agent.counterSettleMaxMs }),

@@ -107,13 +107,17 @@ export interface StartEngineArgs {
   signal?: AbortSignal;
 }
 
+/** Launch the engine of the job (trtllm-serve or the simulator), or attach to job.engine.url. */
 export async function startEngine(a: StartEngineArgs): Promise<EngineHandle> {
-  const { job } = a;
-  if (job.engine.url) return attachEngine(a, new URL(job.engine.url));
-  if (job.engine.kind === 'openai') {
+  return a.job.engine.url ? attachEngine(a, new URL(a.job.engine.url), false) : launchEngine(a);
+}
+
+/** vLLM and SGLang are attached by URL only. */
+export async function attachOpenaiEngine(a: StartEngineArgs): Promise<EngineHandle> {
+  if (!a.job.engine.url) {
     throw new ValidationError('engine kind "openai" (vLLM, SGLang) is attached by URL: give engine.url (--engine_url)', 'engine.url');
   }
-  return launchEngine(a);
+  return attachEngine(a, new URL(a.job.engine.url), true);
 }
 
 /**
@@ -130,7 +134,7 @@ function checkMaxSeqLen(job: Job, largest: { promptTokens: number; outputTokens:
   );
 }
 
-async function launchEngine(a: StartEngineArgs): Promise<EngineHandle> {
+export async function launchEngine(a: StartEngineArgs): Promise<EngineHandle> {
   const { job, kv, agent } = a;
   const isSim = job.engine.kind === 'sim';
   checkMaxSeqLen(job, a.largestRequest);
@@ -322,10 +326,9 @@ async function launchEngine(a: StartEngineArgs): Promise<EngineHandle> {
   };
 }
 
-async function attachEngine(a: StartEngineArgs, url: URL): Promise<EngineHandle> {
+async function attachEngine(a: StartEngineArgs, url: URL, isOpenai: boolean): Promise<EngineHandle> {
   const base = new URL(url.href.replace(/\/+$/, ''));
   const timeoutMs = a.agent.engineStartupTimeoutMs ?? 30_000;
-  const isOpenai = a.job.engine.kind === 'openai';
   await waitHealthy(null, () => base.href, timeoutMs, a.signal, isOpenai);
   const version = await readVersion(base);
   // vLLM refuses a foreign model name, SGLang serves no /metrics without --enable-metrics: one clear message now.
