@@ -56,7 +56,7 @@ async function installDouble(bin: string, version: string): Promise<void> {
   await chmod(join(bin, 'python3'), 0o755);
 }
 
-async function runVersion(version: string, options: Record<string, unknown> = {}) {
+async function runVersion(version: string, options: Record<string, unknown> = {}, extraEnv: Record<string, string> = {}) {
   const bin = join(dir.path, `bin-${version}-${Object.keys(options).join('-')}`);
   await import('node:fs/promises').then((fs) => fs.mkdir(bin, { recursive: true }));
   await installDouble(bin, version);
@@ -71,7 +71,7 @@ async function runVersion(version: string, options: Record<string, unknown> = {}
   });
   const result = await runBenchmark({
     job, workload, attempt: 1, emit: c.emit, log: c.log,
-    agent: { workDir: dir.path, engineEnv: engineEnv(bin, { FAKE_TRUTH: truthPath }), collectEnvironment: false, statsIntervalMs: 100 },
+    agent: { workDir: dir.path, engineEnv: engineEnv(bin, { FAKE_TRUTH: truthPath, ...extraEnv }), collectEnvironment: false, statsIntervalMs: 100 },
   });
   RunResult.parse(result);
   LogMetrics.parse(result.log_metrics);
@@ -85,8 +85,11 @@ async function runVersion(version: string, options: Record<string, unknown> = {}
     assert.equal(s.completion_tokens_client, job.output_tokens);
   }
   assert.ok(truth.requests.every((r) => r.max_tokens_served === job.output_tokens), 'no output clamped');
-  assert.equal(meta.engine.build.version, version, 'the detected version is the banner\'s');
-  assert.match(meta.engine.build.version_source ?? meta.engine.build.versionSource, /serve --help \(version banner\)/);
+  if (extraEnv['FAKE_NO_BANNER']) assert.equal(meta.engine.build.versionAfterStart, version, 'learnt from GET /version after start');
+  else {
+    assert.equal(meta.engine.build.version, version, 'the detected version is the banner\'s');
+    assert.match(meta.engine.build.versionSource, /serve --help \(version banner\)/);
+  }
   assert.equal(truth.eventThreadDied, false, 'the engine\'s event thread never died');
   assert.ok(Array.isArray(meta.engine.capabilities) && meta.engine.capabilities.every((c: { how: string }) => c.how), 'capabilities recorded with how each was learned');
   assert.equal(truth.effective.free_gpu_memory_fraction, 0.55);
@@ -278,4 +281,20 @@ test("today's main (1.3.0rc26): no GET /perf_metrics (PR #16668): metrics by X-T
     assert.ok(s.server.queue_s! >= 0);
     assert.equal(s.server.reused_blocks, null);
   }
+});
+
+test('a build that prints no banner (python3 without tensorrt_llm): conservative config, then it works from what the server offers — /perf_metrics probed, kvCacheIterationStats observed', async () => {
+  const { truth, meta, m, result } = await runVersion('1.3.0rc14', {}, { FAKE_NO_BANNER: '1' });
+  assert.equal(meta.engine.build.version, null);
+  assert.equal(meta.engine.build.generation, 'unknown');
+  assert.ok(truth.argv.includes('--config'), 'the flag serve --help listed');
+  assert.equal(truth.effective.event_buffer_max_size, 0, 'nothing that could break an unknown build');
+  assert.ok(meta.engine.left_out.some((l: { key: string }) => l.key === 'kv_cache_config.tokens_per_block'));
+  assert.match(capability(meta, 'perf_metrics_endpoint')!.how, /^probed: GET \/perf_metrics answered 200/);
+  assert.equal(meta.engine.per_request_metrics.source, 'endpoint');
+  assert.ok(result.samples.every((s) => s.server !== null), 'per-request metrics joined from the probed endpoint');
+  assert.equal(capability(meta, 'kv_iteration_stats')?.available, true);
+  assert.match(capability(meta, 'kv_iteration_stats')!.how, /^observed:/);
+  assertReuseEqualsTruth(m, truth);
+  assertOffloadEqualsTruth(m, truth);
 });
