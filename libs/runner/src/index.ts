@@ -4,7 +4,10 @@
  * TTFT and latency on the agent's clock, read the engine's cache statistics, and
  * return the run in the results-document shape.
  */
-export { runBenchmark, type RunContext } from './run.js';
+export { runBenchmark, Run, type RunContext } from './run.js';
+export { adapterFor, type AdapterContext, type EngineAdapter } from './adapters/index.js';
+export { simAdapter } from './adapters/sim.js';
+export { PerRequestJoin, type PerRequestSource } from './per-request-join.js';
 export type { AgentOptions, SimOptions, SimulatorLauncher } from './options.js';
 export { resolveAgentOptions } from './options.js';
 export { trtllmConfig, trtllmConfigFor, trtllmConfigYaml, type TrtllmConfig, type LeftOut } from './engine/config-yaml.js';
