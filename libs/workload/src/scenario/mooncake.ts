@@ -79,7 +79,7 @@ export function importMooncake(text: string, o: MooncakeImportOptions): Scenario
       prompt: b.prompt(id, refs),
       release: { type: 'at', at_ms: (l.timestamp - t0) * timeScale },
       output_tokens: Math.max(1, l.output_length),
-      tags: { kind: 'trace', trace_line: l.line },
+      tags: { kind: 'trace', trace_line: l.line, hash_ids: l.hash_ids, trace_block_tokens: blockTokens },
     });
   }
   return b.build();
