@@ -1,3 +1,4 @@
+import { basename } from 'node:path';
 import { readFile } from 'node:fs/promises';
 import { DEFAULT_TOKEN_RANGE, NotFoundError, ValidationError, type LengthSpec, type ScenarioWorkload } from '@kvbench/common';
 import { countWorkload, generateDocqa, generateMultiturn, importMooncake, writeWorkloadFile } from '@kvbench/workload';
@@ -181,6 +182,7 @@ export const workloadImportCommand: Command = {
         ...(f.limit !== undefined ? { limit: f.limit as number } : {}),
         ...(f['max-concurrency'] !== undefined ? { maxConcurrency: f['max-concurrency'] as number } : {}),
         seed: f.seed as number,
+        source: basename(path),
         tokenLow: f['token-low'] as number,
         tokenHigh: f['token-high'] as number,
       });
