@@ -100,7 +100,14 @@ export function rowEvidence(base: Side, other: Side, breakdown: BreakdownRow | u
   const blocks = (f: SideFigures) => (f.onboarded === null ? 'unknown' : String(Math.round(f.onboarded)));
   const reload = (f: SideFigures) => (f.reloaded === null ? '' : ` (${f.reloaded} of ${f.requests} requests reloaded)`);
   const text: string[] = [`blocks onboarded from host: ${B} ${blocks(b)}${reload(b)}, ${O} ${blocks(o)}${reload(o)}`];
-  if (link_exercised === false) text.push('no request reloaded from the host on either side: this comparison did not exercise the link');
+  if (link_exercised === false) {
+    const offloaded = [base, other].some((x) => (num(x.run.log_metrics?.offloaded_blocks) ?? 0) > 0);
+    text.push(
+      offloaded
+        ? 'no request reloaded from the host on either side: this comparison did not exercise the link\'s reload path (host → GPU); blocks evicted to the host still crossed it (offloads, inside "rest of the first iteration")'
+        : 'no request reloaded from the host on either side: this comparison did not exercise the link',
+    );
+  }
   else if (link_exercised === null) text.push('neither engine says whether requests reloaded from the host: whether the link was exercised is unknown');
   if (b.linkBound !== null || o.linkBound !== null) text.push(`link bound (median reloaded request's KV / host→GPU bandwidth): ${B} ${fmtMs(b.linkBound)} ms, ${O} ${fmtMs(o.linkBound)} ms`);
   if (parts.length) text.push(`TTFT parts that differ: ${parts.map((p) => `${p.name} ${fmtMs(p.baseline_p50_s)} → ${fmtMs(p.system_p50_s)} ms (×${fmtFactor(p.ratio, 2)})`).join('; ')}`);
