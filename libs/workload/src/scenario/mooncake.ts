@@ -54,7 +54,12 @@ export function importMooncake(text: string, o: MooncakeImportOptions): Scenario
   if (!(timeScale >= 0)) throw new ValidationError('time_scale: must be 0 or more', 'time_scale');
   const seed = o.seed ?? 42;
   const lines = parseLines(text, blockTokens);
-  const groupOf = prefixTrees(lines);
+  const roots = new Set(lines.map((l) => l.hash_ids[0]!)).size;
+  // Whole roots while there are enough of them to sample; a trace of few roots (Mooncake's
+  // conversation trace has one: every line starts with the same system-prompt block) is sampled
+  // by the trees below each root's shared trunk (its conversations) instead.
+  const byRoot = roots * sample >= MIN_SAMPLED_ROOTS || sample >= 1;
+  const groupOf = byRoot ? new Map(lines.map((l) => [l.line, String(l.hash_ids[0]!)])) : prefixTrees(lines);
   const groups = new Set(groupOf.values());
   const keepGroup = new Map<string, boolean>();
   let tooLong = 0;
@@ -70,9 +75,10 @@ export function importMooncake(text: string, o: MooncakeImportOptions): Scenario
   });
   const chosen = o.limit !== undefined ? kept.slice(0, o.limit) : kept;
   const groupsKept = [...keepGroup.values()].filter(Boolean).length;
-  const roots = new Set(lines.map((l) => l.hash_ids[0]!)).size;
   const sampling = {
-    unit: 'prefix tree: the lines below the trunk their root shares with every other line of that root (a conversation under a shared system prompt), kept whole',
+    unit: byRoot
+      ? 'root: the lines that start with the same hash id, kept whole'
+      : `prefix tree below the shared trunk: ${roots} root(s) are too few to sample a share of ${sample} (fewer than ${MIN_SAMPLED_ROOTS} expected), so each root's lines are grouped by their first hash id past the blocks every line of the root shares (a conversation under a shared system prompt), kept whole`,
     roots,
     trees: groups.size,
     trees_kept: groupsKept,
@@ -129,6 +135,9 @@ export function importMooncake(text: string, o: MooncakeImportOptions): Scenario
 }
 
 type Line = z.infer<typeof MooncakeLine> & { line: number };
+
+/** Below this many roots expected in the sample, roots are too coarse a unit: sample the trees under them. */
+export const MIN_SAMPLED_ROOTS = 10;
 
 /**
  * Each line's prefix tree, as a key. Lines are grouped by root (first hash id); the trunk of a root
