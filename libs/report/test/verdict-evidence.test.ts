@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ComparisonSchema, compareRuns, predictHitRate, renderComparisonTable, simulateLru, traceBlockKeys } from '@kvbench/report';
+import { ComparisonSchema, compareRuns, predictHitRate, renderComparisonTable, renderHtmlReport, simulateLru, traceBlockKeys } from '@kvbench/report';
 import { importMooncake } from '@kvbench/workload';
 import type { Sample } from '@kvbench/common';
 import { run, sample, syntheticPair } from './fixtures.js';
@@ -131,4 +131,12 @@ test('a trace whose samples carry no hash_ids is not modelled (null, with the re
   const table = renderComparisonTable(compareRuns([r]));
   assert.match(table, /not modelled/);
   assert.doesNotMatch(table, /DISAGREE/);
+});
+
+test('the HTML report shows the threshold and each row\'s evidence beside its verdicts', () => {
+  const [a, b] = syntheticPair({ n: 60, ratio: 0.5, seed: 'html' });
+  const c = compareRuns([a, b], { minEffect: 0.1 });
+  const html = renderHtmlReport([a, b], c);
+  assert.match(html, /at least 10% \(the threshold/);
+  assert.match(html, /<li class="evidence[^"]*">evidence: blocks onboarded from host/);
 });
