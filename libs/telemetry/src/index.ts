@@ -6,3 +6,4 @@ export { SimBucketer, SimLinkSeries, openSimSource } from './sim.js';
 export { DEFAULT_RATIO_TOLERANCE, summarize, type SummaryInput } from './summary.js';
 export { DEFAULT_PERIOD_MS, PointBuffer, openTelemetry, type OpenedTelemetry, type TelemetryOptions } from './sampler.js';
 export { CHUNK_POINTS, runTelemetry, type RunTelemetry } from './run-telemetry.js';
+export { CapturePhases, analyzeCapture, type CaptureAnalysis, type CapturePhaseResult } from './capture.js';
