@@ -78,8 +78,9 @@ export function runTelemetry(downstream: (e: RunEvent) => Promise<void>, options
       if (e.type === 'started' && !started) {
         started = e;
         const originNs = process.hrtime.bigint();
-        const meta = e.run_meta as Record<string, unknown> & { engine?: { url?: string } };
-        opening = openTelemetry({ simulated: e.run_meta.simulated, engineUrl: meta.engine?.url ?? null }, options, log).then((o) => {
+        const meta = e.run_meta as Record<string, unknown> & { engine?: { url?: string }; time_scale?: number };
+        const timeScale = typeof meta.time_scale === 'number' && meta.time_scale > 0 ? meta.time_scale : 1;
+        opening = openTelemetry({ simulated: e.run_meta.simulated, engineUrl: meta.engine?.url ?? null, timeScale }, options, log).then((o) => {
           o.source?.start((pts) => buffer.push(pts), originNs);
           return o;
         });

@@ -30,12 +30,12 @@ export interface OpenedTelemetry {
  * The first source that works, in the issue's order: a DCGM exporter, NVML (sidecar), nvidia-smi.
  * A simulator run reads the simulator's own modelled series instead (never hardware).
  */
-export async function openTelemetry(run: { simulated: boolean; engineUrl: string | null }, o: TelemetryOptions, log?: Logger): Promise<OpenedTelemetry> {
+export async function openTelemetry(run: { simulated: boolean; engineUrl: string | null; timeScale?: number }, o: TelemetryOptions, log?: Logger): Promise<OpenedTelemetry> {
   const periodMs = o.periodMs ?? DEFAULT_PERIOD_MS;
   const tried: OpenedTelemetry['tried'] = [];
   if (o.enabled === false) return { source: null, tried: [{ source: 'none', reason: 'telemetry turned off' }], periodMs };
   const attempts: [TelemetrySourceKind, () => Promise<TelemetrySource>][] = run.simulated
-    ? [['sim', () => (run.engineUrl ? openSimSource({ engineUrl: run.engineUrl, periodMs }) : Promise.reject(new TelemetryUnavailable('sim', 'no engine URL in run_meta')))]]
+    ? [['sim', () => (run.engineUrl ? openSimSource({ engineUrl: run.engineUrl, periodMs, ...(run.timeScale ? { timeScale: run.timeScale } : {}) }) : Promise.reject(new TelemetryUnavailable('sim', 'no engine URL in run_meta')))]]
     : [
         ['dcgm', () => (o.dcgmUrl ? openDcgmSource({ url: o.dcgmUrl, periodMs }) : Promise.reject(new TelemetryUnavailable('dcgm', 'no DCGM exporter URL configured (KVBENCH_DCGM_URL / --dcgm_url)')))],
         ['nvml', () => openNvmlSource({ periodMs, ...(o.python ? { python: o.python } : {}) })],

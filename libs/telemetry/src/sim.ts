@@ -38,9 +38,9 @@ export class SimBucketer {
 
   add(entries: readonly Entry[]): void {
     for (const e of entries) {
-      if (e.start_s < this.originS) continue; // before the run's start: not in its window
-      // An iteration's transfers happen at its start (they precede its compute).
-      const k = Math.floor((e.start_s - this.originS) / this.periodS);
+      // An iteration's transfers happen at its start (they precede its compute). One that started
+      // before t = 0 by the clocks' mapping (a few ms) counts in the first period.
+      const k = Math.max(0, Math.floor((e.start_s - this.originS) / this.periodS));
       const b = this.bins.get(k) ?? { h2d: 0, d2h: 0 };
       b.h2d += e.h2d_bytes;
       b.d2h += e.d2h_bytes;
@@ -77,11 +77,13 @@ async function read(url: URL, after: number): Promise<SimLinkSeries> {
 
 const SIM_NONE = 'the simulator models only the link bytes of KV onboards and offloads';
 
-export async function openSimSource(o: { engineUrl: string | URL; periodMs: number; pollMs?: number }): Promise<TelemetrySource> {
+export async function openSimSource(o: { engineUrl: string | URL; periodMs: number; timeScale?: number; pollMs?: number }): Promise<TelemetrySource> {
   const url = new URL(o.engineUrl);
   let first: SimLinkSeries;
+  let firstAtNs: bigint;
   try {
     first = await read(url, -1);
+    firstAtNs = process.hrtime.bigint();
   } catch (err) {
     if (err instanceof TelemetryUnavailable) throw err;
     throw new TelemetryUnavailable('sim', `${url.origin}/sim/link_series: ${(err as Error).message}`, { cause: err });
@@ -125,10 +127,13 @@ export async function openSimSource(o: { engineUrl: string | URL; periodMs: numb
     detail: `simulated: engine-sim's modelled link bytes per iteration (${url.origin}/sim/link_series), in periods of ${o.periodMs} ms of modelled time`,
     gpus: [{ index: 0, name: 'simulated', uuid: null }],
     nullReasons,
-    start(onPoints) {
+    start(onPoints, originNs) {
       deliver = onPoints;
-      // The run's t = 0 on the model's clock: the model time now (samples count from about here too).
-      bucketer = new SimBucketer(first.model_now_s, o.periodMs / 1000, first.power_w);
+      // The run's t = 0 on the model's clock: the model time of the first read, less the real time
+      // since t = 0 in modelled seconds (the run may have begun before this source opened).
+      const originModelS = first.model_now_s - Number(firstAtNs - originNs) / 1e9 / (o.timeScale ?? 1);
+      bucketer = new SimBucketer(originModelS, o.periodMs / 1000, first.power_w);
+      bucketer.add(first.entries);
       timer = setInterval(() => void poll(false), o.pollMs ?? 250);
     },
     async stop() {
