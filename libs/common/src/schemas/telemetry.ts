@@ -110,3 +110,19 @@ export const TelemetrySummary = z
   })
   .loose();
 export type TelemetrySummary = z.infer<typeof TelemetrySummary>;
+
+/** TelemetryPoint's fields in a fixed order: SQLite columns and CSV columns. */
+export const TELEMETRY_COLUMNS = [
+  'gpu',
+  't_s',
+  'dt_s',
+  'pcie_tx_bytes',
+  'pcie_rx_bytes',
+  'c2c_tx_bytes',
+  'c2c_rx_bytes',
+  'util_pct',
+  'sm_clock_mhz',
+  'power_w',
+  'energy_j',
+  'mem_used_bytes',
+] as const satisfies readonly (keyof TelemetryPoint)[];
