@@ -19,3 +19,4 @@ export { scenarioReports, scenarioOf, type ScenarioReports, type MultiturnReport
 export { judgeReplay, sweepReport, sweepIds, type OffloadSide, type SweepReport, type CapacitySweepReport, type OffloadSweepReport, type CapacityPoint, type OffloadPoint } from './sweeps.js';
 export { renderSweepReport } from './html/sweep-report.js';
 export { renderSweepTable } from './sweep-table.js';
+export { telemetrySection, type TelemetrySystem } from './html/telemetry-charts.js';

@@ -12,6 +12,7 @@ import { RunEvent, silentLogger, TelemetrySummary, type Job, type RunEvent as Ru
 import { SIM_MAIN_PATH, defaultProfileForSystem } from '@kvbench/engine-sim';
 import { runBenchmark } from '@kvbench/runner';
 import { runTelemetry } from '@kvbench/telemetry';
+import { compareRuns, renderHtmlReport } from '@kvbench/report';
 import { generateWorkload } from '@kvbench/workload';
 
 const workload = generateWorkload({ contexts: [512], batches_per_context: 4, batch_sizes: [2, 4], prompt_pool_size: 3, reuse_start_batch: 2, seed: 7 });
@@ -71,6 +72,19 @@ test('a simulator run: the link series sums to the engine-reported offloaded and
     assert.equal(s.peak_mem_used_bytes, null);
     assert.match(s.null_reasons['peak_mem_used_bytes']!, /simulated/);
     assert.ok(Math.abs(s.period_ms_achieved! - 50) < 1e-6, `period ${s.period_ms_achieved}`);
+
+    // The report draws the series under the request timeline, the link's bytes beside the engine's.
+    const run = { ...result, telemetry: s, telemetry_series: points };
+    const html = renderHtmlReport([run], compareRuns([run]));
+    const section = html.slice(html.indexOf('<h2 id="link">'));
+    assert.ok(section.length > 0 && html.includes('<h2 id="link">Link telemetry</h2>'));
+    assert.match(section, /<path d="M[^"]+" fill="none" stroke="[^"]+" stroke-width="1.5" data-series="offload"\/>/);
+    assert.match(section, /data-series="onboard"/);
+    assert.equal((section.match(/data-span="prefill"/g) ?? []).length, result.samples.length, 'one prefill span per request');
+    assert.ok(section.includes('data-span="onboard"'), 'reuse requests show their onboard span');
+    assert.match(section, /SIMULATED: the simulator/);
+    assert.match(section, /data-ratio="offload"[^>]*>1\.000</);
+
   } finally {
     await telemetry.close();
     await rm(dir, { recursive: true, force: true });
