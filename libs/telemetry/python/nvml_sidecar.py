@@ -32,6 +32,8 @@ FI_PCIE_TX = 197
 FI_PCIE_RX = 198
 # nvmlValueType_t: DOUBLE 0, UNSIGNED_INT 1, UNSIGNED_LONG 2, UNSIGNED_LONG_LONG 3, SIGNED_LONG_LONG 4, SIGNED_INT 5
 VALUE_BITS = {1: 32, 2: 64, 3: 64, 4: 64, 5: 32}
+# How often the PCIe counters are read between readings (set from --counter-ms in main()).
+COUNTER_PERIOD_S = 0.01
 
 
 def emit(obj):
@@ -61,6 +63,62 @@ def field_value(v):
     return None
 
 
+class CounterAccumulator:
+    """Reads the PCIe byte counters (197/198) every `period_s` in a thread and keeps 64-bit totals.
+
+    The counters are 32 bits wide on the H100 seen here (valueType unsigned int): 4.29 GB, which
+    PCIe Gen5 x16 moves in about 67 ms. Read at 100 ms they wrap an unknown number of times; read
+    every 10 ms each delta is under one wrap, so delta mod 2^32 is exact.
+    """
+
+    def __init__(self, nv, handle, bits, period_s):
+        self.nv, self.h, self.bits, self.period_s = nv, handle, bits, period_s
+        self.lock = threading.Lock()
+        self.tx_total = 0
+        self.rx_total = 0
+        self.reads = 0
+        self.max_gap_ns = 0
+        self.error = None
+        self.prev = self._read()
+        self.prev_t = time.monotonic_ns()
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _read(self):
+        vals = self.nv.nvmlDeviceGetFieldValues(self.h, [FI_PCIE_TX, FI_PCIE_RX])
+        if vals[0].nvmlReturn != 0 or vals[1].nvmlReturn != 0:
+            raise RuntimeError(f"nvmlDeviceGetFieldValues returned {[v.nvmlReturn for v in vals]}")
+        return field_value(vals[0]), field_value(vals[1])
+
+    def sample(self):
+        try:
+            cur = self._read()
+        except Exception as e:  # noqa: BLE001
+            self.error = nvml_error(e)
+            return
+        t = time.monotonic_ns()
+        mod = 1 << self.bits
+        with self.lock:
+            self.tx_total += (cur[0] - self.prev[0]) % mod
+            self.rx_total += (cur[1] - self.prev[1]) % mod
+            self.max_gap_ns = max(self.max_gap_ns, t - self.prev_t)
+            self.reads += 1
+            self.prev, self.prev_t = cur, t
+
+    def _run(self):
+        while not self.stop.wait(self.period_s):
+            self.sample()
+
+    def totals(self):
+        """The totals now (one fresh read first), and the longest gap between reads since the last call."""
+        self.sample()
+        with self.lock:
+            out = (self.tx_total, self.rx_total, self.reads, self.max_gap_ns)
+            self.max_gap_ns = 0
+        return out
+
+
 class Gpu:
     def __init__(self, nv, index):
         self.nv = nv
@@ -71,6 +129,7 @@ class Gpu:
         self.gpm_prev = None
         self.gpm_prev_t = None
         self.gpm_spare = None
+        self.acc = None
 
     def info(self):
         nv = self.nv
@@ -108,6 +167,9 @@ class Gpu:
                 caps["pcie_counters"] = {"available": False, "reason": f"nvmlDeviceGetFieldValues returned {rets} ({nv.nvmlErrorString(rets[0]) if rets[0] else 'ok'})"}
         except Exception as e:  # noqa: BLE001
             caps["pcie_counters"] = {"available": False, "reason": nvml_error(e)}
+        if caps["pcie_counters"]["available"] and COUNTER_PERIOD_S > 0:
+            self.acc = CounterAccumulator(nv, self.h, caps["pcie_counters"]["bits"], COUNTER_PERIOD_S)
+            caps["pcie_counters"]["accumulated_every_ms"] = COUNTER_PERIOD_S * 1000
         # GPM
         try:
             sup = nv.nvmlGpmQueryDeviceSupport(self.h)
@@ -174,6 +236,14 @@ class Gpu:
                 r["pcie_count_ts_us"] = vals[0].timestamp
             except Exception as e:  # noqa: BLE001
                 r["pcie_error"] = nvml_error(e)
+            if self.acc is not None:
+                tx, rx, reads, gap = self.acc.totals()
+                r["pcie_tx_total"] = tx
+                r["pcie_rx_total"] = rx
+                r["pcie_counter_reads"] = reads
+                r["pcie_counter_max_gap_ms"] = gap / 1e6
+                if self.acc.error:
+                    r["pcie_error"] = self.acc.error
         if caps["gpm"]["available"]:
             try:
                 cur = self.gpm_spare
@@ -222,8 +292,11 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--period-ms", type=float, default=100.0)
     ap.add_argument("--gpus", default="all", help="comma-separated NVML indices, or all")
+    ap.add_argument("--counter-ms", type=float, default=10.0, help="read the PCIe byte counters this often (0: only at each reading)")
     ap.add_argument("--max-seconds", type=float, default=0, help="stop after this long (0: until SIGTERM or stdin closes)")
     a = ap.parse_args()
+    global COUNTER_PERIOD_S
+    COUNTER_PERIOD_S = a.counter_ms / 1000.0
     try:
         import pynvml as nv  # nvidia-ml-py
     except Exception as e:  # noqa: BLE001
@@ -292,6 +365,9 @@ def main():
     readings = [g.read() for g in gpus]
     emit({"type": "reading", "seq": k, "t_ns": t0, "read_ns": time.monotonic_ns() - t0, "gpus": readings, "last": True})
     emit({"type": "end", "t_ns": time.monotonic_ns(), "readings": k})
+    for g in gpus:
+        if g.acc is not None:
+            g.acc.stop.set()
     try:
         nv.nvmlShutdown()
     except Exception:  # noqa: BLE001

@@ -75,6 +75,10 @@ export const NvmlReading = z
           index: z.number().int(),
           pcie_tx_count: nnum,
           pcie_rx_count: nnum,
+          /** 64-bit totals the sidecar accumulates from counters read every few ms (no wrap ambiguity). */
+          pcie_tx_total: nnum,
+          pcie_rx_total: nnum,
+          pcie_counter_max_gap_ms: nnum,
           gpm_pcie_tx_mibps: nnum,
           gpm_pcie_rx_mibps: nnum,
           gpm_c2c_tx_mibps: nnum,
@@ -180,9 +184,16 @@ export class NvmlConverter {
       const p = emptyPoint(g.index, (reading.t_ns - this.originNs) / 1e9, dt);
       const plan = this.plan.pcie.get(g.index);
       const gpmDt = g.gpm_interval_s ?? dt;
-      if (plan?.method === 'counters') {
-        // 32-bit counters wrap every 4.29 GB (78 ms at 55 GB/s, seen on an H100's PCIe Gen5 x16):
-        // GPM's rate over the same interval says how many times (it is a few % off, a wrap is 4.29 GB).
+      if (plan?.method === 'counters' && g.pcie_tx_total != null && before.r.pcie_tx_total != null) {
+        // The sidecar read the counters every few ms and summed the deltas: exact while no gap between
+        // its reads reached a whole wrap (pcie_counter_max_gap_ms says how close that came).
+        p.pcie_tx_bytes = g.pcie_tx_total - before.r.pcie_tx_total;
+        p.pcie_rx_bytes = g.pcie_rx_total! - before.r.pcie_rx_total!;
+      } else if (plan?.method === 'counters') {
+        // A recording without accumulated totals (the first H100 capture): 32-bit counters wrap every
+        // 4.29 GB (78 ms at 55 GB/s on an H100's PCIe Gen5 x16), read 100 ms apart. GPM's rate over the
+        // interval guesses the wraps; GPM lags the counters by most of a period, so single periods at a
+        // transfer's start and end can be off by one wrap each way (sums over a whole transfer cancel).
         const gpmTx = g.gpm_pcie_tx_mibps == null ? null : g.gpm_pcie_tx_mibps * MIB * gpmDt;
         const gpmRx = g.gpm_pcie_rx_mibps == null ? null : g.gpm_pcie_rx_mibps * MIB * gpmDt;
         p.pcie_tx_bytes = unwrapCounter(before.r.pcie_tx_count, g.pcie_tx_count, plan.bits, gpmTx);
@@ -245,6 +256,10 @@ export function convertNvmlLines(lines: readonly string[], originNs?: number, pr
 
 export interface NvmlSourceOptions {
   python?: string;
+  /** Environment of the sidecar (default: this process's). */
+  env?: NodeJS.ProcessEnv;
+  /** How often the sidecar reads the PCIe counters between readings (default 10 ms). */
+  counterMs?: number;
   sidecarPath?: string;
   periodMs: number;
   /** How long to wait for the sidecar's hello line. */
@@ -254,7 +269,8 @@ export interface NvmlSourceOptions {
 /** Start the sidecar; resolves once it said hello with at least one GPU, else TelemetryUnavailable. */
 export async function openNvmlSource(o: NvmlSourceOptions): Promise<TelemetrySource> {
   const python = o.python ?? 'python3';
-  const child = spawn(python, [o.sidecarPath ?? NVML_SIDECAR_PATH, '--period-ms', String(o.periodMs)], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const args = [o.sidecarPath ?? NVML_SIDECAR_PATH, '--period-ms', String(o.periodMs), ...(o.counterMs !== undefined ? ['--counter-ms', String(o.counterMs)] : [])];
+  const child = spawn(python, args, { stdio: ['pipe', 'pipe', 'pipe'], ...(o.env ? { env: o.env } : {}) });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
   const lines = createInterface({ input: child.stdout! });
