@@ -138,15 +138,21 @@ export async function openDcgmSource(o: DcgmSourceOptions): Promise<TelemetrySou
   let origin = 0n;
   let deliver: (p: TelemetryPoint[]) => void = () => {};
   let inFlight: Promise<void> = Promise.resolve();
+  let busy = false;
   const tick = () => {
+    // One scrape at a time: a slow exporter stretches the period rather than overlapping scrapes.
+    if (busy) return;
+    busy = true;
     inFlight = (async () => {
-      const tNs = process.hrtime.bigint();
       let s: DcgmScrape;
       try {
         s = readDcgmScrape(await scrape(o.url, timeoutMs));
       } catch {
         return; // a missed scrape widens the next period; the series stays right
+      } finally {
+        busy = false;
       }
+      const tNs = process.hrtime.bigint();
       if (prev) deliver(dcgmPoints(prev.s, s, Number(tNs - origin) / 1e9, Number(tNs - prev.tNs) / 1e9));
       prev = { s, tNs };
     })();
