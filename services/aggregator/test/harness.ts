@@ -1,4 +1,5 @@
-import { eventSubject, setupBus, type RunEvent } from '@kvbench/common';
+import { type RunEvent } from '@kvbench/common';
+import { eventSubject, setupBus } from '@kvbench/bus';
 import { startNatsServer, tempDir, waitFor, type NatsServerHandle } from '@kvbench/testkit';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, type JetStreamClient } from '@nats-io/jetstream';

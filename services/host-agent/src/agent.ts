@@ -2,24 +2,8 @@ import { jetstream, type JetStreamClient, type JsMsg, type Consumer } from '@nat
 import { Kvm, type KV } from '@nats-io/kv';
 import { Objm, type ObjectStore } from '@nats-io/obj';
 import type { NatsConnection } from '@nats-io/transport-node';
-import {
-  EngineError,
-  NotFoundError,
-  RunCancelledError,
-  cancelRequested,
-  RunStatus,
-  openAgentsBucket,
-  JOBS_STREAM,
-  JOB_MAX_DELIVER,
-  Job,
-  RUNS_BUCKET,
-  WORKLOADS_BUCKET,
-  describeZodError,
-  ensureJobConsumer,
-  measureClockOffset,
-  setupBus,
-  type Logger,
-} from '@kvbench/common';
+import { EngineError, NotFoundError, RunCancelledError, RunStatus, Job, describeZodError, type Logger } from '@kvbench/common';
+import { cancelRequested, openAgentsBucket, JOBS_STREAM, JOB_MAX_DELIVER, RUNS_BUCKET, WORKLOADS_BUCKET, ensureJobConsumer, measureClockOffset, setupBus } from '@kvbench/bus';
 import { parseAnyWorkload } from '@kvbench/workload';
 import { runBenchmark, type AgentOptions } from '@kvbench/runner';
 import { linkCheck } from '@kvbench/probe';
