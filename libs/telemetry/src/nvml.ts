@@ -174,7 +174,12 @@ export class NvmlConverter {
     private readonly originNs: number,
   ) {}
 
-  push(reading: NvmlReading): TelemetryPoint[] {
+  /**
+   * `next`, where known (a recording replayed whole), is the reading after this one: its GPM rate is
+   * the better wrap estimate for this period, because GPM lags the counters by about one period (on
+   * the H100 capture, the GPM rate read at the end of period i+1 matched the counter's period i).
+   */
+  push(reading: NvmlReading, next?: NvmlReading): TelemetryPoint[] {
     const out: TelemetryPoint[] = [];
     for (const g of reading.gpus) {
       const before = this.prev.get(g.index);
@@ -192,10 +197,12 @@ export class NvmlConverter {
       } else if (plan?.method === 'counters') {
         // A recording without accumulated totals (the first H100 capture): 32-bit counters wrap every
         // 4.29 GB (78 ms at 55 GB/s on an H100's PCIe Gen5 x16), read 100 ms apart. GPM's rate over the
-        // interval guesses the wraps; GPM lags the counters by most of a period, so single periods at a
-        // transfer's start and end can be off by one wrap each way (sums over a whole transfer cancel).
-        const gpmTx = g.gpm_pcie_tx_mibps == null ? null : g.gpm_pcie_tx_mibps * MIB * gpmDt;
-        const gpmRx = g.gpm_pcie_rx_mibps == null ? null : g.gpm_pcie_rx_mibps * MIB * gpmDt;
+        // interval guesses the wraps. GPM lags the counters by about a period, so live (no next reading) a
+        // period at a transfer's start or end can be off by one wrap; replayed whole, the next reading's GPM is used.
+        const est = next?.gpus.find((n) => n.index === g.index) ?? g;
+        const estDt = est.gpm_interval_s ?? dt;
+        const gpmTx = est.gpm_pcie_tx_mibps == null ? null : est.gpm_pcie_tx_mibps * MIB * estDt;
+        const gpmRx = est.gpm_pcie_rx_mibps == null ? null : est.gpm_pcie_rx_mibps * MIB * estDt;
         p.pcie_tx_bytes = unwrapCounter(before.r.pcie_tx_count, g.pcie_tx_count, plan.bits, gpmTx);
         p.pcie_rx_bytes = unwrapCounter(before.r.pcie_rx_count, g.pcie_rx_count, plan.bits, gpmRx);
       } else if (plan?.method === 'gpm') {
@@ -249,8 +256,9 @@ export function convertNvmlLines(lines: readonly string[], originNs?: number, pr
   if (!hello.ok) throw new TelemetryUnavailable('nvml', hello.reason);
   const plan = planFromHello(hello, prefer);
   const conv = new NvmlConverter(plan, originNs ?? hello.t_ns);
+  const readings = parsed.filter((l) => l.type === 'reading').map((l) => NvmlReading.parse(l));
   const points: TelemetryPoint[] = [];
-  for (const l of parsed) if (l.type === 'reading') points.push(...conv.push(NvmlReading.parse(l)));
+  readings.forEach((r, i) => points.push(...conv.push(r, readings[i + 1])));
   return { plan, points };
 }
 

@@ -133,6 +133,12 @@ test('the H100 capture: counted link bytes against the bytes copied, phase by ph
   assert.ok(Math.abs(d1.counted_bytes / d2.counted_bytes - 1) < 1e-4);
   assert.ok(Math.abs(a.period_ms_achieved.median - 100) < 1);
   assert.equal(a.overhead.length, 4);
+  // Over the whole capture (idle gaps included) the onboard direction still counts each copied byte
+  // once plus its framing: no wrap miscounted at a transfer's edge.
+  const { points } = convertNvmlLines(lines);
+  const rx = points.reduce((s, p) => s + p.pcie_rx_bytes!, 0);
+  const copiedH2d = a.phases.filter((p) => p.direction === 'h2d').reduce((s, p) => s + p.copied_bytes, 0);
+  assert.ok(Math.abs((rx * 256) / 276 / copiedH2d - 1) < 0.005, `whole-capture rx ${rx} for ${copiedH2d} copied`);
   // GPM alone: rates averaged by the driver, further from the copy and less repeatable.
   const g = analyzeCapture(phases, lines, ['gpm']);
   assert.equal(g.method, 'gpm');
