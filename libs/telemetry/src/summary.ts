@@ -36,20 +36,26 @@ function total(points: readonly TelemetryPoint[], k: Counter): number | null {
   return any ? s : null;
 }
 
-/** Bytes over the seconds of periods that moved any (so idle periods do not dilute the bandwidth). */
+/** A period counts as busy in a direction when it moved at least this share of the peak period's rate. */
+export const BUSY_SHARE = 0.05;
+
+/**
+ * Achieved bandwidth: bytes over the seconds of the busy periods (at least BUSY_SHARE of the peak
+ * rate in that direction), so idle periods and the trickle of other traffic do not dilute it.
+ */
 function achieved(points: readonly TelemetryPoint[], k: Counter): { gbps: number | null; peak: number | null } {
-  let bytes = 0;
-  let secs = 0;
-  let peak: number | null = null;
+  const rates: { v: number; dt: number; r: number }[] = [];
   for (const p of points) {
     const v = p[k];
     if (v === null || v <= 0 || p.dt_s <= 0) continue;
-    bytes += v;
-    secs += p.dt_s;
-    const r = v / p.dt_s / GB;
-    if (peak === null || r > peak) peak = r;
+    rates.push({ v, dt: p.dt_s, r: v / p.dt_s / GB });
   }
-  return { gbps: secs > 0 ? bytes / secs / GB : null, peak };
+  if (!rates.length) return { gbps: null, peak: null };
+  const peak = Math.max(...rates.map((x) => x.r));
+  let bytes = 0;
+  let secs = 0;
+  for (const x of rates) if (x.r >= BUSY_SHARE * peak) (bytes += x.v), (secs += x.dt);
+  return { gbps: bytes / secs / GB, peak };
 }
 
 function median(xs: number[]): number | null {
