@@ -13,7 +13,7 @@ export { resolveAgentOptions } from './options.js';
 export { trtllmConfig, trtllmConfigFor, trtllmConfigYaml, type TrtllmConfig, type LeftOut } from './engine/config-yaml.js';
 export { capabilitiesOf, capabilitiesOfVersion, describeBuild, detectTrtllm, generationOf, parseTrtllmVersion, versionFromBanner, type TrtllmBuild, type TrtllmCapabilities, type TrtllmGeneration } from './engine/trtllm-build.js';
 export { chunkedPrefillFor, trtllmNoOffloadReason } from './engine/start.js';
-export { Capability, mergeCapabilities } from './engine/capabilities.js';
+export { mergeCapabilities, type Capability } from './engine/capabilities.js';
 export { parsePrometheusText, sumSeries, seriesByLabel, PrometheusParseError, type PromText, type PromSample, type PromFamily } from './stats/prometheus.js';
 export { openaiLogMetrics, kvBytesPerTokenOf, type OpenaiUnits } from './stats/openai.js';
 export { fillFromTrtllmPrometheus } from './stats/trtllm-prometheus.js';
