@@ -30,7 +30,7 @@ import { now } from './clock.js';
 import { relateClocks } from './clock-offset.js';
 import { startEngine, type EngineHandle } from './engine/start.js';
 import { collectEnvironment } from './environment.js';
-import { EventPublisher } from './events.js';
+import { RunEventQueue } from './events.js';
 import { createKeepAliveAgent, type AnyAgent } from './http.js';
 import { resolveAgentOptions, type AgentOptions, type ResolvedAgentOptions } from './options.js';
 import { replayWorkload, type CompletedRequest } from './replay.js';
@@ -62,7 +62,7 @@ const JOIN_WAIT_MS = 3_000;
 export async function runBenchmark(ctx: RunContext): Promise<RunResult> {
   const agent = resolveAgentOptions(ctx.agent);
   const { job, workload, log } = ctx;
-  const events = new EventPublisher(job, ctx.attempt, ctx.emit);
+  const events = new RunEventQueue(job, ctx.attempt, ctx.emit);
   const timers: NodeJS.Timeout[] = [];
   const cleanups: (() => Promise<void>)[] = [];
   let engine: EngineHandle | null = null;
@@ -116,7 +116,7 @@ export async function runBenchmark(ctx: RunContext): Promise<RunResult> {
 async function execute(
   ctx: RunContext,
   agent: ResolvedAgentOptions,
-  events: EventPublisher,
+  events: RunEventQueue,
   setEngine: (e: EngineHandle) => void,
   setHttpAgent: (a: AnyAgent) => void,
   timers: NodeJS.Timeout[],
