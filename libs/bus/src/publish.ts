@@ -15,6 +15,8 @@ export function eventMessageId(e: RunEvent, snapshot = 0): string {
       return `${base}.${e.sample.request_id}`;
     case 'engine_stats':
       return e.final ? `${base}.final` : `${base}.${snapshot}`;
+    case 'telemetry':
+      return `${base}.${e.chunk}`;
     default:
       return base;
   }
