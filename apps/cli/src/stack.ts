@@ -2,7 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
-import { freePort, spawnLogged, startNatsServer, stopProcess, waitFor, type NatsServerHandle } from '@kvbench/processes';
+import { READY_TIMEOUT_MS, freePort, spawnLogged, startNatsServer, stopProcess, waitFor, type NatsServerHandle } from '@kvbench/processes';
 import type { Logger } from '@kvbench/common';
 
 const require = createRequire(import.meta.url);
@@ -108,7 +108,7 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
           if (dead) throw new Error(`${dead[0]} exited while starting; log: ${join(logDir, `${dead[0]}.log`)}`);
           return (await fetch(`${url}/health`).catch(() => undefined))?.ok;
         },
-        { timeoutMs: 30_000, what: `${url}/health` },
+        { timeoutMs: READY_TIMEOUT_MS, what: `${url}/health` },
       );
     }
   } catch (err) {

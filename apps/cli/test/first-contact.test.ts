@@ -103,7 +103,7 @@ describe('first contact: follow at once, agents, cancel, tokens', () => {
     assert.equal(ev.events.at(-1), 'cancelled');
     // An agent for the label arrives later: the job is gone from its queue, nothing starts.
     await stack.startAgent('gb200');
-    await waitFor(async () => (await client.agents()).agents.some((a) => a.system_label === 'gb200'), { timeoutMs: 30_000, what: 'gb200 agent' });
+    await waitFor(async () => (await client.agents()).agents.some((a) => a.system_label === 'gb200'), { timeoutMs: 120_000, what: 'gb200 agent' });
     await new Promise((r) => setTimeout(r, 3000));
     const status = (await (await fetch(`${stack.aggregatorUrl}/runs/${r.run_id}`, { headers: auth })).json()) as Record<string, any>;
     assert.equal(status.status, 'cancelled');

@@ -63,7 +63,7 @@ test('kvbench up: URLs answer, the README curl sequence completes, SIGINT leaves
     child.kill('SIGINT');
   }
   assert.equal(await exited, 0, stderr.slice(-2000));
-  await waitFor(() => processesUnder(dir.path).length === 0, { timeoutMs: 10_000, what: `no process left under ${dir.path}: ${processesUnder(dir.path).join('; ')}` });
+  await waitFor(() => processesUnder(dir.path).length === 0, { timeoutMs: 120_000, what: `no process left under ${dir.path}: ${processesUnder(dir.path).join('; ')}` });
   assert.ok(children.length >= 5, `nats-server, two services and two agents were its children (${children.length})`);
   const alive = (pid: number) => {
     try {
@@ -73,7 +73,7 @@ test('kvbench up: URLs answer, the README curl sequence completes, SIGINT leaves
       return false;
     }
   };
-  await waitFor(() => children.every((pid) => !alive(pid)), { timeoutMs: 10_000, what: 'every child of kvbench up to exit' });
+  await waitFor(() => children.every((pid) => !alive(pid)), { timeoutMs: 120_000, what: 'every child of kvbench up to exit' });
   for (const port of [api, agg, nats]) assert.ok(await canListen(port), `port ${port} is free again`);
   await dir.cleanup();
 });

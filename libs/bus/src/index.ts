@@ -3,3 +3,4 @@
 export * from './bus.js';
 export * from './clock.js';
 export * from './run-status-store.js';
+export * from './publish.js';

@@ -1,18 +1,31 @@
-import type { KV } from '@nats-io/kv';
-import { RunStatus } from '@kvbench/common';
+import type { KV, KvEntry } from '@nats-io/kv';
+import { RunStatus, StorageError } from '@kvbench/common';
 
-/** A run's status entry and its revision; null when absent or not a RunStatus. */
-export async function readRunStatusEntry(kv: KV, runId: string): Promise<{ status: RunStatus; revision: number } | null> {
-  const entry = await kv.get(runId);
+/**
+ * A runs-bucket entry (from get() or a watch) as a RunStatus: null when absent or deleted, or when it
+ * does not parse; with `strict`, one that does not parse is a StorageError instead (something else
+ * wrote it). The one reader of the status entry: every service goes through it.
+ */
+export function runStatusFromEntry(entry: KvEntry | null, opts: { strict?: boolean } = {}): RunStatus | null {
   if (!entry || entry.operation !== 'PUT' || entry.length === 0) return null;
   let value: unknown;
   try {
     value = entry.json();
-  } catch {
+  } catch (err) {
+    if (opts.strict) throw new StorageError(`run ${entry.key}: stored status is not JSON`, { cause: err });
     return null;
   }
   const parsed = RunStatus.safeParse(value);
-  return parsed.success ? { status: parsed.data, revision: entry.revision } : null;
+  if (parsed.success) return parsed.data;
+  if (opts.strict) throw new StorageError(`run ${entry.key}: stored status does not match the RunStatus schema`, { cause: parsed.error });
+  return null;
+}
+
+/** A run's status entry and its revision; null when absent (or, unless strict, not a RunStatus). */
+export async function readRunStatusEntry(kv: KV, runId: string, opts: { strict?: boolean } = {}): Promise<{ status: RunStatus; revision: number } | null> {
+  const entry = await kv.get(runId);
+  const status = runStatusFromEntry(entry, opts);
+  return status && entry ? { status, revision: entry.revision } : null;
 }
 
 /**

@@ -1,6 +1,6 @@
 export { startNatsServer, tempDir, type NatsServerHandle } from './nats-server.js';
 export { spawnLogged, stopProcess, type LoggedProcessOptions } from './child.js';
-export { canListen, portOpen, preferredOrNextFreePort, waitFor } from './wait.js';
+export { READY_TIMEOUT_MS, canListen, portOpen, preferredOrNextFreePort, waitFor } from './wait.js';
 export { freePort } from '@kvbench/common';
 export { serviceLogger } from './logger.js';
 export { closeOnSignals } from './shutdown.js';

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '@kvbench/common';
-import { portOpen, waitFor } from './wait.js';
+import { READY_TIMEOUT_MS, portOpen, waitFor } from './wait.js';
 
 /** A fresh folder under the OS temp dir, and the function that removes it. */
 export async function tempDir(prefix = 'kvbench-'): Promise<{ path: string; cleanup: () => Promise<void> }> {
@@ -45,7 +45,7 @@ export async function startNatsServer(opts: { port?: number; storeDir?: string; 
       proc.once('exit', (code) => reject(new Error(`nats-server exited (${code}): ${stderr}`))),
     );
     exited.catch(() => {});
-    await Promise.race([waitFor(() => portOpen(port), { timeoutMs: 15_000, what: `nats-server on ${port}` }), exited]);
+    await Promise.race([waitFor(() => portOpen(port), { timeoutMs: READY_TIMEOUT_MS, what: `nats-server on ${port}` }), exited]);
   };
   const stop = async (signal: NodeJS.Signals = 'SIGTERM') => {
     if (proc.exitCode !== null || proc.signalCode !== null) return;

@@ -1,5 +1,13 @@
 import { createServer, connect as tcpConnect } from 'node:net';
 
+/**
+ * How long a local process may take to become ready before it is called hung. Long on purpose: a
+ * process that dies is reported at once (its exit is watched), so this only names one that neither
+ * answers nor exits, and a loaded machine (a laptop, a CI runner) can take far longer than a quiet
+ * one to start a service: 30 s once failed a stack's start at load 33 on 2 cores.
+ */
+export const READY_TIMEOUT_MS = 300_000;
+
 /** Polls `check` until it returns something truthy, or throws after `timeoutMs`. */
 export async function waitFor<T>(
   check: () => T | undefined | null | false | Promise<T | undefined | null | false>,

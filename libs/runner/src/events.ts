@@ -1,13 +1,12 @@
 /**
- * Publishing a run's events in order. emit() is async (NATS publish); events are
+ * A run's events in order, handed to `emit` (the host agent's bus EventPublisher, or a test's
+ * collector): a queue, not a publisher. emit() is async (NATS publish); events are
  * chained so they reach the bus in the order they happened without the replay
  * ever waiting on the bus.
  */
-import type { Job, RunEvent } from '@kvbench/common';
+import { runEvent, type Job, type RunEvent, type RunEventBody, type RunEventType } from '@kvbench/common';
 
-type Body<T extends RunEvent['type']> = Omit<Extract<RunEvent, { type: T }>, 'schema' | 'version' | 'run_id' | 'attempt' | 'system_label' | 'at' | 'type'>;
-
-export class EventPublisher {
+export class RunEventQueue {
   private chain: Promise<void> = Promise.resolve();
   private error: unknown = null;
 
@@ -17,20 +16,9 @@ export class EventPublisher {
     private readonly emit: (e: RunEvent) => Promise<void>,
   ) {}
 
-  private envelope() {
-    return {
-      schema: 'kvbench.event' as const,
-      version: 1 as const,
-      run_id: this.job.run_id,
-      attempt: this.attempt,
-      system_label: this.job.system_label,
-      at: new Date().toISOString(),
-    };
-  }
-
   /** Queue an event; failures are kept and raised by flush(). */
-  publish<T extends RunEvent['type']>(type: T, body: Body<T>): void {
-    const event = { ...this.envelope(), ...body, type } as unknown as RunEvent;
+  publish<T extends RunEventType>(type: T, body: RunEventBody<T>): void {
+    const event: RunEvent = runEvent(type, { run_id: this.job.run_id, attempt: this.attempt, system_label: this.job.system_label }, body);
     this.chain = this.chain.then(async () => {
       if (this.error) return;
       try {

@@ -32,7 +32,7 @@ import { now } from './clock.js';
 import { mergeCapabilities } from './engine/capabilities.js';
 import type { EngineHandle } from './engine/start.js';
 import { collectEnvironment } from './environment.js';
-import { EventPublisher } from './events.js';
+import { RunEventQueue } from './events.js';
 import { createKeepAliveAgent, type AnyAgent } from './http.js';
 import { resolveAgentOptions, type AgentOptions, type ResolvedAgentOptions } from './options.js';
 import { PerRequestJoin } from './per-request-join.js';
@@ -93,7 +93,7 @@ class PollLoop {
 export class Run {
   private readonly agent: ResolvedAgentOptions;
   private readonly adapter: EngineAdapter;
-  private readonly events: EventPublisher;
+  private readonly events: RunEventQueue;
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly cleanups: (() => Promise<void>)[] = [];
   private engine: EngineHandle | null = null;
@@ -102,7 +102,7 @@ export class Run {
   constructor(private readonly ctx: RunContext) {
     this.agent = resolveAgentOptions(ctx.agent);
     this.adapter = adapterFor(ctx.job.engine.kind);
-    this.events = new EventPublisher(ctx.job, ctx.attempt, ctx.emit);
+    this.events = new RunEventQueue(ctx.job, ctx.attempt, ctx.emit);
   }
 
   private get log() {

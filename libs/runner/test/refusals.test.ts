@@ -23,7 +23,7 @@ async function refused(job: ReturnType<typeof makeJob>, extraEnv: Record<string,
   const c = collector();
   const err = await runBenchmark({
     job, workload: tinyWorkload(), attempt: 1, emit: c.emit, log: c.log,
-    agent: { workDir: dir.path, engineEnv: engineEnv(dir.path, extraEnv), collectEnvironment: false, engineStartupTimeoutMs: 5_000 },
+    agent: { workDir: dir.path, engineEnv: engineEnv(dir.path, extraEnv), collectEnvironment: false, engineStartupTimeoutMs: 120_000 },
   }).then(() => assert.fail('the run should have been refused'), (e: unknown) => e);
   // A refusal keeps its kind (ValidationError naming the field, or the engine's own answer as EngineError).
   assert.ok(err instanceof ValidationError || err instanceof EngineError, String(err));

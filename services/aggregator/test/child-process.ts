@@ -31,7 +31,7 @@ export async function spawnAggregator(env: Record<string, string>): Promise<Aggr
       if (proc.exitCode !== null) throw new Error(`aggregator exited: ${out}`);
       return fetch(`${url}/health`).then((r) => r.ok, () => false);
     },
-    { timeoutMs: 20_000, what: 'aggregator process listening' },
+    { timeoutMs: 120_000, what: 'aggregator process listening' },
   );
   return {
     url,

@@ -37,7 +37,7 @@ test('aggregator killed with SIGKILL mid-ingest and restarted: results identical
   await waitFor(async () => {
     const r = await fetch(`${first.url}/runs/kill-a`);
     return r.ok && ((await r.json()) as { received_samples: number }).received_samples > 0;
-  }, { timeoutMs: 30_000, intervalMs: 5, what: 'ingest under way' });
+  }, { timeoutMs: 120_000, intervalMs: 5, what: 'ingest under way' });
   assert.equal(await first.kill('SIGKILL'), 'SIGKILL');
 
   // The kill really was mid-ingest: the database holds part of the samples.
@@ -103,7 +103,7 @@ test('SQLite unwritable (immutable files): nothing acked, clear error, events st
   execFileSync('chattr', ['+i', ...files]);
   try {
     await h.publish([...run.samples.slice(5), run.engineStats, run.completed]);
-    await waitFor(() => app.ingest!.stats.storageError !== null, { timeoutMs: 30_000, what: 'storage error seen' });
+    await waitFor(() => app.ingest!.stats.storageError !== null, { timeoutMs: 120_000, what: 'storage error seen' });
     const health = await getJson(app, '/health');
     assert.equal(health.status, 'degraded');
     assert.match(health.ingest.storage_error, /SQLITE_/);
@@ -115,7 +115,7 @@ test('SQLite unwritable (immutable files): nothing acked, clear error, events st
   }
   const done = await waitForRunStatus(app, 'ro-run', 'completed');
   assert.equal(done.received_samples, 20);
-  await waitFor(async () => (await ackPending('readonly')) === 0, { timeoutMs: 30_000, what: 'everything acked' });
+  await waitFor(async () => (await ackPending('readonly')) === 0, { timeoutMs: 120_000, what: 'everything acked' });
   assert.equal((await getJson(app, '/health')).status, 'ok');
   const doc = await getJson(app, '/results?run_id=ro-run');
   assert.equal(doc.runs.pcie[0].samples.length, 20);
@@ -127,11 +127,11 @@ test('SQLite full (page limit reached): nothing acked, events stored once there 
   try {
     const run = runFixture({ runId: 'full-run', samples: 400 });
     await h.publish([run.accepted, run.started]);
-    await waitFor(async () => (await runOrNull(app, 'full-run'))?.expected_samples === 400, { timeoutMs: 30_000, what: 'started stored' });
+    await waitFor(async () => (await runOrNull(app, 'full-run'))?.expected_samples === 400, { timeoutMs: 120_000, what: 'started stored' });
     // What a full disk looks like to SQLite: no page can be added.
     db.pragma(`max_page_count = ${db.pragma('page_count', { simple: true })}`);
     await publishMany([...run.samples, run.completed]);
-    await waitFor(() => app.ingest!.stats.storageError?.includes('SQLITE_FULL'), { timeoutMs: 30_000, what: 'SQLITE_FULL seen' });
+    await waitFor(() => app.ingest!.stats.storageError?.includes('SQLITE_FULL'), { timeoutMs: 120_000, what: 'SQLITE_FULL seen' });
     assert.ok((await ackPending('full')) > 0, 'unstored events stay unacked');
     assert.notEqual((await runOrNull(app, 'full-run')).status, 'completed');
     db.pragma('max_page_count = 1073741823');
@@ -154,8 +154,8 @@ test('an event SQLite refuses on its own is isolated: the rest of its batch is s
     const run = runFixture({ runId: 'poison-run', samples: 5 });
     await h.publish(run.all, '', true);
     await waitForReceived(app, 'poison-run', 4);
-    await waitFor(() => logs.find((l) => l.msg === 'event refused by SQLite on every delivery: terminated'), { timeoutMs: 30_000, what: 'poison terminated' });
-    await waitFor(async () => (await ackPending('poison')) === 0, { timeoutMs: 30_000, what: 'nothing left pending' });
+    await waitFor(() => logs.find((l) => l.msg === 'event refused by SQLite on every delivery: terminated'), { timeoutMs: 120_000, what: 'poison terminated' });
+    await waitFor(async () => (await ackPending('poison')) === 0, { timeoutMs: 120_000, what: 'nothing left pending' });
     const run2 = await runOrNull(app, 'poison-run');
     assert.equal(run2.received_samples, 4);
     assert.equal(run2.status, 'running', 'a run missing a sample never completes');

@@ -107,7 +107,7 @@ export async function waitForReceived(app: FastifyInstance, runId: string, n: nu
   return waitFor(async () => {
     const run = await runOrNull(app, runId);
     return run && run.received_samples === n ? run : false;
-  }, { timeoutMs: 20_000, what: `${n} samples of ${runId}` });
+  }, { timeoutMs: 120_000, what: `${n} samples of ${runId}` });
 }
 
 export async function waitForRunStatus(app: FastifyInstance, runId: string, status: string, timeoutMs = 20_000): Promise<any> {

@@ -28,7 +28,7 @@ async function consumerIdle(): Promise<void> {
       if (process.env.DEBUG_CONSUMER) console.log(info.num_pending, info.num_ack_pending, info.num_redelivered, info.delivered, info.ack_floor);
       return info.num_pending === 0 && info.num_ack_pending === 0;
     },
-    { timeoutMs: 30_000, what: 'aggregator consumer drained' },
+    { timeoutMs: 120_000, what: 'aggregator consumer drained' },
   );
 }
 

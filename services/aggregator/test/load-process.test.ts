@@ -105,7 +105,7 @@ test('aggregator process: ten runs ingested concurrently while /results, /compar
     await waitFor(async () => {
       const known = await Promise.all(runs.map((r) => fetch(`${base}/runs/${r.runId}`).then((res) => res.status === 200)));
       return known.every(Boolean);
-    }, { timeoutMs: 20_000, what: 'every run known' });
+    }, { timeoutMs: 120_000, what: 'every run known' });
 
     // SSE: one stream per run from before its first sample, and one opened mid-ingest (replay, then live).
     const streams: { run: RunFixture; kind: string; done: Promise<SseEvent[] | null> }[] = [];

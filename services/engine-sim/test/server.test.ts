@@ -252,7 +252,7 @@ test('the CLI on port 0 prints the address it listens on and stops on SIGTERM', 
   let out = '';
   child.stdout.on('data', (d) => (out += d));
   try {
-    const url = await waitFor(() => /listening on (http:\/\/\S+)/.exec(out)?.[1], { timeoutMs: 20_000, what: 'listening line' });
+    const url = await waitFor(() => /listening on (http:\/\/\S+)/.exec(out)?.[1], { timeoutMs: 120_000, what: 'listening line' });
     assert.match(url, /^http:\/\/127\.0\.0\.1:\d+$/);
     assert.notEqual(url.endsWith(':0'), true);
     assert.equal((await fetch(url + '/health')).status, 200);

@@ -2,14 +2,13 @@ import { jetstream, type JetStreamClient, type JsMsg, type Consumer } from '@nat
 import { Kvm, type KV } from '@nats-io/kv';
 import { Objm, type ObjectStore } from '@nats-io/obj';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { BusError, EngineError, KvbenchError, NotFoundError, RunCancelledError, RunStatus, Job, describeZodError, type Logger } from '@kvbench/common';
-import { cancelRequested, openAgentsBucket, JOBS_STREAM, JOB_MAX_DELIVER, RUNS_BUCKET, WORKLOADS_BUCKET, ensureJobConsumer, measureClockOffset, setupBus } from '@kvbench/bus';
+import { BusError, EngineError, KvbenchError, NotFoundError, RunCancelledError, RunStatus, Job, describeZodError, runEvent, type Logger } from '@kvbench/common';
+import { EventPublisher, cancelRequested, runStatusFromEntry, openAgentsBucket, JOBS_STREAM, JOB_MAX_DELIVER, RUNS_BUCKET, WORKLOADS_BUCKET, ensureJobConsumer, measureClockOffset, setupBus } from '@kvbench/bus';
 import { parseAnyWorkload } from '@kvbench/workload';
 import { runBenchmark, type AgentOptions } from '@kvbench/runner';
 import { linkCheck } from '@kvbench/probe';
 import { runTelemetry } from '@kvbench/telemetry';
 import { SIM_MAIN_PATH, defaultProfileForSystem, kvBytesPerToken, resolveModelShape } from '@kvbench/engine-sim';
-import { EventPublisher } from './publisher.js';
 import { updateRunStatus } from './run-status.js';
 import { AgentPresence } from './presence.js';
 import type { AgentConfig } from './config.js';
@@ -133,7 +132,7 @@ export class HostAgent {
       // Durations never use wall clocks; the offset only lines up timelines of different machines.
       const clock = await measureClockOffset(this.deps.nc, 4, 1000);
       // Link and GPU telemetry over the run window, published as `telemetry` events (issue 23).
-      telemetry = runTelemetry((event) => this.publisher.publish(event, abort.signal), this.config.telemetry ?? {}, log);
+      telemetry = runTelemetry(async (event) => void (await this.publisher.publish(event, abort.signal)), this.config.telemetry ?? {}, log);
       const result = await runBenchmark({
         job,
         workload,
@@ -167,13 +166,11 @@ export class HostAgent {
         if (final) {
           // The runner reports engine failures itself; this covers failures around it. Same msgID: never twice.
           await this.publisher
-            .publish({
-              schema: 'kvbench.event', version: 1, type: 'failed', run_id: job.run_id, attempt,
-              system_label: job.system_label, at: new Date().toISOString(),
+            .publish(runEvent('failed', { run_id: job.run_id, attempt, system_label: job.system_label }, {
               error: String((err as Error).message ?? err),
               log_tail: err instanceof EngineError ? err.logTail : [],
               final: true,
-            })
+            }))
             .catch((e) => log.error({ err: String(e) }, 'could not publish failed event'));
           msg.term();
         }
@@ -196,13 +193,7 @@ export class HostAgent {
     const watcher = await this.runs.watch({ key: runId });
     void (async () => {
       for await (const e of watcher) {
-        if (e.operation !== 'PUT' || e.length === 0) continue;
-        let status: RunStatus | undefined;
-        try {
-          status = RunStatus.parse(e.json());
-        } catch {
-          continue;
-        }
+        const status = runStatusFromEntry(e);
         if (cancelRequested(status) && !abort.signal.aborted) {
           this.deps.log.info({ run_id: runId }, 'cancel requested: stopping the run and its engine');
           abort.abort(new RunCancelledError(`run ${runId} cancelled by request`));
@@ -215,10 +206,7 @@ export class HostAgent {
   /** The `cancelled` event (same msgID whoever publishes it, so never twice) and the final status. */
   private async finishCancelled(job: Job, attempt: number, wasRunning: boolean): Promise<void> {
     await this.publisher
-      .publish({
-        schema: 'kvbench.event', version: 1, type: 'cancelled', run_id: job.run_id, attempt,
-        system_label: job.system_label, at: new Date().toISOString(), was_running: wasRunning, reason: 'cancelled by request',
-      })
+      .publish(runEvent('cancelled', { run_id: job.run_id, attempt, system_label: job.system_label }, { was_running: wasRunning, reason: 'cancelled by request' }))
       .catch((e) => this.deps.log.error({ err: String(e), run_id: job.run_id }, 'could not publish cancelled event'));
     await updateRunStatus(this.runs, job, { status: 'cancelled', attempt }, this.deps.log);
   }

@@ -1,3 +1,2 @@
 export { HostAgent, type HostAgentDeps } from './agent.js';
 export { agentConfigFromEnv, AgentEnv, type AgentConfig } from './config.js';
-export { EventPublisher } from './publisher.js';

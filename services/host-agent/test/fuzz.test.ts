@@ -117,7 +117,7 @@ test(`${MESSAGES} malformed job messages: each terminated and logged with its su
     systemLabel: 'pcie',
     nats: { servers: [nats.url], replicas: 1, jobAckWaitMs: 1000 },
     workDir: dir.path,
-    engineStartupTimeoutMs: 30_000,
+    engineStartupTimeoutMs: 120_000,
     requestTimeoutMs: 30_000,
     linkCheck: false,
     logLevel: 'info',
@@ -151,7 +151,7 @@ test(`${MESSAGES} malformed job messages: each terminated and logged with its su
         await waitFor(async () => {
           const info = await jsm.consumers.info(JOBS_STREAM, CONSUMER);
           return terminated.has(seq) && info.num_ack_pending === 0 && info.num_pending === 0 && info.delivered.stream_seq >= seq;
-        }, { timeoutMs: 15_000, intervalMs: 20, what: `message ${seq} (${m.kind}) terminated` });
+        }, { timeoutMs: 120_000, intervalMs: 20, what: `message ${seq} (${m.kind}) terminated` });
         // One message at a time: what was logged since the publish is about this message.
         const logged = log.entries.slice(logsBefore);
         assert.equal(logged.length, 1, `one log entry for ${seq} (${m.kind}): ${JSON.stringify(logged)}`);

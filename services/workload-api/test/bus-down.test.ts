@@ -34,7 +34,7 @@ describe('NATS down', () => {
         const res = await api.app.inject({ method: 'POST', url: '/runs', payload: { workload_id: workloadId, system_label: 'pcie', model: 'm' } });
         return res.statusCode === 202 ? res : undefined;
       },
-      { timeoutMs: 30_000, intervalMs: 250, what: 'POST /runs to succeed after the restart' },
+      { timeoutMs: 120_000, intervalMs: 250, what: 'POST /runs to succeed after the restart' },
     );
     const status = await api.app.inject({ method: 'GET', url: `/runs/${again.json().run_id}` });
     assert.equal(status.json().status, 'queued');

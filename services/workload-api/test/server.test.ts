@@ -31,7 +31,7 @@ describe('server process', () => {
     const { proc, output } = start({ NATS_URL: nats.url, PORT: String(port), AUTH_TOKENS: token });
     try {
       const base = `http://127.0.0.1:${port}`;
-      await waitFor(() => fetch(`${base}/health`).then((r) => r.ok, () => false), { timeoutMs: 20_000, what: 'workload-api to listen' });
+      await waitFor(() => fetch(`${base}/health`).then((r) => r.ok, () => false), { timeoutMs: 120_000, what: 'workload-api to listen' });
       const denied = await fetch(`${base}/workloads`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ params: SMALL_PARAMS }) });
       assert.equal(denied.status, 401);
       const created = await fetch(`${base}/workloads`, {

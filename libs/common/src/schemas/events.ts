@@ -177,3 +177,30 @@ export const RunEvent = z.discriminatedUnion('type', [
 export type RunEvent = z.infer<typeof RunEvent>;
 export type RunEventType = RunEvent['type'];
 export type RunEventOf<T extends RunEventType> = Extract<RunEvent, { type: T }>;
+
+/** Which run, attempt and machine an event belongs to. */
+export interface RunEventSource {
+  run_id: string;
+  attempt: number;
+  system_label: string;
+}
+/** An event's own fields: everything but the envelope. */
+export type RunEventBody<T extends RunEventType> = Omit<RunEventOf<T>, keyof typeof envelope | 'type'>;
+
+/**
+ * A run event: the one place its envelope (schema, version, run, attempt, label, time) is built, for
+ * every publisher (the runner's samples, the agent's failed and cancelled, the workload-api's
+ * accepted, failed and cancelled).
+ */
+export function runEvent<T extends RunEventType>(type: T, source: RunEventSource, body: RunEventBody<T>, at: Date = new Date()): RunEventOf<T> {
+  return {
+    schema: 'kvbench.event',
+    version: 1,
+    run_id: source.run_id,
+    attempt: source.attempt,
+    system_label: source.system_label,
+    at: at.toISOString(),
+    type,
+    ...body,
+  } as RunEventOf<T>;
+}

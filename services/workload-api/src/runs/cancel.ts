@@ -1,8 +1,8 @@
-import { ConflictError, FINISHED_RUN_STATUSES, NotFoundError, RunCancelledEvent, RunStatus } from '@kvbench/common';
-import { JOBS_STREAM, changeRunStatus, eventSubject } from '@kvbench/bus';
+import { ConflictError, FINISHED_RUN_STATUSES, NotFoundError, RunCancelledEvent, RunStatus, runEvent } from '@kvbench/common';
+import { JOBS_STREAM, changeRunStatus } from '@kvbench/bus';
 import { busCall } from '../bus-call.js';
 import type { RunsContext } from './context.js';
-import { publishOnce } from './publish.js';
+import { publishEvent } from './publish.js';
 
 export interface CancelOutcome {
   run_id: string;
@@ -39,11 +39,11 @@ export async function cancelRun(ctx: RunsContext, runId: string): Promise<Cancel
       // Gone from the queue: no agent can take it from now on.
       await ctx.jsm.streams.deleteMessage(JOBS_STREAM, after.job_seq, false).catch(() => false);
     }
-    const event = RunCancelledEvent.parse({
-      schema: 'kvbench.event', version: 1, run_id: runId, attempt: Math.max(1, after.attempt), system_label: after.system_label,
-      at, type: 'cancelled', was_running: false, reason: 'cancelled by request while queued',
-    });
-    await busCall('events stream', () => publishOnce(ctx.js, eventSubject(runId, 'cancelled'), JSON.stringify(event), `${runId}.${event.attempt}.cancelled`));
+    const event = RunCancelledEvent.parse(runEvent('cancelled', { run_id: runId, attempt: Math.max(1, after.attempt), system_label: after.system_label }, {
+      was_running: false, reason: 'cancelled by request while queued',
+    }, new Date(at)));
+    // eventMessageId: the same id as the agent's cancelled event of this attempt, so never twice.
+    await busCall('events stream', () => publishEvent(ctx.js, event));
   }
   return { run_id: runId, status: 'cancelled' };
 }

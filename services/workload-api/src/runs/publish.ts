@@ -1,5 +1,5 @@
-import { RunFailedEvent, RunStatus, type Job } from '@kvbench/common';
-import { eventSubject } from '@kvbench/bus';
+import { RunFailedEvent, RunStatus, runEvent, silentLogger, type Job, type RunEvent } from '@kvbench/common';
+import { EventPublisher } from '@kvbench/bus';
 import type { JetStreamClient } from '@nats-io/jetstream';
 import type { RunsContext } from './context.js';
 
@@ -15,6 +15,14 @@ export async function publishOnce(js: JetStreamClient, subject: string, data: st
   }
 }
 
+/**
+ * A run event through the bus's one publisher, with one quick retry (a client waits for the answer);
+ * `msgID` keeps an id this service used before eventMessageId existed.
+ */
+export function publishEvent(js: JetStreamClient, event: RunEvent, msgID?: string): Promise<number> {
+  return new EventPublisher(js, silentLogger, 100).publish(event, undefined, msgID);
+}
+
 /** Best effort: the run was never queued, say so where clients look. */
 export async function markFailed(ctx: RunsContext, runId: string, job: Job, cause: unknown): Promise<void> {
   const at = ctx.now().toISOString();
@@ -26,10 +34,8 @@ export async function markFailed(ctx: RunsContext, runId: string, job: Job, caus
         run_id: runId, system_label: job.system_label, workload_id: job.workload_id, status: 'failed', attempt: 0, error, submitted_at: job.submitted_at, updated_at: at,
       })),
     );
-    const failed = RunFailedEvent.parse({
-      schema: 'kvbench.event', version: 1, run_id: runId, attempt: 1, system_label: job.system_label, at, type: 'failed', error, final: true,
-    });
-    await ctx.js.publish(eventSubject(runId, 'failed'), JSON.stringify(failed), { msgID: `${runId}.failed.submit` });
+    const failed = RunFailedEvent.parse(runEvent('failed', { run_id: runId, attempt: 1, system_label: job.system_label }, { error, log_tail: [], final: true }, new Date(at)));
+    await publishEvent(ctx.js, failed, `${runId}.failed.submit`);
   } catch {
     // The bus is down; the caller reports the original failure.
   }

@@ -1,13 +1,12 @@
-import { NotFoundError, RunStatus, StorageError } from '@kvbench/common';
+import { NotFoundError, type RunStatus } from '@kvbench/common';
+import { readRunStatusEntry } from '@kvbench/bus';
 import type { KV } from '@nats-io/kv';
 import { busCall } from '../bus-call.js';
 
 export async function getRunStatus(runs: KV, runId: string): Promise<RunStatus> {
-  const entry = await busCall('runs bucket', () => runs.get(runId));
-  if (!entry || entry.operation !== 'PUT' || entry.length === 0) throw new NotFoundError('run', runId);
-  const parsed = RunStatus.safeParse(safeJson(entry));
-  if (!parsed.success) throw new StorageError(`run ${runId}: stored status does not match the RunStatus schema`, { cause: parsed.error });
-  return parsed.data;
+  const entry = await busCall('runs bucket', () => readRunStatusEntry(runs, runId, { strict: true }));
+  if (!entry) throw new NotFoundError('run', runId);
+  return entry.status;
 }
 
 export interface RunFilter {
@@ -21,23 +20,13 @@ export async function listRuns(runs: KV, filter: RunFilter): Promise<RunStatus[]
   return busCall('runs bucket', async () => {
     const out: RunStatus[] = [];
     for await (const key of await runs.keys()) {
-      const entry = await runs.get(key);
-      if (!entry || entry.operation !== 'PUT' || entry.length === 0) continue;
-      const parsed = RunStatus.safeParse(safeJson(entry));
-      if (!parsed.success) continue;
-      if (filter.system_label && parsed.data.system_label !== filter.system_label) continue;
-      if (filter.status && parsed.data.status !== filter.status) continue;
-      out.push(parsed.data);
+      const entry = await readRunStatusEntry(runs, key);
+      if (!entry) continue;
+      if (filter.system_label && entry.status.system_label !== filter.system_label) continue;
+      if (filter.status && entry.status.status !== filter.status) continue;
+      out.push(entry.status);
     }
     out.sort((a, b) => b.submitted_at.localeCompare(a.submitted_at) || b.run_id.localeCompare(a.run_id));
     return out.slice(0, filter.limit);
   });
-}
-
-function safeJson(entry: { json<T>(): T }): unknown {
-  try {
-    return entry.json();
-  } catch {
-    return undefined;
-  }
 }

@@ -1,11 +1,11 @@
-import { BusError, RunAcceptedEvent, RunStatus } from '@kvbench/common';
-import { changeRunStatus, ensureJobConsumer, eventSubject, jobSubject } from '@kvbench/bus';
+import { BusError, RunAcceptedEvent, RunStatus, runEvent } from '@kvbench/common';
+import { changeRunStatus, ensureJobConsumer, jobSubject } from '@kvbench/bus';
 import type { RunAccepted, RunRequest } from '../schemas.js';
 import { busCall } from '../bus-call.js';
 import type { RunsContext } from './context.js';
 import { buildJob, newRunId } from './job.js';
 import { liveAgents } from './presence.js';
-import { markFailed, publishOnce } from './publish.js';
+import { markFailed, publishEvent, publishOnce } from './publish.js';
 
 /**
  * Accept a run: status `queued` in the runs bucket, the accepted event, then the job on its
@@ -39,12 +39,10 @@ export async function submitRun(ctx: RunsContext, req: RunRequest): Promise<RunA
   }
 
   // The accepted event describes the job, so it uses the schema's first attempt number (1).
-  const accepted = RunAcceptedEvent.parse({
-    schema: 'kvbench.event', version: 1, run_id: runId, attempt: 1, system_label: job.system_label, at, type: 'accepted', job,
-  });
+  const accepted = RunAcceptedEvent.parse(runEvent('accepted', { run_id: runId, attempt: 1, system_label: job.system_label }, { job }, new Date(at)));
   let jobSeq: number;
   try {
-    await publishOnce(ctx.js, eventSubject(runId, 'accepted'), JSON.stringify(accepted), `${runId}.accepted`);
+    await publishEvent(ctx.js, accepted, `${runId}.accepted`);
     jobSeq = await publishOnce(ctx.js, jobSubject(job.system_label), JSON.stringify(job), runId);
   } catch (err) {
     await markFailed(ctx, runId, job, err);
