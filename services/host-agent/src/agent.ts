@@ -25,7 +25,7 @@ import { runBenchmark, type AgentOptions } from '@kvbench/runner';
 import { linkCheck } from '@kvbench/probe';
 import { SIM_MAIN_PATH, defaultProfileForSystem, kvBytesPerToken, resolveModelShape } from '@kvbench/engine-sim';
 import { EventPublisher } from './publisher.js';
-import { updateRunStatus } from './run-status.js';
+import { startAttempt, updateRunStatus } from './run-status.js';
 import { AgentPresence } from './presence.js';
 import type { AgentConfig } from './config.js';
 
@@ -126,21 +126,26 @@ export class HostAgent {
       return;
     }
 
-    const attempt = msg.info.deliveryCount;
+    const start = await startAttempt(this.runs, job, { seq: msg.seq, deliveryCount: msg.info.deliveryCount, agentId: this.presence.agentId }, log);
+    if (start.kind === 'drop') {
+      msg.term();
+      log.info({ run_id: job.run_id, seq: msg.seq }, `job dropped: ${start.reason}`);
+      return;
+    }
+    const attempt = start.attempt;
+    if (start.kind === 'cancelled') {
+      // Cancelled while queued (or while a killed agent ran it): never start it.
+      await this.finishCancelled(job, attempt, start.status.status === 'running' || attempt > 1);
+      msg.term();
+      log.info({ run_id: job.run_id, attempt }, 'run was cancelled before it started; job dropped');
+      return;
+    }
     if (attempt > 1) log.warn({ run_id: job.run_id, attempt }, 'job delivered again: restarting the run from its beginning as a new attempt');
     const abort = new AbortController();
     this.current = { msg, abort };
     const working = setInterval(() => msg.working(), WORKING_INTERVAL_MS);
     let stopWatching: () => void = () => {};
     try {
-      const now = await updateRunStatus(this.runs, job, { status: 'running', attempt, error: null }, log);
-      if (cancelRequested(now)) {
-        // Cancelled while queued (or while a killed agent ran it): never start it.
-        await this.finishCancelled(job, attempt, now?.status === 'running' || attempt > 1);
-        msg.term();
-        log.info({ run_id: job.run_id, attempt }, 'run was cancelled before it started; job dropped');
-        return;
-      }
       stopWatching = await this.watchForCancel(job.run_id, abort);
       this.presence.setState({ kind: 'running', run_id: job.run_id, attempt });
       const workload = await this.loadWorkload(job.workload_id);

@@ -27,6 +27,8 @@ export const apiEnvSchema = z.object({
    * REST body lets any writer run programs on the agents, so it is refused unless enabled.
    */
   ALLOW_ENGINE_LAUNCH_COMMAND: envBool(false),
+  /** Seconds between passes that reconcile runs with the job queue (lost jobs, vanished agents); 0 = off. */
+  RECONCILE_INTERVAL_S: envInt(5, 0, 3600),
   MAX_CONTEXT_TOKENS: envInt(131072, 1),
   MAX_POOL_SIZE: envInt(1024, 1),
   MAX_BATCH_SIZE: envInt(1024, 1),
@@ -64,6 +66,7 @@ export interface ApiConfig {
   aggregatorUrl?: string | undefined;
   allowEngineLaunchCommand: boolean;
   limits: Limits;
+  reconcileIntervalMs: number;
 }
 
 const splitList = (v: string | undefined) => (v ?? '').split(',').map((s) => s.trim()).filter(Boolean);
@@ -101,6 +104,7 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
     corsOrigins: splitList(c.CORS_ORIGINS),
     aggregatorUrl: c.AGGREGATOR_URL?.replace(/\/+$/, ''),
     allowEngineLaunchCommand: c.ALLOW_ENGINE_LAUNCH_COMMAND,
+    reconcileIntervalMs: c.RECONCILE_INTERVAL_S * 1000,
     limits: {
       maxContextTokens: c.MAX_CONTEXT_TOKENS,
       maxPoolSize: c.MAX_POOL_SIZE,
