@@ -26,6 +26,13 @@ import sweepRoutes from './routes/sweeps.js';
 import livePageRoutes from './routes/live-page.js';
 import sampleExportRoutes from './routes/sample-exports.js';
 
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Engine log tails go to readers only when every read is authenticated (READ_TOKEN). */
+    logTailsShown: boolean;
+  }
+}
+
 export interface AppDeps {
   /** An open database to use instead of opening config.dbPath (the caller closes it). */
   db?: Database;
@@ -72,6 +79,7 @@ export const aggregatorApp = fp<AppOptions>(
     await app.register(ingestPlugin, { enabled: ingest, settings: { ...config.ingest, ...deps.ingestSettings } });
     await app.register(authPlugin, { readToken: config.readToken });
     app.decorate('runWait', config.runWait);
+    app.decorate('logTailsShown', config.readToken !== undefined);
 
     await app.register(healthRoutes);
     await app.register(runsRoutes);

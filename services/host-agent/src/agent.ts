@@ -5,6 +5,9 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import {
   EngineError,
   NotFoundError,
+  ValidationError,
+  engineUrlRefusal,
+  profileRefusal,
   RunCancelledError,
   cancelRequested,
   RunStatus,
@@ -23,7 +26,7 @@ import {
 import { parseAnyWorkload } from '@kvbench/workload';
 import { runBenchmark, type AgentOptions } from '@kvbench/runner';
 import { linkCheck } from '@kvbench/probe';
-import { SIM_MAIN_PATH, defaultProfileForSystem, kvBytesPerToken, resolveModelShape } from '@kvbench/engine-sim';
+import { SIM_MAIN_PATH, defaultProfileForSystem, kvBytesPerToken, listProfiles, resolveModelShape } from '@kvbench/engine-sim';
 import { EventPublisher } from './publisher.js';
 import { startAttempt, updateRunStatus } from './run-status.js';
 import { AgentPresence } from './presence.js';
@@ -148,6 +151,7 @@ export class HostAgent {
     try {
       stopWatching = await this.watchForCancel(job.run_id, abort);
       this.presence.setState({ kind: 'running', run_id: job.run_id, attempt });
+      checkEngineSources(job, this.config);
       const workload = await this.loadWorkload(job.workload_id);
       // Durations never use wall clocks; the offset only lines up timelines of different machines.
       const clock = await measureClockOffset(this.deps.nc, 4, 1000);
@@ -176,7 +180,7 @@ export class HostAgent {
         msg.nak();
         log.warn({ run_id: job.run_id, attempt }, 'run aborted by shutdown; job handed back');
       } else {
-        const final = err instanceof EngineError || err instanceof NotFoundError || attempt >= JOB_MAX_DELIVER;
+        const final = err instanceof EngineError || err instanceof NotFoundError || err instanceof ValidationError || attempt >= JOB_MAX_DELIVER;
         await updateRunStatus(this.runs, job, { status: final ? 'failed' : 'queued', error: String((err as Error).message ?? err) }, log);
         log.error({ run_id: job.run_id, attempt, err: String(err), final }, 'run failed');
         // An engine failure is the run's result; retrying would not help. Bus trouble gets another attempt.
@@ -265,3 +269,19 @@ export class HostAgent {
 
 }
 
+/**
+ * The agent's own check of what a job points it at, whatever workload-api let through (issue 25):
+ * an engine URL only from this agent's ENGINE_URLS, a simulator profile only by a shipped name
+ * (the operator's SIM_PROFILE overrides the job's anyway). Nothing is opened or connected before.
+ */
+export function checkEngineSources(job: Job, config: Pick<AgentConfig, 'engineUrls' | 'simProfile'>): void {
+  if (job.engine.url !== undefined) {
+    const refusal = engineUrlRefusal(job.engine.url, config.engineUrls);
+    if (refusal) throw new ValidationError(`engine.url ${job.engine.url}: ${refusal}`, 'engine.url');
+  }
+  const profile = job.engine.options['profile'];
+  if (profile !== undefined && config.simProfile === undefined) {
+    const refusal = profileRefusal(profile, listProfiles());
+    if (refusal) throw new ValidationError(`engine.options.profile: ${refusal}`, 'engine.options.profile');
+  }
+}

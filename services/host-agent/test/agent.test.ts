@@ -23,6 +23,7 @@ function config(natsUrl: string, workDir: string, over: Partial<AgentConfig> = {
     engineStartupTimeoutMs: 30_000,
     requestTimeoutMs: 30_000,
     linkCheck: false,
+    engineUrls: [],
     logLevel: 'info',
     ...over,
   };

@@ -71,6 +71,7 @@ export const workloadApiApp = fp<AppOptions>(
       workloads: app.bus.workloads,
       limits: config.limits,
       allowEngineLaunchCommand: config.allowEngineLaunchCommand,
+      engineUrlAllowList: config.engineUrlAllowList,
       aggregatorUrl: config.aggregatorUrl,
       now: deps.now ?? (() => new Date()),
       ensuredLabels,
