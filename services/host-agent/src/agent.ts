@@ -1,3 +1,5 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { jetstream, type JetStreamClient, type JsMsg, type Consumer } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import { Objm, type ObjectStore } from '@nats-io/obj';
@@ -24,13 +26,16 @@ import {
   type Logger,
 } from '@kvbench/common';
 import { parseAnyWorkload } from '@kvbench/workload';
-import { runBenchmark, type AgentOptions } from '@kvbench/runner';
+import { killRunningEngines, reapRecordedEngines, recordEnginesIn, runBenchmark, type AgentOptions } from '@kvbench/runner';
 import { linkCheck } from '@kvbench/probe';
 import { SIM_MAIN_PATH, defaultProfileForSystem, kvBytesPerToken, listProfiles, resolveModelShape } from '@kvbench/engine-sim';
 import { EventPublisher } from './publisher.js';
 import { startAttempt, updateRunStatus } from './run-status.js';
 import { AgentPresence } from './presence.js';
 import type { AgentConfig } from './config.js';
+
+/** In the agent's work dir: the engines it runs now (pid and argv), what a successor reaps. */
+export const ENGINE_PID_FILE = 'engines.pid.json';
 
 /** How often a running job tells JetStream it is still being worked on (well under the ack wait). */
 const WORKING_INTERVAL_MS = 2_000;
@@ -64,6 +69,13 @@ export class HostAgent {
   ) {}
 
   static async start(config: AgentConfig, deps: HostAgentDeps): Promise<HostAgent> {
+    // Before taking any job: stop what an agent killed in this work dir left running (issue 25).
+    await mkdir(config.workDir, { recursive: true });
+    const pidFile = join(config.workDir, ENGINE_PID_FILE);
+    const reaped = reapRecordedEngines(pidFile);
+    if (reaped.length > 0) deps.log.warn({ pids: reaped, pid_file: pidFile }, 'killed engines a previous agent in this work dir left running');
+    recordEnginesIn(pidFile);
+    process.once('exit', killRunningEngines);
     const jsm = await setupBus(deps.nc, config.nats.replicas);
     const consumerName = await ensureJobConsumer(jsm, config.systemLabel, { ackWaitMs: config.nats.jobAckWaitMs });
     const js = jetstream(deps.nc);
