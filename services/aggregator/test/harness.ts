@@ -54,6 +54,7 @@ export async function startHarness(): Promise<Harness> {
   const js = jetstream(nc);
   const store = await new Objm(nc).create(WORKLOADS_BUCKET);
   const registered = new Map<string, Set<string>>();
+  const workloadOfRun = new Map<string, string>();
   const apps: FastifyInstance[] = [];
   const dbPath = join(dir.path, 'agg.sqlite');
   const config = (env: Record<string, string> = {}) =>
@@ -74,7 +75,7 @@ export async function startHarness(): Promise<Harness> {
       return app;
     },
     async publish(events, suffix = '', concurrent = false) {
-      await registerWorkloads(store, registered, events);
+      await registerWorkloads(store, registered, workloadOfRun, events);
       if (concurrent) {
         await Promise.all(events.map((e) => js.publish(eventSubject(e.run_id, e.type), JSON.stringify(e), { msgID: msgIdOf(e) + suffix })));
         return;
@@ -83,7 +84,7 @@ export async function startHarness(): Promise<Harness> {
         await js.publish(eventSubject(e.run_id, e.type), JSON.stringify(e), { msgID: msgIdOf(e) + suffix });
       }
     },
-    registerWorkloads: (events) => registerWorkloads(store, registered, events),
+    registerWorkloads: (events) => registerWorkloads(store, registered, workloadOfRun, events),
     async publishRaw(subject, data) {
       await js.publish(subject, data);
     },
@@ -102,8 +103,12 @@ export async function startHarness(): Promise<Harness> {
  * workload-api, so the harness stores each accepted run's workload first: a real native document
  * holding the request ids the run announces (fixtures number them as sampleOf does) and sends.
  */
-async function registerWorkloads(store: ObjectStore, registered: Map<string, Set<string>>, events: readonly RunEvent[]): Promise<void> {
-  const workloadOf = new Map<string, string>();
+async function registerWorkloads(
+  store: ObjectStore,
+  registered: Map<string, Set<string>>,
+  workloadOf: Map<string, string>,
+  events: readonly RunEvent[],
+): Promise<void> {
   for (const e of events) if (e.type === 'accepted') workloadOf.set(e.run_id, e.job.workload_id);
   const wanted = new Map<string, Set<string>>();
   const want = (wl: string, id: string) => {
