@@ -4,7 +4,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from '@nats-io/transport-node';
-import { consoleLogger, eventSubject, jobSubject } from '@kvbench/common';
+import { consoleLogger } from '@kvbench/common';
+import { eventSubject, jobSubject } from '@kvbench/bus';
 import { tempDir, waitFor } from '@kvbench/testkit';
 import { KvbenchClient } from '../src/api-client.js';
 import { startLocalStack } from '../src/stack.js';

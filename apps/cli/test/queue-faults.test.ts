@@ -5,7 +5,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from '@nats-io/transport-node';
-import { JOBS_STREAM, consoleLogger } from '@kvbench/common';
+import { consoleLogger } from '@kvbench/common';
+import { JOBS_STREAM } from '@kvbench/bus';
 import { tempDir, waitFor } from '@kvbench/testkit';
 import { KvbenchClient } from '../src/api-client.js';
 import { startLocalStack } from '../src/stack.js';

@@ -25,6 +25,7 @@ import compareRoutes from './routes/compare.js';
 import sweepRoutes from './routes/sweeps.js';
 import livePageRoutes from './routes/live-page.js';
 import sampleExportRoutes from './routes/sample-exports.js';
+import telemetryRoutes from './routes/telemetry.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -89,6 +90,7 @@ export const aggregatorApp = fp<AppOptions>(
     await app.register(sweepRoutes);
     await app.register(livePageRoutes);
     await app.register(sampleExportRoutes);
+    await app.register(telemetryRoutes);
   },
   { name: 'aggregator' },
 );

@@ -1,4 +1,5 @@
-import { WORKLOADS_BUCKET, eventSubject, setupBus, type RunEvent } from '@kvbench/common';
+import { type RunEvent } from '@kvbench/common';
+import { WORKLOADS_BUCKET, eventSubject, setupBus } from '@kvbench/bus';
 import { Objm, type ObjectStore } from '@nats-io/obj';
 import { sampleOf } from './fixtures.js';
 import { startNatsServer, tempDir, waitFor, type NatsServerHandle } from '@kvbench/testkit';
@@ -42,7 +43,7 @@ export interface Harness {
 
 /** A unique de-duplication id per event (the host agent's convention does not matter here). */
 export function msgIdOf(e: RunEvent): string {
-  const key = e.type === 'sample' ? e.sample.request_id : e.type === 'engine_stats' ? `${e.final}:${e.at}` : '';
+  const key = e.type === 'sample' ? e.sample.request_id : e.type === 'engine_stats' ? `${e.final}:${e.at}` : e.type === 'telemetry' ? String(e.chunk) : '';
   return `${e.run_id}.${e.attempt}.${e.type}.${key}`;
 }
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { TelemetryOptions } from '@kvbench/telemetry';
 import { SystemLabel, envBool, envInt, loadConfig, natsEnvSchema, natsSettingsFrom, type NatsSettings } from '@kvbench/common';
 
 export const AgentEnv = z.object({
@@ -21,6 +22,14 @@ export const AgentEnv = z.object({
   ENGINE_URLS: z.string().optional(),
   /** Run a short link check (kvbench probe, quick mode) before each run and record it in run_meta. */
   LINK_CHECK: envBool(false),
+  /** Link/GPU telemetry over each run (issue 23): on by default; off records source "none". */
+  TELEMETRY: envBool(true),
+  /** Telemetry sampling period, ms (default 100). */
+  TELEMETRY_PERIOD_MS: envInt(100, 10),
+  /** A DCGM exporter the operator runs (e.g. http://127.0.0.1:9400/metrics): tried first. */
+  DCGM_EXPORTER_URL: z.url().optional(),
+  /** python3 with nvidia-ml-py for the NVML sidecar. */
+  TELEMETRY_PYTHON: z.string().optional(),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).optional().transform((v) => v ?? 'info'),
 });
 export type AgentEnv = z.output<typeof AgentEnv>;
@@ -37,6 +46,8 @@ export interface AgentConfig {
   /** Engine base URLs a job may name (ENGINE_URLS). */
   engineUrls: string[];
   linkCheck: boolean;
+  /** Telemetry sampling (issue 23); absent: on, 100 ms, no DCGM exporter. */
+  telemetry?: TelemetryOptions | undefined;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
 }
 
@@ -53,6 +64,12 @@ export function agentConfigFromEnv(env: NodeJS.ProcessEnv = process.env): AgentC
     simProfile: e.SIM_PROFILE,
     engineUrls: (e.ENGINE_URLS ?? '').split(',').map((u) => u.trim()).filter(Boolean),
     linkCheck: e.LINK_CHECK,
+    telemetry: {
+      enabled: e.TELEMETRY,
+      periodMs: e.TELEMETRY_PERIOD_MS,
+      dcgmUrl: e.DCGM_EXPORTER_URL ?? null,
+      ...(e.TELEMETRY_PYTHON ? { python: e.TELEMETRY_PYTHON } : {}),
+    },
     logLevel: e.LOG_LEVEL,
   };
 }

@@ -1,5 +1,6 @@
 import fp from 'fastify-plugin';
-import { RUNS_BUCKET, WORKLOADS_BUCKET, connectNats, serveClock, setupBus, type NatsSettings } from '@kvbench/common';
+import { type NatsSettings } from '@kvbench/common';
+import { RUNS_BUCKET, WORKLOADS_BUCKET, connectNats, serveClock, setupBus } from '@kvbench/bus';
 import { Kvm, type KV } from '@nats-io/kv';
 import { Objm, type ObjectStore } from '@nats-io/obj';
 import type { NatsConnection } from '@nats-io/transport-node';

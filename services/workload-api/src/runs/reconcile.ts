@@ -1,16 +1,5 @@
-import {
-  EVENTS_STREAM,
-  JOBS_STREAM,
-  Job,
-  RunAcceptedEvent,
-  RunFailedEvent,
-  agentConsumerName,
-  changeRunStatus,
-  eventSubject,
-  jobSubject,
-  type Logger,
-  type RunStatus,
-} from '@kvbench/common';
+import { Job, RunAcceptedEvent, RunFailedEvent, type Logger, type RunStatus } from '@kvbench/common';
+import { EVENTS_STREAM, JOBS_STREAM, agentConsumerName, changeRunStatus, eventSubject, jobSubject } from '@kvbench/bus';
 import type { ConsumerInfo } from '@nats-io/jetstream';
 import type { RunsContext } from './context.js';
 import { liveAgents } from './presence.js';
