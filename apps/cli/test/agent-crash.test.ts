@@ -40,7 +40,7 @@ test('agent killed mid-run: the job restarts as attempt 2; attempt 1 is kept apa
   try {
     const client = new KvbenchClient(stack.apiUrl, stack.aggregatorUrl);
     const wl = await client.createWorkload({
-      params: { contexts: [512], batches_per_context: 4, batch_sizes: [2], prompt_pool_size: 2, reuse_start_batch: 1, delay_ms: 1500, seed: 5 },
+      params: { contexts: [512], batches_per_context: 8, batch_sizes: [2], prompt_pool_size: 2, reuse_start_batch: 1, delay_ms: 1500, seed: 5 },
     });
     const { run_id } = await client.submitRun({
       workload_id: wl.id,

@@ -34,7 +34,7 @@ export interface ReconcileAction {
 export function undeliverableReason(
   status: Pick<RunStatus, 'job_seq'>,
   stored: boolean,
-  consumer: Pick<ConsumerInfo, 'delivered' | 'ack_floor' | 'num_ack_pending'> | null,
+  consumer: { delivered: { stream_seq: number }; ack_floor: { stream_seq: number }; num_ack_pending: number } | null,
 ): string | null {
   const seq = status.job_seq;
   if (seq === null) return null;
