@@ -150,7 +150,11 @@ test('users.conf: each role can do its service\'s work on the bus, and is refuse
   await refused('api deletes the event stream', apiJsm.streams.delete(c.EVENTS_STREAM));
   await refused('agent creates a stream of its own', agentJsm.streams.add({ name: 'OTHER', subjects: ['other.>'] }));
   await refused('api takes the aggregator\'s events', m.jetstream(api).consumers.get(c.EVENTS_STREAM, c.AGGREGATOR_CONSUMER).then((k) => k.next({ expires: 2000 })));
-  await refused('aggregator reads run status (it has no use for the bucket)', new m.Kvm(agg).open(c.RUNS_BUCKET).then((kv) => kv.get('r1')));
+  // The aggregator reads run status and workloads (sample checks, issue 25) but writes neither.
+  const aggRuns = await new m.Kvm(agg).open(c.RUNS_BUCKET);
+  assert.ok(await aggRuns.get('r1'), 'the aggregator reads run status');
+  assert.ok(await new m.Objm(agg).open(c.WORKLOADS_BUCKET).then((o) => o.getBlob('w1')), 'the aggregator reads a workload');
+  await refused('aggregator writes run status', aggRuns.put('r1', '{}', { timeout: 3000 }));
   await refused('agent overwrites a workload', store.putBlob({ name: 'w1' }, new Uint8Array(10)));
 
   // The only violations the server saw are the refusals above: the positive half needed no
@@ -163,7 +167,7 @@ test('users.conf: each role can do its service\'s work on the bus, and is refuse
     /User "kvbench-api", Subject "\$JS\.API\.STREAM\.DELETE\.KVBENCH_EVENTS"/,
     /User "kvbench-agent", Subject "\$JS\.API\.STREAM\.CREATE\.OTHER"/,
     /User "kvbench-api", Subject "\$JS\.API\.CONSUMER\.INFO\.KVBENCH_EVENTS\.aggregator"/,
-    /User "kvbench-aggregator", Subject "\$JS\.API\.(DIRECT|STREAM\.MSG)\.GET\.KV_kvbench_runs/,
+    /User "kvbench-aggregator", Subject "\$KV\.kvbench_runs\.r1"/,
     /User "kvbench-agent", Subject "\$(O\.kvbench_workloads\.C\.|JS\.API\.STREAM\.PURGE\.OBJ_kvbench_workloads)/,
   ];
   const violations = () => readFileSync(join(dir, 'nats.log'), 'utf8').split('\n').filter((l) => / - Publish Violation - /.test(l));

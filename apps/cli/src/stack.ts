@@ -1,11 +1,23 @@
 import type { ChildProcess } from 'node:child_process';
-import { mkdir } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { READY_TIMEOUT_MS, freePort, spawnLogged, startNatsServer, stopProcess, waitFor, type NatsServerHandle } from '@kvbench/processes';
 import type { Logger } from '@kvbench/common';
 
 const require = createRequire(import.meta.url);
+/** The deployment's NATS users (one per role, each allowed only its service's subjects). */
+const USERS_CONF = fileURLToPath(new URL('../../../../deploy/nats/users.conf', import.meta.url));
+
+/** NATS user and password of each role, as users.conf names them; the passwords are made per start. */
+export interface BusCredentials {
+  api: { user: string; password: string };
+  agent: { user: string; password: string };
+  aggregator: { user: string; password: string };
+}
+
 /** Path of a service's compiled process entry (server.js beside its index.js). */
 const serverEntry = (pkg: string) => join(dirname(require.resolve(pkg)), 'server.js');
 
@@ -24,6 +36,12 @@ export interface LocalStackOptions {
   host?: string;
   /** Handed every chunk a service writes (its log is a file either way), with the service's name. */
   tee?: (name: string, chunk: Buffer) => void;
+  /**
+   * Per-role NATS users (deploy/nats/users.conf) with passwords generated for this start: on by
+   * default, as in a deployment, so no one without a role's password reaches the bus and an agent
+   * cannot submit jobs. false: an open server (tests that play the operator on the bus).
+   */
+  busAuth?: boolean;
 }
 
 export interface LocalStack {
@@ -33,6 +51,8 @@ export interface LocalStack {
   logDir: string;
   nats: NatsServerHandle;
   processes: Map<string, ChildProcess>;
+  /** The roles' NATS credentials; null when the bus is open (busAuth: false). */
+  bus: BusCredentials | null;
   /** Start (or restart) one agent. */
   startAgent(system: string): Promise<ChildProcess>;
   stop(): Promise<void>;
@@ -48,11 +68,35 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
   const logDir = join(dir, 'logs');
   await mkdir(logDir, { recursive: true });
   const processes = new Map<string, ChildProcess>();
+  const password = () => randomBytes(18).toString('base64url');
+  const bus: BusCredentials | null = opts.busAuth === false
+    ? null
+    : {
+        api: { user: 'kvbench-api', password: password() },
+        agent: { user: 'kvbench-agent', password: password() },
+        aggregator: { user: 'kvbench-aggregator', password: password() },
+      };
+  const natsArgs = ['-l', join(logDir, 'nats-server.log')];
+  let natsEnv: NodeJS.ProcessEnv | undefined;
+  if (bus) {
+    // A copy beside the store: nats-server resolves includes relative to the including file.
+    const conf = join(dir, 'nats-users.conf');
+    await writeFile(conf, await readFile(USERS_CONF, 'utf8'), { mode: 0o600 });
+    natsArgs.push('-c', conf);
+    natsEnv = {
+      ...process.env,
+      KVBENCH_NATS_API_PASSWORD: bus.api.password,
+      KVBENCH_NATS_AGENT_PASSWORD: bus.agent.password,
+      KVBENCH_NATS_AGGREGATOR_PASSWORD: bus.aggregator.password,
+    };
+  }
   const nats = await startNatsServer({
     storeDir: join(dir, 'nats'),
     ...(opts.ports?.nats !== undefined ? { port: opts.ports.nats } : {}),
-    args: ['-l', join(logDir, 'nats-server.log')],
+    args: natsArgs,
+    ...(natsEnv ? { env: natsEnv } : {}),
   });
+  const role = (r: keyof BusCredentials) => (bus ? { NATS_USER: bus[r].user, NATS_PASSWORD: bus[r].password } : {});
   const baseEnv = { ...process.env, NATS_URL: nats.url, LOG_LEVEL: 'info', ...opts.env };
   let stopping = false;
 
@@ -81,16 +125,19 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     PORT: String(aggPort),
     HOST: host,
     DB_PATH: join(dir, 'aggregator.sqlite'),
+    ...role('aggregator'),
   });
   spawnService('workload-api', serverEntry('@kvbench/workload-api'), {
     PORT: String(apiPort),
     HOST: host,
     AGGREGATOR_URL: aggregatorUrl,
+    ...role('api'),
   });
   const startAgent = async (system: string) =>
     spawnService(`agent-${system}`, serverEntry('@kvbench/host-agent'), {
       SYSTEM_LABEL: system,
       AGENT_WORK_DIR: join(dir, `agent-${system}`),
+      ...role('agent'),
       ...(opts.simTimeScale !== undefined ? { SIM_TIME_SCALE: String(opts.simTimeScale) } : {}),
     });
   for (const s of opts.systems) await startAgent(s);
@@ -115,5 +162,5 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     await stop();
     throw err;
   }
-  return { natsUrl: nats.url, apiUrl, aggregatorUrl, logDir, nats, processes, startAgent, stop };
+  return { natsUrl: nats.url, apiUrl, aggregatorUrl, logDir, nats, processes, bus, startAgent, stop };
 }

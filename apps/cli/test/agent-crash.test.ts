@@ -1,14 +1,32 @@
-// Fault: the host agent dies mid-job (SIGKILL, its engine with it). The job is delivered
-// again, the run restarts from its beginning as a new attempt, and the abandoned
+// Fault: the host agent dies mid-job (SIGKILL; Node cannot take its engine with it, so the
+// simulated engine is orphaned, as on a real machine). The restarted agent kills that engine
+// before taking a job (issue 25: the pid file in its work dir), the job is delivered again, the
+// run restarts from its beginning as a new attempt on the restarted agent, and the abandoned
 // attempt's samples are kept apart — never mixed into results.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ResultsDocument, consoleLogger } from '@kvbench/common';
 import { tempDir, waitFor } from '@kvbench/testkit';
 import { KvbenchClient } from '../src/api-client.js';
 import { startLocalStack } from '../src/stack.js';
+
+/** Pids of engine simulator processes whose arguments name `dir` (their YAML lives in the agent's work dir). */
+function enginesUnder(dir: string): number[] {
+  const out = execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' });
+  return out.split('\n').filter((l) => l.includes('engine-sim') && l.includes(dir)).map((l) => Number(l.trim().split(/\s+/)[0]));
+}
+
+/** Whether a process exists and is not a zombie. */
+function alive(pid: number): boolean {
+  try {
+    return !/^\S+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
 
 interface RunDetail {
   status: string;
@@ -22,7 +40,7 @@ test('agent killed mid-run: the job restarts as attempt 2; attempt 1 is kept apa
   try {
     const client = new KvbenchClient(stack.apiUrl, stack.aggregatorUrl);
     const wl = await client.createWorkload({
-      params: { contexts: [512], batches_per_context: 4, batch_sizes: [2], prompt_pool_size: 2, reuse_start_batch: 1, delay_ms: 1500, seed: 5 },
+      params: { contexts: [512], batches_per_context: 8, batch_sizes: [2], prompt_pool_size: 2, reuse_start_batch: 1, delay_ms: 1500, seed: 5 },
     });
     const { run_id } = await client.submitRun({
       workload_id: wl.id,
@@ -37,14 +55,17 @@ test('agent killed mid-run: the job restarts as attempt 2; attempt 1 is kept apa
     const detail = async () => (await (await fetch(`${stack.aggregatorUrl}/runs/${run_id}`)).json()) as RunDetail;
     await waitFor(async () => (await detail().catch(() => null))?.received_samples! >= 1, { timeoutMs: 60_000, what: 'first sample' });
 
-    // The machine "crashes": the agent and the engine it launched die at once.
+    // The agent is killed; its engine (launched under the agent's work dir) outlives it. The
+    // simulator writes to the agent's pipe and would die of EPIPE at its next log line; a GPU
+    // engine busy or quiet does not. Stopped (SIGSTOP) it is such an engine: alive, writing nothing.
+    const engines = enginesUnder(join(dir.path, 'agent-pcie'));
+    assert.equal(engines.length, 1, 'one engine running for the run');
+    process.kill(engines[0]!, 'SIGSTOP');
     stack.processes.get('agent-pcie')!.kill('SIGKILL');
-    try {
-      execFileSync('pkill', ['-KILL', '-f', join(dir.path, 'agent-pcie')]);
-    } catch {
-      /* the engine may already be gone */
-    }
+    await waitFor(() => stack.processes.get('agent-pcie')!.exitCode !== null || stack.processes.get('agent-pcie')!.signalCode !== null, { what: 'agent dead' });
+    assert.ok(alive(engines[0]!), 'the engine outlived the SIGKILLed agent (nothing else would stop it)');
     await stack.startAgent('pcie');
+    await waitFor(() => !alive(engines[0]!), { timeoutMs: 30_000, what: 'the restarted agent reaped the orphaned engine' });
 
     const final = await waitFor(
       async () => {
@@ -65,6 +86,8 @@ test('agent killed mid-run: the job restarts as attempt 2; attempt 1 is kept apa
     assert.equal(samples.length, wl.requests);
     assert.equal(new Set(samples.map((s) => s.request_id)).size, wl.requests, 'no request twice');
     assert.equal(doc.runs.pcie![0]!.run_meta.attempt, 2);
+    // Only the restarted agent's own engine ever ran after the restart, and it stopped with the run.
+    await waitFor(() => enginesUnder(join(dir.path, 'agent-pcie')).length === 0, { timeoutMs: 30_000, what: 'no engine left' });
   } finally {
     await stack.stop();
     await dir.cleanup();

@@ -101,7 +101,7 @@ describe('first contact: follow at once, agents, cancel, tokens', () => {
     assert.equal(res.status, 'cancelled');
     const ev = await followToEnd(`${stack.aggregatorUrl}/runs/${r.run_id}/events`);
     assert.equal(ev.events.at(-1), 'cancelled');
-    // An agent for the label arrives later: the job is gone from its queue, nothing starts.
+    // An agent for the label arrives later: it takes the job, sees the run cancelled and drops it; nothing starts.
     await stack.startAgent('gb200');
     await waitFor(async () => (await client.agents()).agents.some((a) => a.system_label === 'gb200'), { timeoutMs: 120_000, what: 'gb200 agent' });
     await new Promise((r) => setTimeout(r, 3000));

@@ -18,3 +18,4 @@ export * from './ids.js';
 export * from './port.js';
 export * from './sse.js';
 export * from './schemas/agents.js';
+export * from './engine-policy.js';

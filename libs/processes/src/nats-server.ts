@@ -28,7 +28,9 @@ export interface NatsServerHandle {
  * Spawn a real nats-server with JetStream on a free port and a temporary store
  * directory. Never uses the machine's 4222 server.
  */
-export async function startNatsServer(opts: { port?: number; storeDir?: string; args?: string[] } = {}): Promise<NatsServerHandle> {
+export async function startNatsServer(
+  opts: { port?: number; storeDir?: string; args?: string[]; /** The server's environment (a config's $VARIABLES). */ env?: NodeJS.ProcessEnv } = {},
+): Promise<NatsServerHandle> {
   const port = opts.port ?? (await freePort());
   const dir = opts.storeDir ? { path: opts.storeDir, cleanup: async () => {} } : await tempDir('kvbench-nats-');
   const bin = process.env.NATS_SERVER_BIN ?? 'nats-server';
@@ -36,6 +38,7 @@ export async function startNatsServer(opts: { port?: number; storeDir?: string; 
   const launch = async () => {
     proc = spawn(bin, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', dir.path, ...(opts.args ?? [])], {
       stdio: ['ignore', 'ignore', 'pipe'],
+      ...(opts.env ? { env: opts.env } : {}),
     });
     let stderr = '';
     proc.stderr?.on('data', (d: Buffer) => {

@@ -28,3 +28,4 @@ export { planWorkload, tokenIdBody, type Plan, type PlannedRequest } from './pla
 export { streamCompletion, TRTLLM_PERF_METRICS_EVENT, type CompletionOutcome } from './completion.js';
 export { createKeepAliveAgent } from './http.js';
 export { kvbenchVersion } from './version.js';
+export { killRunningEngines, reapRecordedEngines, recordEnginesIn } from './engine/pid-file.js';

@@ -69,6 +69,8 @@ export const AttemptInfo = z.object({
   cancelled_at: z.string().nullable(),
   error: z.string().nullable(),
   log_tail: z.array(z.string()).nullable(),
+  /** Set instead of log_tail when readers are not authenticated (no READ_TOKEN). */
+  log_tail_withheld: z.string().optional(),
 });
 export type AttemptInfo = z.infer<typeof AttemptInfo>;
 
@@ -108,6 +110,8 @@ export const Health = z.object({
   ingest: z.object({
     running: z.boolean(),
     committed_events: z.number().int(),
+    /** Samples refused since start: no such request in the run's workload (forged or misaddressed). */
+    rejected_samples: z.number().int(),
     storage_error: z.string().nullable(),
   }),
 });

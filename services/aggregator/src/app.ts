@@ -27,6 +27,13 @@ import livePageRoutes from './routes/live-page.js';
 import sampleExportRoutes from './routes/sample-exports.js';
 import telemetryRoutes from './routes/telemetry.js';
 
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Engine log tails go to readers only when every read is authenticated (READ_TOKEN). */
+    logTailsShown: boolean;
+  }
+}
+
 export interface AppDeps {
   /** An open database to use instead of opening config.dbPath (the caller closes it). */
   db?: Database;
@@ -73,6 +80,7 @@ export const aggregatorApp = fp<AppOptions>(
     await app.register(ingestPlugin, { enabled: ingest, settings: { ...config.ingest, ...deps.ingestSettings } });
     await app.register(authPlugin, { readToken: config.readToken });
     app.decorate('runWait', config.runWait);
+    app.decorate('logTailsShown', config.readToken !== undefined);
 
     await app.register(healthRoutes);
     await app.register(runsRoutes);

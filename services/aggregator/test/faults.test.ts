@@ -104,7 +104,9 @@ test('SQLite unwritable (immutable files): nothing acked, clear error, events st
   try {
     await h.publish([...run.samples.slice(5), run.engineStats, run.completed]);
     await waitFor(() => app.ingest!.stats.storageError !== null, { timeoutMs: 120_000, what: 'storage error seen' });
-    const health = await getJson(app, '/health');
+    const res = await app.inject({ url: '/health' });
+    assert.equal(res.statusCode, 503, 'degraded is not healthy');
+    const health = res.json();
     assert.equal(health.status, 'degraded');
     assert.match(health.ingest.storage_error, /SQLITE_/);
     assert.ok(logs.find((l) => typeof l.msg === 'string' && l.msg.startsWith('cannot store events in SQLite')), 'error logged');

@@ -1,5 +1,7 @@
 import { type RunEvent } from '@kvbench/common';
-import { eventSubject, setupBus } from '@kvbench/bus';
+import { WORKLOADS_BUCKET, eventSubject, setupBus } from '@kvbench/bus';
+import { Objm, type ObjectStore } from '@nats-io/obj';
+import { sampleOf } from './fixtures.js';
 import { startNatsServer, tempDir, waitFor, type NatsServerHandle } from '@kvbench/testkit';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
@@ -34,6 +36,8 @@ export interface Harness {
   /** Publish and wait for the stream's acks; `concurrent` sends them all before waiting. */
   publish(events: readonly RunEvent[], msgIdSuffix?: string, concurrent?: boolean): Promise<void>;
   publishRaw(subject: string, data: string | Uint8Array): Promise<void>;
+  /** Store the workloads of these events' accepted runs (what publish does first); for tests that publish themselves. */
+  registerWorkloads(events: readonly RunEvent[]): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -49,6 +53,9 @@ export async function startHarness(): Promise<Harness> {
   const nc = await connect({ servers: nats.url });
   await setupBus(nc);
   const js = jetstream(nc);
+  const store = await new Objm(nc).create(WORKLOADS_BUCKET);
+  const registered = new Map<string, Set<string>>();
+  const workloadOfRun = new Map<string, string>();
   const apps: FastifyInstance[] = [];
   const dbPath = join(dir.path, 'agg.sqlite');
   const config = (env: Record<string, string> = {}) =>
@@ -69,6 +76,7 @@ export async function startHarness(): Promise<Harness> {
       return app;
     },
     async publish(events, suffix = '', concurrent = false) {
+      await registerWorkloads(store, registered, workloadOfRun, events);
       if (concurrent) {
         await Promise.all(events.map((e) => js.publish(eventSubject(e.run_id, e.type), JSON.stringify(e), { msgID: msgIdOf(e) + suffix })));
         return;
@@ -77,6 +85,7 @@ export async function startHarness(): Promise<Harness> {
         await js.publish(eventSubject(e.run_id, e.type), JSON.stringify(e), { msgID: msgIdOf(e) + suffix });
       }
     },
+    registerWorkloads: (events) => registerWorkloads(store, registered, workloadOfRun, events),
     async publishRaw(subject, data) {
       await js.publish(subject, data);
     },
@@ -87,6 +96,41 @@ export async function startHarness(): Promise<Harness> {
       await dir.cleanup();
     },
   };
+}
+
+/**
+ * The aggregator accepts a sample only for a request of its run's workload, which it reads from
+ * the workloads object store, as workload-api stores it. Fixture runs are published without
+ * workload-api, so the harness stores each accepted run's workload first: a real native document
+ * holding the request ids the run announces (fixtures number them as sampleOf does) and sends.
+ */
+async function registerWorkloads(
+  store: ObjectStore,
+  registered: Map<string, Set<string>>,
+  workloadOf: Map<string, string>,
+  events: readonly RunEvent[],
+): Promise<void> {
+  for (const e of events) if (e.type === 'accepted') workloadOf.set(e.run_id, e.job.workload_id);
+  const wanted = new Map<string, Set<string>>();
+  const want = (wl: string, id: string) => {
+    if (!registered.get(wl)?.has(id)) (wanted.get(wl) ?? wanted.set(wl, new Set()).get(wl)!).add(id);
+  };
+  for (const e of events) {
+    const wl = workloadOf.get(e.run_id);
+    if (!wl) continue;
+    if (e.type === 'started') for (let i = 0; i < e.expected_samples; i++) want(wl, sampleOf(i).request_id);
+    if (e.type === 'sample') want(wl, e.sample.request_id);
+  }
+  for (const [wl, ids] of wanted) {
+    const all = new Set([...(registered.get(wl) ?? []), ...ids]);
+    registered.set(wl, all);
+    const doc = {
+      schema: 'kvbench.workload', version: 1, tokenizer: 'cl100k_base', params: null,
+      prompts: [{ id: 'p0', context_tokens: 1024, tokens: 1, text: 'x' }],
+      batches: [{ index: 0, context_tokens: 1024, delay_ms: 0, requests: [...all].map((request_id) => ({ request_id, prompt_id: 'p0', phase: 'cold' })) }],
+    };
+    await store.putBlob({ name: wl }, new TextEncoder().encode(JSON.stringify(doc)));
+  }
 }
 
 /** GET a JSON route through inject, failing loudly on a non-200. */

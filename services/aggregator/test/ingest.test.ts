@@ -113,3 +113,47 @@ test('a completed event that arrives before its samples completes the run only o
   const done = await waitForRunStatus(app, 'early-completed', 'completed');
   assert.equal(done.received_samples, 5);
 });
+
+// Fault (issue 25, item 2): schema-valid samples that are no request of the run's workload, as
+// anyone on the bus could publish them with a fresh msgID. None is counted, none reaches /results.
+test('forged samples are rejected and logged: a running run never shows more than its plan, a completed one keeps its results', async () => {
+  const running = runFixture({ runId: 'forge-running', samples: 4 });
+  const done = runFixture({ runId: 'forge-done', samples: 4 });
+  await h.publish([running.accepted, running.started, ...running.samples]);
+  await h.publish(done.all);
+  await waitForReceived(app, 'forge-running', 4);
+  await waitForRunStatus(app, 'forge-done', 'completed');
+  const before = app.ingest!.stats.rejectedSamples;
+  const forged = (runId: string, requestId: string) => {
+    const real = running.samples[0]!;
+    if (real.type !== 'sample') throw new Error('fixture');
+    return JSON.stringify({ ...real, run_id: runId, sample: { ...real.sample, request_id: requestId, ttft_s: 999, latency_s: 1000 } });
+  };
+  await h.js.publish(eventSubject('forge-running', 'sample'), forged('forge-running', 'req-99999'), { msgID: 'forged-1' });
+  await h.js.publish(eventSubject('forge-done', 'sample'), forged('forge-done', 'not-a-request'), { msgID: 'forged-2' });
+  // A run nobody submitted (no status in the runs bucket, no accepted event).
+  await h.js.publish(eventSubject('forge-nobody', 'sample'), forged('forge-nobody', 'req-00000'), { msgID: 'forged-3' });
+  await consumerIdle();
+
+  assert.equal(app.ingest!.stats.rejectedSamples - before, 3);
+  const run = await getJson(app, '/runs/forge-running');
+  assert.equal(run.received_samples, 4, 'no 5 of 4');
+  assert.equal(run.status, 'running');
+  const doc = ResultsDocument.parse(await getJson(app, '/results?run_id=forge-done'));
+  const samples = doc.runs.pcie![0]!.samples;
+  assert.equal(samples.length, 4);
+  assert.ok(samples.every((s) => s.ttft_s !== 999), 'the forged TTFT is not in results');
+  assert.equal((await app.inject({ url: '/runs/forge-nobody' })).statusCode, 404);
+  const health = await getJson(app, '/health');
+  assert.equal(health.ingest.rejected_samples, app.ingest!.stats.rejectedSamples);
+  for (const requestId of ['req-99999', 'not-a-request']) {
+    const line = logs.find((l) => l.request_id === requestId);
+    assert.ok(line, `logged ${requestId}`);
+    assert.equal(line.msg, 'sample rejected: not a request of its run');
+  }
+  assert.match(String(logs.find((l) => l.run_id === 'forge-nobody')?.reason), /no run forge-nobody was submitted/);
+
+  // The genuine rest of the run still completes it, at exactly its plan.
+  await h.publish([running.engineStats, running.completed]);
+  assert.equal((await waitForRunStatus(app, 'forge-running', 'completed')).received_samples, 4);
+});

@@ -42,6 +42,8 @@ function liveRun() {
 
 test('live page in headless Chromium plots samples as they arrive and ends on completed', async () => {
   const run = liveRun();
+  // Its workload holds every request id it will send (the hostile one too), as a real workload does.
+  await h.registerWorkloads([run.accepted, run.started, ...run.samples]);
   await h.publish([run.accepted, run.started, ...run.samples.slice(0, 6)]);
   await waitForReceived(app, 'live-run', 6);
 

@@ -98,6 +98,7 @@ test('aggregator process: ten runs ingested concurrently while /results, /compar
 
   try {
     // Runs become known (accepted, started) so their streams can open before any sample.
+    await h.registerWorkloads(runs.flatMap((r) => r.all));
     await Promise.all(runs.map(async (r) => {
       await publish(r.accepted);
       await publish(r.started);

@@ -83,7 +83,12 @@ test('the stream follows a new attempt and ends on a final failure', async () =>
   assert.deepEqual(attempts, [1, 2]);
   assert.equal(events.at(-1)!.event, 'failed');
   assert.equal(events.at(-1)!.data.error, 'engine died');
+  // No READ_TOKEN here: readers are anonymous, so the engine's log tail is withheld, with the reason.
+  assert.deepEqual(events.at(-1)!.data.log_tail, []);
+  assert.match(events.at(-1)!.data.log_tail_withheld, /READ_TOKEN/);
   const run = await getJson(app, '/runs/sse-retry');
   assert.equal(run.status, 'failed');
+  assert.equal(run.attempts[1].log_tail, null);
+  assert.match(run.attempts[1].log_tail_withheld, /READ_TOKEN/);
   assert.deepEqual(run.attempts.map((a: { status: string }) => a.status), ['abandoned', 'failed']);
 });

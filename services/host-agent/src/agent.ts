@@ -1,17 +1,22 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { jetstream, type JetStreamClient, type JsMsg, type Consumer } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import { Objm, type ObjectStore } from '@nats-io/obj';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { BusError, EngineError, KvbenchError, NotFoundError, RunCancelledError, RunStatus, Job, describeZodError, runEvent, type Logger } from '@kvbench/common';
+import { BusError, EngineError, KvbenchError, NotFoundError, RunCancelledError, RunStatus, Job, ValidationError, describeZodError, engineUrlRefusal, profileRefusal, runEvent, type Logger } from '@kvbench/common';
 import { EventPublisher, cancelRequested, runStatusFromEntry, openAgentsBucket, JOBS_STREAM, JOB_MAX_DELIVER, RUNS_BUCKET, WORKLOADS_BUCKET, ensureJobConsumer, measureClockOffset, setupBus } from '@kvbench/bus';
 import { parseAnyWorkload } from '@kvbench/workload';
-import { runBenchmark, type AgentOptions } from '@kvbench/runner';
+import { killRunningEngines, reapRecordedEngines, recordEnginesIn, runBenchmark, type AgentOptions } from '@kvbench/runner';
 import { linkCheck } from '@kvbench/probe';
 import { runTelemetry } from '@kvbench/telemetry';
-import { SIM_MAIN_PATH, defaultProfileForSystem, kvBytesPerToken, resolveModelShape } from '@kvbench/engine-sim';
-import { updateRunStatus } from './run-status.js';
+import { SIM_MAIN_PATH, defaultProfileForSystem, kvBytesPerToken, listProfiles, resolveModelShape } from '@kvbench/engine-sim';
+import { startAttempt, updateRunStatus } from './run-status.js';
 import { AgentPresence } from './presence.js';
 import type { AgentConfig } from './config.js';
+
+/** In the agent's work dir: the engines it runs now (pid and argv), what a successor reaps. */
+export const ENGINE_PID_FILE = 'engines.pid.json';
 
 /** How often a running job tells JetStream it is still being worked on (well under the ack wait). */
 const WORKING_INTERVAL_MS = 2_000;
@@ -45,6 +50,13 @@ export class HostAgent {
   ) {}
 
   static async start(config: AgentConfig, deps: HostAgentDeps): Promise<HostAgent> {
+    // Before taking any job: stop what an agent killed in this work dir left running (issue 25).
+    await mkdir(config.workDir, { recursive: true });
+    const pidFile = join(config.workDir, ENGINE_PID_FILE);
+    const reaped = reapRecordedEngines(pidFile);
+    if (reaped.length > 0) deps.log.warn({ pids: reaped, pid_file: pidFile }, 'killed engines a previous agent in this work dir left running');
+    recordEnginesIn(pidFile);
+    process.once('exit', killRunningEngines);
     const jsm = await setupBus(deps.nc, config.nats.replicas);
     const consumerName = await ensureJobConsumer(jsm, config.systemLabel, { ackWaitMs: config.nats.jobAckWaitMs });
     const js = jetstream(deps.nc);
@@ -110,7 +122,20 @@ export class HostAgent {
       return;
     }
 
-    const attempt = msg.info.deliveryCount;
+    const start = await startAttempt(this.runs, job, { seq: msg.seq, deliveryCount: msg.info.deliveryCount, agentId: this.presence.agentId }, log);
+    if (start.kind === 'drop') {
+      msg.term();
+      log.info({ run_id: job.run_id, seq: msg.seq }, `job dropped: ${start.reason}`);
+      return;
+    }
+    const attempt = start.attempt;
+    if (start.kind === 'cancelled') {
+      // Cancelled while queued (or while a killed agent ran it): never start it.
+      await this.finishCancelled(job, attempt, start.status.status === 'running' || attempt > 1);
+      msg.term();
+      log.info({ run_id: job.run_id, attempt }, 'run was cancelled before it started; job dropped');
+      return;
+    }
     if (attempt > 1) log.warn({ run_id: job.run_id, attempt }, 'job delivered again: restarting the run from its beginning as a new attempt');
     const abort = new AbortController();
     this.current = { msg, abort };
@@ -118,16 +143,9 @@ export class HostAgent {
     let stopWatching: () => void = () => {};
     let telemetry: ReturnType<typeof runTelemetry> | null = null;
     try {
-      const now = await updateRunStatus(this.runs, job, { status: 'running', attempt, error: null }, log);
-      if (cancelRequested(now)) {
-        // Cancelled while queued (or while a killed agent ran it): never start it.
-        await this.finishCancelled(job, attempt, now?.status === 'running' || attempt > 1);
-        msg.term();
-        log.info({ run_id: job.run_id, attempt }, 'run was cancelled before it started; job dropped');
-        return;
-      }
       stopWatching = await this.watchForCancel(job.run_id, abort);
       this.presence.setState({ kind: 'running', run_id: job.run_id, attempt });
+      checkEngineSources(job, this.config);
       const workload = await this.loadWorkload(job.workload_id);
       // Durations never use wall clocks; the offset only lines up timelines of different machines.
       const clock = await measureClockOffset(this.deps.nc, 4, 1000);
@@ -238,3 +256,19 @@ export class HostAgent {
 
 }
 
+/**
+ * The agent's own check of what a job points it at, whatever workload-api let through (issue 25):
+ * an engine URL only from this agent's ENGINE_URLS, a simulator profile only by a shipped name
+ * (the operator's SIM_PROFILE overrides the job's anyway). Nothing is opened or connected before.
+ */
+export function checkEngineSources(job: Job, config: Pick<AgentConfig, 'engineUrls' | 'simProfile'>): void {
+  if (job.engine.url !== undefined) {
+    const refusal = engineUrlRefusal(job.engine.url, config.engineUrls);
+    if (refusal) throw new ValidationError(`engine.url ${job.engine.url}: ${refusal}`, 'engine.url');
+  }
+  const profile = job.engine.options['profile'];
+  if (profile !== undefined && config.simProfile === undefined) {
+    const refusal = profileRefusal(profile, listProfiles());
+    if (refusal) throw new ValidationError(`engine.options.profile: ${refusal}`, 'engine.options.profile');
+  }
+}

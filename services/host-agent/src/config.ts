@@ -15,6 +15,11 @@ export const AgentEnv = z.object({
   /** Simulator: modelled seconds last this many real seconds (0.05 = 20x faster). */
   SIM_TIME_SCALE: z.coerce.number().positive().max(100).optional(),
   SIM_PROFILE: z.string().optional(),
+  /**
+   * Comma-separated engine base URLs this agent attaches to when a job names engine.url; a job
+   * naming any other URL fails without a connection (issue 25). Empty: no engine.url at all.
+   */
+  ENGINE_URLS: z.string().optional(),
   /** Run a short link check (kvbench probe, quick mode) before each run and record it in run_meta. */
   LINK_CHECK: envBool(false),
   /** Link/GPU telemetry over each run (issue 23): on by default; off records source "none". */
@@ -38,6 +43,8 @@ export interface AgentConfig {
   trtllmServeBin?: string | undefined;
   simTimeScale?: number | undefined;
   simProfile?: string | undefined;
+  /** Engine base URLs a job may name (ENGINE_URLS). */
+  engineUrls: string[];
   linkCheck: boolean;
   /** Telemetry sampling (issue 23); absent: on, 100 ms, no DCGM exporter. */
   telemetry?: TelemetryOptions | undefined;
@@ -55,6 +62,7 @@ export function agentConfigFromEnv(env: NodeJS.ProcessEnv = process.env): AgentC
     trtllmServeBin: e.TRTLLM_SERVE_BIN,
     simTimeScale: e.SIM_TIME_SCALE,
     simProfile: e.SIM_PROFILE,
+    engineUrls: (e.ENGINE_URLS ?? '').split(',').map((u) => u.trim()).filter(Boolean),
     linkCheck: e.LINK_CHECK,
     telemetry: {
       enabled: e.TELEMETRY,

@@ -24,6 +24,7 @@ function config(natsUrl: string, workDir: string, over: Partial<AgentConfig> = {
     engineStartupTimeoutMs: 120_000,
     requestTimeoutMs: 30_000,
     linkCheck: false,
+    engineUrls: [],
     logLevel: 'info',
     ...over,
   };

@@ -120,6 +120,7 @@ test(`${MESSAGES} malformed job messages: each terminated and logged with its su
     engineStartupTimeoutMs: 120_000,
     requestTimeoutMs: 30_000,
     linkCheck: false,
+    engineUrls: [],
     logLevel: 'info',
   };
   const agent = await HostAgent.start(config, { nc, log });

@@ -14,6 +14,7 @@ import {
 import type { ApiConfig } from './config.js';
 import authPlugin from './plugins/auth.js';
 import errorsPlugin from './plugins/errors.js';
+import reconcilePlugin from './plugins/reconcile.js';
 import { natsPlugin } from './plugins/nats.js';
 import { metaRoutes } from './routes/meta.js';
 import { runRoutes } from './routes/runs.js';
@@ -70,6 +71,7 @@ export const workloadApiApp = fp<AppOptions>(
       workloads: app.bus.workloads,
       limits: config.limits,
       allowEngineLaunchCommand: config.allowEngineLaunchCommand,
+      engineUrlAllowList: config.engineUrlAllowList,
       aggregatorUrl: config.aggregatorUrl,
       now: deps.now ?? (() => new Date()),
       ensuredLabels,
@@ -78,6 +80,7 @@ export const workloadApiApp = fp<AppOptions>(
     await app.register(metaRoutes);
     await app.register(workloadRoutes, { limits: config.limits });
     await app.register(runRoutes, { context: runsContext });
+    await app.register(reconcilePlugin, { context: runsContext, intervalMs: config.reconcileIntervalMs });
   },
   { name: 'workload-api' },
 );

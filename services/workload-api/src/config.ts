@@ -27,6 +27,15 @@ export const apiEnvSchema = z.object({
    * REST body lets any writer run programs on the agents, so it is refused unless enabled.
    */
   ALLOW_ENGINE_LAUNCH_COMMAND: envBool(false),
+  /** Seconds between passes that reconcile runs with the job queue (lost jobs, vanished agents); 0 = off. */
+  RECONCILE_INTERVAL_S: envInt(5, 0, 3600),
+  /**
+   * Comma-separated engine base URLs a run may attach to (engine.url); empty: none. A URL in a
+   * REST body is otherwise a host the agent connects to at a writer's choice.
+   */
+  ENGINE_URL_ALLOWLIST: z.string().optional(),
+  /** Largest max_seq_len a run may ask for (output_tokens may not exceed it either). */
+  MAX_SEQ_LEN: envInt(1_048_576, 1),
   MAX_CONTEXT_TOKENS: envInt(131072, 1),
   MAX_POOL_SIZE: envInt(1024, 1),
   MAX_BATCH_SIZE: envInt(1024, 1),
@@ -37,6 +46,7 @@ export const apiEnvSchema = z.object({
 
 /** Limits on what a request may ask for (issue 6: configurable, safe defaults). */
 export interface Limits {
+  maxSeqLen: number;
   maxContextTokens: number;
   maxPoolSize: number;
   maxBatchSize: number;
@@ -63,7 +73,10 @@ export interface ApiConfig {
   corsOrigins: string[];
   aggregatorUrl?: string | undefined;
   allowEngineLaunchCommand: boolean;
+  /** Engine base URLs a run may name (ENGINE_URL_ALLOWLIST). */
+  engineUrlAllowList: string[];
   limits: Limits;
+  reconcileIntervalMs: number;
 }
 
 const splitList = (v: string | undefined) => (v ?? '').split(',').map((s) => s.trim()).filter(Boolean);
@@ -101,7 +114,10 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
     corsOrigins: splitList(c.CORS_ORIGINS),
     aggregatorUrl: c.AGGREGATOR_URL?.replace(/\/+$/, ''),
     allowEngineLaunchCommand: c.ALLOW_ENGINE_LAUNCH_COMMAND,
+    reconcileIntervalMs: c.RECONCILE_INTERVAL_S * 1000,
+    engineUrlAllowList: splitList(c.ENGINE_URL_ALLOWLIST),
     limits: {
+      maxSeqLen: c.MAX_SEQ_LEN,
       maxContextTokens: c.MAX_CONTEXT_TOKENS,
       maxPoolSize: c.MAX_POOL_SIZE,
       maxBatchSize: c.MAX_BATCH_SIZE,

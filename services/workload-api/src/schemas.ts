@@ -83,7 +83,8 @@ export const RunRequest = z
     max_batch_size: z.number().int().positive().default(32),
     max_seq_len: z.number().int().positive().default(131072).describe('engine maximum sequence length (not the generated length)'),
     output_tokens: z.number().int().positive().default(DEFAULT_OUTPUT_TOKENS).describe('tokens generated per request'),
-    temperature: z.number().min(0).default(0),
+    // The sampling range of the OpenAI completions API that trtllm-serve, vLLM and SGLang serve (0 to 2).
+    temperature: z.number().min(0).max(2).default(0),
     top_p: z.number().gt(0).max(1).default(1),
     notes: z.string().max(10_000).default(''),
   })

@@ -143,7 +143,7 @@ describe('limits', () => {
   }
 
   it('parameters whose workload cannot fit MAX_WORKLOAD_BYTES are refused before generating', () => {
-    const limits = { maxContextTokens: 1000, maxPoolSize: 10, maxBatchSize: 10, maxBatches: 10, maxBodyBytes: 1e6, maxWorkloadBytes: 5000 };
+    const limits = { maxSeqLen: 4096, maxContextTokens: 1000, maxPoolSize: 10, maxBatchSize: 10, maxBatches: 10, maxBodyBytes: 1e6, maxWorkloadBytes: 5000 };
     // 2 contexts of 1000 tokens, at least 3 distinct prompts each (3 batches of ≥ 1): ≥ 6000 bytes.
     const params = { contexts: [1000, 1000], batches_per_context: 3, batch_sizes: [1, 2], prompt_pool_size: 10, reuse_start_batch: 3, delay_ms: 0, seed: 1 };
     assert.throws(() => checkParamsLimits(params, limits), (e: unknown) => e instanceof SizeLimitError && e.field === 'params');

@@ -15,7 +15,9 @@ describe('runs', () => {
   let workloadId: string;
   before(async () => {
     nats = await startNatsServer();
-    api = await startApi(nats, { AGGREGATOR_URL: 'http://aggregator.test:8081/' });
+    // This test takes jobs off the queue itself without moving their runs on, as no agent would:
+    // the reconciler would rightly publish them again, so it is off here (reconcile.unit.test, queue-faults).
+    api = await startApi(nats, { AGGREGATOR_URL: 'http://aggregator.test:8081/', ENGINE_URL_ALLOWLIST: 'http://10.0.0.5:8000', RECONCILE_INTERVAL_S: '0' });
     nc = await natsClient(nats);
     const res = await api.app.inject({ method: 'POST', url: '/workloads', payload: { params: SMALL_PARAMS } });
     workloadId = res.json().id;
@@ -117,7 +119,7 @@ describe('runs', () => {
   });
 
   it('a second API instance (or a restart) reuses the existing durable consumer', async () => {
-    const second = await startApi(nats);
+    const second = await startApi(nats, { RECONCILE_INTERVAL_S: '0' });
     try {
       const res = await second.app.inject({ method: 'POST', url: '/runs', payload: { workload_id: workloadId, system_label: 'pcie', model: 'm2' } });
       assert.equal(res.statusCode, 202, res.body);

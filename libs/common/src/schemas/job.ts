@@ -14,9 +14,11 @@ export type EngineKind = z.infer<typeof EngineKind>;
 /** The four per-system overrides of the original (--pcie_* / --c2c_*). */
 export const KvOverrides = z
   .object({
-    gpu_kv_max_tokens: z.number().int().positive().optional(),
-    tokens_per_block: z.number().int().positive().optional(),
-    host_cache_gb: z.number().nonnegative().optional(),
+    // Bounds (issue 25) are kvbench's: far past any GPU or host of today, small enough that no
+    // engine is handed a number it cannot hold (2^31-1: a 32-bit token count).
+    gpu_kv_max_tokens: z.number().int().positive().max(2 ** 31 - 1).optional(),
+    tokens_per_block: z.number().int().positive().max(1024).optional(),
+    host_cache_gb: z.number().nonnegative().max(65_536).optional(),
     enable_reuse: z.boolean().optional(),
   })
   .strict();
@@ -25,8 +27,8 @@ export type KvOverrides = z.infer<typeof KvOverrides>;
 export const EngineSpec = z
   .object({
     kind: EngineKind.default('sim'),
-    /** Attach to an already running server instead of launching one. */
-    url: z.url().optional(),
+    /** Attach to an already running server instead of launching one (http or https only; allow-listed by the operator). */
+    url: z.url({ protocol: /^https?$/, error: 'an http(s) URL' }).optional(),
     /** Custom launch argv (no shell), e.g. ["mpirun","-n","4","trtllm-serve"]. */
     launch_command: z.array(z.string().min(1)).min(1).optional(),
     /** Engine-kind specific options (simulator profile, model shape, time scale...). */

@@ -26,5 +26,11 @@ export const RunStatus = z.object({
   job_seq: z.number().int().positive().nullable().default(null),
   /** Set by POST /runs/:id/cancel; the agent running the run watches for it and aborts. */
   cancel_requested_at: z.string().nullable().default(null),
+  /** The agent that took the current attempt (AgentInfo.agent_id); null while none has. */
+  agent_id: z.string().nullable().default(null),
+  /** How often workload-api published the job again because it was no longer deliverable (reconcile). */
+  requeues: z.number().int().nonnegative().default(0),
+  /** The latest thing the reconciler did or saw (job lost and published again, agent vanished); null when nothing. */
+  note: z.string().nullable().default(null),
 });
 export type RunStatus = z.infer<typeof RunStatus>;

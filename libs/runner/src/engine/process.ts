@@ -7,6 +7,7 @@
 import { spawn } from 'node:child_process';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { LogTail } from './log-tail.js';
+import { engineExited, engineStarted } from './pid-file.js';
 
 export interface ExitInfo {
   code: number | null;
@@ -48,6 +49,9 @@ export function spawnEngine(argv: readonly string[], opts: { logPath: string; en
     detached: true, // own process group: stop() signals the whole group
     shell: false,
   });
+  // Recorded so that a successor of an agent killed now can reap it (pid-file.ts).
+  const pid = child.pid;
+  if (pid !== undefined) engineStarted(pid, argv);
   const onOutput = (d: Buffer) => {
     log.write(d);
     tail.push(d.toString('utf8'), (line) => {
@@ -69,6 +73,7 @@ export function spawnEngine(argv: readonly string[], opts: { logPath: string; en
       resolve(exit);
     });
     child.once('exit', (code, signal) => {
+      if (pid !== undefined) engineExited(pid);
       exit = { code, signal };
       log.write(`# kvbench: engine exited (${describeExit(exit)})\n`);
       resolve(exit);

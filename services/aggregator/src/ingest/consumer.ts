@@ -5,6 +5,7 @@ import type { IngestSettings } from '../config.js';
 import type { EventWriter } from '../store/writer.js';
 import { decodeEvent } from './decode.js';
 import type { NoticeBus } from './notice-bus.js';
+import type { PlanSource, RunPlan } from './plans.js';
 import { describeStorageError, isStorageUnavailable } from './storage-errors.js';
 
 export interface IngestStats {
@@ -13,12 +14,17 @@ export interface IngestStats {
   committedEvents: number;
   /** Malformed messages terminated. */
   terminated: number;
+  /** Samples refused because their run's workload has no such request (forged or misaddressed). */
+  rejectedSamples: number;
   /** Last SQLite failure while it lasts; null once a commit succeeds again. */
   storageError: string | null;
 }
 
 /** Deliveries after which an event that alone fails to store (not a storage outage) is given up. */
 const POISON_DELIVERIES = 10;
+
+/** Plans of this many runs are remembered (one lookup per run, not per batch). */
+const CACHED_PLANS = 1024;
 
 /** Log a persisting storage failure at most this often. */
 const STORAGE_ERROR_LOG_INTERVAL_MS = 5_000;
@@ -30,11 +36,14 @@ const STORAGE_ERROR_LOG_INTERVAL_MS = 5_000;
  * nothing: the batch is nak'ed with a delay and JetStream delivers it again.
  */
 export class EventIngest {
-  readonly stats: IngestStats = { running: false, committedEvents: 0, terminated: 0, storageError: null };
+  readonly stats: IngestStats = { running: false, committedEvents: 0, terminated: 0, rejectedSamples: 0, storageError: null };
   private messages: ConsumerMessages | null = null;
   private pending: JsMsg[] = [];
   private timer: NodeJS.Timeout | null = null;
   private lastStorageLog = 0;
+  /** Batches are processed one after another (plan lookups are async, commits are not). */
+  private chain: Promise<void> = Promise.resolve();
+  private readonly plans = new Map<string, RunPlan & { kind: 'known' }>();
 
   constructor(
     private readonly js: JetStreamClient,
@@ -43,6 +52,8 @@ export class EventIngest {
     private readonly bus: NoticeBus,
     private readonly log: Logger,
     private readonly settings: IngestSettings,
+    /** Checks samples against their run's workload; null accepts any schema-valid sample (reads-only tools). */
+    private readonly planSource: PlanSource | null = null,
   ) {}
 
   async start(): Promise<void> {
@@ -64,7 +75,7 @@ export class EventIngest {
     const m = this.messages;
     this.messages = null;
     await m.close().catch(() => {});
-    this.flush();
+    await this.flush();
     this.stats.running = false;
   }
 
@@ -87,13 +98,19 @@ export class EventIngest {
     else if (this.timer === null) this.timer = setTimeout(() => this.flush(), this.settings.maxDelayMs);
   }
 
-  /** Commit everything pending. Synchronous: better-sqlite3 is, and acks are buffered writes. */
-  flush(): void {
+  /** Commit everything pending, after the batches taken before it. */
+  flush(): Promise<void> {
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
     const batch = this.pending;
     this.pending = [];
-    if (batch.length === 0) return;
+    if (batch.length === 0) return this.chain;
+    this.chain = this.chain.then(() => this.process(batch)).catch((err) => this.log.error({ err }, 'ingest batch failed'));
+    return this.chain;
+  }
+
+  /** Decode, check samples against their runs' plans, commit. The commit is synchronous: better-sqlite3 is. */
+  private async process(batch: JsMsg[]): Promise<void> {
 
     const msgs: JsMsg[] = [];
     const events: RunEvent[] = [];
@@ -109,6 +126,7 @@ export class EventIngest {
         settle(() => m.term());
       }
     }
+    if (this.planSource) await this.admitSamples(msgs, events);
     if (events.length === 0) return;
     try {
       this.commit(msgs, events);
@@ -124,6 +142,53 @@ export class EventIngest {
         }
       }
     }
+  }
+
+  /**
+   * Keeps in `msgs`/`events` only what may be stored: a sample must name a request of its run's
+   * workload (issue 25); anything else is terminated and logged. Once per attempt and never more
+   * than the plan follow, since samples are unique per (run, attempt, request_id) in SQLite.
+   * A plan that cannot be read now (bus trouble) naks the run's samples for a later delivery.
+   */
+  private async admitSamples(msgs: JsMsg[], events: RunEvent[]): Promise<void> {
+    const runIds = new Set(events.filter((e) => e.type === 'sample').map((e) => e.run_id));
+    const accepted = new Map(events.flatMap((e) => (e.type === 'accepted' ? [[e.run_id, e.job.workload_id] as const] : [])));
+    const plans = new Map<string, RunPlan>();
+    for (const runId of runIds) {
+      let plan: RunPlan | undefined = this.plans.get(runId);
+      if (!plan) {
+        plan = await this.planSource!.planOf(runId, accepted.get(runId));
+        if (plan.kind === 'known') {
+          if (this.plans.size >= CACHED_PLANS) this.plans.delete(this.plans.keys().next().value!);
+          this.plans.set(runId, plan);
+        }
+      }
+      plans.set(runId, plan);
+    }
+    let kept = 0;
+    for (let i = 0; i < events.length; i++) {
+      const e = events[i]!;
+      const m = msgs[i]!;
+      if (e.type === 'sample') {
+        const plan = plans.get(e.run_id)!;
+        if (plan.kind === 'unknown' && plan.retry) {
+          settle(() => m.nak(this.settings.retryDelayMs));
+          continue;
+        }
+        const reason = plan.kind === 'unknown' ? plan.reason : plan.requestIds.has(e.sample.request_id) ? null : `request ${e.sample.request_id} is not in workload ${plan.workloadId}`;
+        if (reason) {
+          this.stats.rejectedSamples++;
+          this.log.warn({ subject: m.subject, stream_seq: m.seq, run_id: e.run_id, attempt: e.attempt, request_id: e.sample.request_id, reason }, 'sample rejected: not a request of its run');
+          settle(() => m.term());
+          continue;
+        }
+      }
+      msgs[kept] = m;
+      events[kept] = e;
+      kept++;
+    }
+    msgs.length = kept;
+    events.length = kept;
   }
 
   private commit(msgs: JsMsg[], events: RunEvent[]): void {

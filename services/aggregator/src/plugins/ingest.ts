@@ -2,6 +2,7 @@ import fp from 'fastify-plugin';
 import type { IngestSettings } from '../config.js';
 import { EventIngest } from '../ingest/consumer.js';
 import { NoticeBus } from '../ingest/notice-bus.js';
+import { BusPlanSource } from '../ingest/plans.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -31,7 +32,8 @@ export default fp<IngestPluginOptions>(
       app.decorate('ingest', null);
       return;
     }
-    const ingest = new EventIngest(app.nats.js, app.nats.jsm, app.eventWriter, notices, app.log, opts.settings);
+    const plans = new BusPlanSource(app.db, app.nats.runs, app.nats.workloads, app.log);
+    const ingest = new EventIngest(app.nats.js, app.nats.jsm, app.eventWriter, notices, app.log, opts.settings, plans);
     app.decorate('ingest', ingest);
     await ingest.start();
     app.addHook('onClose', async () => {

@@ -2,16 +2,25 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { Health } from '../api-schemas.js';
 import { schemaVersion } from '../store/migrations.js';
 
-/** Liveness and ingest state; `degraded` while SQLite rejects writes. */
+/**
+ * Liveness and ingest state; `degraded` (503) while SQLite rejects writes, so a load balancer or
+ * `kvbench up` sees the failure from the status code alone, with the reason in the body.
+ */
 const healthRoutes: FastifyPluginAsyncZod = async (app) => {
-  app.get('/health', { schema: { tags: ['service'], response: { 200: Health } } }, async () => {
+  app.get('/health', { schema: { tags: ['service'], response: { 200: Health, 503: Health } } }, async (_req, reply) => {
     const ingest = app.ingest?.stats;
     const storageError = ingest?.storageError ?? null;
-    return {
-      status: storageError === null ? ('ok' as const) : ('degraded' as const),
+    const ok = storageError === null;
+    return reply.code(ok ? 200 : 503).send({
+      status: ok ? ('ok' as const) : ('degraded' as const),
       schema_version: schemaVersion(app.db),
-      ingest: { running: ingest?.running ?? false, committed_events: ingest?.committedEvents ?? 0, storage_error: storageError },
-    };
+      ingest: {
+        running: ingest?.running ?? false,
+        committed_events: ingest?.committedEvents ?? 0,
+        rejected_samples: ingest?.rejectedSamples ?? 0,
+        storage_error: storageError,
+      },
+    });
   });
 };
 export default healthRoutes;

@@ -4,6 +4,7 @@ import { ErrorBody, EventsQuery, RunIdParams } from '../api-schemas.js';
 import type { StoreNotice } from '../store/notices.js';
 import { getRun } from '../store/runs.js';
 import { lifecycleEvent, samplesAfter } from '../store/live.js';
+import { eventWithLogTail } from './log-tails.js';
 import { SseWriter } from './sse.js';
 
 const HEARTBEAT_MS = 15_000;
@@ -82,7 +83,7 @@ const runEventsRoutes: FastifyPluginAsyncZod = async (app) => {
         await sse.send('completed', { attempt, aggregate: now.aggregate, sample_count: current?.sample_count ?? null });
         done = true;
       } else if (now?.status === 'failed' && current?.status === 'failed') {
-        await sse.send('failed', lifecycleEvent(app.db, runId, attempt, 'failed'));
+        await sse.send('failed', eventWithLogTail(lifecycleEvent(app.db, runId, attempt, 'failed'), app.logTailsShown));
         done = true;
       } else if (now?.status === 'cancelled') {
         const cancelledIn = now.attempts.find((a) => a.status === 'cancelled')?.attempt ?? attempt;
@@ -109,7 +110,7 @@ const runEventsRoutes: FastifyPluginAsyncZod = async (app) => {
             await sse.send('completed', { attempt: n.attempt, aggregate: n.aggregate, sample_count: n.sample_count });
             done = true;
           } else if (n.event.type === 'failed') {
-            await sse.send('failed', n.event);
+            await sse.send('failed', eventWithLogTail(n.event, app.logTailsShown));
             if (n.event.final) done = true;
           } else if (n.event.type === 'cancelled') {
             await sse.send('cancelled', n.event);

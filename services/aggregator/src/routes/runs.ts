@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { clientGone, knownRunOrWait } from './known-run.js';
 import { ErrorBody, RunDetail, RunIdParams, RunList, RunsQuery } from '../api-schemas.js';
 import { listRuns } from '../store/runs.js';
+import { runWithLogTails } from './log-tails.js';
 
 const runsRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get(
@@ -20,7 +21,7 @@ const runsRoutes: FastifyPluginAsyncZod = async (app) => {
         response: { 200: RunDetail, 400: ErrorBody, 404: ErrorBody },
       },
     },
-    async (req, reply) => knownRunOrWait(app, req.params.id, clientGone(reply.raw)),
+    async (req, reply) => runWithLogTails(await knownRunOrWait(app, req.params.id, clientGone(reply.raw)), app.logTailsShown),
   );
 };
 export default runsRoutes;

@@ -1,5 +1,5 @@
 import { ConflictError, FINISHED_RUN_STATUSES, NotFoundError, RunCancelledEvent, RunStatus, runEvent } from '@kvbench/common';
-import { JOBS_STREAM, changeRunStatus } from '@kvbench/bus';
+import { changeRunStatus } from '@kvbench/bus';
 import { busCall } from '../bus-call.js';
 import type { RunsContext } from './context.js';
 import { publishEvent } from './publish.js';
@@ -11,8 +11,8 @@ export interface CancelOutcome {
 }
 
 /**
- * Cancel a run. Queued: its job is deleted from the work queue and the run is cancelled at once
- * (an agent that grabbed the job in the same instant sees the status and drops it). Running: the
+ * Cancel a run. Queued: the run is cancelled at once; its job stays queued and the agent that
+ * takes it sees the status and drops it, so the queue's order is never disturbed. Running: the
  * cancel request is written into its status entry, which its agent watches; the agent stops the
  * engine and publishes `cancelled`. Finished runs are a ConflictError naming their state.
  */
@@ -35,10 +35,9 @@ export async function cancelRun(ctx: RunsContext, runId: string): Promise<Cancel
   }
   if (after.status !== 'cancelled') return { run_id: runId, status: 'cancelling' };
   if (prior.status === 'queued') {
-    if (after.job_seq !== null) {
-      // Gone from the queue: no agent can take it from now on.
-      await ctx.jsm.streams.deleteMessage(JOBS_STREAM, after.job_seq, false).catch(() => false);
-    }
+    // The job stays in its queue: the agent that takes it reads this status and drops it (term, which
+    // in a work queue acks it). Deleting it here instead is what made a consumer deliver past another
+    // job on nats-server 2.9 (issue 25; pending state after a delete: nats-io/nats-server#7984).
     const event = RunCancelledEvent.parse(runEvent('cancelled', { run_id: runId, attempt: Math.max(1, after.attempt), system_label: after.system_label }, {
       was_running: false, reason: 'cancelled by request while queued',
     }, new Date(at)));

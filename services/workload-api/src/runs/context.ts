@@ -12,6 +12,7 @@ export interface RunsContext {
   workloads: ObjectStore;
   limits: Limits;
   allowEngineLaunchCommand: boolean;
+  engineUrlAllowList: readonly string[];
   aggregatorUrl?: string | undefined;
   now: () => Date;
   /** Labels whose durable job consumer this process has already ensured. */

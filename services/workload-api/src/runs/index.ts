@@ -5,3 +5,4 @@ export { submitRun } from './submit.js';
 export { liveAgents } from './presence.js';
 export { cancelRun, type CancelOutcome } from './cancel.js';
 export { getRunStatus, listRuns, type RunFilter } from './status.js';
+export { MAX_REQUEUES, reconcileRuns, undeliverableReason, type ReconcileAction } from './reconcile.js';

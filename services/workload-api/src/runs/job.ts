@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { Job, LimitError, NotFoundError, ValidationError, parseOrThrow, resolveKvConfig } from '@kvbench/common';
+import { Job, LimitError, NotFoundError, ValidationError, engineUrlRefusal, parseOrThrow, profileRefusal, resolveKvConfig } from '@kvbench/common';
+import { listProfiles } from '@kvbench/engine-sim';
 import type { RunRequest } from '../schemas.js';
 import { workloadExists } from '../workloads.js';
 import type { RunsContext } from './context.js';
@@ -38,6 +39,16 @@ export async function buildJob(ctx: RunsContext, req: RunRequest, runId: string)
       'engine.launch_command',
     );
   }
+  checkEngineSources(ctx, req);
+  for (const [field, value] of [['max_seq_len', req.max_seq_len], ['output_tokens', req.output_tokens]] as const) {
+    if (value > ctx.limits.maxSeqLen) {
+      throw new LimitError(`${field} is ${value}, more than MAX_SEQ_LEN (${ctx.limits.maxSeqLen})`, field, ctx.limits.maxSeqLen);
+    }
+  }
+  // An engine generates within its sequence length: asking for more output than that fails on the agent.
+  if (req.output_tokens > req.max_seq_len) {
+    throw new LimitError(`output_tokens (${req.output_tokens}) exceeds max_seq_len (${req.max_seq_len})`, 'output_tokens', req.max_seq_len);
+  }
   const config_module = configModuleFor(req);
   // Throws a ValidationError on config_module listing the valid presets, or on a bad override.
   resolveKvConfig(config_module, req.overrides ?? {});
@@ -64,4 +75,26 @@ export async function buildJob(ctx: RunsContext, req: RunRequest, runId: string)
     },
     'job',
   );
+}
+
+/**
+ * A request never chooses a file or a host on the agent (issue 25): engine.url must be on the
+ * operator's allow-list, and a simulator profile must be one of the shipped profiles, by name.
+ */
+function checkEngineSources(ctx: RunsContext, req: RunRequest): void {
+  const engine = req.engine;
+  if (!engine) return;
+  if (engine.url !== undefined) {
+    const refusal = engineUrlRefusal(engine.url, ctx.engineUrlAllowList);
+    if (refusal) throw new ValidationError(`engine.url: ${refusal}`, 'engine.url');
+  }
+  if (engine.options['profile'] !== undefined) {
+    const refusal = profileRefusal(engine.options['profile'], listProfiles());
+    if (refusal) throw new ValidationError(`engine.options.profile: ${refusal}; shipped profiles: ${listProfiles().join(', ')}`, 'engine.options.profile');
+  }
+  const timeScale = engine.options['time_scale'];
+  if (timeScale !== undefined && !(typeof timeScale === 'number' && timeScale > 0 && timeScale <= 100)) {
+    // The same range as the agent's SIM_TIME_SCALE.
+    throw new ValidationError('engine.options.time_scale: a number in (0, 100]', 'engine.options.time_scale');
+  }
 }
