@@ -20,3 +20,4 @@ export * from './port.js';
 export * from './sse.js';
 export * from './schemas/agents.js';
 export * from './run-status-store.js';
+export * from './openapi.js';

@@ -3,7 +3,7 @@ import cors from '@fastify/cors';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { presetNames } from '@kvbench/common';
+import { polishOpenApi, presetNames } from '@kvbench/common';
 import {
   jsonSchemaTransform,
   jsonSchemaTransformObject,
@@ -80,7 +80,8 @@ export async function buildApp(config: ApiConfig, deps: AppDeps = {}): Promise<F
       components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer' } } },
     },
     transform: jsonSchemaTransform,
-    transformObject: jsonSchemaTransformObject,
+    // Named components that resolve, examples, response descriptions: see polishOpenApi.
+    transformObject: (doc) => polishOpenApi(jsonSchemaTransformObject(doc)),
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 

@@ -9,7 +9,7 @@ export class SizeLimitError extends LimitError {}
 export const ErrorBody = z
   .object({
     error: z.string().describe('machine-readable code, e.g. VALIDATION_ERROR'),
-    message: z.string(),
+    message: z.string().describe('what went wrong and, where there is one, the fix'),
     field: z.string().optional().describe('dotted path of the offending field; (root) for the body itself'),
     limit: z.number().optional().describe('the configured limit that was exceeded'),
     allowed: z.array(z.string()).optional().describe('the valid values, when the field takes one of a fixed set'),
