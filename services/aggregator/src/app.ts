@@ -3,8 +3,10 @@ import fp from 'fastify-plugin';
 import cors from '@fastify/cors';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
+import { polishOpenApi } from '@kvbench/common';
 import {
   jsonSchemaTransform,
+  jsonSchemaTransformObject,
   serializerCompiler,
   validatorCompiler,
   type ZodTypeProvider,
@@ -57,11 +59,15 @@ export const aggregatorApp = fp<AppOptions>(
     if (config.corsOrigins.length > 0) await app.register(cors, { origin: config.corsOrigins, methods: ['GET', 'HEAD'] });
     await app.register(swagger, {
       openapi: {
+        openapi: '3.1.0',
         info: { title: 'kvbench aggregator', description: 'Run events in, results, comparisons and live samples out', version: '1.0.0' },
-        components: config.readToken ? { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } } : {},
-        security: config.readToken ? [{ bearer: [] }] : [],
+        // Always declared, so Swagger UI shows its Authorize button; {} keeps an open server usable without one.
+        components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: 'READ_TOKEN of the aggregator (`kvbench up --token`)' } } },
+        security: config.readToken ? [{ bearerAuth: [] }] : [{}, { bearerAuth: [] }],
       },
       transform: jsonSchemaTransform,
+      // Named components that resolve, examples, response descriptions: see polishOpenApi.
+      transformObject: (doc) => polishOpenApi(jsonSchemaTransformObject(doc)),
     });
     await app.register(swaggerUi, { routePrefix: '/docs' });
     app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
