@@ -21,3 +21,4 @@ export * from './sse.js';
 export * from './schemas/agents.js';
 export * from './run-status-store.js';
 export * from './openapi.js';
+export * from './run-checks.js';

@@ -151,3 +151,37 @@ export function undescribedFields(doc: Json, schema: unknown, where: string, out
   }
   return out;
 }
+
+/**
+ * What a reader of the document would miss, one line each: a parameter or field without a
+ * description, a JSON body or response without an example, a leftover `$id`/`$schema` or
+ * safe-integer bound. Both services' tests assert it is empty.
+ */
+export function openApiGaps(doc: Json): string[] {
+  const gaps: string[] = [];
+  const text = JSON.stringify(doc);
+  if (text.includes('"$id"') || text.includes('"$schema"')) gaps.push('a schema keeps $id or $schema');
+  if (text.includes(String(SAFE))) gaps.push(`a schema keeps the bound ${SAFE}`);
+  for (const [path, item] of Object.entries((doc.paths ?? {}) as Record<string, Json>)) {
+    for (const method of METHODS) {
+      const op = item[method] as Json | undefined;
+      if (!op) continue;
+      const where = `${method.toUpperCase()} ${path}`;
+      if (!op.summary) gaps.push(`${where}: no summary`);
+      for (const p of (op.parameters ?? []) as Json[]) if (!p.description) gaps.push(`${where}: parameter ${String(p.name)} has no description`);
+      const body = ((op.requestBody as Json | undefined)?.content as Record<string, Json> | undefined)?.['application/json'];
+      if (body) {
+        undescribedFields(doc, body.schema, `${where} body`).forEach((f) => gaps.push(`${f}: no description`));
+        if (body.example === undefined) gaps.push(`${where} body: no example`);
+      }
+      for (const [code, res] of Object.entries((op.responses ?? {}) as Record<string, Json>)) {
+        if (!res.description || res.description === 'Default Response') gaps.push(`${where} ${code}: no description`);
+        const media = (res.content as Record<string, Json> | undefined)?.['application/json'];
+        if (!media) continue;
+        undescribedFields(doc, media.schema, `${where} ${code}`).forEach((f) => gaps.push(`${f}: no description`));
+        if (media.example === undefined) gaps.push(`${where} ${code}: no example`);
+      }
+    }
+  }
+  return gaps;
+}

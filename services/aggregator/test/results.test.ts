@@ -95,8 +95,11 @@ test('the OpenAPI document is generated from the zod schemas', async () => {
   for (const p of ['/health', '/runs', '/runs/{id}', '/runs/{id}/events', '/results']) assert.ok(doc.paths[p]?.get, `path ${p}`);
   const params = doc.paths['/results'].get.parameters.map((p: { name: string }) => p.name).sort();
   assert.deepEqual(params, ['run_id', 'summary', 'system_label', 'workload_id']);
-  const runSchema = doc.paths['/runs/{id}'].get.responses['200'].content['application/json'].schema;
+  const runRef = doc.paths['/runs/{id}'].get.responses['200'].content['application/json'].schema.$ref;
+  assert.equal(runRef, '#/components/schemas/RunDetail');
+  const runSchema = doc.components.schemas.RunDetail;
   assert.ok(runSchema.properties.attempts, 'RunDetail has attempts');
+  assert.equal(runSchema.$id, undefined, 'no $id: it would re-base the $refs inside it');
   const docs = await app.inject({ method: 'GET', url: '/docs/' });
   assert.equal(docs.statusCode, 200);
   assert.match(docs.body, /swagger/i);

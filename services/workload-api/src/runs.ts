@@ -8,6 +8,7 @@ import {
   JOBS_STREAM,
   RunCancelledEvent,
   changeRunStatus,
+  checkRunPlan,
   Job,
   LimitError,
   NotFoundError,
@@ -27,7 +28,7 @@ import type { KV } from '@nats-io/kv';
 import type { ObjectStore } from '@nats-io/obj';
 import type { Limits } from './config.js';
 import type { RunAccepted, RunRequest } from './schemas.js';
-import { workloadExists } from './workloads.js';
+import { loadWorkload, workloadExists } from './workloads.js';
 import { busCall } from './bus-call.js';
 
 export interface RunsContext {
@@ -83,6 +84,17 @@ export async function buildJob(ctx: RunsContext, req: RunRequest, runId: string)
   // Throws a ValidationError on config_module listing the valid presets, or on a bad override.
   resolveKvConfig(config_module, req.overrides ?? {});
   if (!(await workloadExists(ctx.workloads, req.workload_id))) throw new NotFoundError('workload', req.workload_id);
+  const engine = req.engine ?? { kind: 'sim' as const, options: {} };
+  // What the CLI refuses before a run starts, refused here before it is queued (422, same message).
+  checkRunPlan({
+    workload: await loadWorkload(ctx.workloads, req.workload_id),
+    system_label: req.system_label,
+    engine,
+    config_module,
+    overrides: req.overrides ?? {},
+    max_seq_len: req.max_seq_len,
+    output_tokens: req.output_tokens,
+  });
   return parseOrThrow(
     Job,
     {
@@ -92,7 +104,7 @@ export async function buildJob(ctx: RunsContext, req: RunRequest, runId: string)
       workload_id: req.workload_id,
       system_label: req.system_label,
       model: req.model,
-      engine: req.engine ?? { kind: 'sim', options: {} },
+      engine,
       config_module,
       overrides: req.overrides ?? {},
       max_batch_size: req.max_batch_size,

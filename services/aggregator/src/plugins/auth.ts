@@ -6,8 +6,11 @@ export interface AuthPluginOptions {
   readToken?: string | undefined;
 }
 
-/** Routes that stay open with a token configured: liveness probes carry no secrets. */
-const OPEN_PATHS = new Set(['/health']);
+/**
+ * Routes that stay open with a token configured: liveness, and the API description and Swagger UI
+ * (they hold no data; a person needs them to find the Authorize button).
+ */
+const OPEN_PATHS = [/^\/health$/, /^\/openapi\.json$/, /^\/docs(\/|$)/];
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
@@ -21,7 +24,7 @@ export default fp<AuthPluginOptions>(
     const expected = opts.readToken;
     if (expected === undefined) return;
     app.addHook('onRequest', async (req, reply) => {
-      if (req.method === 'OPTIONS' || OPEN_PATHS.has(req.url.split('?')[0]!)) return;
+      if (req.method === 'OPTIONS' || OPEN_PATHS.some((p) => p.test(req.url.split('?')[0]!))) return;
       const header = req.headers.authorization ?? '';
       const m = /^Bearer\s+(.+)$/i.exec(header);
       if (!m) {
