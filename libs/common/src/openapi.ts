@@ -104,13 +104,34 @@ function errorExample(doc: Json, code: string, content: unknown): void {
 
 const METHODS = ['get', 'put', 'post', 'delete', 'patch', 'head', 'options'];
 
+export interface PolishOptions {
+  /**
+   * The bearer scheme's name in components.securitySchemes. Every operation without its own
+   * `security` gets one (Swagger UI sends an Authorize token only to operations that declare it),
+   * and every operation not declared public (`security: []`) documents its 401.
+   */
+  bearerScheme?: string;
+  /** Reads need the token on this server: required, not optional, on operations without their own `security`. */
+  readsRequireToken?: boolean;
+}
+
 /** Returns a new document; `doc` is left as it was. */
-export function polishOpenApi<T extends object>(input: T): T {
+export function polishOpenApi<T extends object>(input: T, options: PolishOptions = {}): T {
   const doc = strip(input) as Json;
+  const scheme = options.bearerScheme;
+  const errorRef = ((doc.components as Json | undefined)?.schemas as Json | undefined)?.ErrorBody ? { $ref: '#/components/schemas/ErrorBody' } : undefined;
   for (const item of Object.values((doc.paths ?? {}) as Record<string, Json>)) {
     for (const method of METHODS) {
       const op = item[method] as Json | undefined;
       if (!op) continue;
+      if (scheme) {
+        // {} first: with no token configured the operation runs without one.
+        if (!op.security) op.security = options.readsRequireToken ? [{ [scheme]: [] }] : [{}, { [scheme]: [] }];
+        const responses = (op.responses ??= {}) as Record<string, Json>;
+        if ((op.security as unknown[]).length > 0 && !responses['401']) {
+          responses['401'] = { description: STATUS_DESCRIPTIONS['401'], ...(errorRef ? { content: { 'application/json': { schema: errorRef } } } : {}) };
+        }
+      }
       const body = op.requestBody as Json | undefined;
       if (body) withMediaExamples(doc, body.content);
       for (const [code, res] of Object.entries((op.responses ?? {}) as Record<string, Json>)) {

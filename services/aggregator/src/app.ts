@@ -63,11 +63,10 @@ export const aggregatorApp = fp<AppOptions>(
         info: { title: 'kvbench aggregator', description: 'Run events in, results, comparisons and live samples out', version: '1.0.0' },
         // Always declared, so Swagger UI shows its Authorize button; {} keeps an open server usable without one.
         components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: 'READ_TOKEN of the aggregator (`kvbench up --token`)' } } },
-        security: config.readToken ? [{ bearerAuth: [] }] : [{}, { bearerAuth: [] }],
       },
       transform: jsonSchemaTransform,
       // Named components that resolve, examples, response descriptions: see polishOpenApi.
-      transformObject: (doc) => polishOpenApi(jsonSchemaTransformObject(doc)),
+      transformObject: (doc) => polishOpenApi(jsonSchemaTransformObject(doc), { bearerScheme: 'bearerAuth', readsRequireToken: config.readToken !== undefined }),
     });
     await app.register(swaggerUi, { routePrefix: '/docs' });
     app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());

@@ -33,7 +33,9 @@ test('READ_TOKEN protects reads: 401 without a token and with a wrong one; /heal
     const res = await app.inject({ url: '/openapi.json' });
     assert.equal(res.statusCode, 200);
     assert.deepEqual(res.json().components.securitySchemes.bearerAuth, { type: 'http', scheme: 'bearer', description: 'READ_TOKEN of the aggregator (`kvbench up --token`)' });
-    assert.deepEqual(res.json().security, [{ bearerAuth: [] }]);
+    assert.deepEqual(res.json().paths['/runs'].get.security, [{ bearerAuth: [] }]);
+    assert.ok(res.json().paths['/runs'].get.responses['401'], '401 documented');
+    assert.deepEqual(res.json().paths['/health'].get.security, []);
   } finally {
     await app.close();
   }

@@ -57,7 +57,8 @@ export const workloadApiApp = fp<AppOptions>(
       },
       transform: jsonSchemaTransform,
       // Named components that resolve, examples, response descriptions: see polishOpenApi.
-      transformObject: (doc) => polishOpenApi(jsonSchemaTransformObject(doc)),
+      transformObject: (doc) =>
+        polishOpenApi(jsonSchemaTransformObject(doc), { bearerScheme: 'bearerAuth', readsRequireToken: config.auth.readsRequireAuth }),
     });
     await app.register(swaggerUi, { routePrefix: '/docs' });
 

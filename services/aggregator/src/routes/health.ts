@@ -4,7 +4,7 @@ import { schemaVersion } from '../store/migrations.js';
 
 /** Liveness and ingest state; `degraded` while SQLite rejects writes. */
 const healthRoutes: FastifyPluginAsyncZod = async (app) => {
-  app.get('/health', { schema: { tags: ['service'], response: { 200: Health } } }, async () => {
+  app.get('/health', { schema: { tags: ['service'], summary: 'Liveness, ingest state and the schema version (open with any auth setting)', security: [], response: { 200: Health } } }, async () => {
     const ingest = app.ingest?.stats;
     const storageError = ingest?.storageError ?? null;
     return {
