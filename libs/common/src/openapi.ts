@@ -24,7 +24,7 @@ export const STATUS_DESCRIPTIONS: Readonly<Record<string, string>> = {
   '202': 'Accepted: queued or in progress; poll the status URL',
   '204': 'No content',
   '400': 'Invalid input: `field` names the offending field (dotted path), `message` says what is wrong',
-  '401': 'Missing or invalid bearer token (Authorization: Bearer <token>)',
+  '401': 'Missing or invalid bearer token: send the header Authorization: Bearer followed by the token (Authorize button)',
   '403': 'The token is valid but not allowed this operation (a read-only token on a write)',
   '404': 'No such resource (unknown id or route)',
   '409': 'Conflicts with the current state (`state` says which)',

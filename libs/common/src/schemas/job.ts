@@ -10,7 +10,8 @@ export const SystemLabel = z
 export const RunId = z
   .string()
   .regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, - and _, at most 64 characters')
-  .describe('run id, as POST /runs answered it');
+  .describe('run id, as POST /runs answered it')
+  .meta({ examples: ['run-mfz1k2a0-3f9c2b7d1e'] });
 
 export const EngineKind = z
   .enum(['sim', 'trtllm', 'openai'])
