@@ -141,6 +141,8 @@ export function polishOpenApi<T extends object>(input: T, options: PolishOptions
         withMediaExamples(doc, res.content);
         errorExample(doc, code, res.content);
       }
+      const answersJson = Object.values((op.responses ?? {}) as Record<string, Json>).some((r) => (r.content as Json | undefined)?.['application/json']);
+      if (method === 'get' && answersJson) op.parameters = [...((op.parameters ?? []) as Json[]), { ...PRETTY_PARAMETER }];
       for (const p of (op.parameters ?? []) as Json[]) {
         const s = p.schema as Json | undefined;
         if (!p.description && typeof s?.description === 'string') p.description = s.description;
@@ -205,4 +207,48 @@ export function openApiGaps(doc: Json): string[] {
     }
   }
   return gaps;
+}
+
+/**
+ * Swagger UI settings both services use (@fastify/swagger-ui `uiConfig`). Highlighting is off:
+ * Swagger UI's highlighter takes seconds on a 28 KB /compare answer, and the page stays responsive
+ * without it. Try it out is on, so a person runs the shown example with one click less.
+ */
+export const SWAGGER_UI_CONFIG = {
+  syntaxHighlight: false,
+  tryItOutEnabled: true,
+  displayRequestDuration: true,
+  defaultModelsExpandDepth: 0,
+} as const;
+
+/**
+ * `?pretty=1` (or `true`) on a JSON endpoint: the same answer indented for a person reading it in a
+ * browser or terminal. The services take the parameter off the query before validation (so strict
+ * query schemas need not list it) and re-indent the serialized JSON on its way out.
+ */
+export const PRETTY_PARAMETER = {
+  name: 'pretty',
+  in: 'query',
+  required: false,
+  description: '1 or true: indent the JSON answer for reading (the same content)',
+  schema: { type: 'string', enum: ['1', 'true'] },
+} as const;
+
+/** Removes `pretty` from a parsed query; true when it asked for indentation. */
+export function takePrettyFlag(query: unknown): boolean {
+  if (!query || typeof query !== 'object' || !('pretty' in query)) return false;
+  const q = query as Record<string, unknown>;
+  const v = q.pretty;
+  delete q.pretty;
+  return v === '1' || v === 'true' || v === '';
+}
+
+/** The serialized JSON payload, indented; anything that is not JSON text is returned as it was. */
+export function indentJson(payload: unknown): unknown {
+  if (typeof payload !== 'string') return payload;
+  try {
+    return `${JSON.stringify(JSON.parse(payload), null, 2)}\n`;
+  } catch {
+    return payload;
+  }
 }

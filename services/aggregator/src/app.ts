@@ -3,7 +3,7 @@ import fp from 'fastify-plugin';
 import cors from '@fastify/cors';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import { polishOpenApi } from '@kvbench/common';
+import { polishOpenApi, SWAGGER_UI_CONFIG } from '@kvbench/common';
 import {
   jsonSchemaTransform,
   jsonSchemaTransformObject,
@@ -17,6 +17,7 @@ import type { AggregatorConfig, IngestSettings } from './config.js';
 import authPlugin from './plugins/auth.js';
 import dbPlugin from './plugins/db.js';
 import errorsPlugin from './plugins/errors.js';
+import prettyPlugin from './plugins/pretty.js';
 import ingestPlugin from './plugins/ingest.js';
 import natsPlugin from './plugins/nats.js';
 import healthRoutes from './routes/health.js';
@@ -55,6 +56,7 @@ export const aggregatorApp = fp<AppOptions>(
     app.setValidatorCompiler(validatorCompiler);
     app.setSerializerCompiler(serializerCompiler);
     await app.register(errorsPlugin);
+    await app.register(prettyPlugin);
     // Closed unless origins are configured: no CORS headers at all.
     if (config.corsOrigins.length > 0) await app.register(cors, { origin: config.corsOrigins, methods: ['GET', 'HEAD'] });
     await app.register(swagger, {
@@ -68,7 +70,7 @@ export const aggregatorApp = fp<AppOptions>(
       // Named components that resolve, examples, response descriptions: see polishOpenApi.
       transformObject: (doc) => polishOpenApi(jsonSchemaTransformObject(doc), { bearerScheme: 'bearerAuth', readsRequireToken: config.readToken !== undefined }),
     });
-    await app.register(swaggerUi, { routePrefix: '/docs' });
+    await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { ...SWAGGER_UI_CONFIG } });
     app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
     await app.register(dbPlugin, { path: config.dbPath, db: deps.db });

@@ -94,7 +94,7 @@ test('the OpenAPI document is generated from the zod schemas', async () => {
   assert.match(doc.openapi, /^3\./);
   for (const p of ['/health', '/runs', '/runs/{id}', '/runs/{id}/events', '/results']) assert.ok(doc.paths[p]?.get, `path ${p}`);
   const params = doc.paths['/results'].get.parameters.map((p: { name: string }) => p.name).sort();
-  assert.deepEqual(params, ['run_id', 'summary', 'system_label', 'workload_id']);
+  assert.deepEqual(params, ['pretty', 'run_id', 'summary', 'system_label', 'workload_id']);
   const runRef = doc.paths['/runs/{id}'].get.responses['200'].content['application/json'].schema.$ref;
   assert.equal(runRef, '#/components/schemas/RunDetail');
   const runSchema = doc.components.schemas.RunDetail;
@@ -103,6 +103,14 @@ test('the OpenAPI document is generated from the zod schemas', async () => {
   const docs = await app.inject({ method: 'GET', url: '/docs/' });
   assert.equal(docs.statusCode, 200);
   assert.match(docs.body, /swagger/i);
+});
+
+test('?pretty=1 indents the same JSON, for a person reading it', async () => {
+  const plain = await app.inject({ url: '/runs?limit=3' });
+  const pretty = await app.inject({ url: '/runs?limit=3&pretty=1' });
+  assert.equal(pretty.statusCode, 200, pretty.body);
+  assert.deepEqual(pretty.json(), plain.json());
+  assert.match(pretty.body, /^\{\n  "runs"/);
 });
 
 test('health reports ingest running and the schema version', async () => {

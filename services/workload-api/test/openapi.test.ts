@@ -120,6 +120,19 @@ describe('OpenAPI', () => {
     assert.deepEqual(created.json(), summary);
   });
 
+  it('answers ?pretty=1 with the same JSON indented, on strict queries too, and documents the parameter', async () => {
+    for (const url of ['/presets', '/runs', '/runs?limit=5']) {
+      const plain = await api.app.inject({ url });
+      const pretty = await api.app.inject({ url: `${url}${url.includes('?') ? '&' : '?'}pretty=1` });
+      assert.equal(pretty.statusCode, 200, pretty.body);
+      assert.deepEqual(pretty.json(), plain.json());
+      assert.match(pretty.body, /^\{\n  "/);
+      assert.doesNotMatch(plain.body, /\n/);
+    }
+    const paths = doc.paths as Record<string, Record<string, Json>>;
+    assert.ok((paths['/runs']!.get!.parameters as Json[]).some((p) => p.name === 'pretty'));
+  });
+
   it('serves Swagger UI at /docs', async () => {
     const res = await api.app.inject({ method: 'GET', url: '/docs' });
     assert.equal(res.statusCode, 200);
