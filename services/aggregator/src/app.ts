@@ -28,6 +28,7 @@ import compareRoutes from './routes/compare.js';
 import sweepRoutes from './routes/sweeps.js';
 import livePageRoutes from './routes/live-page.js';
 import sampleExportRoutes from './routes/sample-exports.js';
+import sessionRoutes from './routes/session.js';
 
 export interface AppDeps {
   /** An open database to use instead of opening config.dbPath (the caller closes it). */
@@ -88,6 +89,7 @@ export const aggregatorApp = fp<AppOptions>(
     await app.register(sweepRoutes);
     await app.register(livePageRoutes);
     await app.register(sampleExportRoutes);
+    await app.register(sessionRoutes(config.readToken));
   },
   { name: 'aggregator' },
 );

@@ -9,7 +9,7 @@ import { artifactPath, collectErrors, launchChromium } from '@kvbench/testkit/ch
 import { authorize, documentedOperations, listOperations, tryOperation } from '@kvbench/testkit/swagger';
 import { EXAMPLE_RUN_SUMMARY } from '../src/api-examples.js';
 import { scaledRun } from './compare-fixtures.js';
-import { startHarness, waitForRunStatus, type Harness } from './harness.js';
+import { LogCapture, startHarness, waitForRunStatus, type Harness } from './harness.js';
 
 const TOKEN = 'agg-docs-token';
 let h: Harness;
@@ -18,13 +18,14 @@ let base: string;
 let chromium: Awaited<ReturnType<typeof launchChromium>>;
 let page: Page;
 let errors: string[];
+const logs = new LogCapture();
 // The run the examples name, and a paired run of the other system, so compare has two sides.
 const RUN_ID = EXAMPLE_RUN_SUMMARY.run_id;
 const WORKLOAD_ID = EXAMPLE_RUN_SUMMARY.workload_id;
 
 before(async () => {
   h = await startHarness();
-  app = await h.start({ env: { READ_TOKEN: TOKEN } });
+  app = await h.start({ env: { READ_TOKEN: TOKEN, LOG_LEVEL: 'info' }, logs });
   await h.publish(scaledRun({ runId: RUN_ID, label: 'pcie', samples: 6, workloadId: WORKLOAD_ID }, 1).all);
   await h.publish(scaledRun({ runId: 'run-c2c-docs', label: 'c2c', samples: 6, workloadId: WORKLOAD_ID }, 0.5).all);
   const auth = { authorization: `Bearer ${TOKEN}` };
@@ -96,4 +97,53 @@ test('after Authorize every operation runs with the example it shows', async () 
   }
   await page.screenshot({ path: artifactPath('aggregator-docs.png') });
   assert.deepEqual(errors.filter((e) => !/40[14]|Unauthorized|Not Found/.test(e)), []);
+});
+
+test('a person opens the protected report and live pages: token once on /login, then an HttpOnly SameSite=Strict session', async () => {
+  const context = chromium.context;
+  await context.clearCookies();
+  const p = await context.newPage();
+  const pageErrors = collectErrors(p);
+  // The link `kvbench up` prints: without a session it leads to the login form, and back after it.
+  const report = `${base}/compare.html?workload_id=${WORKLOAD_ID}`;
+  await p.goto(report);
+  assert.equal(new URL(p.url()).pathname, '/login');
+  await p.fill('input[name="token"]', 'wrong-token');
+  await p.click('button[type="submit"]');
+  assert.ok(await p.isVisible('#error'), 'a wrong token is refused on the form');
+  await p.fill('input[name="token"]', TOKEN);
+  await Promise.all([p.waitForURL(report), p.click('button[type="submit"]')]);
+  assert.match((await p.content()) ?? '', /pcie/);
+  await p.screenshot({ path: artifactPath('compare-after-login.png') });
+
+  const [cookie] = await context.cookies(base);
+  assert.equal(cookie?.name, 'kvbench_session');
+  assert.equal(cookie?.httpOnly, true);
+  assert.equal(cookie?.sameSite, 'Strict');
+  assert.ok(!cookie!.value.includes(TOKEN));
+  assert.equal(await p.evaluate(() => (globalThis as any).document.cookie), '', 'no script can read the session');
+
+  // The live page and its event stream read with the session.
+  const live = await p.goto(`${base}/runs/${RUN_ID}/live`);
+  assert.equal(live?.status(), 200);
+  await p.waitForFunction(() => (globalThis as any).document.getElementById('status')?.textContent === 'completed', undefined, { timeout: 30_000 });
+
+  // Reads only: the session cookie is no credential for anything but GET/HEAD, and not for another token's server.
+  const asCookie = { cookie: `${cookie!.name}=${cookie!.value}` };
+  assert.equal((await app.inject({ url: '/runs', headers: asCookie })).statusCode, 200);
+  assert.equal((await app.inject({ method: 'POST', url: '/runs', headers: asCookie })).statusCode, 401);
+  assert.equal((await app.inject({ url: '/runs', headers: { cookie: `${cookie!.name}=${cookie!.value.replace(/.$/, 'A')}x` } })).statusCode, 401);
+
+  // Logging out ends it.
+  await p.evaluate(() => fetch('/logout', { method: 'POST' }));
+  await p.goto(report);
+  assert.equal(new URL(p.url()).pathname, '/login');
+  // The one failed load is the deliberately wrong token's answer (401 with the form again).
+  assert.deepEqual(pageErrors, ['Failed to load resource: the server responded with a status of 401 (Unauthorized)']);
+  await p.close();
+  // The token reached no log line (it travelled once, in a POST body); the session value neither.
+  const text = logs.lines.map((l) => JSON.stringify(l)).join('\n');
+  assert.ok(logs.lines.length > 0);
+  assert.ok(!text.includes(TOKEN), 'token in a log line');
+  assert.ok(!text.includes(cookie!.value), 'session in a log line');
 });
