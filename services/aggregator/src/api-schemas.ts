@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Aggregate, Job, LogMetrics, RunId, RunMeta, Sample, SystemLabel } from '@kvbench/common';
+import { Aggregate, Job, LogMetrics, RunId, RunMeta, Sample, SystemLabel, TelemetryPoint, TelemetrySummary } from '@kvbench/common';
 import { EXAMPLE_HEALTH, EXAMPLE_RESULTS, EXAMPLE_RUN_DETAIL, EXAMPLE_RUN_SUMMARY } from './api-examples.js';
 import { ATTEMPT_STATUSES, RUN_STATUSES } from './store/run-status.js';
 
@@ -88,6 +88,8 @@ export const RunResultSummary = z.object({
   aggregate: Aggregate.describe('TTFT and latency percentiles, throughput'),
   log_metrics: LogMetrics.describe("cache metrics from the engine's statistics"),
   run_meta: RunMeta.describe('run metadata (engine, settings, simulated)'),
+  /** Link and GPU telemetry over the run (issue 23); null when the run has none. */
+  telemetry: TelemetrySummary.nullable().optional().describe('link and GPU telemetry over the run; null when the run has none'),
 });
 /** /results: samples present unless summary=true. */
 export const ResultsResponse = z.object({
@@ -112,3 +114,11 @@ export const Health = z.object({
     storage_error: z.string().nullable().describe("the last storage error; null when none"),
   }).describe('the event consumer'),
 }).meta({ id: 'Health', examples: [EXAMPLE_HEALTH] });
+
+/** GET /runs/:id/telemetry (issue 23): the run's series and summary. */
+export const RunTelemetryResponse = z.object({
+  run_id: RunId,
+  attempt: z.number().int().positive().nullable(),
+  summary: TelemetrySummary.nullable(),
+  points: z.array(TelemetryPoint),
+});

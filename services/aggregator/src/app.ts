@@ -29,6 +29,7 @@ import sweepRoutes from './routes/sweeps.js';
 import livePageRoutes from './routes/live-page.js';
 import sampleExportRoutes from './routes/sample-exports.js';
 import sessionRoutes from './routes/session.js';
+import telemetryRoutes from './routes/telemetry.js';
 
 export interface AppDeps {
   /** An open database to use instead of opening config.dbPath (the caller closes it). */
@@ -90,6 +91,7 @@ export const aggregatorApp = fp<AppOptions>(
     await app.register(livePageRoutes);
     await app.register(sampleExportRoutes);
     await app.register(sessionRoutes(config.readToken));
+    await app.register(telemetryRoutes);
   },
   { name: 'aggregator' },
 );

@@ -86,6 +86,11 @@ export const ScenarioTags = z
     document_id: z.string().optional().describe('docqa document'),
     round: z.number().int().positive().optional().describe('1-based round of a docqa workload (round 1 warms the cache)'),
     trace_line: z.number().int().positive().optional().describe('line of the imported trace (1-based)'),
+    hash_ids: z
+      .array(z.number().int().nonnegative())
+      .optional()
+      .describe("a trace line's prefix-block ids as imported (Mooncake hash_ids; equal ids = the same KV), each covering trace_block_tokens tokens"),
+    trace_block_tokens: z.number().int().positive().optional().describe('tokens per hash_ids block of the imported trace'),
     step: z.enum(['cold', 'evict', 'replay']).optional().describe('offload sweep step: the first use, eviction traffic, or the measured replay'),
     reusable_prefix_tokens: z
       .number()

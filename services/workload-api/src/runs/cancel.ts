@@ -1,4 +1,5 @@
-import { ConflictError, FINISHED_RUN_STATUSES, JOBS_STREAM, NotFoundError, RunCancelledEvent, RunStatus, changeRunStatus, eventSubject } from '@kvbench/common';
+import { ConflictError, FINISHED_RUN_STATUSES, NotFoundError, RunCancelledEvent, RunStatus } from '@kvbench/common';
+import { JOBS_STREAM, changeRunStatus, eventSubject } from '@kvbench/bus';
 import { busCall } from '../bus-call.js';
 import type { RunsContext } from './context.js';
 import { publishOnce } from './publish.js';

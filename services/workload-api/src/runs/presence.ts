@@ -1,4 +1,5 @@
-import { AGENTS_BUCKET, AgentInfo } from '@kvbench/common';
+import { AgentInfo } from '@kvbench/common';
+import { AGENTS_BUCKET } from '@kvbench/bus';
 import type { JetStreamManager } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
 import { busCall } from '../bus-call.js';

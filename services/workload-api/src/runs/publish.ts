@@ -1,4 +1,5 @@
-import { RunFailedEvent, RunStatus, eventSubject, type Job } from '@kvbench/common';
+import { RunFailedEvent, RunStatus, type Job } from '@kvbench/common';
+import { eventSubject } from '@kvbench/bus';
 import type { JetStreamClient } from '@nats-io/jetstream';
 import type { RunsContext } from './context.js';
 

@@ -1,4 +1,5 @@
-import { BusError, RunAcceptedEvent, RunStatus, changeRunStatus, ensureJobConsumer, eventSubject, jobSubject } from '@kvbench/common';
+import { BusError, RunAcceptedEvent, RunStatus } from '@kvbench/common';
+import { changeRunStatus, ensureJobConsumer, eventSubject, jobSubject } from '@kvbench/bus';
 import type { RunAccepted, RunRequest } from '../schemas.js';
 import { busCall } from '../bus-call.js';
 import type { RunsContext } from './context.js';

@@ -2,7 +2,7 @@
 // machine's load (the pipeline test checks the same code end to end, by NTP's bound only).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { measureClockOffset } from '@kvbench/common';
+import { measureClockOffset } from '@kvbench/bus';
 
 /** A bus whose replies come from a reference clock `offset` ms ahead, after scripted delays out and back. */
 function scripted(offset: number, delays: [out: number, back: number][]) {
