@@ -1,3 +1,4 @@
+import { openApiGaps } from '@kvbench/common';
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { ResultsDocument } from '@kvbench/common';
@@ -103,6 +104,15 @@ test('the OpenAPI document is generated from the zod schemas', async () => {
   const docs = await app.inject({ method: 'GET', url: '/docs/' });
   assert.equal(docs.statusCode, 200);
   assert.match(docs.body, /swagger/i);
+});
+
+test('every field, parameter and response is described, every JSON answer has an example', async () => {
+  const doc = await getJson(app, '/openapi.json');
+  // The comparison and sweep schemas (issue 21 moves them into @kvbench/report) and the telemetry
+  // ones (issue 23) are described where they live; everything else is held to it here.
+  const gaps = openApiGaps(doc).filter((g) => !/^GET \/(compare|sweeps)|telemetry/.test(g));
+  assert.deepEqual(gaps, []);
+  assert.deepEqual(doc.paths['/runs'].get.responses['200'].content['application/json'].example.runs[0].run_id, 'run-mfz1k2a0-3f9c2b7d1e');
 });
 
 test('?pretty=1 indents the same JSON, for a person reading it', async () => {
