@@ -99,3 +99,20 @@ export class ConflictError extends KvbenchError {
 export class RunCancelledError extends KvbenchError {
   override readonly code = 'RUN_CANCELLED';
 }
+
+/**
+ * A well-formed run the engine cannot serve as given (a request longer than max_seq_len or than
+ * the GPU KV pool): refused before anything starts, by the CLI and by POST /runs (422), with the
+ * field to change and the value that works.
+ */
+export class CannotRunError extends ValidationError {
+  constructor(
+    message: string,
+    field: string,
+    /** The smallest value of `field` that works, when there is one. */
+    readonly fix: { field: string; value: number | string } | undefined,
+    options?: { cause?: unknown },
+  ) {
+    super(message, field, options);
+  }
+}

@@ -19,3 +19,5 @@ export * from './port.js';
 export * from './sse.js';
 export * from './schemas/agents.js';
 export * from './engine-policy.js';
+export * from './openapi.js';
+export * from './run-checks.js';

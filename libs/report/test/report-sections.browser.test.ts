@@ -57,11 +57,13 @@ test('breakdown, goodput, hit rate and settings: drawn with data, readable, noth
 
   // The paired ratio of each part, per context and phase (3 contexts × 2 phases + all).
   assert.equal(await page.locator('table.part-ratios tr').count(), 1 + 7);
-  // Settings: one table, a column per run, differing rows highlighted, raw JSON behind a click.
-  const head = await page.$$eval('table.settings tr:first-child th', (th) => th.map((x) => x.textContent));
+  // Settings: what differs first (a column per run, highlighted), the shared rest folded; raw JSON behind a click.
+  const head = await page.$$eval('table.settings.differing tr:first-child th', (th) => th.map((x) => x.textContent));
   assert.deepEqual(head, ['setting', 'PCIe (simulated)', 'C2C (simulated)']);
   const differing = await page.$$eval('table.settings tr.differs th.setting', (th) => th.map((x) => (x.textContent ?? '').replace(' ≠', '')));
   assert.ok(differing.includes('kv_config.max_tokens') && differing.includes('notes'), differing.join(', '));
+  assert.equal(await page.locator('table.settings.differing tr:not(.differs)').count(), 1, 'only the header row is not a differing one');
+  assert.ok(!(await page.isVisible('details.settings-rest table')), 'shared settings folded');
   assert.ok(!(await page.isVisible('details.raw pre')), 'raw JSON folded');
   await page.click('details.raw summary');
   assert.ok(await page.isVisible('details.raw pre'));

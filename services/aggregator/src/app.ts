@@ -3,8 +3,10 @@ import fp from 'fastify-plugin';
 import cors from '@fastify/cors';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
+import { polishOpenApi, SWAGGER_UI_CONFIG } from '@kvbench/common';
 import {
   jsonSchemaTransform,
+  jsonSchemaTransformObject,
   serializerCompiler,
   validatorCompiler,
   type ZodTypeProvider,
@@ -15,6 +17,7 @@ import type { AggregatorConfig, IngestSettings } from './config.js';
 import authPlugin from './plugins/auth.js';
 import dbPlugin from './plugins/db.js';
 import errorsPlugin from './plugins/errors.js';
+import prettyPlugin from './plugins/pretty.js';
 import ingestPlugin from './plugins/ingest.js';
 import natsPlugin from './plugins/nats.js';
 import healthRoutes from './routes/health.js';
@@ -25,6 +28,7 @@ import compareRoutes from './routes/compare.js';
 import sweepRoutes from './routes/sweeps.js';
 import livePageRoutes from './routes/live-page.js';
 import sampleExportRoutes from './routes/sample-exports.js';
+import sessionRoutes from './routes/session.js';
 import telemetryRoutes from './routes/telemetry.js';
 
 declare module 'fastify' {
@@ -61,17 +65,21 @@ export const aggregatorApp = fp<AppOptions>(
     app.setValidatorCompiler(validatorCompiler);
     app.setSerializerCompiler(serializerCompiler);
     await app.register(errorsPlugin);
+    await app.register(prettyPlugin);
     // Closed unless origins are configured: no CORS headers at all.
     if (config.corsOrigins.length > 0) await app.register(cors, { origin: config.corsOrigins, methods: ['GET', 'HEAD'] });
     await app.register(swagger, {
       openapi: {
+        openapi: '3.1.0',
         info: { title: 'kvbench aggregator', description: 'Run events in, results, comparisons and live samples out', version: '1.0.0' },
-        components: config.readToken ? { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } } : {},
-        security: config.readToken ? [{ bearer: [] }] : [],
+        // Always declared, so Swagger UI shows its Authorize button; {} keeps an open server usable without one.
+        components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: 'READ_TOKEN of the aggregator (`kvbench up --token`)' } } },
       },
       transform: jsonSchemaTransform,
+      // Named components that resolve, examples, response descriptions: see polishOpenApi.
+      transformObject: (doc) => polishOpenApi(jsonSchemaTransformObject(doc), { bearerScheme: 'bearerAuth', readsRequireToken: config.readToken !== undefined }),
     });
-    await app.register(swaggerUi, { routePrefix: '/docs' });
+    await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { ...SWAGGER_UI_CONFIG } });
     app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
     await app.register(dbPlugin, { path: config.dbPath, db: deps.db });
@@ -90,6 +98,7 @@ export const aggregatorApp = fp<AppOptions>(
     await app.register(sweepRoutes);
     await app.register(livePageRoutes);
     await app.register(sampleExportRoutes);
+    await app.register(sessionRoutes(config.readToken));
     await app.register(telemetryRoutes);
   },
   { name: 'aggregator' },

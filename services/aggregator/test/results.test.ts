@@ -1,3 +1,4 @@
+import { openApiGaps } from '@kvbench/common';
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { ResultsDocument } from '@kvbench/common';
@@ -94,12 +95,32 @@ test('the OpenAPI document is generated from the zod schemas', async () => {
   assert.match(doc.openapi, /^3\./);
   for (const p of ['/health', '/runs', '/runs/{id}', '/runs/{id}/events', '/results']) assert.ok(doc.paths[p]?.get, `path ${p}`);
   const params = doc.paths['/results'].get.parameters.map((p: { name: string }) => p.name).sort();
-  assert.deepEqual(params, ['run_id', 'summary', 'system_label', 'workload_id']);
-  const runSchema = doc.paths['/runs/{id}'].get.responses['200'].content['application/json'].schema;
+  assert.deepEqual(params, ['pretty', 'run_id', 'summary', 'system_label', 'workload_id']);
+  const runRef = doc.paths['/runs/{id}'].get.responses['200'].content['application/json'].schema.$ref;
+  assert.equal(runRef, '#/components/schemas/RunDetail');
+  const runSchema = doc.components.schemas.RunDetail;
   assert.ok(runSchema.properties.attempts, 'RunDetail has attempts');
+  assert.equal(runSchema.$id, undefined, 'no $id: it would re-base the $refs inside it');
   const docs = await app.inject({ method: 'GET', url: '/docs/' });
   assert.equal(docs.statusCode, 200);
   assert.match(docs.body, /swagger/i);
+});
+
+test('every field, parameter and response is described, every JSON answer has an example', async () => {
+  const doc = await getJson(app, '/openapi.json');
+  // The comparison and sweep schemas (issue 21 moves them into @kvbench/report) and the telemetry
+  // ones (issue 23) are described where they live; everything else is held to it here.
+  const gaps = openApiGaps(doc).filter((g) => !/^GET \/(compare|sweeps)|telemetry/.test(g));
+  assert.deepEqual(gaps, []);
+  assert.deepEqual(doc.paths['/runs'].get.responses['200'].content['application/json'].example.runs[0].run_id, 'run-mfz1k2a0-3f9c2b7d1e');
+});
+
+test('?pretty=1 indents the same JSON, for a person reading it', async () => {
+  const plain = await app.inject({ url: '/runs?limit=3' });
+  const pretty = await app.inject({ url: '/runs?limit=3&pretty=1' });
+  assert.equal(pretty.statusCode, 200, pretty.body);
+  assert.deepEqual(pretty.json(), plain.json());
+  assert.match(pretty.body, /^\{\n  "runs"/);
 });
 
 test('health reports ingest running and the schema version', async () => {

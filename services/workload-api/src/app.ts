@@ -4,6 +4,7 @@ import cors from '@fastify/cors';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { NatsConnection } from '@nats-io/transport-node';
+import { polishOpenApi, SWAGGER_UI_CONFIG } from '@kvbench/common';
 import {
   jsonSchemaTransform,
   jsonSchemaTransformObject,
@@ -15,6 +16,7 @@ import type { ApiConfig } from './config.js';
 import authPlugin from './plugins/auth.js';
 import errorsPlugin from './plugins/errors.js';
 import reconcilePlugin from './plugins/reconcile.js';
+import prettyPlugin from './plugins/pretty.js';
 import { natsPlugin } from './plugins/nats.js';
 import { metaRoutes } from './routes/meta.js';
 import { runRoutes } from './routes/runs.js';
@@ -43,6 +45,7 @@ export const workloadApiApp = fp<AppOptions>(
     app.setValidatorCompiler(validatorCompiler);
     app.setSerializerCompiler(serializerCompiler);
     await app.register(errorsPlugin);
+    await app.register(prettyPlugin);
     // CORS is closed (no headers at all) unless origins are configured.
     if (config.corsOrigins.length > 0) {
       await app.register(cors, { origin: config.corsOrigins, methods: ['GET', 'HEAD', 'POST'], allowedHeaders: ['Authorization', 'Content-Type'] });
@@ -56,9 +59,11 @@ export const workloadApiApp = fp<AppOptions>(
         components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer' } } },
       },
       transform: jsonSchemaTransform,
-      transformObject: jsonSchemaTransformObject,
+      // Named components that resolve, examples, response descriptions: see polishOpenApi.
+      transformObject: (doc) =>
+        polishOpenApi(jsonSchemaTransformObject(doc), { bearerScheme: 'bearerAuth', readsRequireToken: config.auth.readsRequireAuth }),
     });
-    await app.register(swaggerUi, { routePrefix: '/docs' });
+    await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { ...SWAGGER_UI_CONFIG } });
 
     await app.register(natsPlugin, { nats: config.nats, nc: deps.nc });
 

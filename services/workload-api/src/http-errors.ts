@@ -1,4 +1,4 @@
-import { AuthError, ConflictError, KvbenchError, LimitError, NotFoundError, ValidationError, BusError, StorageError } from '@kvbench/common';
+import { AuthError, CannotRunError, ConflictError, KvbenchError, LimitError, NotFoundError, ValidationError, BusError, StorageError } from '@kvbench/common';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 
@@ -9,11 +9,18 @@ export class SizeLimitError extends LimitError {}
 export const ErrorBody = z
   .object({
     error: z.string().describe('machine-readable code, e.g. VALIDATION_ERROR'),
-    message: z.string(),
+    message: z.string().describe('what went wrong and, where there is one, the fix'),
     field: z.string().optional().describe('dotted path of the offending field; (root) for the body itself'),
     limit: z.number().optional().describe('the configured limit that was exceeded'),
     allowed: z.array(z.string()).optional().describe('the valid values, when the field takes one of a fixed set'),
     state: z.string().optional().describe('the current state that conflicts with the request (409)'),
+    fix: z
+      .object({
+        field: z.string().describe('the field to change (dotted path in the request)'),
+        value: z.union([z.number(), z.string()]).describe('the smallest value that works'),
+      })
+      .optional()
+      .describe('422: the change that makes the run possible'),
   })
   .meta({ id: 'ErrorBody' });
 export type ErrorBody = z.infer<typeof ErrorBody>;
@@ -41,6 +48,9 @@ export function toHttpError(err: unknown, allowedFor: (field: string) => string[
       .map((v) => `${zodIssueField(v.instancePath, v.params)}: ${v.message}`)
       .join('; ');
     return { status: 400, body: { error: 'VALIDATION_ERROR', message: `invalid ${where}: ${message}`, field } };
+  }
+  if (err instanceof CannotRunError) {
+    return { status: 422, body: { error: 'CANNOT_RUN', message: err.message, field: err.field, ...(err.fix ? { fix: err.fix } : {}) } };
   }
   if (err instanceof ValidationError) {
     const allowed = allowedFor(err.field);

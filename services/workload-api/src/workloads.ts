@@ -98,3 +98,8 @@ export async function workloadExists(store: ObjectStore, id: string): Promise<bo
   const info = await busCall('workload store', () => store.info(id));
   return !!info && !info.deleted;
 }
+
+/** The stored workload, parsed (POST /runs checks a run against it before queuing). */
+export async function loadWorkload(store: ObjectStore, id: string): Promise<AnyWorkload> {
+  return parseAnyWorkload(JSON.parse(await getWorkloadText(store, id)));
+}

@@ -1,6 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startNatsServer, type NatsServerHandle } from '@kvbench/testkit';
+import { openApiGaps } from '@kvbench/common';
 import { startApi, type Api } from './helpers.js';
 
 type Json = Record<string, unknown>;
@@ -96,6 +97,40 @@ describe('OpenAPI', () => {
     const all = refs(doc);
     assert.ok(all.length > 0);
     for (const ref of all) assert.ok(resolve(doc, ref), `unresolved ${ref}`);
+  });
+
+  it('describes every field, parameter and response, with an example for every body and response', () => {
+    assert.deepEqual(openApiGaps(doc), []);
+    const paths = doc.paths as Record<string, Record<string, Json>>;
+    const created = (paths['/runs']!.post!.responses as Record<string, Json>)['422']!;
+    assert.match(String(created.description), /field.*value that works/);
+  });
+
+  it("runs its own examples: the workload example creates the workload the run example names", async () => {
+    const paths = doc.paths as Record<string, Record<string, Json>>;
+    const example = (path: string) => (((paths[path]!.post!.requestBody as Json).content as Record<string, Json>)['application/json']!.example as Json);
+    const created = await api.app.inject({ method: 'POST', url: '/workloads', payload: example('/workloads') });
+    assert.equal(created.statusCode, 201, created.body);
+    const run = example('/runs');
+    assert.equal(created.json().id, run.workload_id);
+    const accepted = await api.app.inject({ method: 'POST', url: '/runs', payload: run });
+    assert.equal(accepted.statusCode, 202, accepted.body);
+    // The summary example is the real summary of that workload.
+    const summary = (((paths['/workloads']!.post!.responses as Record<string, Json>)['201']!.content as Record<string, Json>)['application/json']!.example);
+    assert.deepEqual(created.json(), summary);
+  });
+
+  it('answers ?pretty=1 with the same JSON indented, on strict queries too, and documents the parameter', async () => {
+    for (const url of ['/presets', '/runs', '/runs?limit=5']) {
+      const plain = await api.app.inject({ url });
+      const pretty = await api.app.inject({ url: `${url}${url.includes('?') ? '&' : '?'}pretty=1` });
+      assert.equal(pretty.statusCode, 200, pretty.body);
+      assert.deepEqual(pretty.json(), plain.json());
+      assert.match(pretty.body, /^\{\n  "/);
+      assert.doesNotMatch(plain.body, /\n/);
+    }
+    const paths = doc.paths as Record<string, Record<string, Json>>;
+    assert.ok((paths['/runs']!.get!.parameters as Json[]).some((p) => p.name === 'pretty'));
   });
 
   it('serves Swagger UI at /docs', async () => {

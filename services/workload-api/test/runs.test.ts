@@ -38,6 +38,39 @@ describe('runs', () => {
     return Job.parse(msg.json());
   }
 
+  it('refuses with 422 what the CLI refuses before a run starts, naming the field and the value that works', async () => {
+    // The same workload and settings bench-capacity.test.ts gives `kvbench bench`: the same message.
+    const big = await api.app.inject({
+      method: 'POST',
+      url: '/workloads',
+      payload: { params: { contexts: [8192], batches_per_context: 1, batch_sizes: [2] } },
+    });
+    assert.equal(big.statusCode, 201, big.body);
+    const id = big.json().id;
+    const pool = await api.app.inject({ method: 'POST', url: '/runs', payload: { workload_id: id, system_label: 'c2c', model: 'm' } });
+    assert.equal(pool.statusCode, 422, pool.body);
+    assert.equal(pool.json().error, 'CANNOT_RUN');
+    assert.equal(pool.json().field, 'overrides.gpu_kv_max_tokens');
+    assert.deepEqual(pool.json().fix, { field: 'overrides.gpu_kv_max_tokens', value: 8256 });
+    assert.match(pool.json().message, /config_c2c \(2048 tokens\)/);
+    assert.match(pool.json().message, /--c2c_gpu_kv_max_tokens 8256/);
+
+    const fits = { workload_id: id, system_label: 'c2c', model: 'm', overrides: { gpu_kv_max_tokens: 8256 } };
+    const seq = await api.app.inject({ method: 'POST', url: '/runs', payload: { ...fits, max_seq_len: 8000 } });
+    assert.equal(seq.statusCode, 422, seq.body);
+    assert.equal(seq.json().field, 'max_seq_len');
+    assert.equal(seq.json().fix.value, 8192 + DEFAULT_OUTPUT_TOKENS);
+
+    const openai = await api.app.inject({ method: 'POST', url: '/runs', payload: { ...fits, engine: { kind: 'openai' } } });
+    assert.equal(openai.statusCode, 422, openai.body);
+    assert.equal(openai.json().field, 'engine.url');
+
+    // With the fix applied it is accepted.
+    const ok = await api.app.inject({ method: 'POST', url: '/runs', payload: fits });
+    assert.equal(ok.statusCode, 202, ok.body);
+    await nextJob('c2c');
+  });
+
   it('accepts a run: 202, job on its system subject, queued status, accepted event', async () => {
     const res = await api.app.inject({
       method: 'POST',

@@ -5,11 +5,9 @@ import {
   consoleLogger,
   newRunId,
   ValidationError,
+  checkRunPlan,
   parseOrThrow,
-  requiredGpuKvTokens,
-  resolveKvConfig,
   type KvOverrides,
-  type AnyWorkload,
   type RunEvent,
 } from '@kvbench/common';
 import { readAnyWorkloadFile, requestCount, workloadId } from '@kvbench/workload';
@@ -123,7 +121,16 @@ export const benchCommand: Command = {
       top_p: f.top_p,
       notes: f.notes,
     };
-    if (engine.kind !== 'openai') checkCapacity(workload, jobFields.config_module, jobFields.overrides, Number(f.output_tokens), label);
+    // The same checks POST /runs applies (checkRunPlan, @kvbench/common): refused here before any engine starts.
+    checkRunPlan({
+      workload,
+      system_label: label,
+      engine,
+      config_module: jobFields.config_module,
+      overrides: jobFields.overrides,
+      max_seq_len: Number(f.max_seq_len),
+      output_tokens: Number(f.output_tokens),
+    });
     if (f.api) {
       return submitThroughServices({
         apiUrl: String(f.api),
@@ -176,21 +183,3 @@ export const benchCommand: Command = {
   },
 };
 
-/** Fail before a long engine start when the GPU pool cannot hold the workload's largest request. */
-export function checkCapacity(workload: AnyWorkload, configModule: string, overrides: KvOverrides, outputTokens: number, label: string): void {
-  const kv = resolveKvConfig(configModule, overrides);
-  let largest = 0;
-  if (workload.version === 2) {
-    const tokens = new Map(workload.prompts.map((p) => [p.id, p.tokens]));
-    for (const r of workload.requests) largest = Math.max(largest, tokens.get(r.prompt_id)! + (r.output_tokens ?? outputTokens));
-  } else largest = workload.prompts.reduce((m, p) => Math.max(m, p.tokens), 0) + outputTokens;
-  const needed = requiredGpuKvTokens(kv, largest);
-  if (needed === null) return;
-  const flag = label === 'pcie' || label === 'c2c' ? `--${label}_gpu_kv_max_tokens` : '--gpu_kv_max_tokens';
-  throw new ValidationError(
-    `the GPU KV pool of ${configModule} (${kv.gpu_kv_max_tokens} tokens) cannot hold this workload's largest request ` +
-      `(${largest} tokens with output): TensorRT-LLM reduces max_seq_len to what the pool holds and refuses longer requests. ` +
-      `Give the GPU pool at least ${needed} tokens with ${flag} ${needed} (the host cache then keeps prefixes between requests).`,
-    'gpu_kv_max_tokens',
-  );
-}

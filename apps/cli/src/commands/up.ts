@@ -87,6 +87,13 @@ function banner(stack: { apiUrl: string; aggregatorUrl: string; natsUrl: string;
     `  NATS          ${stack.natsUrl}`,
     `  agents        ${stack.apiUrl}/agents`,
     `  logs          ${stack.logDir}`,
+    ...(token
+      ? [
+          '',
+          'Protected (--token): in Swagger UI press Authorize and give the token; a report or live page link',
+          `leads to ${stack.aggregatorUrl}/login once, which trades the token for a browser session (the token never goes in a URL).`,
+        ]
+      : []),
     '',
     'Try it (copy-paste):',
     curlExamples(stack.apiUrl, stack.aggregatorUrl, token),

@@ -15,24 +15,24 @@ const nn = z.number().nullable();
  */
 export const TtftBreakdown = z
   .object({
-    client_wait_s: nn,
-    to_engine_s: nn,
-    engine_queue_s: nn,
-    first_token_s: nn,
+    client_wait_s: nn.describe("released \u2192 request bytes written, seconds"),
+    to_engine_s: nn.describe("bytes written \u2192 engine arrival, seconds"),
+    engine_queue_s: nn.describe("engine arrival \u2192 first scheduled, seconds"),
+    first_token_s: nn.describe("first scheduled \u2192 engine's first token, seconds"),
     /**
      * Inside first_token_s, where the engine can say (the simulator): onboard_s = this request's own
      * host→GPU KV copies (bytes / link bandwidth), prefill_s = its own prefill compute, and
      * batch_other_s = the rest (co-scheduled requests' compute and decode steps, offload copies).
      */
-    onboard_s: nn.optional(),
-    prefill_s: nn.optional(),
-    batch_other_s: nn.optional(),
-    to_client_s: nn,
-    clock: z.string().nullable().default(null),
+    onboard_s: nn.optional().describe("inside first_token_s: this request's own host \u2192 GPU KV copies, seconds"),
+    prefill_s: nn.optional().describe("inside first_token_s: its own prefill compute, seconds"),
+    batch_other_s: nn.optional().describe("inside first_token_s: co-scheduled requests' work and offload copies, seconds"),
+    to_client_s: nn.describe("engine's first token \u2192 first text at the client, seconds"),
+    clock: z.string().nullable().default(null).describe("how engine timestamps were put on the agent's clock (same host, steady_clock_offset)"),
     /** Bound on the clock error inside to_engine_s and to_client_s (seconds, time-scaled); null when unknown. */
-    clock_error_s: nn.optional(),
-    joined_by: z.string().nullable().default(null),
-    null_reasons: z.record(z.string(), z.string()).default({}),
+    clock_error_s: nn.optional().describe("bound on the clock error inside to_engine_s and to_client_s, seconds; null when unknown"),
+    joined_by: z.string().nullable().default(null).describe("how the engine's entry for the request was found"),
+    null_reasons: z.record(z.string(), z.string()).default({}).describe("why each null part is null, by part"),
   })
   .loose();
 export type TtftBreakdown = z.infer<typeof TtftBreakdown>;
@@ -48,13 +48,13 @@ export type BreakdownPart = (typeof BREAKDOWN_PARTS)[number];
  */
 export const RequestTokens = z
   .object({
-    gpu_hit: nn,
-    host_onboarded: nn,
-    recomputed: nn,
-    cached: nn.optional(),
+    gpu_hit: nn.describe("prompt tokens found in the GPU cache"),
+    host_onboarded: nn.describe("prompt tokens copied from the host cache"),
+    recomputed: nn.describe("prompt tokens computed (prefilled) again"),
+    cached: nn.optional().describe("gpu_hit + host_onboarded, where the engine tells the total but not the tier"),
     /** Where the figures come from, e.g. "simulator block manager". */
-    source: z.string().nullable().default(null),
-    null_reasons: z.record(z.string(), z.string()).default({}),
+    source: z.string().nullable().default(null).describe("where the figures come from, e.g. \"simulator block manager\""),
+    null_reasons: z.record(z.string(), z.string()).default({}).describe("why each null figure is null, by field"),
   })
   .loose();
 export type RequestTokens = z.infer<typeof RequestTokens>;

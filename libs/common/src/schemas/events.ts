@@ -13,16 +13,16 @@ const nn = z.number().nullable();
  */
 export const LogMetrics = z
   .object({
-    cache_hit_rate: nn,
-    reused_blocks: nn,
-    offloaded_blocks: nn,
-    observed_offload_bandwidth_gbps: nn,
-    onboarded_blocks: nn.optional(),
-    offloaded_bytes: nn.optional(),
-    onboarded_bytes: nn.optional(),
-    observed_onboard_bandwidth_gbps: nn.optional(),
-    sources: z.record(z.string(), z.string()).default({}),
-    null_reasons: z.record(z.string(), z.string()).default({}),
+    cache_hit_rate: nn.describe("share of prompt KV blocks served from cache (GPU or host) over the measured window, 0-1; null with its reason in null_reasons"),
+    reused_blocks: nn.describe("KV blocks reused from cache"),
+    offloaded_blocks: nn.describe("KV blocks copied GPU \u2192 host"),
+    observed_offload_bandwidth_gbps: nn.describe("offload bytes over offload time, in GB/s"),
+    onboarded_blocks: nn.optional().describe("KV blocks copied host \u2192 GPU"),
+    offloaded_bytes: nn.optional().describe("bytes copied GPU \u2192 host"),
+    onboarded_bytes: nn.optional().describe("bytes copied host \u2192 GPU"),
+    observed_onboard_bandwidth_gbps: nn.optional().describe("onboard bytes over onboard time, in GB/s"),
+    sources: z.record(z.string(), z.string()).default({}).describe("where each non-null figure came from, by field (e.g. \"kvCacheIterationStats\")"),
+    null_reasons: z.record(z.string(), z.string()).default({}).describe("why each null figure is null, by field"),
   })
   .loose();
 export type LogMetrics = z.infer<typeof LogMetrics>;
@@ -30,53 +30,53 @@ export type LogMetrics = z.infer<typeof LogMetrics>;
 /** Per-request figures the engine itself reported (/perf_metrics), joined to the sample. */
 export const ServerRequestMetrics = z
   .object({
-    queue_s: nn.optional(),
-    first_scheduled_s: nn.optional(),
-    server_ttft_s: nn.optional(),
-    server_latency_s: nn.optional(),
-    reused_blocks: nn.optional(),
-    missed_blocks: nn.optional(),
-    new_allocated_blocks: nn.optional(),
-    total_allocated_blocks: nn.optional(),
+    queue_s: nn.optional().describe("time in the engine queue, seconds (engine clock)"),
+    first_scheduled_s: nn.optional().describe("arrival \u2192 first scheduled, seconds"),
+    server_ttft_s: nn.optional().describe("the engine's own TTFT, seconds"),
+    server_latency_s: nn.optional().describe("the engine's own end-to-end latency, seconds"),
+    reused_blocks: nn.optional().describe("KV blocks reused for this request"),
+    missed_blocks: nn.optional().describe("KV blocks not found in cache"),
+    new_allocated_blocks: nn.optional().describe("KV blocks newly allocated"),
+    total_allocated_blocks: nn.optional().describe("KV blocks held by the request in all"),
   })
   .loose();
 
 /** One request's measurement. Durations are in (modelled, when time-scaled) seconds on the agent's monotonic clock. */
 export const Sample = z
   .object({
-    request_id: z.string().min(1),
-    batch_index: z.number().int().nonnegative(),
-    index_in_batch: z.number().int().nonnegative(),
-    prompt_id: z.string().min(1),
-    context_tokens: z.number().int().positive(),
-    phase: z.enum(['cold', 'reuse']),
+    request_id: z.string().min(1).describe("the workload's request id (pairs runs of the same workload)"),
+    batch_index: z.number().int().nonnegative().describe("batch of the request (0 for scenario workloads)"),
+    index_in_batch: z.number().int().nonnegative().describe("position within its batch"),
+    prompt_id: z.string().min(1).describe("the prompt it sent"),
+    context_tokens: z.number().int().positive().describe("context size of its prompt, in tokens"),
+    phase: z.enum(['cold', 'reuse']).describe("cold: first use of the prompt; reuse: a repeat of an earlier prompt (prefix)"),
     /** When the request was scheduled, seconds since the run's start (agent monotonic clock). */
-    scheduled_at_s: z.number().nonnegative(),
+    scheduled_at_s: z.number().nonnegative().describe("when the request was scheduled, seconds since the run's start (agent monotonic clock)"),
     /** Scheduled → first streamed chunk carrying generated text. Null when the request failed before it. */
-    ttft_s: nn,
+    ttft_s: nn.describe("time to first token: scheduled \u2192 first streamed text, seconds; null when it failed before"),
     /** Scheduled → end of stream. */
-    latency_s: nn,
+    latency_s: nn.describe("scheduled \u2192 end of stream, seconds"),
     /** Gaps between consecutive text-carrying chunks. */
-    itl_s: z.array(z.number()).default([]),
-    prompt_tokens_client: z.number().int().nonnegative(),
-    prompt_tokens_server: z.number().int().nonnegative().nullable(),
-    completion_tokens_client: z.number().int().nonnegative(),
-    completion_tokens_server: z.number().int().nonnegative().nullable(),
-    cached_tokens: z.number().int().nonnegative().nullable(),
-    ok: z.boolean(),
-    error: z.string().nullable().default(null),
-    server: ServerRequestMetrics.nullable().default(null),
+    itl_s: z.array(z.number()).default([]).describe("gaps between consecutive text-carrying chunks, seconds"),
+    prompt_tokens_client: z.number().int().nonnegative().describe("prompt tokens as the client counted them"),
+    prompt_tokens_server: z.number().int().nonnegative().nullable().describe("prompt tokens as the engine reported them; null when it did not"),
+    completion_tokens_client: z.number().int().nonnegative().describe("generated tokens as the client counted them"),
+    completion_tokens_server: z.number().int().nonnegative().nullable().describe("generated tokens as the engine reported them; null when it did not"),
+    cached_tokens: z.number().int().nonnegative().nullable().describe("prompt tokens the engine served from cache (usage.cached_tokens); null when not reported"),
+    ok: z.boolean().describe("whether the request completed"),
+    error: z.string().nullable().default(null).describe("why it failed; null when ok"),
+    server: ServerRequestMetrics.nullable().default(null).describe("per-request figures the engine itself reported (/perf_metrics); null when none"),
     /**
      * Scenario workloads only: the request's place in its scenario (kind, session and turn,
      * document and round, trace line, sweep id and point), so reports can group by it; plus
      * `release`, what released it. Absent for the original batches.
      */
-    scenario: ScenarioTags.extend({ release: z.enum(['time', 'completion']).optional() }).optional(),
+    scenario: ScenarioTags.extend({ release: z.enum(['time', 'completion']).optional().describe('time: released at its time; completion: released by an earlier request finishing') }).optional().describe("scenario workloads only: the request's place in its scenario, plus `release` (what released it)"),
     // Added with the TTFT breakdown (optional: samples stored before it have neither).
     /** Where this request's TTFT went (breakdown.ts); null parts carry their reason. */
-    breakdown: TtftBreakdown.nullable().optional(),
+    breakdown: TtftBreakdown.nullable().optional().describe("where this request's TTFT went; null parts carry their reason"),
     /** Where its prompt tokens came from: GPU cache, host cache, recomputed. */
-    tokens: RequestTokens.nullable().optional(),
+    tokens: RequestTokens.nullable().optional().describe("where its prompt tokens came from: GPU cache, host cache, recomputed"),
   })
   .loose();
 export type Sample = z.infer<typeof Sample>;
@@ -85,12 +85,12 @@ export type Sample = z.infer<typeof Sample>;
 export const RunMeta = z
   .object({
     run_id: RunId,
-    attempt: z.number().int().positive(),
+    attempt: z.number().int().positive().describe("attempt these results come from"),
     system_label: SystemLabel,
-    model: z.string(),
-    workload_id: z.string(),
-    simulated: z.boolean(),
-    percentile_method: z.string(),
+    model: z.string().describe("model the engine served"),
+    workload_id: z.string().describe("the workload replayed"),
+    simulated: z.boolean().describe("true when the built-in simulator produced the figures (a model, not a measurement)"),
+    percentile_method: z.string().describe("how percentiles were computed"),
   })
   .loose();
 export type RunMeta = z.infer<typeof RunMeta>;

@@ -4,10 +4,10 @@ import type { KvOverrides } from './job.js';
 
 /** Resolved KV-cache offload configuration of one system. */
 export const KvConfig = z.object({
-  gpu_kv_max_tokens: z.number().int().positive(),
-  tokens_per_block: z.number().int().positive(),
-  host_cache_gb: z.number().nonnegative(),
-  enable_reuse: z.boolean(),
+  gpu_kv_max_tokens: z.number().int().positive().describe('GPU KV-cache pool, in tokens'),
+  tokens_per_block: z.number().int().positive().describe('tokens per KV-cache block'),
+  host_cache_gb: z.number().nonnegative().describe('host memory for offloaded KV blocks, in GiB'),
+  enable_reuse: z.boolean().describe('reuse cached KV blocks of a repeated prefix'),
 });
 export type KvConfig = z.infer<typeof KvConfig>;
 

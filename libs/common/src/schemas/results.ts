@@ -5,13 +5,13 @@ import { TelemetrySummary } from './telemetry.js';
 /** The original `aggregate` block, plus counts and means. */
 export const Aggregate = z
   .object({
-    throughput_req_per_s: z.number().nullable(),
-    ttft_p50_s: z.number().nullable(),
-    ttft_p95_s: z.number().nullable(),
-    ttft_p99_s: z.number().nullable(),
-    latency_p50_s: z.number().nullable(),
-    latency_p95_s: z.number().nullable(),
-    latency_p99_s: z.number().nullable(),
+    throughput_req_per_s: z.number().nullable().describe("completed requests per second over the measured window"),
+    ttft_p50_s: z.number().nullable().describe("median time to first token, seconds"),
+    ttft_p95_s: z.number().nullable().describe("95th percentile time to first token, seconds"),
+    ttft_p99_s: z.number().nullable().describe("99th percentile time to first token, seconds"),
+    latency_p50_s: z.number().nullable().describe("median end-to-end latency, seconds"),
+    latency_p95_s: z.number().nullable().describe("95th percentile end-to-end latency, seconds"),
+    latency_p99_s: z.number().nullable().describe("99th percentile end-to-end latency, seconds"),
   })
   .loose();
 export type Aggregate = z.infer<typeof Aggregate>;

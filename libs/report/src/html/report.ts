@@ -11,7 +11,7 @@ import { sloText } from '../goodput.js';
 import { PART_NAMES, SPLIT_PARTS, type SplitPart } from '../breakdown.js';
 import { STYLE } from './style.js';
 import { telemetrySection } from './telemetry-charts.js';
-import { PALETTE } from './svg.js';
+import { systemColor } from './svg.js';
 
 export interface HtmlReportOptions {
   title?: string;
@@ -29,7 +29,7 @@ export function renderHtmlReport(input: ResultsDocument | readonly RunResult[], 
   const charted: ChartSystem[] = comparison.systems.map((sys, i) => {
     const samples = runs[i]?.samples ?? [];
     const measured = samples.filter(isMeasured);
-    return { key: sys.key, color: PALETTE[i % PALETTE.length]!, samples: measured, failed: samples.length - measured.length };
+    return { key: sys.key, color: systemColor(sys.key), samples: measured, failed: samples.length - measured.length };
   });
   const contexts = [...new Set(comparison.rows.flatMap((r) => (r.context_tokens === null ? [] : [r.context_tokens])))].sort((a, b) => a - b);
   const all = comparison.rows.find((r) => r.phase === 'all');
@@ -49,7 +49,8 @@ export function renderHtmlReport(input: ResultsDocument | readonly RunResult[], 
   );
   body.push('<h2>Verdicts</h2>', verdictList(comparison));
   body.push('<h2>TTFT distributions</h2><div class="grid">', ...contexts.map((c) => ttftDistributionChart(c, charted)), '</div>');
-  body.push('<h2>TTFT against context size</h2><div class="grid">', contexts.length ? ttftVsContextChart(contexts, charted) : '', '</div>');
+  // A line over context sizes carries information only with two or more of them.
+  if (contexts.length > 1) body.push('<h2>TTFT against context size</h2><div class="grid">', ttftVsContextChart(contexts, charted), '</div>');
   body.push('<h2 id="breakdown">Where TTFT went</h2>', breakdownCharts(comparison.breakdown ?? [], comparison.systems), partRatioTable(comparison));
   if (comparison.goodput) body.push('<h2 id="goodput">Goodput</h2>', goodputSection(comparison, charted));
   const colors = comparison.systems.map((s, i) => ({ key: s.key, color: charted[i]!.color }));
@@ -154,16 +155,24 @@ function settingsTable(c: Comparison): string {
   const rows = c.settings ?? [];
   if (!rows.length) return '<p>No run metadata.</p>';
   const head = `<tr><th class="l setting">setting</th>${c.systems.map((s) => `<th class="l">${esc(displayLabel(s.key))}${s.simulated ? ' <span class="note">(simulated)</span>' : ''}</th>`).join('')}</tr>`;
-  const body = rows
+  // What differs between the runs first; the settings they share (and ids, times) folded below.
+  const render = (list: typeof rows) => list
     .map((r) => {
       const cls = r.differs && !r.identity ? 'differs' : r.identity ? 'identity' : '';
       const cells = r.values.map((v) => (v === null ? '<td class="l absent">(absent)</td>' : `<td class="l">${esc(v)}</td>`)).join('');
       return `<tr class="${cls}"><th class="l setting">${esc(r.setting)}${r.differs && !r.identity ? ' <span class="mark-differs" title="differs between runs">≠</span>' : ''}</th>${cells}</tr>`;
     })
     .join('');
-  const differing = rows.filter((r) => r.differs && !r.identity).length;
+  const isDiff = (r: (typeof rows)[number]) => r.differs && !r.identity;
+  const differingRows = rows.filter(isDiff);
+  const otherRows = rows.filter((r) => !isDiff(r));
+  const differing = differingRows.length;
   const cols = `<colgroup><col style="width:24%">${c.systems.map(() => `<col style="width:${(76 / Math.max(c.systems.length, 1)).toFixed(2)}%">`).join('')}</colgroup>`;
-  return `<p class="sub">${c.systems.length > 1 ? `${differing} of ${rows.length} settings differ between the runs (highlighted, ≠); ids and times differ by nature (grey).` : `${rows.length} settings.`} The raw JSON of each run is below.</p><table class="settings">${cols}${head}${body}</table>`;
+  const lead = differing > 0 ? `<table class="settings differing">${cols}${head}${render(differingRows)}</table>` : '';
+  const folded = otherRows.length
+    ? `<details class="settings-rest"${differing === 0 ? ' open' : ''}><summary>${otherRows.length} ${c.systems.length > 1 ? 'settings the runs share, and ids and times' : 'settings'}</summary><table class="settings">${cols}${head}${render(otherRows)}</table></details>`
+    : '';
+  return `<p class="sub">${c.systems.length > 1 ? `${differing} of ${rows.length} settings differ between the runs (highlighted, ≠, shown first); the rest are folded below; ids and times differ by nature (grey).` : `${rows.length} settings.`} The raw JSON of each run is below.</p>${lead}${folded}`;
 }
 
 /** The whole run_meta and log_metrics, one click away, wrapped inside its box. */

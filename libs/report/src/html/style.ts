@@ -25,6 +25,12 @@ td.sig{font-weight:700}td.better{color:#006d2c}td.worse{color:#b00020}
 tr.row-start td{border-top:2px solid #bbb}
 ul.verdicts li{margin:2px 0}
 .scroll{overflow-x:auto;max-width:100%}
+/* Nothing wider than the page at 1400 px or a phone's 390 px: wide tables scroll inside their own box, charts shrink. */
+table:not(.settings){display:block;overflow-x:auto;max-width:100%}
+svg{max-width:100%;height:auto}
+.grid>*{min-width:0;max-width:100%}
+details.settings-rest>summary{cursor:pointer;margin:8px 0;color:#333}
+@media (max-width:640px){main{padding:8px 10px 32px}th,td{padding:2px 4px}h1{font-size:19px}}
 .meta{display:flex;flex-wrap:wrap;gap:16px}.meta section{background:#fff;border:1px solid #e2e2e2;border-radius:6px;padding:8px 12px;flex:1 1 360px;min-width:0}
 pre{white-space:pre-wrap;word-break:break-word;font-size:12px;background:#f6f6f6;padding:6px;margin:4px 0}
 .note{color:#8a4b00}

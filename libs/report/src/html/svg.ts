@@ -4,6 +4,24 @@ import type { Scale } from './scale.js';
 /** Okabe–Ito palette: distinguishable with common colour-vision deficiencies. Baseline gets the first. */
 export const PALETTE = ['#0072B2', '#D55E00', '#009E73', '#CC79A7', '#E69F00', '#56B4E9', '#000000'];
 
+/** The original's two systems keep their colours in every report and chart: PCIe blue, C2C vermillion. */
+const FIXED_COLORS: Readonly<Record<string, string>> = { pcie: PALETTE[0]!, c2c: PALETTE[1]! };
+
+/**
+ * A system's colour, from its label alone (never from its position), so the same system has the
+ * same colour in every report, chart and sweep whatever the order or the baseline. A key such as
+ * `pcie#2` (a second run of one label) takes its label's colour; other labels hash onto the rest.
+ */
+export function systemColor(key: string): string {
+  const label = /^[a-z0-9_-]+/i.exec(key)?.[0]?.toLowerCase() ?? key;
+  const fixed = FIXED_COLORS[label];
+  if (fixed) return fixed;
+  let h = 0;
+  for (const ch of label) h = (h * 31 + ch.charCodeAt(0)) >>> 0;
+  const rest = PALETTE.slice(2);
+  return rest[h % rest.length]!;
+}
+
 export interface Frame {
   width: number;
   height: number;

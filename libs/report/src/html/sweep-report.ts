@@ -3,7 +3,7 @@ import { contextLabel, displayLabel, fmtFactor, fmtMs, fmtPct } from '../format.
 import type { CapacitySweepReport, OffloadSweepReport, ReplayStats, SweepReport } from '../sweeps.js';
 import { escapeHtml as esc } from './escape.js';
 import { autoScale, linearScale, logScale } from './scale.js';
-import { circle, frame, legend, PALETTE, plot, svgOpen, xAxis, yAxis } from './svg.js';
+import { circle, frame, legend, plot, svgOpen, systemColor, xAxis, yAxis } from './svg.js';
 import { STYLE } from './style.js';
 
 const ms = (s: number) => s * 1000;
@@ -15,7 +15,8 @@ function figure(id: string, title: string, caption: string, body: string): strin
   return `<figure class="chart" data-chart="${esc(id)}"><h3>${esc(title)}</h3>${body}<figcaption>${esc(caption)}</figcaption></figure>`;
 }
 
-const colorOf = (systems: string[]) => (s: string) => PALETTE[systems.indexOf(s) % PALETTE.length]!;
+// One colour per system across every report (systemColor); the list is kept for the call sites' shape.
+const colorOf = (_systems: string[]) => (s: string) => systemColor(s);
 
 /** Log x axis over positive values, ticks labelled as context sizes. */
 function logX(values: number[], x0: number, x1: number) {

@@ -7,7 +7,7 @@ import { schemaVersion } from '../store/migrations.js';
  * `kvbench up` sees the failure from the status code alone, with the reason in the body.
  */
 const healthRoutes: FastifyPluginAsyncZod = async (app) => {
-  app.get('/health', { schema: { tags: ['service'], response: { 200: Health, 503: Health } } }, async (_req, reply) => {
+  app.get('/health', { schema: { tags: ['service'], summary: 'Liveness, ingest state and the schema version (open with any auth setting); 503 while degraded', security: [], response: { 200: Health, 503: Health } } }, async (_req, reply) => {
     const ingest = app.ingest?.stats;
     const storageError = ingest?.storageError ?? null;
     const ok = storageError === null;

@@ -5,7 +5,8 @@ import { Health, PresetList } from '../schemas.js';
 export const metaRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get(
     '/health',
-    { schema: { tags: ['meta'], summary: 'Liveness and the NATS connection state', response: { 200: Health, 503: Health } } },
+    // Open with any auth setting (a probe): security [] says so, and Swagger UI sends no token.
+    { schema: { tags: ['meta'], summary: 'Liveness and the NATS connection state', security: [], response: { 200: Health, 503: Health } } },
     async (_req, reply) => {
       const nc = app.bus.nc;
       const up = !nc.isClosed() && !nc.isDraining();

@@ -10,9 +10,12 @@ export const runRoutes: FastifyPluginAsyncZod<{ context: () => RunsContext }> = 
       schema: {
         tags: ['runs'],
         summary: "Accept a run and publish it as a job on its system's queue",
+        description:
+          'Checked before it is queued with the same checks `kvbench bench` applies before it starts an engine: ' +
+          'a request longer than max_seq_len or than the GPU KV pool is refused with 422, `field` and `fix` naming the value that works.',
         security: [{ bearerAuth: [] }],
         body: RunRequest,
-        response: { 202: RunAccepted, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 413: ErrorBody, 503: ErrorBody },
+        response: { 202: RunAccepted, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 413: ErrorBody, 422: ErrorBody, 503: ErrorBody },
       },
     },
     async (req, reply) => reply.code(202).send(await submitRun(opts.context(), req.body)),

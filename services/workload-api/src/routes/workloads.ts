@@ -33,7 +33,9 @@ export const workloadRoutes: FastifyPluginAsyncZod<{ limits: Limits }> = async (
         params: WorkloadIdParams,
         querystring: GetWorkloadQuery,
         response: {
-          200: WorkloadSummaryBody.extend({ document: z.unknown().optional().describe('the native document (only with full=true)') }),
+          200: WorkloadSummaryBody.extend({ document: z.unknown().optional().describe('the native document (only with full=true)') }).meta({
+            examples: WorkloadSummaryBody.meta()?.examples,
+          }),
           400: ErrorBody,
           404: ErrorBody,
         },

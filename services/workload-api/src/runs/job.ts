@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { Job, LimitError, NotFoundError, ValidationError, engineUrlRefusal, parseOrThrow, profileRefusal, resolveKvConfig } from '@kvbench/common';
+import { Job, LimitError, NotFoundError, ValidationError, checkRunPlan, engineUrlRefusal, parseOrThrow, profileRefusal, resolveKvConfig } from '@kvbench/common';
 import { listProfiles } from '@kvbench/engine-sim';
 import type { RunRequest } from '../schemas.js';
-import { workloadExists } from '../workloads.js';
+import { loadWorkload, workloadExists } from '../workloads.js';
 import type { RunsContext } from './context.js';
 
 /** Presets named by the original's system labels; any other label must name its preset. */
@@ -53,6 +53,17 @@ export async function buildJob(ctx: RunsContext, req: RunRequest, runId: string)
   // Throws a ValidationError on config_module listing the valid presets, or on a bad override.
   resolveKvConfig(config_module, req.overrides ?? {});
   if (!(await workloadExists(ctx.workloads, req.workload_id))) throw new NotFoundError('workload', req.workload_id);
+  const engine = req.engine ?? { kind: 'sim' as const, options: {} };
+  // What the CLI refuses before a run starts, refused here before it is queued (422, same message).
+  checkRunPlan({
+    workload: await loadWorkload(ctx.workloads, req.workload_id),
+    system_label: req.system_label,
+    engine,
+    config_module,
+    overrides: req.overrides ?? {},
+    max_seq_len: req.max_seq_len,
+    output_tokens: req.output_tokens,
+  });
   return parseOrThrow(
     Job,
     {
@@ -62,7 +73,7 @@ export async function buildJob(ctx: RunsContext, req: RunRequest, runId: string)
       workload_id: req.workload_id,
       system_label: req.system_label,
       model: req.model,
-      engine: req.engine ?? { kind: 'sim', options: {} },
+      engine,
       config_module,
       overrides: req.overrides ?? {},
       max_batch_size: req.max_batch_size,
