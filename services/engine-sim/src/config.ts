@@ -118,6 +118,11 @@ export interface SimOptions {
   seed?: number;
   /** Each modelled second lasts timeScale real seconds. */
   timeScale?: number;
+  /**
+   * real (default): modelled time runs against the steady clock (× timeScale). virtual: modelled time
+   * advances only when a client grants it (POST /sim/advance) and nothing sleeps (virtual-driver.ts).
+   */
+  clock?: 'real' | 'virtual';
   /** Answer /metrics like builds without kvCacheIterationStats. */
   legacyMetrics?: boolean;
   /** Tokenize in a worker thread (default) or inline. */
@@ -147,6 +152,7 @@ export interface ResolvedSim {
   iterStatsMaxIterations: number;
   seed: number;
   timeScale: number;
+  clock: 'real' | 'virtual';
   legacyMetrics: boolean;
   /** Lines for the log: clamps, ignored options. */
   notices: string[];
@@ -226,6 +232,7 @@ export function resolveSim(o: SimOptions): ResolvedSim {
     iterStatsMaxIterations: yaml.iter_stats_max_iterations ?? DEFAULT_ITER_STATS_MAX,
     seed: o.seed ?? 0,
     timeScale,
+    clock: o.clock ?? 'real',
     legacyMetrics: o.legacyMetrics ?? false,
     notices,
   };
