@@ -40,6 +40,8 @@ import type { StatsReader } from './stats/reader.js';
 import { TrtllmStatsReader } from './stats/trtllm-reader.js';
 import { openaiUnits, trtllmReaderOptions } from './stats/reader-options.js';
 import { gitCommit, kvbenchVersion } from './version.js';
+import { clockOf, replayVirtual, VIRTUAL_CLOCK_RELATION } from './virtual-replay.js';
+import { HostLatenessMeter } from './sim-lateness.js';
 
 export interface RunContext {
   job: Job;
@@ -137,8 +139,11 @@ async function execute(
   const engine = await startEngine({ job, kv, totalRequests, largestRequest: largestRequest(workload, job), agent, runDir, log, ...(ctx.signal ? { signal: ctx.signal } : {}) });
   setEngine(engine);
   const simulated = job.engine.kind === 'sim' || engine.version.engine === 'sim';
+  // Virtual clock: the simulator's modelled time is the run's clock (virtual-replay.ts), no scale.
+  const clockKind = simulated && (engine.version.raw as Record<string, unknown>)['clock'] === 'virtual' ? 'virtual' : clockOf(job) === 'virtual' && simulated ? 'virtual' : 'real';
   // Only the simulator scales time; a real engine's clock is the real clock.
-  const timeScale = simulated && engine.version.time_scale && engine.version.time_scale > 0 ? engine.version.time_scale : 1;
+  const timeScale = clockKind === 'virtual' ? 1 : simulated && engine.version.time_scale && engine.version.time_scale > 0 ? engine.version.time_scale : 1;
+  const lateness = simulated && clockKind === 'real' ? new HostLatenessMeter(timeScale) : null;
 
   const reader: StatsReader =
     job.engine.kind === 'openai'
@@ -148,7 +153,8 @@ async function execute(
   const joinLater = engine.perRequestMetrics.source === 'endpoint';
   if (reader.abandon) cleanups.push(() => reader.abandon!());
   await reader.open();
-  const clock: ClockRelation = job.engine.kind === 'openai' ? { offsetS: null, how: 'no /perf_metrics' } : await relateClocks(engine.url, engine.launched);
+  const clock: ClockRelation =
+    clockKind === 'virtual' ? VIRTUAL_CLOCK_RELATION : job.engine.kind === 'openai' ? { offsetS: null, how: 'no /perf_metrics' } : await relateClocks(engine.url, engine.launched);
 
   const [env, [version, commit]] = await Promise.all([envPromise, versionPromise]);
   let linkCheck: unknown = undefined;
@@ -161,7 +167,7 @@ async function execute(
   }
 
   const startedAt = new Date().toISOString();
-  const runMeta = buildRunMeta({ ctx, kv, engine, simulated, timeScale, startedAt, env, version, commit, linkCheck });
+  const runMeta: RunMeta = { ...buildRunMeta({ ctx, kv, engine, simulated, timeScale, startedAt, env, version, commit, linkCheck }), clock: clockKind };
   events.publish('started', { expected_samples: totalRequests, run_meta: runMeta });
   log.info({ run_id: job.run_id, url: engine.url.href, requests: totalRequests, time_scale: timeScale }, 'replaying workload');
 
@@ -187,6 +193,7 @@ async function execute(
   const attachEngineFigures = (p: { entry: PerfEntry; cand: JoinCandidate; by: string }) => {
     const times = { scheduledAt: p.cand.scheduledAt, writtenAt: p.cand.writtenAt ?? null, firstTextAt: p.cand.firstTextAt };
     p.cand.sample.breakdown = engineBreakdown(p.entry, times, clock, timeScale, p.by);
+    lateness?.add(p.entry);
     p.cand.sample.tokens = requestTokens(p.cand.sample, p.entry, kv.tokens_per_block, null);
   };
   /** A sample published without its engine entry says why its engine-side parts are null. */
@@ -290,14 +297,14 @@ async function execute(
 
   let replay: { completed: number; stoppedEarly: string | null };
   try {
-    replay = await replayWorkload({
+    replay = await (clockKind === 'virtual' ? replayVirtual : replayWorkload)({
       workload,
       job,
       baseUrl: engine.url,
       agent: httpAgent,
       requestTimeoutMs: agent.requestTimeoutMs,
       timeScale,
-      runStart,
+      runStart: clockKind === 'virtual' ? 0n : runStart,
       onComplete,
       ...(engine.perRequestMetrics.source === 'stream' ? { requestHeaders: { 'X-TRTLLM-return-metrics': '1' } } : {}),
       stopReason: () => engine.deathReason() ?? (failed > agent.maxFailedRequests ? `${failed} request(s) failed; first: ${firstFailure}` : null),
@@ -332,8 +339,10 @@ async function execute(
   const endedAt = new Date().toISOString();
 
   samples.sort((a, b) => a.batch_index - b.batch_index || a.index_in_batch - b.index_in_batch);
+  const aggregate = computeAggregate(samples);
   const finalMeta: RunMeta = {
     ...runMeta,
+    ...hostFigures(clockKind, simulated, lateness, aggregate),
     ended_at: endedAt,
     statistics: reader.describe(),
     perf_metrics_join: {
@@ -354,7 +363,7 @@ async function execute(
     run_meta: finalMeta,
     log_metrics: logMetrics,
   });
-  return { aggregate: computeAggregate(samples), log_metrics: logMetrics, samples, run_meta: finalMeta };
+  return { aggregate, log_metrics: logMetrics, samples, run_meta: finalMeta };
 }
 
 /** The request needing the longest sequence: its prompt and output tokens (a scenario request may set its own output). */
@@ -469,4 +478,11 @@ function kvPools(kv: KvConfig, e: EngineHandle): Record<string, unknown> {
     block_bytes: null,
     source: 'kv_config (GPU pool = gpu_kv_max_tokens / tokens_per_block, at most; host cache size in blocks not reported by the engine)',
   };
+}
+
+/** run_meta.host_bound / host_lateness (sim-lateness.ts): null where the host cannot shape the times or they were not measured. */
+function hostFigures(clockKind: 'real' | 'virtual', simulated: boolean, meter: HostLatenessMeter | null, aggregate: ReturnType<typeof computeAggregate>): Record<string, unknown> {
+  if (!simulated) return { host_bound: null, host_lateness: null };
+  if (clockKind === 'virtual') return { host_bound: false, host_lateness: null };
+  return meter ? meter.summary(aggregate.ttft_p50_s ?? null) : { host_bound: null, host_lateness: null };
 }

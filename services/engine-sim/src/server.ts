@@ -113,6 +113,8 @@ export async function startSimServer(options: StartSimServerOptions): Promise<Si
   /** First-token send times until /perf_metrics reports them; bounded like the engine's queue. */
   const firstTokenSentNs = new Map<number, bigint>();
   const perfOn = cfg.yaml.return_perf_metrics && cfg.yaml.perf_metrics_max_requests > 0;
+  /** Real ns each request spent between its receipt and its submission to the engine. */
+  const intakeNs = new Map<number, bigint>();
   const rememberFirstSent = (id: number, ns: bigint) => {
     if (!perfOn) return;
     firstTokenSentNs.set(id, ns);
@@ -208,6 +210,7 @@ export async function startSimServer(options: StartSimServerOptions): Promise<Si
   }
 
   async function generate(kind: ApiKind, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const receivedNs = now();
     let arrivalS: number | undefined;
     if (virtual) {
       const h = req.headers[ARRIVAL_HEADER];
@@ -261,6 +264,14 @@ export async function startSimServer(options: StartSimServerOptions): Promise<Si
       }
     });
     driver.submit({ id, responseId: ctx.id, tokens: ids, hashes, maxTokens: p.maxTokens }, arrivalS);
+    // Host work the model does not have (reading, parsing, tokenizing): reported as intake_s, part of the run's host lateness.
+    if (!virtual && perfOn) {
+      intakeNs.set(id, now() - receivedNs);
+      for (const k of intakeNs.keys()) {
+        if (intakeNs.size <= 2 * cfg.yaml.perf_metrics_max_requests + 1024) break;
+        intakeNs.delete(k);
+      }
+    }
   }
 
   /** POST /sim/advance (virtual clock only): lockstep with the client, see virtual-driver.ts. */
@@ -300,7 +311,9 @@ export async function startSimServer(options: StartSimServerOptions): Promise<Si
       const id = e.request_id as number;
       const sent = firstTokenSentNs.get(id);
       firstTokenSentNs.delete(id);
-      Object.assign(e, labels, { sim: { ...(e.sim as Record<string, unknown> | undefined), first_token_sent_time: sent === undefined ? null : Number(sent) / 1e9 } });
+      const intake = intakeNs.get(id);
+      intakeNs.delete(id);
+      Object.assign(e, labels, { sim: { ...(e.sim as Record<string, unknown> | undefined), first_token_sent_time: virtual || sent === undefined ? null : Number(sent) / 1e9, intake_s: intake === undefined ? null : Number(intake) / 1e9 } });
     }
     return out;
   }
