@@ -46,6 +46,8 @@ interface Finished {
 interface AdvanceAnswer {
   now_s: number;
   idle: boolean;
+  /** The engine's iteration-statistics queue needs a read of /metrics before it runs on. */
+  stats_backlog?: boolean;
   finished: Finished[];
 }
 
@@ -92,6 +94,9 @@ class TimeHeap {
 }
 
 export class VirtualClockError extends Error {}
+
+/** How long to let the statistics reader drain /metrics when the simulator reports a backlog. */
+const STATS_BACKLOG_WAIT_MS = 50;
 
 export async function replayVirtual(opts: ReplayOptions): Promise<{ completed: number; stoppedEarly: string | null }> {
   const plan = planWorkload(opts.workload, opts.job);
@@ -246,6 +251,11 @@ export async function replayVirtual(opts: ReplayOptions): Promise<{ completed: n
       }
       const H = stopped === null ? (heap.peek()?.[0] ?? null) : null;
       const a = await advance(H);
+      if (a.stats_backlog && a.finished.length === 0) {
+        // Let the statistics reader poll (real time; the modelled results do not depend on it).
+        await new Promise((r) => setTimeout(r, STATS_BACKLOG_WAIT_MS));
+        continue;
+      }
       if (a.finished.length > 0) {
         const e = a.finished[0]!.end_s;
         // Timed releases before that iteration's end, at their own moments (the finishing requests still hold their slots).

@@ -132,6 +132,7 @@ export interface SimOptions {
 /** trtllm-serve's defaults for the flags kvbench passes. */
 export const TRTLLM_DEFAULTS = { maxBatchSize: 2048, maxNumTokens: 8192, maxSeqLen: 131072 } as const;
 const DEFAULT_ITER_STATS_MAX = 1000;
+const VIRTUAL_ITER_STATS_MAX = 100_000;
 
 export interface ResolvedSim {
   model: string;
@@ -229,7 +230,9 @@ export function resolveSim(o: SimOptions): ResolvedSim {
     hostBlocks,
     blockBytes,
     enableChunkedPrefill,
-    iterStatsMaxIterations: yaml.iter_stats_max_iterations ?? DEFAULT_ITER_STATS_MAX,
+    // Virtual clock: iterations run at the CPU's pace between two reads of /metrics, so the queue's
+    // default is larger (the driver still pauses at half of it until a read: virtual-driver.ts).
+    iterStatsMaxIterations: yaml.iter_stats_max_iterations ?? ((o.clock ?? 'real') === 'virtual' ? VIRTUAL_ITER_STATS_MAX : DEFAULT_ITER_STATS_MAX),
     seed: o.seed ?? 0,
     timeScale,
     clock: o.clock ?? 'real',

@@ -514,6 +514,11 @@ export class Engine {
     if (this.iterStats.length > max) this.iterStats.splice(0, this.iterStats.length - max);
   }
 
+  /** Iteration-stats entries waiting for a read of /metrics, and how many the queue keeps. */
+  get iterStatsBacklog(): { waiting: number; max: number } {
+    return { waiting: this.opts.enableIterPerfStats ? this.iterStats.length : 0, max: this.opts.iterStatsMaxIterations };
+  }
+
   /** GET /metrics: every iteration since the last read, then forgotten. */
   drainIterationStats(): IterationStats[] {
     return JSON.parse(this.drainIterationStatsJson()) as IterationStats[];

@@ -302,7 +302,7 @@ export async function startSimServer(options: StartSimServerOptions): Promise<Si
       token_times_s: finishedTimes.get(id) ?? [],
     }));
     for (const { id } of r.finished) (finishedTimes.delete(id), finishedIds.delete(id));
-    return sendJson(res, 200, { ...labels, clock: 'virtual', now_s: r.nowS, idle: r.idle, iterations: r.iterations, finished });
+    return sendJson(res, 200, { ...labels, clock: 'virtual', now_s: r.nowS, idle: r.idle, iterations: r.iterations, stats_backlog: r.statsBacklog, finished });
   }
 
   function drainPerf(): unknown[] {

@@ -32,6 +32,12 @@ export interface AdvanceResult {
   /** Requests finished by the last iteration run (all at its end), empty when none finished. */
   finished: VirtualFinished[];
   iterations: number;
+  /**
+   * Stopped because /metrics has not been read for half of the iterations its queue keeps: running on
+   * would drop statistics a real-time run would have delivered. The client lets its reader poll, then
+   * advances again (the modelled results do not depend on where an advance pauses).
+   */
+  statsBacklog: boolean;
 }
 
 export class VirtualDriver {
@@ -73,6 +79,9 @@ export class VirtualDriver {
     let iterations = 0;
     const limit = untilS ?? Infinity;
     while (!this.closed && this.engine.hasWork()) {
+      const backlog = this.engine.iterStatsBacklog;
+      if (backlog.max > 0 && backlog.waiting >= Math.max(1, Math.floor(backlog.max / 2)))
+        return { nowS: this.t, idle: false, finished: [], iterations, statsBacklog: true };
       if (this.engine.numActive === 0) {
         // Idle until the head of the queue arrives.
         const next = this.engine.queuedArrivalAfter(this.t);
@@ -89,9 +98,9 @@ export class VirtualDriver {
       iterations++;
       this.prepare(r, this.wallNs(r.end))();
       this.t = r.end;
-      if (r.finished.length > 0) return { nowS: this.t, idle: !this.engine.hasWork(), finished: r.finished.map((o) => ({ id: o.id, outcome: o })), iterations };
+      if (r.finished.length > 0) return { nowS: this.t, idle: !this.engine.hasWork(), finished: r.finished.map((o) => ({ id: o.id, outcome: o })), iterations, statsBacklog: false };
     }
-    return { nowS: this.t, idle: !this.engine.hasWork(), finished: [], iterations };
+    return { nowS: this.t, idle: !this.engine.hasWork(), finished: [], iterations, statsBacklog: false };
   }
 
   close(): void {
