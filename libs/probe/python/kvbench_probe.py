@@ -1498,7 +1498,7 @@ def parse_args(argv):
     p.add_argument("--max_layers", "--max-layers", type=int, default=None)
     p.add_argument("--cached_context", "--cached-context", type=int, nargs="+", default=[0, 1024, 2048, 4096, 8192, 16384, 32768, 65536, 131072],
                    help="cached_prefill: tokens already in the KV cache")
-    p.add_argument("--cached_new", "--cached-new", type=int, nargs="+", default=[1, 64, 512, 2048, 8192],
+    p.add_argument("--cached_new", "--cached-new", type=int, nargs="+", default=[1, 64, 128, 512, 2048, 8192],
                    help="cached_prefill: new tokens computed over each cached context")
     p.add_argument("--whole_prompt", "--whole-prompt", type=int, nargs="+", default=[16384, 32768, 65536, 131072],
                    help="cached_prefill: longer prompts with nothing cached")
