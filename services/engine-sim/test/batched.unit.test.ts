@@ -47,3 +47,31 @@ test('the engine prices an iteration of eight short prompts as one pass', () => 
   const sum = perf.reduce((a, e) => a + e.sim.prefill_s, 0);
   assert.ok(Math.abs(sum - its[0]!.computeSeconds) < 1e-9);
 });
+
+test('shipped profiles: eight simultaneous 128-token prompts cost 2-4x one alone; a chunk with 32-128 decodes costs less than the two apart', () => {
+  for (const name of ['h200-pcie-gen5', 'h100-pcie-gen5', 'gh200-c2c']) {
+    const profile = loadProfile(name);
+    assert.ok(profile.compute.batched, `${name} has a batched table`);
+    const t = makeEngine({ profile }).timing;
+    const chunk = { newTokens: 128, cachedTokens: 0 };
+    const one = t.iterationComputeSeconds([chunk], 0, 0).seconds;
+    const eight = t.iterationComputeSeconds(Array.from({ length: 8 }, () => chunk), 0, 0).seconds;
+    assert.ok(eight / one >= 2 && eight / one <= 4, `${name}: ${eight / one}`);
+    for (const B of [32, 64, 128]) {
+      const apart = t.prefillSeconds(128, 0) + t.decodeStepSeconds(B, B * 2048);
+      const share = t.iterationComputeSeconds([chunk], B, B * 2048).seconds / apart;
+      assert.ok(share > 0.5 && share < 1, `${name} B=${B}: ${share}`);
+    }
+  }
+});
+
+test('h100-pcie-gen5: simulated offload-vs-recompute speedup within 15% of its own probe measurement at 4K-64K', async () => {
+  const { threeCases } = await import('../src/validation.js');
+  const rows = threeCases('h100-pcie-gen5').filter((r) => r.promptTokens >= 4096 && r.promptTokens <= 65536);
+  assert.ok(rows.length >= 10);
+  for (const r of rows) {
+    const measured = r.measured.recomputeS / r.measured.onboardS;
+    const simulated = r.simulated.recomputeS / r.simulated.onboardS;
+    assert.ok(Math.abs(simulated / measured - 1) <= 0.15, `${r.promptTokens}+${r.suffixTokens}: ${simulated} vs ${measured}`);
+  }
+});
