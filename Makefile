@@ -5,7 +5,7 @@ PNPM_VERSION := 12.4.2
 # better-sqlite3 builds against Node's own headers (no download from nodejs.org).
 export npm_config_nodedir ?= $(shell [ -f /usr/include/node/node.h ] && echo /usr)
 
-.PHONY: all deps nats-server chromium build test demo up bench clean
+.PHONY: all deps nats-server chromium build test test-unit test-process test-browser demo up bench clean
 
 all: build
 
@@ -26,8 +26,18 @@ chromium:
 build: deps
 	pnpm exec tsc -b
 
+# Three lanes (scripts/run-tests.mjs): unit first, then process and browser side by side.
 test: build chromium
 	node scripts/run-tests.mjs
+
+test-unit: build
+	node scripts/run-tests.mjs --lane unit
+
+test-process: build
+	node scripts/run-tests.mjs --lane process
+
+test-browser: build chromium
+	node scripts/run-tests.mjs --lane browser
 
 demo: build
 	node apps/cli/dist/src/main.js demo --out demo-out

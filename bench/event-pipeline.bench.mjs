@@ -24,7 +24,11 @@ const ROUNDS = 3;
 const aggRequire = createRequire(join(root, 'services/aggregator/package.json'));
 const load = (spec) => import(pathToFileURL(aggRequire.resolve(spec)).href);
 const testkit = () => import(pathToFileURL(join(root, 'libs/testkit/dist/src/index.js')).href);
-const common = () => import(pathToFileURL(join(root, 'libs/common/dist/src/index.js')).href);
+// @kvbench/common's contracts with @kvbench/bus's names and setup, as one module object.
+const common = async () => ({
+  ...(await import(pathToFileURL(join(root, 'libs/common/dist/src/index.js')).href)),
+  ...(await import(pathToFileURL(join(root, 'libs/bus/dist/src/index.js')).href)),
+});
 const aggregator = () => import(pathToFileURL(join(root, 'services/aggregator/dist/src/index.js')).href);
 
 function sampleEvent(runId, i, envelope) {

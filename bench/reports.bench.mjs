@@ -22,7 +22,11 @@ const REQUESTS = quick ? 10 : 30;
 const CONTEXTS = [32768, 65536, 131072];
 
 const testkit = () => import(pathToFileURL(join(root, 'libs/testkit/dist/src/index.js')).href);
-const common = () => import(pathToFileURL(join(root, 'libs/common/dist/src/index.js')).href);
+// @kvbench/common's contracts with @kvbench/bus's names and setup, as one module object.
+const common = async () => ({
+  ...(await import(pathToFileURL(join(root, 'libs/common/dist/src/index.js')).href)),
+  ...(await import(pathToFileURL(join(root, 'libs/bus/dist/src/index.js')).href)),
+});
 const aggregator = () => import(pathToFileURL(join(root, 'services/aggregator/dist/src/index.js')).href);
 
 /** Deterministic pseudo-random numbers (mulberry32), so every run stores the same data. */

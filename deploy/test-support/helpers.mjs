@@ -10,7 +10,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const DEPLOY = join(ROOT, 'deploy');
 
-const fromCommon = createRequire(join(ROOT, 'libs/common/package.json'));
+// The workload-api depends on every @nats-io package kvbench uses (obj included).
+const fromCommon = createRequire(join(ROOT, 'services/workload-api/package.json'));
 /** nats.js modules as @kvbench/common itself resolves them (same versions as the services). */
 export async function natsModules() {
   const load = (name) => import(pathToFileURL(fromCommon.resolve(name)).href);
@@ -19,7 +20,11 @@ export async function natsModules() {
   );
   return { ...transport, ...jetstream, ...kv, ...obj };
 }
-export const kvbenchCommon = () => import(pathToFileURL(join(ROOT, 'libs/common/dist/src/index.js')).href);
+/** @kvbench/common's contracts and @kvbench/bus's names and setup, as one module object. */
+export const kvbenchCommon = async () => ({
+  ...(await import(pathToFileURL(join(ROOT, 'libs/common/dist/src/index.js')).href)),
+  ...(await import(pathToFileURL(join(ROOT, 'libs/bus/dist/src/index.js')).href)),
+});
 
 export const natsServerBin = () => {
   for (const p of (process.env.PATH ?? '').split(':').concat('/usr/sbin')) {

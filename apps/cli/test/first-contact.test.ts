@@ -59,15 +59,21 @@ describe('first contact: follow at once, agents, cancel, tokens', () => {
     await dir?.cleanup();
   });
 
-  test('submit then open the event stream with no delay, 50 times: every stream opens and ends with the final event', { timeout: 400_000 }, async () => {
+  // The user's flow: submit, then follow at once. It was 50 runs (about 400 s). The defect it guards, the
+  // aggregator answering 404 for a run accepted but not ingested yet, is a race this loop cannot force:
+  // with the wait removed (knownRunOrWait answering 404 at once) 6 follows still passed twice here. The
+  // race is forced step by step in services/aggregator/test/known-run.unit.test.ts (which then fails);
+  // this keeps a few real follows, alternating the two agents, each stream ending with the run's end.
+  const FOLLOWS = 6;
+  test(`submit then open the event stream with no delay, ${FOLLOWS} times: every stream opens and ends with the final event`, { timeout: 400_000 }, async () => {
     const follows: Promise<{ status: number; events: string[] }>[] = [];
-    for (let i = 0; i < 50; i++) {
+    for (let i = 0; i < FOLLOWS; i++) {
       const r = await client.submitRun({ workload_id: workloadId, system_label: i % 2 ? 'c2c' : 'pcie', ...RUN });
       follows.push(followToEnd(`${stack.aggregatorUrl}/runs/${r.run_id}/events`));
     }
     const outcomes = await Promise.all(follows);
-    assert.deepEqual(outcomes.map((o) => o.status), Array(50).fill(200), 'every stream opened');
-    assert.deepEqual(outcomes.map((o) => o.events.at(-1)), Array(50).fill('completed'), 'every stream ended with the run completing');
+    assert.deepEqual(outcomes.map((o) => o.status), Array(FOLLOWS).fill(200), 'every stream opened');
+    assert.deepEqual(outcomes.map((o) => o.events.at(-1)), Array(FOLLOWS).fill('completed'), 'every stream ended with the run completing');
     assert.ok(outcomes.every((o) => o.events[0] === 'state'));
   });
 
@@ -125,7 +131,7 @@ describe('first contact: follow at once, agents, cancel, tokens', () => {
     assert.equal(res.status, 'cancelling');
     const ev = await followToEnd(`${stack.aggregatorUrl}/runs/${r.run_id}/events`);
     assert.equal(ev.events.at(-1), 'cancelled');
-    await waitFor(() => enginesUnder(join(dir.path, 'agent-pcie')) === 0, { timeoutMs: 10_000, what: 'the engine process to be gone' });
+    await waitFor(() => enginesUnder(join(dir.path, 'agent-pcie')) === 0, { timeoutMs: 60_000, what: 'the engine process to be gone' });
     const detail = (await (await fetch(`${stack.aggregatorUrl}/runs/${r.run_id}`, { headers: auth })).json()) as Record<string, any>;
     assert.equal(detail.status, 'cancelled');
     assert.ok(detail.received_samples > 0, 'samples already published are kept with the attempt');
@@ -167,10 +173,10 @@ describe('first contact: follow at once, agents, cancel, tokens', () => {
     assert.equal(doc.runs.pcie?.length, 2, 'one run from --token, one from KVBENCH_TOKEN');
   });
 
-  test('an agent killed with SIGKILL disappears from /agents after its TTL', { timeout: 60_000 }, async () => {
+  test('an agent killed with SIGKILL disappears from /agents after its TTL', { timeout: 180_000 }, async () => {
     const c2c = stack.processes.get('agent-c2c')!;
     c2c.kill('SIGKILL');
-    await waitFor(async () => !(await client.agents()).agents.some((a) => a.system_label === 'c2c'), { timeoutMs: 40_000, intervalMs: 500, what: 'the killed agent to disappear' });
+    await waitFor(async () => !(await client.agents()).agents.some((a) => a.system_label === 'c2c'), { timeoutMs: 150_000, intervalMs: 500, what: 'the killed agent to disappear' });
     assert.ok((await client.agents()).agents.some((a) => a.system_label === 'pcie'), 'the live one stays');
   });
 });

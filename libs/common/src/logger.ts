@@ -1,5 +1,3 @@
-import { pino, type Logger as PinoLogger } from 'pino';
-
 /**
  * The logging interface every library takes. pino (Fastify's logger) satisfies it,
  * so services pass `app.log`; the CLI passes a plain console logger.
@@ -23,12 +21,4 @@ export function consoleLogger(level: 'debug' | 'info' | 'warn' | 'error' = 'info
     process.stderr.write(`${prefix}${lvl === 'info' ? '' : lvl + ': '}${text}\n`);
   };
   return { debug: mk('debug'), info: mk('info'), warn: mk('warn'), error: mk('error') };
-}
-
-/**
- * A service's logger: pino JSON lines on stdout (stderr where stdout is a protocol), the same format Fastify writes, so every
- * process's log reads the same way (and pino-pretty renders any of them).
- */
-export function serviceLogger(level: string, name: string, fd: 1 | 2 = 1): PinoLogger {
-  return pino({ level, name }, pino.destination({ fd, sync: fd === 2 }));
 }

@@ -17,6 +17,7 @@ export { TrtllmStatsReader, type TrtllmReaderOptions } from './stats/trtllm-read
 export { TrtllmWindow, trtllmLogMetrics, type IterationStats, type KvCacheEvent, type KvCacheStats, type KvCacheIterationStats } from './stats/trtllm.js';
 export { joinPerfMetrics, perfEntryFromMetricsHeaders, serverMetrics, type PerfEntry, type JoinCandidate, type ClockRelation } from './stats/perf-metrics.js';
 export { clientOnlyBreakdown, engineBreakdown, requestTokens, type ClientTimes } from './breakdown.js';
+export { bestOffset, relateClocks, type ClockExchange } from './clock-offset.js';
 export { collectEnvironment, parseNvidiaSmiCsv, type EnvironmentInfo, type GpuInfo } from './environment.js';
 export { completionBody, replayWorkload, type ReplayOptions, type CompletedRequest } from './replay.js';
 export { planWorkload, tokenIdBody, type Plan, type PlannedRequest } from './plan.js';

@@ -12,7 +12,6 @@ import { runBenchmark } from '@kvbench/runner';
 import { collector, makeJob, tempDir, tinyWorkload } from './helpers.js';
 import type { Truth } from './timed-trtllm.js';
 
-const MS = 1e-3;
 let engine: ChildProcess;
 let result: RunResultT;
 let truth: Map<number, Truth>;
@@ -36,10 +35,16 @@ after(async () => {
   await dir?.cleanup();
 });
 
-const within = (got: number | null | undefined, want: number, tol: number, what: string) =>
-  assert.ok(typeof got === 'number' && Math.abs(got - want) <= tol, `${what}: ${got} vs ${want} (±${tol})`);
+// Every check below is arithmetic or causality, never a real-clock precision: on a loaded machine the
+// engine's sleeps stretch and the agent's callbacks run late, and none of that may fail the test.
+// Engine-clock spans are differences of the engine's own timestamps, so they equal the truth up to
+// floating-point rounding (EPS); across the two clocks the offset's error is bounded by half the best
+// round trip, which the run reports (clock_error_s). The precision itself is a bench figure.
+const EPS = 1e-9;
+const exactly = (got: number | null | undefined, want: number, what: string) =>
+  assert.ok(typeof got === 'number' && Math.abs(got - want) <= EPS, `${what}: ${got} vs ${want}`);
 
-test('every part within 1 ms of what the engine really did; the parts sum to TTFT', () => {
+test('engine parts are the engine spans exactly; the parts sum to TTFT; the cross-clock parts hold causality', () => {
   RunResult.parse(result);
   assert.equal(result.samples.length, 5);
   for (const s of result.samples) {
@@ -50,27 +55,27 @@ test('every part within 1 ms of what the engine really did; the parts sum to TTF
     assert.equal(b.joined_by, 'id');
     const t = truth.get(Number((s.server as Record<string, unknown>).engine_request_id))!;
     assert.ok(t, `${s.request_id} joined to a real engine request`);
-    within(b.engine_queue_s, t.scheduled - t.arrival, MS, `${s.request_id} engine_queue_s`);
-    within(b.first_token_s, t.firstToken - t.scheduled, MS, `${s.request_id} first_token_s`);
-    // Across the clocks the parts are exact up to the offset's error, bounded by half the best round trip.
+    exactly(b.engine_queue_s, t.scheduled - t.arrival, `${s.request_id} engine_queue_s`);
+    exactly(b.first_token_s, t.firstToken - t.scheduled, `${s.request_id} first_token_s`);
     const err = b.clock_error_s!;
-    assert.ok(err >= 0 && err < 0.05, `clock error bound ${err}`);
-    // Written → arrival holds the loopback hop (≥ 0) and the engine's work before its executor; first
-    // token → first text holds the engine's write and the hop back (and the agent's event loop, ≥ 0).
-    assert.ok(b.to_engine_s! >= t.arrival - t.received - err - MS, `${s.request_id} to_engine_s ${b.to_engine_s} ≥ ${t.arrival - t.received}`);
-    assert.ok(b.to_client_s! >= t.firstTokenWritten - t.firstToken - err - MS, `${s.request_id} to_client_s ${b.to_client_s}`);
+    assert.ok(err >= 0, `clock error bound ${err}`);
+    // First token → first text holds the engine's write and the hop back: the client reads the chunk only
+    // after the engine wrote it, so up to the offset's error it is at least that write.
+    assert.ok(b.to_client_s! >= t.firstTokenWritten - t.firstToken - err - EPS, `${s.request_id} to_client_s ${b.to_client_s}`);
     const sum = BREAKDOWN_PARTS.reduce((a, k) => a + (b[k] as number), 0);
-    within(sum, s.ttft_s!, MS, `${s.request_id} Σ parts vs ttft_s`);
+    exactly(sum, s.ttft_s!, `${s.request_id} Σ parts vs ttft_s`);
     // A real engine does not split onboarding from prefill: null, with the reason.
     assert.equal(b.onboard_s, null);
     assert.match(b.null_reasons.onboard_s ?? '', /do not split/);
   }
 });
 
-test('the engine clock is related through /steady_clock_offset to within 1 ms of the true shift', () => {
-  // Agent and engine share this host's CLOCK_MONOTONIC; the engine reports it shifted by 5000 s.
+test('the engine clock is related through /steady_clock_offset: the true shift lies within the reported error bound', () => {
+  // Agent and engine share this host's CLOCK_MONOTONIC; the engine reports it shifted by 5000 s. NTP's
+  // bound is exact whatever the load: the true offset is within half the kept exchange's round trip.
   const join = (result.run_meta as Record<string, any>).perf_metrics_join;
-  within(join.clock_offset_s, 5000, MS, 'estimated offset');
+  const err = result.samples[0]!.breakdown!.clock_error_s!;
+  assert.ok(Math.abs(join.clock_offset_s - 5000) <= err + EPS, `estimated offset ${join.clock_offset_s}, error bound ${err}`);
   assert.equal(join.joined, 5);
 });
 
@@ -81,12 +86,14 @@ test('a client kept waiting by the concurrency cap shows it in client_wait_s, no
   // (The first request's wait is its connection set-up: the keep-alive pool starts empty.)
   assert.ok(batch0[0]!.breakdown!.client_wait_s! < batch0[0]!.latency_s!);
   for (let k = 1; k < batch0.length; k++) {
-    // With one request in flight the k-th cannot be written before the (k−1)-th ended: its wait holds that
-    // request's whole latency (plus the agent's own work between them, which is client wait too).
-    assert.ok(batch0[k]!.breakdown!.client_wait_s! >= batch0[k - 1]!.latency_s! - MS, `request ${k} waited for request ${k - 1}`);
-    assert.ok(batch0[k]!.breakdown!.client_wait_s! > 0.08, 'the wait is at least a whole previous request');
-    // The engine saw it only once written: its queue is its own, not the client's wait.
-    assert.ok(batch0[k]!.breakdown!.engine_queue_s! < batch0[k]!.breakdown!.client_wait_s!);
+    // Causality on the agent's clock: the k-th is written only after the (k−1)-th ended, so release +
+    // wait reaches past the previous release + latency (scheduled_at_s and the spans share one clock).
+    const prev = batch0[k - 1]!;
+    const cur = batch0[k]!;
+    assert.ok(cur.scheduled_at_s + cur.breakdown!.client_wait_s! >= prev.scheduled_at_s + prev.latency_s! - EPS, `request ${k} waited for request ${k - 1}`);
+    // The engine saw it only once written: its queue is its own span, not the client's wait.
+    const t = truth.get(Number((cur.server as Record<string, unknown>).engine_request_id))!;
+    exactly(cur.breakdown!.engine_queue_s, t.scheduled - t.arrival, `request ${k} engine_queue_s`);
   }
 });
 

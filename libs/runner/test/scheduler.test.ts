@@ -112,7 +112,13 @@ test('multiturn on the simulator: ids sent are the document segments, sessions c
   const later = result.samples.filter((s) => s.scenario!.turn! > 1);
   assert.ok(later.every((s) => (s.cached_tokens ?? 0) >= 1024), 'history reused');
   const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-  assert.ok(median(later.map((s) => s.ttft_s!)) < firstTurn[0]!.ttft_s!, 'later turns faster than a cold first turn');
+  // Compared on the simulator's modelled prefill (its /perf_metrics sim.prefill_s), not the client's real
+  // TTFT: on a loaded machine real delays can swamp the modelled difference.
+  const prefill = (s: Sample) => {
+    assert.equal(typeof s.breakdown?.prefill_s, 'number', `${s.request_id} prefill_s: ${s.breakdown?.null_reasons.prefill_s}`);
+    return s.breakdown!.prefill_s!;
+  };
+  assert.ok(median(later.map(prefill)) < prefill(firstTurn[0]!), 'later turns prefill less than a cold first turn');
 });
 
 test('docqa with Poisson arrivals: released at the planned times, capped; a miscounting engine makes that sample an error', async () => {

@@ -1,3 +1,4 @@
+import { closeOnSignals } from '@kvbench/processes';
 import { buildApp } from './app.js';
 import { loadAggregatorConfig } from './config.js';
 
@@ -5,21 +6,7 @@ import { loadAggregatorConfig } from './config.js';
 async function main(): Promise<void> {
   const config = loadAggregatorConfig();
   const app = await buildApp(config);
-  let closing = false;
-  const shutdown = (signal: string) => {
-    if (closing) return;
-    closing = true;
-    app.log.info({ signal }, 'shutting down: stop consuming, commit, drain NATS, close the database');
-    app.close().then(
-      () => process.exit(0),
-      (err) => {
-        app.log.error({ err }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGINT', () => shutdown('SIGINT'));
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  closeOnSignals(() => app.close(), app.log, 'shutting down: stop consuming, commit, drain NATS, close the database');
   await app.listen({ port: config.port, host: config.host });
 }
 

@@ -1,7 +1,8 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { eventSubject, type RunEvent } from '@kvbench/common';
+import { type RunEvent } from '@kvbench/common';
+import { eventSubject } from '@kvbench/bus';
 import type { FastifyInstance } from 'fastify';
 import { decodeEvent } from '../src/ingest/decode.js';
 import { getJson, startHarness, waitForRunStatus, type Harness } from './harness.js';

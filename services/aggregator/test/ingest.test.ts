@@ -1,6 +1,7 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { AGGREGATOR_CONSUMER, EVENTS_STREAM, ResultsDocument, eventSubject } from '@kvbench/common';
+import { ResultsDocument } from '@kvbench/common';
+import { AGGREGATOR_CONSUMER, EVENTS_STREAM, eventSubject } from '@kvbench/bus';
 import { waitFor } from '@kvbench/testkit';
 import { jetstreamManager } from '@nats-io/jetstream';
 import type { FastifyInstance } from 'fastify';

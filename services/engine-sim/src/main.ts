@@ -3,7 +3,8 @@
  * The simulator process, started like trtllm-serve (see cli-args.ts). Prints
  * `listening on http://HOST:PORT` on stdout once ready, so a launcher can learn a port 0 choice.
  */
-import { serviceLogger, KvbenchError } from '@kvbench/common';
+import { KvbenchError } from '@kvbench/common';
+import { closeOnSignals, serviceLogger } from '@kvbench/processes';
 import { loadSimEnv, parseSimArgs, USAGE, wantsHelp } from './cli-args.js';
 import { startSimServer } from './server.js';
 
@@ -32,18 +33,7 @@ async function main(): Promise<void> {
     return fail(err, false);
   }
   process.stdout.write(`listening on ${server.url}\n`);
-  let closing = false;
-  const stop = (sig: string) => {
-    if (closing) return;
-    closing = true;
-    log.info({ signal: sig }, 'shutting down');
-    server.close().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
-  };
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGTERM', () => stop('SIGTERM'));
+  closeOnSignals(() => server.close(), log);
 }
 
 void main();

@@ -3,7 +3,8 @@ import { constants as fsConstants } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import type { KV } from '@nats-io/kv';
-import { AGENT_HEARTBEAT_MS, AgentInfo, type AgentState, type EngineKind, type Logger } from '@kvbench/common';
+import { AgentInfo, type AgentState, type EngineKind, type Logger } from '@kvbench/common';
+import { AGENT_HEARTBEAT_MS } from '@kvbench/bus';
 import { collectEnvironment, kvbenchVersion } from '@kvbench/runner';
 
 /** Subject-safe id, unique per process: label, host and pid. */

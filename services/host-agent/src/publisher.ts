@@ -1,5 +1,6 @@
 import type { JetStreamClient } from '@nats-io/jetstream';
-import { BusError, eventSubject, type Logger, type RunEvent } from '@kvbench/common';
+import { BusError, type Logger, type RunEvent } from '@kvbench/common';
+import { eventSubject } from '@kvbench/bus';
 
 /**
  * Publishes run events on JetStream. Each event gets a msgID that is the same on
@@ -42,6 +43,8 @@ export class EventPublisher {
         return `${base}.${e.sample.request_id}`;
       case 'engine_stats':
         return e.final ? `${base}.final` : `${base}.${++this.statsSeq}`;
+      case 'telemetry':
+        return `${base}.${e.chunk}`;
       default:
         return base;
     }

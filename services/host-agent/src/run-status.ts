@@ -1,5 +1,6 @@
 import type { KV } from '@nats-io/kv';
-import { RunStatus, changeRunStatus, type Job, type Logger } from '@kvbench/common';
+import { RunStatus, type Job, type Logger } from '@kvbench/common';
+import { changeRunStatus } from '@kvbench/bus';
 
 type StatusPatch = Partial<Pick<RunStatus, 'status' | 'attempt' | 'expected_samples' | 'error'>>;
 

@@ -1,4 +1,5 @@
-import { connectNats, serviceLogger } from '@kvbench/common';
+import { closeOnSignals, serviceLogger } from '@kvbench/processes';
+import { connectNats } from '@kvbench/bus';
 import { agentConfigFromEnv } from './config.js';
 import { HostAgent } from './agent.js';
 
@@ -8,14 +9,7 @@ const log = serviceLogger(config.logLevel, `agent-${config.systemLabel}`);
 const nc = await connectNats(config.nats, `kvbench-agent-${config.systemLabel}`);
 const agent = await HostAgent.start(config, { nc, log });
 
-let closing = false;
-const close = async (signal: string) => {
-  if (closing) return;
-  closing = true;
-  log.info({ signal }, 'stopping');
+closeOnSignals(async () => {
   await agent.stop();
   await nc.drain();
-  process.exit(0);
-};
-process.on('SIGINT', () => void close('SIGINT'));
-process.on('SIGTERM', () => void close('SIGTERM'));
+}, log, 'stopping');

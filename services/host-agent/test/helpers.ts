@@ -1,7 +1,8 @@
 import { jetstream, DeliverPolicy } from '@nats-io/jetstream';
 import { Objm } from '@nats-io/obj';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { EVENTS_STREAM, RunEvent, WORKLOADS_BUCKET, jobSubject, newRunId, type Job, type WorkloadDocument } from '@kvbench/common';
+import { RunEvent, newRunId, type Job, type WorkloadDocument } from '@kvbench/common';
+import { EVENTS_STREAM, WORKLOADS_BUCKET, jobSubject } from '@kvbench/bus';
 import { generateWorkload, serializeWorkload, workloadId } from '@kvbench/workload';
 
 export async function storeWorkload(nc: NatsConnection, doc: WorkloadDocument): Promise<string> {

@@ -1,3 +1,4 @@
+import { closeOnSignals } from '@kvbench/processes';
 import { buildApp } from './app.js';
 import { loadApiConfig } from './config.js';
 
@@ -11,22 +12,8 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const app = await buildApp(config);
-  let closing = false;
-  const shutdown = (signal: string) => {
-    if (closing) return;
-    closing = true;
-    app.log.info({ signal }, 'shutting down');
-    // close() runs onClose hooks: the NATS plugin drains its connection there.
-    app.close().then(
-      () => process.exit(0),
-      (err) => {
-        app.log.error({ err }, 'error while closing');
-        process.exit(1);
-      },
-    );
-  };
-  process.once('SIGINT', () => shutdown('SIGINT'));
-  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  // close() runs onClose hooks: the NATS plugin drains its connection there.
+  closeOnSignals(() => app.close(), app.log);
   await app.listen({ port: config.port, host: config.host });
 }
 

@@ -1,17 +1,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startNatsServer, type NatsServerHandle } from '@kvbench/testkit';
-import {
-  DEFAULT_OUTPUT_TOKENS,
-  EVENTS_STREAM,
-  JOBS_STREAM,
-  Job,
-  RUNS_BUCKET,
-  RunAcceptedEvent,
-  RunStatus,
-  agentConsumerName,
-  eventSubject,
-} from '@kvbench/common';
+import { DEFAULT_OUTPUT_TOKENS, Job, RunAcceptedEvent, RunStatus } from '@kvbench/common';
+import { EVENTS_STREAM, JOBS_STREAM, RUNS_BUCKET, agentConsumerName, eventSubject } from '@kvbench/bus';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';

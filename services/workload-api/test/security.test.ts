@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { startNatsServer, tempDir, type NatsServerHandle } from '@kvbench/testkit';
 import { ConfigError } from '@kvbench/common';
 import { loadApiConfig } from '@kvbench/workload-api';
-import { TokenSet } from '../src/auth.js';
+import { TokenSet } from '../src/plugins/auth.js';
 import { auth, SMALL_PARAMS, startApi, type Api } from './helpers.js';
 
 const WRITE = 'w-8c1f0e6b7d2a4e59b3c1';

@@ -1,7 +1,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startNatsServer, type NatsServerHandle } from '@kvbench/testkit';
-import { WORKLOADS_BUCKET, WorkloadDocument, WorkloadSummary } from '@kvbench/common';
+import { WorkloadDocument, WorkloadSummary } from '@kvbench/common';
+import { WORKLOADS_BUCKET } from '@kvbench/bus';
 import { generateWorkload, toSeedFormat } from '@kvbench/workload';
 import { Objm } from '@nats-io/obj';
 import { natsClient, SMALL_PARAMS, startApi, type Api } from './helpers.js';

@@ -1,4 +1,5 @@
-import { EVENTS_STREAM, ensureAggregatorConsumer, type Logger, type RunEvent } from '@kvbench/common';
+import { type Logger, type RunEvent } from '@kvbench/common';
+import { EVENTS_STREAM, ensureAggregatorConsumer } from '@kvbench/bus';
 import type { ConsumerMessages, JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
 import type { IngestSettings } from '../config.js';
 import type { EventWriter } from '../store/writer.js';

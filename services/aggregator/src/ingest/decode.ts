@@ -1,4 +1,5 @@
-import { RunEvent, describeZodError, eventSubject } from '@kvbench/common';
+import { RunEvent, describeZodError } from '@kvbench/common';
+import { eventSubject } from '@kvbench/bus';
 
 // One decoder for every message: creating one per message showed in profiles.
 const utf8 = new TextDecoder('utf-8', { fatal: true });

@@ -24,12 +24,11 @@ export default fp<AuthPluginOptions>(
       if (req.method === 'OPTIONS' || OPEN_PATHS.has(req.url.split('?')[0]!)) return;
       const header = req.headers.authorization ?? '';
       const m = /^Bearer\s+(.+)$/i.exec(header);
-      if (!m) {
-        reply.header('www-authenticate', 'Bearer');
-        return reply.code(401).send({ error: 'UNAUTHORIZED', message: 'bearer token required' });
-      }
-      if (!tokenMatches(m[1]!.trim(), expected)) {
-        return reply.code(403).send({ error: 'FORBIDDEN', message: 'token not accepted' });
+      // A missing and a wrong token are the same answer (401, as the workload-api gives): the
+      // client lacks valid credentials either way; 403 is for a valid token without the right.
+      if (!m || !tokenMatches(m[1]!.trim(), expected)) {
+        reply.header('www-authenticate', 'Bearer realm="kvbench"');
+        return reply.code(401).send({ error: 'UNAUTHORIZED', message: m ? 'invalid bearer token' : 'bearer token required' });
       }
     });
   },

@@ -1,5 +1,6 @@
 import fp from 'fastify-plugin';
-import { connectNats, serveClock, setupBus, type NatsSettings } from '@kvbench/common';
+import { type NatsSettings } from '@kvbench/common';
+import { connectNats, serveClock, setupBus } from '@kvbench/bus';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { jetstream, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 

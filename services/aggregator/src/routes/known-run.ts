@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import { EVENTS_STREAM, NotFoundError, eventSubject } from '@kvbench/common';
+import { NotFoundError } from '@kvbench/common';
+import { EVENTS_STREAM, eventSubject } from '@kvbench/bus';
 import type { RunDetail } from '../api-schemas.js';
 import { getRun } from '../store/runs.js';
 

@@ -3,7 +3,8 @@ import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManage
 import { Kvm, type KV } from '@nats-io/kv';
 import { Objm, type ObjectStore } from '@nats-io/obj';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { RUNS_BUCKET, WORKLOADS_BUCKET, connectNats, ensureStreams, openAgentsBucket, type NatsSettings } from '@kvbench/common';
+import { type NatsSettings } from '@kvbench/common';
+import { RUNS_BUCKET, WORKLOADS_BUCKET, connectNats, ensureStreams, openAgentsBucket } from '@kvbench/bus';
 
 /** Everything the routes need from NATS. */
 export interface Bus {

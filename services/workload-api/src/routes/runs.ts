@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { ErrorBody } from '../http-errors.js';
-import { cancelRun, getRunStatus, listRuns, liveAgents, submitRun, type RunsContext } from '../runs.js';
+import { cancelRun, getRunStatus, listRuns, liveAgents, submitRun, type RunsContext } from '../runs/index.js';
 import { AgentList, CancelResult, ListRunsQuery, RunAccepted, RunIdParams, RunList, RunRequest, RunStatusBody } from '../schemas.js';
 
 export const runRoutes: FastifyPluginAsyncZod<{ context: () => RunsContext }> = async (app, opts) => {

@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
+import fp from 'fastify-plugin';
 import { AuthError } from '@kvbench/common';
-import type { AuthSettings } from './config.js';
+import type { AuthSettings } from '../config.js';
 
 /** What a request needs: reads are GET/HEAD, everything else mutates. */
 export type Access = 'read' | 'write';
@@ -64,3 +65,31 @@ export function accessFor(method: string): Access | 'none' {
   if (method === 'OPTIONS') return 'none'; // CORS preflight carries no credentials
   return method === 'GET' || method === 'HEAD' ? 'read' : 'write';
 }
+
+/** Paths anyone may read even when READS_REQUIRE_AUTH: liveness and the API description. */
+const PUBLIC_PATHS = [/^\/health$/, /^\/openapi\.json$/, /^\/docs(\/|$)/];
+
+export interface AuthPluginOptions {
+  auth: AuthSettings;
+}
+
+/**
+ * Every request passes the Authorizer before routing: writes need a write token, reads a read
+ * token when READS_REQUIRE_AUTH. A missing or unknown token is 401; a read-only token on a write is 403.
+ */
+export default fp<AuthPluginOptions>(
+  async (app, opts) => {
+    const authorizer = new Authorizer(opts.auth);
+    if (authorizer.open) {
+      app.log.warn('no AUTH_TOKENS configured: anyone who can reach this server can create workloads and submit runs');
+    }
+    app.addHook('onRequest', async (req) => {
+      const access = accessFor(req.method);
+      if (access === 'none') return;
+      const path = req.url.split('?')[0] ?? '';
+      if (access === 'read' && PUBLIC_PATHS.some((p) => p.test(path))) return;
+      authorizer.check(access, req.headers.authorization);
+    });
+  },
+  { name: 'auth' },
+);

@@ -1,9 +1,8 @@
 import { connect, type NatsConnection, type ConnectionOptions } from '@nats-io/transport-node';
 import { AckPolicy, DeliverPolicy, RetentionPolicy, StorageType, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
-import type { NatsSettings } from './config.js';
 import { readFileSync } from 'node:fs';
 import { credsAuthenticator } from '@nats-io/transport-node';
-import { BusError } from './errors.js';
+import { BusError, type NatsSettings } from '@kvbench/common';
 import { Kvm, type KV } from '@nats-io/kv';
 
 /** Names on the bus. Everything kvbench puts on NATS is named here. */

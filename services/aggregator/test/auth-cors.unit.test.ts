@@ -18,12 +18,13 @@ after(async () => {
 const readOnlyApp = (env: Record<string, string>) =>
   buildApp(loadAggregatorConfig({ DB_PATH: join(dir.path, 'auth.sqlite'), ...env }), { ingest: false, logger: false });
 
-test('READ_TOKEN protects reads: 401 without a token, 403 with a wrong one; /health stays open', async () => {
+test('READ_TOKEN protects reads: 401 without a token and with a wrong one; /health stays open', async () => {
   const app = await readOnlyApp({ READ_TOKEN: 's3cret-token' });
   try {
     assert.equal((await app.inject({ url: '/runs' })).statusCode, 401);
-    assert.equal((await app.inject({ url: '/runs' })).headers['www-authenticate'], 'Bearer');
-    assert.equal((await app.inject({ url: '/results', headers: { authorization: 'Bearer wrong' } })).statusCode, 403);
+    assert.equal((await app.inject({ url: '/runs' })).headers['www-authenticate'], 'Bearer realm="kvbench"');
+    assert.equal((await app.inject({ url: '/results', headers: { authorization: 'Bearer wrong' } })).headers['www-authenticate'], 'Bearer realm="kvbench"');
+    assert.equal((await app.inject({ url: '/results', headers: { authorization: 'Bearer wrong' } })).statusCode, 401);
     assert.equal((await app.inject({ url: '/results', headers: { authorization: 'Basic czNjcmV0' } })).statusCode, 401);
     assert.equal((await app.inject({ url: '/results', headers: { authorization: 'Bearer s3cret-token' } })).statusCode, 200);
     assert.equal((await app.inject({ url: '/openapi.json' })).statusCode, 401);

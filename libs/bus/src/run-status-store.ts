@@ -1,5 +1,5 @@
 import type { KV } from '@nats-io/kv';
-import { RunStatus } from './schemas/status.js';
+import { RunStatus } from '@kvbench/common';
 
 /** A run's status entry and its revision; null when absent or not a RunStatus. */
 export async function readRunStatusEntry(kv: KV, runId: string): Promise<{ status: RunStatus; revision: number } | null> {

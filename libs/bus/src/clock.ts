@@ -26,19 +26,28 @@ export function serveClock(nc: NatsConnection, reference = 'aggregator'): Subscr
   });
 }
 
-/** Several exchanges; keep the one with the smallest round trip (least queueing noise). */
-export async function measureClockOffset(nc: NatsConnection, exchanges = 8, timeoutMs = 2000): Promise<ClockOffset | null> {
+/**
+ * Several exchanges; keep the one with the smallest round trip (least queueing noise). `wallClock` is
+ * injectable so tests check the arithmetic: the reference's reading lies between t0 and t3, so the
+ * true offset is within ±rtt/2 of the estimate whatever the delays.
+ */
+export async function measureClockOffset(
+  nc: Pick<NatsConnection, 'request'>,
+  exchanges = 8,
+  timeoutMs = 2000,
+  wallClock: () => number = Date.now,
+): Promise<ClockOffset | null> {
   let best: { offset: number; rtt: number; reference: string } | null = null;
   let n = 0;
   for (let i = 0; i < exchanges; i++) {
-    const t0 = Date.now();
+    const t0 = wallClock();
     let reply;
     try {
       reply = await nc.request(CLOCK_SUBJECT, '', { timeout: timeoutMs });
     } catch {
       continue;
     }
-    const t3 = Date.now();
+    const t3 = wallClock();
     const body = reply.json<{ now_ms: number; reference?: string }>();
     if (typeof body?.now_ms !== 'number') continue;
     n++;

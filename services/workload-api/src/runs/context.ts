@@ -1,0 +1,20 @@
+import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
+import type { KV } from '@nats-io/kv';
+import type { ObjectStore } from '@nats-io/obj';
+import type { Limits } from '../config.js';
+
+export interface RunsContext {
+  js: JetStreamClient;
+  jsm: JetStreamManager;
+  runs: KV;
+  /** Presence of host agents (AgentInfo by agent id). */
+  agents: KV;
+  workloads: ObjectStore;
+  limits: Limits;
+  allowEngineLaunchCommand: boolean;
+  aggregatorUrl?: string | undefined;
+  now: () => Date;
+  /** Labels whose durable job consumer this process has already ensured. */
+  ensuredLabels: Set<string>;
+}
+
