@@ -203,6 +203,21 @@ function offloadVsRecompute(raw: ProbeRaw, warnings: string[]): NonNullable<Prof
   };
 }
 
+/** The probe's batched passes as the simulator's compute.batched table (batched.ts prices iterations from it). */
+function batchedTable(raw: ProbeRaw): NonNullable<Profile['compute']['batched']> | undefined {
+  const b = raw.batched[0];
+  if (!b) return undefined;
+  const chunks = b.chunks.filter((c) => c.finite_output).map((c) => [c.new, c.k, c.seconds] as [number, number, number]);
+  if (chunks.length < 2 || !chunks.some(([, k]) => k === 1)) return undefined;
+  return {
+    shape: b.shape,
+    tp: 1,
+    chunks,
+    mixed: b.mixed.filter((m) => m.finite_output).map((m) => [m.new, m.decodes, m.context, m.seconds] as [number, number, number, number]),
+    attention: b.attention.split(' (')[0]!,
+  };
+}
+
 function linkKind(raw: ProbeRaw): string {
   const g = raw.environment.gpus[0];
   if (g && g.pcie_gen_max && g.pcie_width_max) return `PCIe Gen${g.pcie_gen_max} x${g.pcie_width_max}`;
@@ -281,6 +296,7 @@ export function buildProfile(raw: ProbeRaw, opts: BuildProfileOptions): BuiltPro
 
   const prefillCached = cachedPrefillTables(raw, opts.cachedPrefillFrom, warnings);
   const ovr = offloadVsRecompute(raw, warnings);
+  const batched = batchedTable(raw);
   const cachedSource = opts.cachedPrefillFrom?.rawSource ?? rawSource;
 
   const memoryGB = gpu?.memory_total_mib ? round((gpu.memory_total_mib * 2 ** 20) / 1e9, 2) : round(env.device.total_memory_bytes / 1e9, 2);
@@ -309,6 +325,7 @@ export function buildProfile(raw: ProbeRaw, opts: BuildProfileOptions): BuiltPro
       memory_GB: memoryGB,
       prefill,
       ...(prefillCached.length ? { prefill_cached: prefillCached } : {}),
+      ...(batched ? { batched } : {}),
       decode: { effective_hbm_GBps: fit.effective_hbm_GBps, step_overhead_s: fit.step_overhead_s },
     },
     sources: [
@@ -337,6 +354,7 @@ export function buildProfile(raw: ProbeRaw, opts: BuildProfileOptions): BuiltPro
               : 'full-model seconds as the probe computed them',
           }]
         : []),
+      ...(batched ? [{ what: 'compute.batched', source: `${rawSource} (batched)`, note: `one pass of k chunks, and a chunk with B decodes at context C, linear layers fused; ${batched.attention}` }] : []),
       ...(ovr ? [{ what: 'measured.offload_vs_recompute', source: `${rawSource} (offload_vs_recompute.rows)`, note: 'the three cases as measured; validate.ts sets the model beside them' }] : []),
       {
         what: 'compute.decode',
