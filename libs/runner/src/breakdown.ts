@@ -62,15 +62,15 @@ export function engineBreakdown(e: PerfEntry, t: ClientTimes, clock: ClockRelati
   if (to_client_s === null)
     null_reasons.to_client_s = clock.offsetS === null ? unrelated : firstText === null ? 'no generated text reached the client' : "the engine's entry has no first_token_time";
 
-  // A part spanning the two clocks can come out below zero by the clock relation's error (or the
-  // nanosecond rounding of a virtual clock): that is zero. Anything more negative is not a duration
-  // kvbench can vouch for (the clocks disagree, or the engine stamped a time before the request
-  // reached it): null with the reason, never a negative figure.
-  const slack = Math.max(1e-6, clock.errorS ?? 0) / timeScale;
+  // A part below zero by no more than rounding (the virtual clock's nanoseconds; 1 µs) is zero.
+  // Anything more negative is not a duration kvbench can vouch for (the clocks disagree within
+  // their error bound, or a stamp came late on a starved event loop): null with the reason, never
+  // a negative figure (clamping it would break Σ parts = TTFT by as much).
+  const slack = 1e-6 / timeScale;
   const nonNegative = (k: string, v: number | null): number | null => {
     if (v === null || v >= 0) return v;
     if (v >= -slack) return 0;
-    null_reasons[k] = `came out negative (${(v * 1e3).toFixed(3)} ms) beyond the clock relation's error (${(slack * 1e3).toFixed(3)} ms): the engine's and the client's timestamps disagree (${clock.how})`;
+    null_reasons[k] = `came out negative (${(v * 1e3).toFixed(3)} ms; clock relation's error ${((clock.errorS ?? 0) * 1e3 / timeScale).toFixed(3)} ms): the engine's and the client's timestamps disagree by more than rounding (${clock.how})`;
     return null;
   };
   const out: TtftBreakdown = {
