@@ -106,6 +106,29 @@ export const CachedPrefillTable = z
   .strict();
 export type CachedPrefillTable = z.infer<typeof CachedPrefillTable>;
 
+/**
+ * Passes holding several requests, as the probe's `batched` section measures them (one forward pass,
+ * linear layers fused over every row): `chunks` `[tokens per chunk n, chunks k, seconds]` (k new
+ * sequences of n tokens, nothing cached); `mixed` `[chunk tokens n (0: the decodes alone), decodes B,
+ * context C of each decode, seconds]`. The simulator prices an iteration from their ratios to the
+ * parts timed alone (timing.ts), not as the sum of its chunks.
+ */
+export const BatchedTable = z
+  .object({
+    shape: z.string().min(1),
+    tp: z.number().int().positive().default(1),
+    chunks: z.array(z.tuple([z.number().int().positive(), z.number().int().positive(), z.number().positive()])).min(2)
+      .refine((t) => t.some(([, k]) => k === 1), 'needs chunks timed alone (k = 1)'),
+    mixed: z.array(z.tuple([z.number().int().nonnegative(), z.number().int().positive(), z.number().int().positive(), z.number().positive()])).default([]),
+    /** The GPU the table was measured on, when it is not the profile's own. */
+    measured_on: z.string().optional(),
+    /** The attention kernel the probe used. */
+    attention: z.string().optional(),
+    note: z.string().optional(),
+  })
+  .strict();
+export type BatchedTable = z.infer<typeof BatchedTable>;
+
 export const ComputeProfile = z
   .object({
     /** Free text: "H100 80GB HBM3 (Hopper)". */
@@ -118,6 +141,8 @@ export const ComputeProfile = z
     prefill: z.array(PrefillReference).min(1),
     /** Prefill with a cached prefix, per reference shape; when present it times every prefill chunk. */
     prefill_cached: z.array(CachedPrefillTable).optional(),
+    /** Batched passes (several chunks, chunks with decodes); without it an iteration costs the sum of its parts. */
+    batched: BatchedTable.optional(),
     decode: z
       .object({
         /**

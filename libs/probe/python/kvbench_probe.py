@@ -74,7 +74,7 @@ EXIT_NO_TORCH = 3
 EXIT_NO_CUDA = 4
 EXIT_USAGE = 2
 
-ALL_SECTIONS = ("link", "blocks", "bidir", "d2d", "compute", "cached_prefill", "offload_vs_recompute")
+ALL_SECTIONS = ("link", "blocks", "bidir", "d2d", "compute", "cached_prefill", "offload_vs_recompute", "batched")
 
 
 def log(msg):
@@ -922,23 +922,57 @@ class PagedKV:
 
 
 def attention_candidates(torch):
-    """Ways to run attention of n new queries over c cached + n new keys, causal aligned to the last query."""
+    """Ways to run attention of n new queries over c cached + n new keys, causal aligned to the last query.
+    Every one is checked against a float32 reference and the passing ones are timed (pick_attention):
+    cuDNN's fused attention and FlashAttention-3 where this PyTorch has them, PyTorch's FlashAttention-2."""
     F = torch.nn.functional
     cands = []
+    try:
+        from torch.nn.attention import SDPBackend, sdpa_kernel  # noqa: PLC0415
+        from torch.nn.attention.bias import causal_lower_right  # noqa: PLC0415
+    except ImportError:
+        SDPBackend = sdpa_kernel = causal_lower_right = None
+    try:
+        import flash_attn_interface  # noqa: PLC0415 - FlashAttention-3 (hopper/), when installed
+
+        def fa3(q, k, v):
+            o = flash_attn_interface.flash_attn_func(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2), causal=True)
+            o = o[0] if isinstance(o, tuple) else o
+            return o.transpose(1, 2)
+
+        cands.append(("fa3: flash_attn_interface.flash_attn_func (FlashAttention-3, causal aligned to the last query, GQA in the kernel)", fa3))
+    except ImportError:
+        pass
+    if sdpa_kernel is not None:
+        def cudnn_lower_right(q, k, v):
+            with sdpa_kernel([SDPBackend.CUDNN_ATTENTION]):
+                return F.scaled_dot_product_attention(q, k, v, attn_mask=causal_lower_right(q.shape[-2], k.shape[-2]), enable_gqa=True)
+
+        cands.append(("cudnn: scaled_dot_product_attention on SDPBackend.CUDNN_ATTENTION, causal_lower_right, enable_gqa (K/V read in place)", cudnn_lower_right))
+
+        def cudnn_causal(q, k, v):
+            with sdpa_kernel([SDPBackend.CUDNN_ATTENTION]):
+                return F.scaled_dot_product_attention(q, k, v, is_causal=True, enable_gqa=True)
+
+        cands.append(("cudnn-causal: scaled_dot_product_attention on SDPBackend.CUDNN_ATTENTION, is_causal, enable_gqa (K/V read in place)", cudnn_causal))
+
+        def cudnn_contig(q, k, v):
+            rep = q.shape[1] // k.shape[1]
+            with sdpa_kernel([SDPBackend.CUDNN_ATTENTION]):
+                return F.scaled_dot_product_attention(q, k.repeat_interleave(rep, 1), v.repeat_interleave(rep, 1),
+                                                      attn_mask=causal_lower_right(q.shape[-2], k.shape[-2]))
+
+        cands.append(("cudnn-gathered: SDPBackend.CUDNN_ATTENTION, causal_lower_right, K/V heads repeated (one gather per layer counted)", cudnn_contig))
 
     def aten_flash(q, k, v):
         return torch.ops.aten._scaled_dot_product_flash_attention(q, k, v, 0.0, True, False)[0]
 
     cands.append(("flash: torch.ops.aten._scaled_dot_product_flash_attention (PyTorch's FlashAttention-2; causal aligned to the last query; GQA in the kernel; K/V read in place from the paged pool)", aten_flash))
-    try:
-        from torch.nn.attention.bias import causal_lower_right  # noqa: PLC0415
-
+    if causal_lower_right is not None:
         def sdpa_lower_right(q, k, v):
             return F.scaled_dot_product_attention(q, k, v, attn_mask=causal_lower_right(q.shape[-2], k.shape[-2]), enable_gqa=True)
 
         cands.append(("sdpa: scaled_dot_product_attention with causal_lower_right, enable_gqa (K/V read in place)", sdpa_lower_right))
-    except ImportError:
-        pass
 
     def flash_gathered(q, k, v):
         return torch.ops.aten._scaled_dot_product_flash_attention(q, k.contiguous(), v.contiguous(), 0.0, True, False)[0]
@@ -952,7 +986,7 @@ def check_attention(torch, fn, nq, nkv, d):
     g = torch.Generator(device="cuda")
     g.manual_seed(7)
     worst = 0.0
-    for c, n in ((0, 96), (160, 40), (255, 1), (1000, 24)):
+    for c, n in ((0, 96), (160, 40), (255, 1), (1000, 24), (0, 1)):
         T = c + n
         buf = torch.randn(T, 3, 2, nkv, d, generator=g, device="cuda", dtype=torch.bfloat16)
         k = buf[:, 1, 0].unsqueeze(0).transpose(1, 2)
@@ -973,19 +1007,63 @@ def check_attention(torch, fn, nq, nkv, d):
     return worst
 
 
+# Cells the passing kernels are timed on to choose the fastest: a long prefix and a whole long prompt.
+ATTENTION_BENCH_CELLS = ((16384, 2048), (0, 16384))
+
+
+def time_attention(torch, fn, nq, nkv, d, c, n, reps=5):
+    """Median device time of one attention call of n queries over c + n keys (strided K/V like the pool's)."""
+    buf = torch.randn(c + n, 2, nkv, d, device="cuda", dtype=torch.bfloat16)
+    k = buf[:, 0].unsqueeze(0).transpose(1, 2)
+    v = buf[:, 1].unsqueeze(0).transpose(1, 2)
+    q = torch.randn(1, n, nq, d, device="cuda", dtype=torch.bfloat16).transpose(1, 2)
+    fn(q, k, v)
+    torch.cuda.synchronize()
+    ts = []
+    for _ in range(reps):
+        a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        a.record()
+        fn(q, k, v)
+        b.record()
+        b.synchronize()
+        ts.append(a.elapsed_time(b) / 1e3)
+    del buf, q
+    return statistics.median(ts)
+
+
+_PICKED = {}
+
+
 def pick_attention(torch, model, log_fn=log):
-    checks = []
+    """Every candidate that matches the float32 reference is timed on ATTENTION_BENCH_CELLS; the fastest
+    (smallest sum) is used. The checks and timings are recorded beside the tables."""
+    key = (model.nq, model.nkv, model.d)
+    if key in _PICKED:
+        return _PICKED[key]
+    checks, passing = [], []
     for name, fn in attention_candidates(torch):
         try:
             err = check_attention(torch, fn, model.nq, model.nkv, model.d)
         except Exception as e:  # noqa: BLE001 - a kernel this PyTorch lacks is just not a candidate
             checks.append({"attention": name, "error": "%s: %s" % (type(e).__name__, str(e).splitlines()[0][:300] if str(e) else "")})
             continue
-        checks.append({"attention": name, "max_rel_error": err})
+        row = {"attention": name, "max_rel_error": err}
+        checks.append(row)
         if err < 2e-2:
-            log_fn("attention for cached prefill: %s (max relative error %.2g vs float32 reference)" % (name.split(":")[0], err))
-            return name, fn, checks
-    raise RuntimeError("no attention kernel passed the check against the float32 reference: %s" % json.dumps(checks))
+            try:
+                row["bench_s"] = {"%dx%d" % cn: time_attention(torch, fn, model.nq, model.nkv, model.d, *cn) for cn in ATTENTION_BENCH_CELLS}
+                passing.append((sum(row["bench_s"].values()), name, fn))
+            except Exception as e:  # noqa: BLE001 - passes the small check, fails at length: not a candidate
+                row["bench_error"] = "%s: %s" % (type(e).__name__, str(e).splitlines()[0][:300] if str(e) else "")
+            torch.cuda.empty_cache()
+    if not passing:
+        raise RuntimeError("no attention kernel passed the check against the float32 reference: %s" % json.dumps(checks))
+    passing.sort(key=lambda p: p[0])
+    _, name, fn = passing[0]
+    log_fn("attention: %s (fastest of %d that match the float32 reference: %s)" % (
+        name.split(":")[0], len(passing), ", ".join("%s %.2f ms" % (p[1].split(":")[0], p[0] * 1e3) for p in passing)))
+    _PICKED[key] = (name, fn, checks)
+    return _PICKED[key]
 
 
 def layer_paged(model, L, li, x, cos, sin, kv, c, attn):
@@ -1155,6 +1233,144 @@ def measure_cached_prefill(torch, timer, shape, args, errors, save, sink):
     torch.cuda.empty_cache()
 
 
+def batched_pass(model, attn, chunks, dec, cos_c, sin_c, cos_d, sin_d):
+    """One forward pass holding `chunks` (k, n, hidden): k new sequences of n tokens each (causal attention
+    within each), and `dec` = (x (B, 1, hidden), per-layer (K, V) views (B, kv_heads, C, head_dim)) or None:
+    B decode tokens each over C cached tokens. The linear layers run once over all k*n + B rows (an
+    engine's fused batch); attention runs per kind. Returns the last hidden state of each sequence."""
+    nq, nkv, d = model.nq, model.nkv, model.d
+    rows = []
+    if chunks is not None:
+        k, n, h = chunks.shape
+        rows.append(chunks.reshape(k * n, h))
+    if dec is not None:
+        xd, _ = dec
+        B = xd.shape[0]
+        rows.append(xd.reshape(B, -1))
+    x = rows[0] if len(rows) == 1 else model.torch.cat(rows, 0)
+    nc = 0 if chunks is None else chunks.shape[0] * chunks.shape[1]
+    for li, L in enumerate(model.layers):
+        hh = model.rms(x, L["n1"])
+        qkv = hh @ L["wqkv"]
+        outs = []
+        if chunks is not None:
+            q, kk, v = qkv[:nc].split([nq * d, nkv * d, nkv * d], dim=-1)
+            q = model.rope(q.view(k, n, nq, d).transpose(1, 2), cos_c, sin_c)
+            kk = model.rope(kk.view(k, n, nkv, d).transpose(1, 2), cos_c, sin_c)
+            v = v.reshape(k, n, nkv, d).transpose(1, 2)
+            outs.append(attn(q, kk, v).transpose(1, 2).reshape(nc, nq * d))
+        if dec is not None:
+            q = qkv[nc:, :nq * d]
+            q = model.rope(q.view(B, 1, nq, d).transpose(1, 2), cos_d, sin_d)
+            K, V = dec[1][li]
+            outs.append(attn(q, K, V).transpose(1, 2).reshape(B, nq * d))
+        a = outs[0] if len(outs) == 1 else model.torch.cat(outs, 0)
+        x = x + a @ L["wo"]
+        hh = model.rms(x, L["n2"])
+        g, u = (hh @ L["wgu"]).chunk(2, dim=-1)
+        x = x + (model.F.silu(g) * u) @ L["wd"]
+    last = []
+    if chunks is not None:
+        last.append(x[:nc].view(k, n, -1)[:, -1])
+    if dec is not None:
+        last.append(x[nc:])
+    return last[0] if len(last) == 1 else model.torch.cat(last, 0)
+
+
+def measure_batched(torch, timer, shape, args, errors, save, doc):
+    """Passes holding several requests: (a) k prefill chunks of n tokens (k new sequences) in one pass;
+    (b) a chunk of n tokens with B decode tokens at context C in one pass, and each alone. Whole model on
+    the GPU, device time (stream held while the layers are enqueued), median of repeats."""
+    t_start = time.perf_counter()
+    layers_run = pick_layers(shape, args.cached_weight_budget_gb * 1e9, args.max_layers)
+    scale = shape["layers"] / layers_run
+    model = Model(torch, shape, layers_run)
+    name, attn, checks = pick_attention(torch, model)
+    max_dec = max(b * c for b, c in args.batched_decodes)
+    kvbuf = torch.empty(layers_run, 2, max_dec, model.nkv, model.d, dtype=torch.bfloat16, device="cuda")
+    for li in range(layers_run):
+        kvbuf[li].normal_()
+    res = {
+        "shape": shape["name"],
+        "config": {k: shape[k] for k in SHAPE_KEYS},
+        "dtype": "bfloat16",
+        "layers_run": layers_run,
+        "layer_scale": scale,
+        "attention": name,
+        "attention_checks": checks,
+        "timing": "device time of one forward pass (all layers, then norm + LM head on each sequence's last token): stream held by a spin kernel while Python enqueues; median of repeats",
+        "fusion": "linear layers (QKV, O, MLP) run once over every row of the pass; attention per sequence kind (chunks batched, decodes batched over their caches)",
+        "chunks": [],
+        "mixed": [],
+    }
+    doc["batched"].append(res)
+    hold = [0.0]
+
+    def timed(fn, reps=7, warm=2):
+        ts = []
+        for i in range(warm + reps):
+            a, b = timer.event(), timer.event()
+            timer.hold(hold[0])
+            a.record()
+            t0 = time.perf_counter()
+            out = fn()
+            logits = model.head(out)
+            b.record()
+            enq = time.perf_counter() - t0
+            b.synchronize()
+            if i == 0:
+                hold[0] = min(0.5, 2 * enq + 2e-3)
+            if i >= warm:
+                ts.append(a.elapsed_time(b) / 1e3)
+        ok = bool(torch.isfinite(logits).all())
+        return statistics.median(ts), min(ts), max(ts), ok
+
+    def chunk_inputs(k, n):
+        cos, sin = model.rope_tables(torch.arange(n, device="cuda"))
+        return torch.randn(k, n, shape["hidden"], dtype=torch.bfloat16, device="cuda"), cos, sin
+
+    def dec_inputs(B, C):
+        views = []
+        for li in range(layers_run):
+            K = kvbuf[li, 0, :B * C].view(B, C, model.nkv, model.d).transpose(1, 2)
+            V = kvbuf[li, 1, :B * C].view(B, C, model.nkv, model.d).transpose(1, 2)
+            views.append((K, V))
+        cos, sin = model.rope_tables(torch.tensor([C], device="cuda"))
+        return (torch.randn(B, 1, shape["hidden"], dtype=torch.bfloat16, device="cuda"), views), cos, sin
+
+    for n in args.batched_chunk_tokens:
+        for k in args.batched_k:
+            if k * n > args.batched_max_tokens:
+                continue
+            x, cos, sin = chunk_inputs(k, n)
+            med, lo, hi, ok = timed(lambda: batched_pass(model, attn, x, None, cos, sin, None, None))
+            res["chunks"].append({"new": n, "k": k, "seconds": round(med, 7), "min_s": lo, "max_s": hi, "finite_output": ok})
+            log("  batched: %2d chunks of %5d tokens in one pass: %.5f s" % (k, n, med))
+            del x
+        save()
+    singles = {}
+    for B, C in args.batched_decodes:
+        d_in, cos_d, sin_d = dec_inputs(B, C)
+        med, lo, hi, ok = timed(lambda: batched_pass(model, attn, None, d_in, None, None, cos_d, sin_d))
+        res["mixed"].append({"new": 0, "decodes": B, "context": C, "seconds": round(med, 7), "min_s": lo, "max_s": hi, "finite_output": ok})
+        singles[(B, C)] = med
+        log("  batched: %3d decodes at context %6d alone: %.5f s" % (B, C, med))
+        for n in args.batched_mixed_tokens:
+            x, cos, sin = chunk_inputs(1, n)
+            med, lo, hi, ok = timed(lambda: batched_pass(model, attn, x, d_in, cos, sin, cos_d, sin_d))
+            alone = next((r["seconds"] for r in res["chunks"] if r["new"] == n and r["k"] == 1), None)
+            ratio = None if alone is None else med / (alone + singles[(B, C)])
+            res["mixed"].append({"new": n, "decodes": B, "context": C, "seconds": round(med, 7), "min_s": lo, "max_s": hi, "finite_output": ok,
+                                 "ratio_to_separate": None if ratio is None else round(ratio, 4)})
+            log("  batched: chunk of %5d + %3d decodes at context %6d: %.5f s (%.3f of the two apart)" % (n, B, C, med, ratio or float("nan")))
+            del x
+        del d_in
+        save()
+    res["seconds_spent"] = round(time.perf_counter() - t_start, 1)
+    del kvbuf, model
+    torch.cuda.empty_cache()
+
+
 def measure_offload_vs_recompute(torch, timer, shape, args, errors, save, doc):
     """For each prompt length L and suffix S: (a) recompute: prefill all L tokens; (b) onboard: copy the
     blocks of the first L - S tokens from pinned host memory, block by block, then prefill the S new tokens
@@ -1282,7 +1498,7 @@ def parse_args(argv):
     p.add_argument("--max_layers", "--max-layers", type=int, default=None)
     p.add_argument("--cached_context", "--cached-context", type=int, nargs="+", default=[0, 1024, 2048, 4096, 8192, 16384, 32768, 65536, 131072],
                    help="cached_prefill: tokens already in the KV cache")
-    p.add_argument("--cached_new", "--cached-new", type=int, nargs="+", default=[1, 64, 512, 2048, 8192],
+    p.add_argument("--cached_new", "--cached-new", type=int, nargs="+", default=[1, 64, 128, 512, 2048, 8192],
                    help="cached_prefill: new tokens computed over each cached context")
     p.add_argument("--whole_prompt", "--whole-prompt", type=int, nargs="+", default=[16384, 32768, 65536, 131072],
                    help="cached_prefill: longer prompts with nothing cached")
@@ -1296,6 +1512,14 @@ def parse_args(argv):
     p.add_argument("--ovr_suffix", "--ovr-suffix", type=int, nargs="+", default=[1, 512],
                    help="offload_vs_recompute: new tokens after the onboarded prefix (1 = the same prompt again; the engine computes its last token)")
     p.add_argument("--ovr_budget_s", "--ovr-budget-s", type=float, default=300.0, help="time budget for offload_vs_recompute")
+    p.add_argument("--batched_chunk_tokens", "--batched-chunk-tokens", type=int, nargs="+", default=[128, 512, 2048],
+                   help="batched: tokens of each prefill chunk")
+    p.add_argument("--batched_k", "--batched-k", type=int, nargs="+", default=[1, 2, 4, 8, 16, 32], help="batched: chunks in one pass")
+    p.add_argument("--batched_max_tokens", "--batched-max-tokens", type=int, default=16384, help="batched: most chunk tokens in one pass")
+    p.add_argument("--batched_mixed_tokens", "--batched-mixed-tokens", type=int, nargs="+", default=[128, 512],
+                   help="batched: chunk sizes timed together with decodes")
+    p.add_argument("--batched_decode", "--batched-decode", nargs="+", default=["8x1024", "32x1024", "64x1024", "128x1024", "8x4096", "32x4096", "64x4096", "128x2048"],
+                   help="batched: decode configs BATCHxCONTEXT timed alone and with a chunk")
     p.add_argument("--seed", type=int, default=1234)
     a = p.parse_args(argv)
     a.shapes = [parse_shape(s) for s in a.model_shape]
@@ -1311,6 +1535,11 @@ def parse_args(argv):
         p.error("--cached_long: cells are CACHEDxNEW, e.g. 16384x16384")
     if any(v < 0 for v in a.cached_context) or any(v <= 0 for v in a.cached_new + a.whole_prompt + a.ovr_lengths + a.ovr_suffix):
         p.error("--cached_context must be >= 0; --cached_new, --whole_prompt, --ovr_lengths and --ovr_suffix > 0")
+    try:
+        a.batched_decodes = [tuple(int(v) for v in c.lower().split("x")) for c in a.batched_decode]
+        assert all(len(c) == 2 and c[0] > 0 and c[1] > 0 for c in a.batched_decodes)
+    except (ValueError, AssertionError):
+        p.error("--batched_decode: configs are BATCHxCONTEXT, e.g. 32x4096")
     a.section_set = set(s.strip() for s in a.sections.split(",") if s.strip())
     unknown = a.section_set - set(ALL_SECTIONS)
     if unknown:
@@ -1375,6 +1604,7 @@ def main(argv=None):
             "block_copies": "n separate copies of block_bytes, one copy call per block, round-robin over streams, enqueued behind a spin kernel; host_bound marks runs where enqueueing outlasted it",
             "compute": "random bf16 weights, PyTorch SDPA; shapes larger than the weight budget run layers_run layers and the layer time is multiplied by layers/layers_run; norm + LM head timed once (last token for prefill)",
             "cached_prefill": "n new tokens over c cached ones on a paged KV pool (all layers of a block contiguous), attention kernel checked against a float32 reference first; device time (stream held while enqueued); layer subset scaled as in compute",
+            "batched": "whole model on the GPU; one pass holding k prefill chunks (k new sequences), or a chunk with B decode tokens at context C, linear layers fused over every row; device time",
             "offload_vs_recompute": "whole model on the GPU; recompute = prefill of the whole prompt; onboard = block-by-block copies of the prefix from pinned host memory in the pool's block layout, then the suffix's prefill over it; GPU hit = the suffix's prefill alone",
         },
         "environment": None,
@@ -1385,6 +1615,7 @@ def main(argv=None):
         "compute": [],
         "cached_prefill": [],
         "offload_vs_recompute": None,
+        "batched": [],
         "errors": [],
     }
 
@@ -1490,6 +1721,9 @@ def main(argv=None):
             def comp(shape=shape):
                 measure_compute(torch, timer, shape, args, args.compute_budget_s, doc["errors"], save, doc["compute"])
             guarded("compute." + shape["name"], comp)
+
+    if "batched" in args.section_set:
+        guarded("batched", lambda: measure_batched(torch, timer, args.shapes[0], args, doc["errors"], save, doc))
 
     # The three cases first: they are what the simulator is checked against.
     if "offload_vs_recompute" in args.section_set:

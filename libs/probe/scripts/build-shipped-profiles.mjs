@@ -17,6 +17,7 @@ for (const p of spec.profiles) {
     ...(p.system ? { system: p.system } : {}),
     rawSource: p.raw,
     ...(p.cached_from ? { cachedPrefillFrom: { raw: raw(p.cached_from), rawSource: p.cached_from, reason: p.cached_reason } } : {}),
+    ...(p.later ? { laterRuns: p.later.map((l) => ({ raw: raw(l.raw), rawSource: l.raw, ...(l.reason ? { reason: l.reason } : {}) })) } : {}),
   });
   for (const w of built.warnings) console.error(`${p.name}: warning: ${w}`);
   const out = join(simDir, 'profiles', `${p.name}.json`);

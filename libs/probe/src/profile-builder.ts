@@ -54,6 +54,13 @@ export interface BuildProfileOptions {
   rawSource?: string;
   /** Take compute.prefill_cached from this output instead of `raw` (which lacks the section). */
   cachedPrefillFrom?: CachedPrefillSource;
+  /**
+   * Later probe runs that add or replace sections, in order. A run on this profile's GPU: its
+   * cached-prefix tables replace a shape's table, its offload-vs-recompute cases replace
+   * measured.offload_vs_recompute, its batched passes become compute.batched. A run on another GPU
+   * gives only compute.batched (its ratios), marked measured_on with `reason`.
+   */
+  laterRuns?: Array<{ raw: ProbeRaw; rawSource: string; reason?: string }>;
 }
 
 export interface BuiltProfile {
@@ -203,6 +210,21 @@ function offloadVsRecompute(raw: ProbeRaw, warnings: string[]): NonNullable<Prof
   };
 }
 
+/** The probe's batched passes as the simulator's compute.batched table (batched.ts prices iterations from it). */
+function batchedTable(raw: ProbeRaw): NonNullable<Profile['compute']['batched']> | undefined {
+  const b = raw.batched[0];
+  if (!b) return undefined;
+  const chunks = b.chunks.filter((c) => c.finite_output).map((c) => [c.new, c.k, c.seconds] as [number, number, number]);
+  if (chunks.length < 2 || !chunks.some(([, k]) => k === 1)) return undefined;
+  return {
+    shape: b.shape,
+    tp: 1,
+    chunks,
+    mixed: b.mixed.filter((m) => m.finite_output).map((m) => [m.new, m.decodes, m.context, m.seconds] as [number, number, number, number]),
+    attention: b.attention.split(' (')[0]!,
+  };
+}
+
 function linkKind(raw: ProbeRaw): string {
   const g = raw.environment.gpus[0];
   if (g && g.pcie_gen_max && g.pcie_width_max) return `PCIe Gen${g.pcie_gen_max} x${g.pcie_width_max}`;
@@ -280,7 +302,27 @@ export function buildProfile(raw: ProbeRaw, opts: BuildProfileOptions): BuiltPro
   if (!fit) throw new ValidationError('probe output has no decode measurements: run the probe with its compute section', 'compute');
 
   const prefillCached = cachedPrefillTables(raw, opts.cachedPrefillFrom, warnings);
-  const ovr = offloadVsRecompute(raw, warnings);
+  let ovr = offloadVsRecompute(raw, warnings);
+  let batched = batchedTable(raw);
+  const later: Profile['sources'] = [];
+  for (const run of opts.laterRuns ?? []) {
+    const other = run.raw.environment.device.name !== env.device.name;
+    const reason = run.reason ?? `measured on ${run.raw.environment.device.name}, not on this profile's GPU`;
+    // Another GPU's tables never replace this GPU's own (only its batched ratios are taken).
+    const tables = other ? [] : cachedPrefillTables(run.raw, undefined, warnings);
+    for (const t of tables) {
+      const note = other ? t.note : `${t.note}; ${run.rawSource}`;
+      const i = prefillCached.findIndex((x) => x.shape === t.shape);
+      if (i >= 0) prefillCached[i] = { ...t, note };
+      else prefillCached.push({ ...t, note });
+    }
+    const o = other ? undefined : offloadVsRecompute(run.raw, warnings);
+    if (o) ovr = o;
+    const b = batchedTable(run.raw);
+    if (b) batched = other ? { ...b, measured_on: run.raw.environment.device.name, note: `${reason}; only its ratios are used, applied to this profile's own chunk and decode times` } : b;
+    const what = [tables.length ? `compute.prefill_cached (${tables.map((t) => t.shape).join(', ')})` : '', b ? 'compute.batched' : '', o ? 'measured.offload_vs_recompute' : ''].filter(Boolean).join(', ');
+    if (what) later.push({ what, source: `${run.rawSource}: a later kvbench probe run on ${run.raw.environment.device.name} (${run.raw.started_at ?? '?'}); replaces what it measured`, ...(other ? { note: reason } : {}) });
+  }
   const cachedSource = opts.cachedPrefillFrom?.rawSource ?? rawSource;
 
   const memoryGB = gpu?.memory_total_mib ? round((gpu.memory_total_mib * 2 ** 20) / 1e9, 2) : round(env.device.total_memory_bytes / 1e9, 2);
@@ -309,6 +351,7 @@ export function buildProfile(raw: ProbeRaw, opts: BuildProfileOptions): BuiltPro
       memory_GB: memoryGB,
       prefill,
       ...(prefillCached.length ? { prefill_cached: prefillCached } : {}),
+      ...(batched ? { batched } : {}),
       decode: { effective_hbm_GBps: fit.effective_hbm_GBps, step_overhead_s: fit.step_overhead_s },
     },
     sources: [
@@ -337,6 +380,8 @@ export function buildProfile(raw: ProbeRaw, opts: BuildProfileOptions): BuiltPro
               : 'full-model seconds as the probe computed them',
           }]
         : []),
+      ...(batched && !opts.laterRuns?.length ? [{ what: 'compute.batched', source: `${rawSource} (batched)`, note: `one pass of k chunks, and a chunk with B decodes at context C, linear layers fused; ${batched.attention}` }] : []),
+      ...later,
       ...(ovr ? [{ what: 'measured.offload_vs_recompute', source: `${rawSource} (offload_vs_recompute.rows)`, note: 'the three cases as measured; validate.ts sets the model beside them' }] : []),
       {
         what: 'compute.decode',
@@ -372,9 +417,9 @@ export function profileJson(profile: Profile): string {
     .replace(/"__ROW__(\[[^"]*\])"/g, '$1')}\n`;
 }
 
-// Keep `[x, y]` and `[c, n, s]` table rows on one line.
+// Keep `[x, y]`, `[c, n, s]` and `[n, B, C, s]` table rows on one line.
 function compactTables(this: unknown, _key: string, value: unknown): unknown {
-  if (Array.isArray(value) && (value.length === 2 || value.length === 3) && value.every((v) => typeof v === 'number')) {
+  if (Array.isArray(value) && value.length >= 2 && value.length <= 4 && value.every((v) => typeof v === 'number')) {
     return `__ROW__${JSON.stringify(value)}`;
   }
   return value;

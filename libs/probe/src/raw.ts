@@ -201,6 +201,19 @@ export const ProbeRaw = z
     /** Absent in output of probe versions before the cached-prefill section. */
     cached_prefill: z.array(ProbeCachedPrefill).default([]),
     offload_vs_recompute: ProbeOffloadVsRecompute.nullable().default(null),
+    /** Passes holding several requests (absent before issue 20's probe). */
+    batched: z
+      .array(
+        z
+          .object({
+            shape: z.string(),
+            attention: z.string(),
+            chunks: z.array(z.object({ new: int.positive(), k: int.positive(), seconds: pos, finite_output: z.boolean() }).loose()),
+            mixed: z.array(z.object({ new: int.nonnegative(), decodes: int.positive(), context: int.positive(), seconds: pos, finite_output: z.boolean() }).loose()),
+          })
+          .loose(),
+      )
+      .default([]),
     errors: z.array(z.object({ section: z.string(), error: z.string() }).loose()),
   })
   .loose();

@@ -97,6 +97,7 @@ interface ShippedSpec {
   system?: string;
   raw: string;
   cached_from?: string;
+  later?: Array<{ raw: string; reason?: string }>;
   cached_reason?: string;
 }
 const shippedSpecs = (): ShippedSpec[] =>
@@ -115,6 +116,7 @@ test('every shipped probe-measured profile is its committed raw output built (li
       ...(s.system ? { system: s.system } : {}),
       rawSource: s.raw,
       ...(s.cached_from ? { cachedPrefillFrom: { raw: simRaw(s.cached_from), rawSource: s.cached_from, reason: s.cached_reason! } } : {}),
+      ...(s.later ? { laterRuns: s.later.map((l) => ({ raw: simRaw(l.raw), rawSource: l.raw, ...(l.reason ? { reason: l.reason } : {}) })) } : {}),
     });
     assert.deepEqual(warnings, []);
     assert.equal(readText(join(PROFILES_DIR, `${s.name}.json`)), profileJson(profile), `${s.name}: regenerate with libs/probe/scripts/build-shipped-profiles.mjs`);

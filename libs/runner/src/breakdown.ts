@@ -62,12 +62,23 @@ export function engineBreakdown(e: PerfEntry, t: ClientTimes, clock: ClockRelati
   if (to_client_s === null)
     null_reasons.to_client_s = clock.offsetS === null ? unrelated : firstText === null ? 'no generated text reached the client' : "the engine's entry has no first_token_time";
 
+  // A part below zero by no more than rounding (the virtual clock's nanoseconds; 1 µs) is zero.
+  // Anything more negative is not a duration kvbench can vouch for (the clocks disagree within
+  // their error bound, or a stamp came late on a starved event loop): null with the reason, never
+  // a negative figure (clamping it would break Σ parts = TTFT by as much).
+  const slack = 1e-6 / timeScale;
+  const nonNegative = (k: string, v: number | null): number | null => {
+    if (v === null || v >= 0) return v;
+    if (v >= -slack) return 0;
+    null_reasons[k] = `came out negative (${(v * 1e3).toFixed(3)} ms; clock relation's error ${((clock.errorS ?? 0) * 1e3 / timeScale).toFixed(3)} ms): the engine's and the client's timestamps disagree by more than rounding (${clock.how})`;
+    return null;
+  };
   const out: TtftBreakdown = {
-    client_wait_s: clientWait(t, timeScale, null_reasons),
-    to_engine_s,
-    engine_queue_s: span(arrival, sched),
-    first_token_s: span(sched, first),
-    to_client_s,
+    client_wait_s: nonNegative('client_wait_s', clientWait(t, timeScale, null_reasons)),
+    to_engine_s: nonNegative('to_engine_s', to_engine_s),
+    engine_queue_s: nonNegative('engine_queue_s', span(arrival, sched)),
+    first_token_s: nonNegative('first_token_s', span(sched, first)),
+    to_client_s: nonNegative('to_client_s', to_client_s),
     clock: clock.how,
     clock_error_s: clock.offsetS === null || clock.errorS === undefined ? null : clock.errorS / timeScale,
     joined_by: joinedBy,

@@ -32,12 +32,15 @@ export class PerRequestJoin {
     private readonly timeScale: number,
     private readonly kv: KvConfig,
     private readonly publish: (sample: Sample) => void,
+    /** Sees each joined engine entry (the simulator's lateness meter, sim-lateness.ts). */
+    private readonly onEngineEntry: (entry: PerfEntry) => void = () => {},
   ) {}
 
   private attachEngineFigures(entry: PerfEntry, cand: JoinCandidate, by: string): void {
     const times = { scheduledAt: cand.scheduledAt, writtenAt: cand.writtenAt ?? null, firstTextAt: cand.firstTextAt };
     cand.sample.server = serverMetrics(entry, cand, this.clock, this.timeScale, by);
     cand.sample.breakdown = engineBreakdown(entry, times, this.clock, this.timeScale, by);
+    this.onEngineEntry(entry);
     cand.sample.tokens = requestTokens(cand.sample, entry, this.kv.tokens_per_block, null);
     this.joined++;
     const key = by.startsWith('stream') ? 'stream' : by.startsWith('time') ? 'time' : 'id';

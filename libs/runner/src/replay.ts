@@ -47,6 +47,36 @@ export async function replayWorkload(opts: ReplayOptions): Promise<{ completed: 
   return new Scheduler(plan, opts, url).run();
 }
 
+/** The sample of one finished request: its identity and what was measured (seconds / time scale). */
+export function sampleOf(r: PlannedRequest, runStart: Instant, scheduledAt: Instant, outcome: CompletionOutcome, timeScale: number): Sample {
+  const scaled = (s: number) => s / timeScale;
+  const itl: number[] = [];
+  for (let k = 1; k < outcome.textChunkTimes.length; k++) itl.push(scaled(secondsBetween(outcome.textChunkTimes[k - 1]!, outcome.textChunkTimes[k]!)));
+  const id = r.identity;
+  const sample: Sample = {
+    request_id: id.request_id,
+    batch_index: id.batch_index,
+    index_in_batch: id.index_in_batch,
+    prompt_id: id.prompt_id,
+    context_tokens: id.context_tokens,
+    phase: id.phase,
+    scheduled_at_s: scaled(secondsBetween(runStart, scheduledAt)),
+    ttft_s: outcome.firstTextAt === null ? null : scaled(secondsBetween(scheduledAt, outcome.firstTextAt)),
+    latency_s: outcome.ok ? scaled(secondsBetween(scheduledAt, outcome.endAt)) : null,
+    itl_s: itl,
+    prompt_tokens_client: id.prompt_tokens_client,
+    prompt_tokens_server: outcome.usage?.prompt_tokens ?? null,
+    completion_tokens_client: outcome.textChunkTimes.length,
+    completion_tokens_server: outcome.usage?.completion_tokens ?? null,
+    cached_tokens: outcome.usage?.cached_tokens ?? null,
+    ok: outcome.ok,
+    error: outcome.error,
+    server: null,
+    ...(id.scenario !== undefined ? { scenario: id.scenario } : {}),
+  };
+  return sample;
+}
+
 /** Min-heap of timed releases, earliest first; ties in workload order. */
 class ReleaseHeap {
   private readonly items: { at: Instant; group: number[] }[] = [];
@@ -282,31 +312,7 @@ class Scheduler {
   private done(r: PlannedRequest, scheduledAt: Instant, outcome: CompletionOutcome): void {
     this.inFlight--;
     this.completed++;
-    const scaled = (s: number) => s / this.opts.timeScale;
-    const itl: number[] = [];
-    for (let k = 1; k < outcome.textChunkTimes.length; k++) itl.push(scaled(secondsBetween(outcome.textChunkTimes[k - 1]!, outcome.textChunkTimes[k]!)));
-    const id = r.identity;
-    const sample: Sample = {
-      request_id: id.request_id,
-      batch_index: id.batch_index,
-      index_in_batch: id.index_in_batch,
-      prompt_id: id.prompt_id,
-      context_tokens: id.context_tokens,
-      phase: id.phase,
-      scheduled_at_s: scaled(secondsBetween(this.opts.runStart, scheduledAt)),
-      ttft_s: outcome.firstTextAt === null ? null : scaled(secondsBetween(scheduledAt, outcome.firstTextAt)),
-      latency_s: outcome.ok ? scaled(secondsBetween(scheduledAt, outcome.endAt)) : null,
-      itl_s: itl,
-      prompt_tokens_client: id.prompt_tokens_client,
-      prompt_tokens_server: outcome.usage?.prompt_tokens ?? null,
-      completion_tokens_client: outcome.textChunkTimes.length,
-      completion_tokens_server: outcome.usage?.completion_tokens ?? null,
-      cached_tokens: outcome.usage?.cached_tokens ?? null,
-      ok: outcome.ok,
-      error: outcome.error,
-      server: null,
-      ...(id.scenario !== undefined ? { scenario: id.scenario } : {}),
-    };
+    const sample = sampleOf(r, this.opts.runStart, scheduledAt, outcome, this.opts.timeScale);
     try {
       this.opts.onComplete({ sample, outcome, scheduledAt });
     } catch (err) {

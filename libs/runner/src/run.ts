@@ -37,6 +37,8 @@ import { createKeepAliveAgent, type AnyAgent } from './http.js';
 import { resolveAgentOptions, type AgentOptions, type ResolvedAgentOptions } from './options.js';
 import { PerRequestJoin } from './per-request-join.js';
 import { replayWorkload, type CompletedRequest } from './replay.js';
+import { HostLatenessMeter } from './sim-lateness.js';
+import { clockOf, replayVirtual, VIRTUAL_CLOCK_RELATION } from './virtual-replay.js';
 import { buildRunMeta, largestRequest } from './run-meta.js';
 import type { StatsReader } from './stats/reader.js';
 import { gitCommit, kvbenchVersion } from './version.js';
@@ -186,17 +188,21 @@ export class Run {
     });
     this.engine = engine;
     const simulated = this.adapter.simulated(engine);
-    const timeScale = this.adapter.timeScale(engine);
+    // Virtual clock: the simulator's modelled time is the run's clock (virtual-replay.ts), no scale.
+    const clockKind: 'real' | 'virtual' =
+      simulated && ((engine.version.raw as Record<string, unknown>)['clock'] === 'virtual' || clockOf(job) === 'virtual') ? 'virtual' : 'real';
+    const timeScale = clockKind === 'virtual' ? 1 : this.adapter.timeScale(engine);
+    const lateness = simulated && clockKind === 'real' ? new HostLatenessMeter(timeScale) : null;
 
     const reader: StatsReader = this.adapter.reader(engine, { job, kv, agent, log });
     if (reader.abandon) this.cleanups.push(() => reader.abandon!());
     await reader.open();
-    const clock = await this.adapter.relateClock(engine);
+    const clock = clockKind === 'virtual' ? VIRTUAL_CLOCK_RELATION : await this.adapter.relateClock(engine);
 
     const [env, [version, commit]] = await Promise.all([envPromise, versionPromise]);
     const linkCheck = await this.linkCheck();
     const startedAt = new Date().toISOString();
-    const runMeta = buildRunMeta({ ctx: this.ctx, kv, engine, simulated, timeScale, startedAt, env, version, commit, linkCheck });
+    const runMeta: RunMeta = { ...buildRunMeta({ ctx: this.ctx, kv, engine, simulated, timeScale, startedAt, env, version, commit, linkCheck }), clock: clockKind };
     this.events.publish('started', { expected_samples: totalRequests, run_meta: runMeta });
     log.info({ run_id: job.run_id, url: engine.url.href, requests: totalRequests, time_scale: timeScale }, 'replaying workload');
 
@@ -206,7 +212,7 @@ export class Run {
     const samples: Sample[] = [];
     let failed = 0;
     let firstFailure: string | null = null;
-    const requests = new PerRequestJoin(this.adapter.perRequest(engine), clock, timeScale, kv, (sample) => this.events.publish('sample', { sample }));
+    const requests = new PerRequestJoin(this.adapter.perRequest(engine), clock, timeScale, kv, (sample) => this.events.publish('sample', { sample }), (entry) => lateness?.add(entry));
     const onComplete = (done: CompletedRequest) => {
       samples.push(done.sample);
       if (!done.sample.ok) {
@@ -233,14 +239,14 @@ export class Run {
 
     const headers = this.adapter.requestHeaders(engine);
     try {
-      await replayWorkload({
+      await (clockKind === 'virtual' ? replayVirtual : replayWorkload)({
         workload,
         job,
         baseUrl: engine.url,
         agent: this.httpAgent,
         requestTimeoutMs: agent.requestTimeoutMs,
         timeScale,
-        runStart,
+        runStart: clockKind === 'virtual' ? 0n : runStart,
         onComplete,
         ...(headers ? { requestHeaders: headers } : {}),
         stopReason: () => engine.deathReason() ?? (failed > agent.maxFailedRequests ? `${failed} request(s) failed; first: ${firstFailure}` : null),
@@ -272,8 +278,10 @@ export class Run {
     const endedAt = new Date().toISOString();
 
     samples.sort((a, b) => a.batch_index - b.batch_index || a.index_in_batch - b.index_in_batch);
+    const aggregate = computeAggregate(samples);
     const finalMeta: RunMeta = {
       ...runMeta,
+      ...hostFigures(clockKind, simulated, lateness, aggregate),
       ended_at: endedAt,
       statistics: reader.describe(),
       engine: { ...(runMeta['engine'] as Record<string, unknown>), capabilities: mergeCapabilities(engine.capabilities, reader.capabilities?.() ?? []) },
@@ -287,7 +295,7 @@ export class Run {
     };
     this.events.publish('engine_stats', { final: true, log_metrics: logMetrics });
     this.events.publish('completed', { sample_count: samples.length, window_s: measuredWindow(samples), run_meta: finalMeta, log_metrics: logMetrics });
-    return { aggregate: computeAggregate(samples), log_metrics: logMetrics, samples, run_meta: finalMeta };
+    return { aggregate, log_metrics: logMetrics, samples, run_meta: finalMeta };
   }
 
   private async linkCheck(): Promise<unknown> {
@@ -299,4 +307,16 @@ export class Run {
       return { error: (err as Error).message };
     }
   }
+}
+
+/** run_meta.host_bound / host_lateness (sim-lateness.ts): null where the host cannot shape the times or they were not measured. */
+function hostFigures(
+  clockKind: 'real' | 'virtual',
+  simulated: boolean,
+  meter: HostLatenessMeter | null,
+  aggregate: ReturnType<typeof computeAggregate>,
+): Record<string, unknown> {
+  if (!simulated) return { host_bound: null, host_lateness: null };
+  if (clockKind === 'virtual') return { host_bound: false, host_lateness: null };
+  return meter ? meter.summary(aggregate.ttft_p50_s ?? null) : { host_bound: null, host_lateness: null };
 }

@@ -57,3 +57,16 @@ test('NTP exchange: the shortest round trip is kept; the true offset lies within
   near(bestOffset([exchange(20, 0.001, 0.0005, 0.001)])!.offset, TRUE, 'symmetric exchange');
   assert.equal(bestOffset([]), null);
 });
+
+test('a cross-clock part below zero: 0 within rounding, null with the reason beyond it, never negative', () => {
+  // Written at 100.010 on the agent clock; the engine says it arrived 0.5 µs before (rounding) or 10 ms before.
+  const times = { scheduledAt: ns(100), writtenAt: ns(100.01), firstTextAt: ns(100.2) };
+  const entry = (arrival: number): PerfEntry => ({ request_id: 1, perf_metrics: { timing_metrics: { arrival_time: arrival, first_scheduled_time: 100.02, first_token_time: 100.15, last_token_time: 100.3 } } });
+  const within = engineBreakdown(entry(100.0099995), times, { offsetS: 0, errorS: 0.0005, how: 'test' }, 1, 'id');
+  assert.equal(within.to_engine_s, 0);
+  assert.equal(engineBreakdown(entry(100.0099), times, { offsetS: 0, errorS: 0.0005, how: 'test' }, 1, 'id').to_engine_s, null, '0.1 ms early, even within the clock error: null');
+  const beyond = engineBreakdown(entry(100.0), times, { offsetS: 0, errorS: 0.0005, how: 'test' }, 1, 'id');
+  assert.equal(beyond.to_engine_s, null);
+  assert.match(beyond.null_reasons.to_engine_s ?? '', /came out negative \(-10\.000 ms;/);
+  near(beyond.engine_queue_s, 0.02, 'engine_queue_s unaffected');
+});

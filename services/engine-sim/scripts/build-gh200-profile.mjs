@@ -49,6 +49,7 @@ const profile = {
     // The cached-prefix tables h100-pcie-gen5 carries (measured on an H200, whose 4.8 TB/s HBM3e is
     // close to the GH200 144GB's 4.9 TB/s): the same compute model on both sides of the comparison.
     ...(h100.compute.prefill_cached ? { prefill_cached: h100.compute.prefill_cached.map((t) => ({ ...t, note: `${t.note}; used for GH200 as for h100-pcie-gen5` })) } : {}),
+    ...(h100.compute.batched ? { batched: { ...h100.compute.batched, measured_on: h100.measured?.gpu ?? 'NVIDIA H100 80GB HBM3', note: 'batched passes of the H100 (profiles/h100-pcie-gen5.json), used for GH200 as its other compute figures: only the ratios are used' } } : {}),
     decode: { effective_hbm_GBps: 4000, step_overhead_s: 0 },
   },
   sources: [
@@ -58,13 +59,14 @@ const profile = {
     { what: 'link.bidirectional_total_GBps', source: 'not given: no published concurrent-both-directions GH200 measurement; NVLink-C2C is 450 GB/s per direction (900 GB/s total), so directions are not capped jointly' },
     { what: 'compute.prefill', source: 'profiles/h100-pcie-gen5.json compute.prefill (kvbench probe on one H100 80GB HBM3); GH200 carries the same Hopper GPU' },
     ...(h100.compute.prefill_cached
-      ? [{ what: 'compute.prefill_cached', source: 'profiles/h100-pcie-gen5.json compute.prefill_cached (kvbench probe cached_prefill, measured on an NVIDIA H200: profiles/measured/h200-pcie-gen5.raw.json)', note: 'same tables as the PCIe profile, so the C2C/PCIe comparison differs only by the link' }]
+      ? [{ what: 'compute.prefill_cached', source: 'profiles/h100-pcie-gen5.json compute.prefill_cached (kvbench probe cached_prefill: llama-3.1-8b on an H100, profiles/measured/h100-pcie-gen5.batched-cudnn.raw.json; llama-3-70b on an H200, profiles/measured/h200-pcie-gen5.raw.json)', note: 'same tables as the PCIe profile, so the C2C/PCIe comparison differs only by the link' }]
       : []),
+    ...(h100.compute.batched ? [{ what: 'compute.batched', source: 'profiles/h100-pcie-gen5.json compute.batched (kvbench probe batched on an H100 80GB HBM3, profiles/measured/h100-pcie-gen5.batched-cudnn.raw.json)', note: 'ratios only, as for the PCIe profile' }] : []),
     { what: 'compute.decode.effective_hbm_GBps, compute.memory_GB', source: 'NVIDIA GH200 datasheet: 96GB HBM3 at 4 TB/s (peak, not measured)' },
   ],
 };
 const out = join(here, '..', 'profiles', 'gh200-c2c.json');
 // Table rows ([x, y] and [c, n, s]) on one line.
-const rows = /\[\s+([\d.e+-]+),\s+([\d.e+-]+)(?:,\s+([\d.e+-]+))?\s+\]/g;
-writeFileSync(out, JSON.stringify(profile, null, 2).replace(rows, (_m, a, b, c) => (c === undefined ? `[${a}, ${b}]` : `[${a}, ${b}, ${c}]`)) + '\n');
+const rows = /\[\s+([\d.e+-]+),\s+([\d.e+-]+)(?:,\s+([\d.e+-]+))?(?:,\s+([\d.e+-]+))?\s+\]/g;
+writeFileSync(out, JSON.stringify(profile, null, 2).replace(rows, (_m, ...xs) => `[${xs.slice(0, 4).filter((x) => typeof x === 'string').join(', ')}]`) + '\n');
 console.log(`wrote ${out}`);

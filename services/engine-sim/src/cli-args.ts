@@ -32,6 +32,7 @@ const VALUE_FLAGS: Record<string, keyof SimOptions | 'ignore'> = {
   system: 'system',
   seed: 'seed',
   time_scale: 'timeScale',
+  clock: 'clock',
   model_shape: 'modelShape',
   tp: 'tp',
   tp_size: 'tp',
@@ -52,7 +53,7 @@ const BOOL_FLAGS: Record<string, keyof SimOptions | 'ignore'> = { legacy_metrics
 export const USAGE = `usage: main.js <model> [--config FILE.yaml] [--max_batch_size N] [--max_seq_len N]
        [--max_num_tokens N] [--host HOST] [--port PORT (0: any free port)]
        [--profile NAME|PATH] [--system LABEL] [--model_shape LAYERS:KVHEADS:HEADDIM:DTYPE[:QHEADS]]
-       [--tp N] [--seed N] [--time_scale S] [--legacy_metrics]
+       [--tp N] [--seed N] [--time_scale S] [--clock real|virtual] [--legacy_metrics]
 The kvbench engine simulator: answers like trtllm-serve; every answer is labelled simulated.
 KVBENCH_SIM_TIME_SCALE sets the time scale when --time_scale is absent.`;
 
@@ -86,6 +87,9 @@ export function parseSimArgs(argv: readonly string[], env: SimEnv = {}): SimOpti
       const n = Number(value);
       if (!Number.isFinite(n) || (INTEGER.has(key) && !Number.isInteger(n))) throw new ConfigError(`--${name}: '${value}' is not a valid ${INTEGER.has(key) ? 'integer' : 'number'}`, name);
       out[key] = n;
+    } else if (key === 'clock') {
+      if (value !== 'real' && value !== 'virtual') throw new ConfigError(`--clock: '${value}' is not real or virtual`, name);
+      out[key] = value;
     } else out[key] = value;
   }
   if (positional.length !== 1) throw new ConfigError(`expected exactly one model argument, got ${positional.length}: ${positional.join(' ')}`, 'model');

@@ -118,6 +118,11 @@ export interface SimOptions {
   seed?: number;
   /** Each modelled second lasts timeScale real seconds. */
   timeScale?: number;
+  /**
+   * real (default): modelled time runs against the steady clock (× timeScale). virtual: modelled time
+   * advances only when a client grants it (POST /sim/advance) and nothing sleeps (virtual-driver.ts).
+   */
+  clock?: 'real' | 'virtual';
   /** Answer /metrics like builds without kvCacheIterationStats. */
   legacyMetrics?: boolean;
   /** Tokenize in a worker thread (default) or inline. */
@@ -127,6 +132,7 @@ export interface SimOptions {
 /** trtllm-serve's defaults for the flags kvbench passes. */
 export const TRTLLM_DEFAULTS = { maxBatchSize: 2048, maxNumTokens: 8192, maxSeqLen: 131072 } as const;
 const DEFAULT_ITER_STATS_MAX = 1000;
+const VIRTUAL_ITER_STATS_MAX = 100_000;
 
 export interface ResolvedSim {
   model: string;
@@ -147,6 +153,7 @@ export interface ResolvedSim {
   iterStatsMaxIterations: number;
   seed: number;
   timeScale: number;
+  clock: 'real' | 'virtual';
   legacyMetrics: boolean;
   /** Lines for the log: clamps, ignored options. */
   notices: string[];
@@ -223,9 +230,12 @@ export function resolveSim(o: SimOptions): ResolvedSim {
     hostBlocks,
     blockBytes,
     enableChunkedPrefill,
-    iterStatsMaxIterations: yaml.iter_stats_max_iterations ?? DEFAULT_ITER_STATS_MAX,
+    // Virtual clock: iterations run at the CPU's pace between two reads of /metrics, so the queue's
+    // default is larger (the driver still pauses at half of it until a read: virtual-driver.ts).
+    iterStatsMaxIterations: yaml.iter_stats_max_iterations ?? ((o.clock ?? 'real') === 'virtual' ? VIRTUAL_ITER_STATS_MAX : DEFAULT_ITER_STATS_MAX),
     seed: o.seed ?? 0,
     timeScale,
+    clock: o.clock ?? 'real',
     legacyMetrics: o.legacyMetrics ?? false,
     notices,
   };

@@ -345,15 +345,12 @@ export class Engine {
     const onboard = this.blocks.counters.onboardBlocks - c0.onboardBlocks;
     const offload = this.blocks.counters.offloadBlocks - c0.offloadBlocks;
     const transferSeconds = this.timing.transferSeconds(onboard, offload);
-    let computeSeconds = 0;
-    for (const c of chunks) {
-      const t = this.timing.prefillSeconds(c.n, c.before);
-      c.s.prefillSeconds += t;
-      computeSeconds += t;
-    }
     let genContext = 0;
     for (const s of gen) genContext += s.req.tokens.length + s.generated;
-    computeSeconds += this.timing.decodeStepSeconds(gen.length, genContext);
+    // One pass for the whole batch, priced from the measured batched passes (timing.ts, batched.ts).
+    const priced = this.timing.iterationComputeSeconds(chunks.map((c) => ({ newTokens: c.n, cachedTokens: c.before })), gen.length, genContext);
+    chunks.forEach((c, i) => (c.s.prefillSeconds += priced.chunkSeconds[i]! * priced.chunkFactor));
+    const computeSeconds = priced.seconds;
     const end = now + transferSeconds + computeSeconds;
 
     // 5. Results.
@@ -519,6 +516,11 @@ export class Engine {
     this.iterStats.push(JSON.stringify(entry));
     const max = this.opts.iterStatsMaxIterations;
     if (this.iterStats.length > max) this.iterStats.splice(0, this.iterStats.length - max);
+  }
+
+  /** Iteration-stats entries waiting for a read of /metrics, and how many the queue keeps. */
+  get iterStatsBacklog(): { waiting: number; max: number } {
+    return { waiting: this.opts.enableIterPerfStats ? this.iterStats.length : 0, max: this.opts.iterStatsMaxIterations };
   }
 
   /** GET /metrics: every iteration since the last read, then forgotten. */

@@ -11,6 +11,8 @@ import { Engine, type IterationResult } from './engine.js';
 import { TimingModel } from './timing.js';
 import { bandwidthAt, blockTable } from './link.js';
 import { RealtimeDriver, type EmissionRecord } from './driver.js';
+import { VirtualDriver } from './virtual-driver.js';
+import { z } from 'zod';
 import { InlinePreparer, WorkerPreparer, type RequestPreparer } from './tokenizer-pool.js';
 import { OUTPUT_WORDS } from './tokenizer.js';
 import { now } from './clock.js';
@@ -20,6 +22,17 @@ import {
 } from './wire.js';
 
 export const SIM_VERSION = '0.1.0';
+
+/** Virtual clock: a request's modelled arrival (seconds on the virtual clock), set by the client. */
+export const ARRIVAL_HEADER = 'x-kvbench-arrival-s';
+/** How long POST /sim/advance waits for the generate requests the client says it has sent. */
+const ADVANCE_WAIT_MS = 30_000;
+const AdvanceBody = z.object({
+  /** Run no iteration starting at or after this modelled time; null: no limit. */
+  until_s: z.number().nonnegative().nullable(),
+  /** Generate requests the client has sent so far: the simulator first waits until it has them all. */
+  submitted: z.number().int().nonnegative(),
+}).strict();
 
 export interface StartSimServerOptions extends SimOptions {
   logger?: Logger;
@@ -34,7 +47,7 @@ export interface SimServer {
   /** The resolved configuration (pool sizes, clamped max_seq_len, profile, shape). */
   resolved: ResolvedSim;
   engine: Engine;
-  driver: RealtimeDriver;
+  driver: RealtimeDriver | VirtualDriver;
   /** Emission records since the last call (due vs. sent, steady-clock ns). */
   drainEmissions(): EmissionRecord[];
 }
@@ -49,6 +62,8 @@ interface Live {
   cachedTokens: number;
   text: string[];
   done: boolean;
+  /** Virtual clock: the modelled time of each generated token. */
+  tokenTimes: number[];
 }
 
 /** Spin window before a due emission (clock.ts): 1.5 ms at real-time speed, less when scaled down to spare CPU. */
@@ -64,7 +79,8 @@ export async function startSimServer(options: StartSimServerOptions): Promise<Si
   const timing = new TimingModel(cfg.profile, cfg.shape, cfg.tokensPerBlock);
 
   // Filled in once the driver exists (the engine needs the clock mapping for its records).
-  let driver!: RealtimeDriver;
+  let driver!: RealtimeDriver | VirtualDriver;
+  const virtual = cfg.clock === 'virtual';
   const engine = new Engine(
     {
       maxBatchSize: cfg.maxBatchSize,
@@ -83,8 +99,9 @@ export async function startSimServer(options: StartSimServerOptions): Promise<Si
       returnPerfMetrics: cfg.yaml.return_perf_metrics && cfg.yaml.perf_metrics_max_requests > 0,
       perfMetricsMaxRequests: cfg.yaml.perf_metrics_max_requests,
       toSteadySeconds: (t) => driver.steadySeconds(t),
-      toWallClock: (t) => new Date(wallEpochMs + (Number(driver.wallNs(t) - driver.epochNs) / 1e6)),
-      statsLabels: { engine: 'sim', simulated: true, profile: cfg.profile.name },
+      // Virtual clock: iteration timestamps are modelled time after the Unix epoch (no wall clock in them).
+      toWallClock: (t) => (virtual ? new Date(Math.round(t * 1000)) : new Date(wallEpochMs + (Number(driver.wallNs(t) - driver.epochNs) / 1e6))),
+      statsLabels: { engine: 'sim', simulated: true, profile: cfg.profile.name, ...(virtual ? { clock: 'virtual' } : {}) },
     },
     timing,
   );
@@ -96,6 +113,8 @@ export async function startSimServer(options: StartSimServerOptions): Promise<Si
   /** First-token send times until /perf_metrics reports them; bounded like the engine's queue. */
   const firstTokenSentNs = new Map<number, bigint>();
   const perfOn = cfg.yaml.return_perf_metrics && cfg.yaml.perf_metrics_max_requests > 0;
+  /** Real ns each request spent between its receipt and its submission to the engine. */
+  const intakeNs = new Map<number, bigint>();
   const rememberFirstSent = (id: number, ns: bigint) => {
     if (!perfOn) return;
     firstTokenSentNs.set(id, ns);
@@ -106,6 +125,9 @@ export async function startSimServer(options: StartSimServerOptions): Promise<Si
     }
   };
 
+  /** Virtual clock: token times and response ids of finished requests until POST /sim/advance reports them. */
+  const finishedTimes = new Map<number, number[]>();
+  const finishedIds = new Map<number, string>();
   /** Builds every chunk of an iteration ahead of its due time; the returned function only writes. */
   const prepare = (r: IterationResult, dueNs: bigint): (() => void) => {
     const writes: Array<{ l: Live; data: string; first: boolean; end: boolean; json?: Record<string, unknown> }> = [];
@@ -114,6 +136,7 @@ export async function startSimServer(options: StartSimServerOptions): Promise<Si
       if (!l) continue;
       const word = l.words[e.index]!;
       l.text.push(word);
+      if (virtual) l.tokenTimes.push(r.end);
       if (!l.req.stream) continue;
       const data = (e.index === 0 && l.ctx.kind === 'chat' ? roleChunk(l.ctx) : '') + textChunk(l.ctx, word, e.final ? 'length' : null);
       writes.push({ l, data, first: e.index === 0, end: false });
@@ -133,9 +156,10 @@ export async function startSimServer(options: StartSimServerOptions): Promise<Si
         w.l.res.write(w.data);
         const sent = now();
         if (w.first) rememberFirstSent(w.l.id, sent);
-        if (emissions.length < emissionLogMax) emissions.push({ dueNs, sentNs: sent, wakeNs: wake });
+        if (!virtual && emissions.length < emissionLogMax) emissions.push({ dueNs, sentNs: sent, wakeNs: wake });
       }
       for (const f of finals) {
+        if (virtual) (finishedTimes.set(f.l.id, f.l.tokenTimes), finishedIds.set(f.l.id, f.l.ctx.id));
         if (f.l.done) continue;
         live.delete(f.l.id);
         f.l.done = true;
@@ -148,7 +172,24 @@ export async function startSimServer(options: StartSimServerOptions): Promise<Si
       }
     };
   };
-  driver = new RealtimeDriver(engine, cfg.timeScale, prepare, spinWindowMs(cfg.timeScale));
+  driver = virtual ? new VirtualDriver(engine, prepare) : new RealtimeDriver(engine, cfg.timeScale, prepare, spinWindowMs(cfg.timeScale));
+  /** Generate requests answered so far (submitted or refused): POST /sim/advance waits for the client's count. */
+  let received = 0;
+  let receivedWaiters: Array<{ n: number; resolve: () => void }> = [];
+  const countReceived = () => {
+    received++;
+    receivedWaiters = receivedWaiters.filter((w) => (received >= w.n ? (w.resolve(), false) : true));
+  };
+  const waitReceived = (n: number, timeoutMs: number) =>
+    new Promise<boolean>((resolve) => {
+      if (received >= n) return resolve(true);
+      const timer = setTimeout(() => {
+        receivedWaiters = receivedWaiters.filter((w) => w !== waiter);
+        resolve(false);
+      }, timeoutMs);
+      const waiter = { n, resolve: () => (clearTimeout(timer), resolve(true)) };
+      receivedWaiters.push(waiter);
+    });
 
   const preparer: RequestPreparer = options.tokenizerWorker === false ? new InlinePreparer() : new WorkerPreparer();
   if (preparer instanceof WorkerPreparer) await preparer.ready;
@@ -161,6 +202,26 @@ export async function startSimServer(options: StartSimServerOptions): Promise<Si
   };
 
   async function handleGenerate(kind: ApiKind, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    try {
+      await generate(kind, req, res);
+    } finally {
+      countReceived();
+    }
+  }
+
+  async function generate(kind: ApiKind, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const receivedNs = now();
+    let arrivalS: number | undefined;
+    if (virtual) {
+      const h = req.headers[ARRIVAL_HEADER];
+      if (h !== undefined) {
+        arrivalS = Number(h);
+        if (typeof h !== 'string' || !Number.isFinite(arrivalS) || arrivalS < 0) {
+          req.resume();
+          return sendJson(res, 400, errorBody(400, `header ${ARRIVAL_HEADER}: '${String(h)}' is not a non-negative number of modelled seconds`, labels));
+        }
+      }
+    }
     const body = await readBody(req);
     let prepared;
     try {
@@ -189,7 +250,7 @@ export async function startSimServer(options: StartSimServerOptions): Promise<Si
       model: p.model ?? cfg.model,
       labels,
     };
-    const l: Live = { id, ctx, req: p, promptTokens: P, words, res, cachedTokens: 0, text: [], done: false };
+    const l: Live = { id, ctx, req: p, promptTokens: P, words, res, cachedTokens: 0, text: [], done: false, tokenTimes: [] };
     live.set(id, l);
     if (p.stream) {
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-kvbench-engine': 'sim', 'x-kvbench-profile': cfg.profile.name });
@@ -202,7 +263,46 @@ export async function startSimServer(options: StartSimServerOptions): Promise<Si
         driver.cancel(id);
       }
     });
-    driver.submit({ id, responseId: ctx.id, tokens: ids, hashes, maxTokens: p.maxTokens });
+    driver.submit({ id, responseId: ctx.id, tokens: ids, hashes, maxTokens: p.maxTokens }, arrivalS);
+    // Host work the model does not have (reading, parsing, tokenizing): reported as intake_s, part of the run's host lateness.
+    if (!virtual && perfOn) {
+      intakeNs.set(id, now() - receivedNs);
+      for (const k of intakeNs.keys()) {
+        if (intakeNs.size <= 2 * cfg.yaml.perf_metrics_max_requests + 1024) break;
+        intakeNs.delete(k);
+      }
+    }
+  }
+
+  /** POST /sim/advance (virtual clock only): lockstep with the client, see virtual-driver.ts. */
+  async function handleAdvance(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const text = new TextDecoder().decode(await readBody(req));
+    if (!(driver instanceof VirtualDriver)) return sendJson(res, 409, errorBody(409, 'POST /sim/advance needs the virtual clock (--clock virtual)', labels));
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      return sendJson(res, 400, errorBody(400, 'body is not JSON', labels));
+    }
+    const parsed = AdvanceBody.safeParse(json);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      return sendJson(res, 400, errorBody(400, `${issue.path.join('.') || 'body'}: ${issue.message}`, labels));
+    }
+    const { until_s, submitted } = parsed.data;
+    if (!(await waitReceived(submitted, ADVANCE_WAIT_MS)))
+      return sendJson(res, 409, errorBody(409, `submitted: ${submitted} generate requests announced, ${received} received within ${ADVANCE_WAIT_MS / 1000} s`, labels));
+    const r = driver.advance(until_s);
+    const finished = r.finished.map(({ id, outcome: o }) => ({
+      response_id: live.get(id)?.ctx.id ?? finishedIds.get(id) ?? null,
+      arrival_s: o.arrival,
+      first_scheduled_s: o.firstScheduled,
+      first_token_s: o.firstToken,
+      end_s: o.lastToken,
+      token_times_s: finishedTimes.get(id) ?? [],
+    }));
+    for (const { id } of r.finished) (finishedTimes.delete(id), finishedIds.delete(id));
+    return sendJson(res, 200, { ...labels, clock: 'virtual', now_s: r.nowS, idle: r.idle, iterations: r.iterations, stats_backlog: r.statsBacklog, finished });
   }
 
   function drainPerf(): unknown[] {
@@ -211,7 +311,9 @@ export async function startSimServer(options: StartSimServerOptions): Promise<Si
       const id = e.request_id as number;
       const sent = firstTokenSentNs.get(id);
       firstTokenSentNs.delete(id);
-      Object.assign(e, labels, { sim: { ...(e.sim as Record<string, unknown> | undefined), first_token_sent_time: sent === undefined ? null : Number(sent) / 1e9 } });
+      const intake = intakeNs.get(id);
+      intakeNs.delete(id);
+      Object.assign(e, labels, { sim: { ...(e.sim as Record<string, unknown> | undefined), first_token_sent_time: virtual || sent === undefined ? null : Number(sent) / 1e9, intake_s: intake === undefined ? null : Number(intake) / 1e9 } });
     }
     return out;
   }
@@ -230,6 +332,8 @@ export async function startSimServer(options: StartSimServerOptions): Promise<Si
           return void handleGenerate('completions', req, res).catch(fail);
         case 'POST /v1/chat/completions':
           return void handleGenerate('chat', req, res).catch(fail);
+        case 'POST /sim/advance':
+          return void handleAdvance(req, res).catch(fail);
         case 'GET /health':
           res.writeHead(200, { 'content-length': 0, 'x-kvbench-engine': 'sim' });
           return void res.end();
@@ -247,6 +351,7 @@ export async function startSimServer(options: StartSimServerOptions): Promise<Si
             // The profile's host→GPU bandwidth for one block copy (what an onboard of this block size gets).
             h2d_block_gbps: bandwidthAt(blockTable(cfg.profile.link, 'h2d'), timing.blockBytes),
             legacy_metrics: cfg.legacyMetrics,
+            clock: cfg.clock,
           });
         case 'GET /v1/models':
           return sendJson(res, 200, { object: 'list', data: [{ id: cfg.model, object: 'model', created: Math.floor(wallEpochMs / 1000), owned_by: 'tensorrt_llm', ...labels }] });
@@ -258,8 +363,10 @@ export async function startSimServer(options: StartSimServerOptions): Promise<Si
         case 'GET /steady_clock_offset': {
           // trtllm-serve's shape: the server's steady clock at receipt and at transmission, the clock
           // /perf_metrics timestamps are on (here process.hrtime, CLOCK_MONOTONIC).
-          const receive = Number(now()) / 1e9;
-          return sendJson(res, 200, { receive_ts: receive, transmit_ts: Number(now()) / 1e9, ...labels });
+          // Virtual clock: the modelled time reached (the clock /perf_metrics is on there).
+          const steady = () => (virtual ? driver.modelNow() : Number(now()) / 1e9);
+          const receive = steady();
+          return sendJson(res, 200, { receive_ts: receive, transmit_ts: steady(), ...labels });
         }
         case 'GET /sim/emissions': {
           // Simulator-only: lateness of every token handed to a socket since the last read

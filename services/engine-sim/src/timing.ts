@@ -27,13 +27,15 @@
  * (weight bytes + KV bytes of all contexts) / tp / effective HBM bandwidth + step overhead;
  * or, when the profile has a measured step table for the shape, a line through it.
  *
- * Mixed iterations (context chunks and decode steps in one forward pass, as in-flight batching
- * does) cost the sum of both parts.
+ * Iterations holding several requests (context chunks, or chunks and decode steps in one forward
+ * pass, as in-flight batching does): priced from the profile's measured batched passes
+ * (batched.ts), when it has them; else the sum of the parts (an overestimate for short chunks).
  */
 import type { Profile, PrefillReference, CachedPrefillTable } from './profile.js';
 import { CachedPrefillGrid } from './cached-prefill.js';
 import { kvBytesPerTokenPerRank, resolveModelShape, weightBytesPerRank, type ModelShape } from './shapes.js';
 import { iterationTransferSeconds, blockTransferSeconds, type Direction } from './link.js';
+import { BatchedPricing } from './batched.js';
 
 export interface PrefillFit {
   /** Seconds per token (linear term) for this shape and tp. */
@@ -120,6 +122,8 @@ export class TimingModel {
   readonly decodeLine: { c0: number; c1: number } | null;
   /** Bytes of one KV block on one tensor-parallel rank (what one block copy moves). */
   readonly blockBytes: number;
+  /** Batched-pass ratios (profile compute.batched); null: an iteration costs the sum of its parts. */
+  readonly batched: BatchedPricing | null;
 
   constructor(
     readonly profile: Profile,
@@ -129,6 +133,7 @@ export class TimingModel {
     this.prefill = prefillFitFor(profile, shape);
     this.cachedPrefill = cachedPrefillFor(profile, shape);
     this.blockBytes = tokensPerBlock * kvBytesPerTokenPerRank(shape);
+    this.batched = profile.compute.batched ? new BatchedPricing(profile.compute.batched) : null;
     const table = profile.compute.decode.step_tables?.find((t) => t.shape === shape.name);
     if (table) {
       const { c0, c1 } = fitLine(table.points);
@@ -160,6 +165,24 @@ export class TimingModel {
     const d = this.profile.compute.decode;
     const bytes = weightBytesPerRank(this.shape) + contextTokens * kvBytesPerTokenPerRank(this.shape);
     return bytes / (d.effective_hbm_GBps * 1e9) + d.step_overhead_s;
+  }
+
+  /**
+   * Compute seconds of one iteration: its context chunks (each timed alone by prefillSeconds) and one
+   * decode step for `decodes` sequences holding `decodeContext` tokens in all. Returns the total and
+   * the factor each chunk's own time was multiplied by (its share of the pass).
+   */
+  iterationComputeSeconds(chunks: ReadonlyArray<{ newTokens: number; cachedTokens: number }>, decodes: number, decodeContext: number): { seconds: number; chunkFactor: number; chunkSeconds: number[] } {
+    const own = chunks.map((c) => this.prefillSeconds(c.newTokens, c.cachedTokens));
+    const sumChunks = own.reduce((a, b) => a + b, 0);
+    const decode = this.decodeStepSeconds(decodes, decodeContext);
+    if (!this.batched || (chunks.length <= 1 && (chunks.length === 0 || decodes === 0))) {
+      return { seconds: sumChunks + decode, chunkFactor: 1, chunkSeconds: own };
+    }
+    const tokens = chunks.reduce((a, c) => a + c.newTokens, 0);
+    const r = chunks.length > 1 ? this.batched.chunksRatio(tokens / chunks.length, chunks.length) : 1;
+    const m = decodes > 0 && chunks.length > 0 ? this.batched.mixedRatioAt(tokens, decodes, decodeContext / decodes) : 1;
+    return { seconds: m * (r * sumChunks + decode), chunkFactor: m * r, chunkSeconds: own };
   }
 
   /** Seconds to move `blocks` KV blocks one way. */

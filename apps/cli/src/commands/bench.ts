@@ -51,6 +51,7 @@ export const benchFlags: FlagSpecs = {
   launch_command: { type: 'string[]', help: 'custom engine launch argv, e.g. mpirun -n 4 trtllm-serve' },
   engine_option: { type: 'string[]', help: 'engine options KEY=VALUE ..., e.g. tp_size=4 kv_cache_free_gpu_memory_fraction=0.9 return_perf_metrics=true kv_bytes_per_token=131072' },
   time_scale: { type: 'float', help: 'simulator: each modelled second lasts this many real seconds' },
+  clock: { type: 'string', help: "simulator clock: real (default for bench: modelled time against the wall clock, × time_scale) or virtual (modelled time only, nothing sleeps: same seed, same results; the default for sweeps)" },
   profile: { type: 'string', help: 'simulator hardware profile (default by system label)' },
   api: { type: 'string', help: 'submit through the services: workload-api URL' },
   aggregator: { type: 'string', help: 'with --api: aggregator URL (to follow the run and fetch results)' },
@@ -100,6 +101,8 @@ export const benchCommand: Command = {
     }
     if (f.time_scale !== undefined) options.time_scale = f.time_scale as number;
     if (f.profile !== undefined) options.profile = f.profile as string;
+    const clock = clockFlag(f.clock);
+    if (clock !== undefined) options.clock = clock;
     const engine = {
       kind: parseOrThrow(EngineKind, f.engine, '--engine'),
       ...(f.engine_url ? { url: f.engine_url as string } : {}),
@@ -183,3 +186,9 @@ export const benchCommand: Command = {
   },
 };
 
+/** --clock: real or virtual (the simulator's; docs/DESIGN.md "Virtual clock"). */
+export function clockFlag(v: unknown): 'real' | 'virtual' | undefined {
+  if (v === undefined) return undefined;
+  if (v !== 'real' && v !== 'virtual') throw new ValidationError(`--clock: '${String(v)}' is not real or virtual`, 'clock');
+  return v;
+}

@@ -8,7 +8,7 @@ import {
   capacitySweep, DEFAULT_CAPACITY_POINTS, DEFAULT_OFFLOAD_LENGTHS, inProcessRunner, newSweepId, offloadSweep, servicesRunner,
   type PointRunner, type SweepRunSpec, type SweepSystem,
 } from '../sweep.js';
-import { benchFlags, overridesFor } from './bench.js';
+import { benchFlags, clockFlag, overridesFor } from './bench.js';
 
 /** The bench flags a sweep shares (engine, model, overrides per system), without the single-run ones. */
 const shared: FlagSpecs = Object.fromEntries(
@@ -50,6 +50,9 @@ function spec(f: Record<string, unknown>): SweepRunSpec {
   const options: Record<string, string | number | boolean> = {};
   if (f.time_scale !== undefined) options.time_scale = f.time_scale as number;
   if (f.profile !== undefined) options.profile = f.profile as string;
+  // A sweep asks what the modelled hardware does: on the simulator, the virtual clock unless told otherwise.
+  const clock = clockFlag(f.clock) ?? (f.engine === 'sim' ? 'virtual' : undefined);
+  if (clock !== undefined) options.clock = clock;
   return {
     model: String(f.model),
     engine: {

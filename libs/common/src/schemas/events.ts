@@ -91,6 +91,21 @@ export const RunMeta = z
     workload_id: z.string().describe("the workload replayed"),
     simulated: z.boolean().describe("true when the built-in simulator produced the figures (a model, not a measurement)"),
     percentile_method: z.string().describe("how percentiles were computed"),
+    /** Simulator runs: "virtual" when every time is the simulator's modelled time (no wall clock), else "real". */
+    clock: z.enum(['real', 'virtual']).optional(),
+    /** A simulator run in real time whose host was late against the model by more than threshold_share of its TTFT p50; null: not measurable. */
+    host_bound: z.boolean().nullable().optional(),
+    host_lateness: z
+      .object({
+        p50_ms: z.number().nullable(),
+        p99_ms: z.number().nullable(),
+        max_ms: z.number().nullable(),
+        share_of_ttft_p50: z.number().nullable(),
+        threshold_share: z.number(),
+        reason: z.string(),
+      })
+      .nullable()
+      .optional(),
   })
   .loose();
 export type RunMeta = z.infer<typeof RunMeta>;

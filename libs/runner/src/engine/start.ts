@@ -238,6 +238,7 @@ export async function launchEngine(a: StartEngineArgs): Promise<EngineHandle> {
       ...(seed !== undefined ? ['--seed', String(seed)] : []),
       ...(modelShape !== undefined ? ['--model_shape', String(modelShape)] : []),
       '--time_scale', String(timeScale),
+      ...((agent.sim.clock ?? option(job, 'clock')) === 'virtual' ? ['--clock', 'virtual'] : []),
       ...(legacy ? ['--legacy_metrics'] : []),
     ];
   } else {

@@ -274,7 +274,11 @@ export function trtllmLogMetrics(w: TrtllmWindow): LogMetrics {
   const key = w.deltasKey ?? 'kvCacheIterationStats';
   const tkey = w.transferKey ?? key;
   const lostReason =
-    `${lost} iteration(s) of the window were read by another reader of /metrics (gaps in iter${w.drainerNote ? `; ${w.drainerNote}` : ''}): ` +
+    // Gaps in iter have two causes: the engine's queue keeps only iter_stats_max_iterations entries and
+    // drops the oldest when more iterations ran between two reads (a fast engine, a time-scaled
+    // simulator, a starved reader), or another reader drained them (a build's own collector).
+    `${lost} iteration(s) of the window never reached kvbench (gaps in iter: more iterations ran between two reads of /metrics than the engine keeps, iter_stats_max_iterations, ` +
+    `or another reader drained them${w.drainerNote ? `; ${w.drainerNote}` : ''}): ` +
     `a sum of the ${w.iterations} kvbench received would be partial, so it is not given as the window's total`;
   const hasIter = w.iterationsWithIterStats > 0 && lost === 0;
   const noIterations =
