@@ -208,7 +208,11 @@ export interface OffloadSweepOptions {
   outputTokens: number;
   maxSeqLen: number;
   seed: number;
+  /** Replays per point and mode (each a run of its own); at least 1, default 3. */
+  replays?: number;
 }
+
+export const DEFAULT_REPLAYS = 3;
 
 /** A point's replay as judged from the engine's counters (shared with the report). */
 export type ReplayFigure = OffloadSide;
@@ -217,7 +221,8 @@ export interface OffloadPointResult {
   point: string;
   prompt_tokens: number;
   workload_id: string;
-  systems: Record<string, { offload: ReplayFigure; recompute: ReplayFigure; recompute_over_offload: number | null }>;
+  /** Every replay of each mode, in the order run; `offload`/`recompute` are the last of each. */
+  systems: Record<string, { offload: ReplayFigure; recompute: ReplayFigure; offload_replays: ReplayFigure[]; recompute_replays: ReplayFigure[]; recompute_over_offload: number | null }>;
 }
 
 /**
@@ -228,6 +233,8 @@ export interface OffloadPointResult {
  */
 
 export async function offloadSweep(o: OffloadSweepOptions, run: PointRunner, onRun?: (label: string, r: RunResult) => Promise<void>): Promise<OffloadPointResult[]> {
+  const replays = o.replays ?? DEFAULT_REPLAYS;
+  if (!Number.isInteger(replays) || replays < 1) throw new ValidationError(`--replays: at least 1, got ${replays}`, 'replays');
   const kvs = o.systems.map((s) => resolveKvConfig(s.configModule, s.overrides));
   const gMax = Math.max(...kvs.map((k) => k.gpu_kv_max_tokens));
   const gMin = Math.min(...kvs.map((k) => k.gpu_kv_max_tokens));
@@ -247,16 +254,26 @@ export async function offloadSweep(o: OffloadSweepOptions, run: PointRunner, onR
     for (let i = 0; i < o.systems.length; i++) {
       const sys = o.systems[i]!;
       const fullBlocks = Math.floor(l / kvs[i]!.tokens_per_block);
-      const off = await run(sys, doc, sys.overrides);
-      await onRun?.(sys.label, off);
-      const rec = await run(sys, doc, { ...sys.overrides, host_cache_gb: 0 });
-      await onRun?.(sys.label, rec);
-      const offload = judgeReplay(off, 'offload', fullBlocks);
-      const recompute = judgeReplay(rec, 'recompute', fullBlocks);
+      // Each replay is a run of its own (a fresh engine: cold request, evictions, replay), so replays are independent.
+      const offs: ReplayFigure[] = [];
+      const recs: ReplayFigure[] = [];
+      for (let k = 0; k < replays; k++) {
+        const off = await run(sys, doc, sys.overrides);
+        await onRun?.(sys.label, off);
+        offs.push(judgeReplay(off, 'offload', fullBlocks));
+        const rec = await run(sys, doc, { ...sys.overrides, host_cache_gb: 0 });
+        await onRun?.(sys.label, rec);
+        recs.push(judgeReplay(rec, 'recompute', fullBlocks));
+      }
+      const median = (xs: ReplayFigure[]) => distribution(xs.filter((x) => x.valid && x.ttft_s !== null).map((x) => x.ttft_s!)).p50;
+      const mo = median(offs);
+      const mr = median(recs);
       point.systems[sys.label] = {
-        offload,
-        recompute,
-        recompute_over_offload: offload.valid && recompute.valid && offload.ttft_s && recompute.ttft_s ? recompute.ttft_s / offload.ttft_s : null,
+        offload: offs.at(-1)!,
+        recompute: recs.at(-1)!,
+        offload_replays: offs,
+        recompute_replays: recs,
+        recompute_over_offload: mo && mr ? mr / mo : null,
       };
     }
     out.push(point);

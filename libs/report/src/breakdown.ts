@@ -9,7 +9,9 @@
 import { BREAKDOWN_PARTS, percentile, type Sample } from '@kvbench/common';
 
 /** The parts drawn: the top-level ones, with first_token split where the engine says how (the simulator). */
-export const SPLIT_PARTS = ['client_wait_s', 'to_engine_s', 'engine_queue_s', 'onboard_s', 'prefill_s', 'batch_other_s', 'first_token_s', 'to_client_s'] as const;
+import type { z } from 'zod';
+import { SPLIT_PARTS, type BreakdownStatsSchema } from './schema.js';
+export { SPLIT_PARTS };
 export type SplitPart = (typeof SPLIT_PARTS)[number];
 
 export const PART_NAMES: Record<SplitPart, string> = {
@@ -23,24 +25,7 @@ export const PART_NAMES: Record<SplitPart, string> = {
   to_client_s: 'to client (first token → first text)',
 };
 
-export interface BreakdownStats {
-  /** Requests measured (ok with TTFT). */
-  n: number;
-  /** Requests whose five parts are all known. */
-  n_complete: number;
-  ttft_p50_s: number | null;
-  /** Each part's p50 over the requests where it is known. */
-  part_p50_s: Partial<Record<SplitPart, number | null>>;
-  /** The split of the p50: mean parts of the requests in the p40–p60 TTFT band (complete ones only). */
-  median_split: {
-    n: number;
-    ttft_mean_s: number | null;
-    /** Parts in time order; first_token_s replaced by onboard/prefill/rest when every request in the band has them. */
-    parts: { part: SplitPart; seconds: number }[];
-  } | null;
-  /** Why parts are missing, the most common reason per part. */
-  null_reasons: Partial<Record<SplitPart, string>>;
-}
+export type BreakdownStats = z.infer<typeof BreakdownStatsSchema>;
 
 const finite = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 

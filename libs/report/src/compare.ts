@@ -24,7 +24,9 @@ import type {
   SystemRowStats,
   SystemVsBaseline,
 } from './types.js';
-import { verdictFor } from './verdict.js';
+import { DEFAULT_MIN_EFFECT, verdictFor } from './verdict.js';
+import { rowEvidence } from './evidence.js';
+import { bucketOf, bucketScope, groupingOf, type Bucket, type Grouping } from './buckets.js';
 
 export const DEFAULT_RESAMPLES = 2000;
 export const MIN_RESAMPLES = 1000;
@@ -34,6 +36,9 @@ const PAIRED_PERCENTILES = [50, 95, 99] as const;
 interface System extends ComparedSystem {
   run: RunResult;
 }
+
+const nnum = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+const nstr = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 
 /**
  * Paired comparison of runs of the same workload: each system against the
@@ -48,6 +53,8 @@ export function compareRuns(runs: readonly RunResult[], options: CompareOptions 
   }
   if (!(confidence > 0 && confidence < 1)) throw new ValidationError(`confidence must be in (0, 1), got ${confidence}`, 'confidence');
   if (runs.length === 0) throw new ValidationError('no runs to compare', 'runs');
+  const minEffect = options.minEffect ?? DEFAULT_MIN_EFFECT;
+  if (!(minEffect >= 0 && minEffect < 10)) throw new ValidationError(`min_effect must be a fraction of at least 0 (0.05 = 5%), got ${minEffect}`, 'min_effect');
 
   const systems = describeSystems(runs);
   const baseline = pickBaseline(systems, options.baseline);
@@ -58,28 +65,39 @@ export function compareRuns(runs: readonly RunResult[], options: CompareOptions 
     notes.push(`runs come from different workloads (${workloads.join(', ')}): only request ids present in both runs are paired`);
   }
 
+  const grouping = groupingOf(options.bucket, systems.map((s) => s.run));
+  const settings: BootstrapSettings = { resamples, confidence, seed, minEffect };
   const rows: ComparisonRow[] = [];
   const breakdown: BreakdownRow[] = [];
-  const addRow = (ctx: number | null, phase: RowPhase, select: (s: Sample) => boolean) => {
-    rows.push(buildRow(systems, baseline, ctx, phase, select, { resamples, confidence, seed }));
+  const addRow = (ctx: number | null, bucket: Bucket | null, phase: RowPhase, select: (s: Sample) => boolean) => {
     const inRow = systems.map((sys) => sys.run.samples.filter(select));
-    breakdown.push({
+    const bRow: BreakdownRow = {
       context_tokens: ctx,
       phase,
+      bucket,
       systems: Object.fromEntries(systems.map((sys, i) => [sys.key, breakdownStats(inRow[i]!)])),
       vs_baseline: systems.flatMap((sys, i) =>
-        sys.key === baseline.key ? [] : [{ system: sys.key, baseline: baseline.key, parts: partRatios(inRow[systems.indexOf(baseline)]!, inRow[i]!, `${ctx ?? 'all'}|${phase}|${baseline.key}|${sys.key}`, { resamples, confidence, seed }) }],
+        sys.key === baseline.key ? [] : [{ system: sys.key, baseline: baseline.key, parts: partRatios(inRow[systems.indexOf(baseline)]!, inRow[i]!, `${ctx ?? 'all'}|${bucket ? `${bucket.low}-${bucket.high}` : ''}|${phase}|${baseline.key}|${sys.key}`, settings) }],
       ),
-    });
+    };
+    rows.push(buildRow(systems, baseline, ctx, bucket, phase, inRow, bRow, settings));
+    breakdown.push(bRow);
   };
-  for (const ctx of contextsOf(systems)) {
+  for (const { ctx, bucket } of groupsOf(systems, grouping)) {
     for (const phase of PHASES) {
-      const select = (s: Sample) => s.context_tokens === ctx && s.phase === phase;
+      const inGroup = bucket ? (s: Sample) => bucketOf(s.context_tokens, grouping)?.low === bucket.low : (s: Sample) => s.context_tokens === ctx;
+      const select = (s: Sample) => inGroup(s) && s.phase === phase;
       if (!systems.some((sys) => sys.run.samples.some(select))) continue;
-      addRow(ctx, phase, select);
+      addRow(ctx, bucket, phase, select);
     }
   }
-  addRow(null, 'all', () => true);
+  addRow(null, null, 'all', () => true);
+  const hostBound = systems.filter((s) => s.host_bound === true);
+  if (hostBound.length) {
+    notes.push(
+      `host-bound: ${hostBound.map((s) => s.key).join(', ')} (run_meta.host_bound): the simulator's host was late enough to shape TTFT, so its timings show the host as much as the modelled hardware; verdicts say so`,
+    );
+  }
 
   for (const other of systems) {
     if (other.key === baseline.key) continue;
@@ -103,11 +121,18 @@ export function compareRuns(runs: readonly RunResult[], options: CompareOptions 
       resamples,
       seed,
       confidence,
+      min_effect: minEffect,
+      grouping:
+        grouping.kind === 'exact'
+          ? 'rows by exact context size (prompt tokens) and phase'
+          : grouping.kind === 'pow2'
+            ? 'rows by power-of-two length buckets of prompt tokens [2^k, 2^(k+1)) and phase'
+            : `rows by length buckets of ${grouping.width} prompt tokens and phase`,
       percentile_method: PERCENTILE_METHOD,
     },
     notes,
     breakdown,
-    goodput: options.slo ? goodputReport(systems, baseline, options.slo, { resamples, confidence, seed }) : null,
+    goodput: options.slo ? goodputReport(systems, baseline, options.slo, settings) : null,
     hit_rate: systems.map((sys) => predictHitRate(sys.key, sys.run)),
     settings: runSettings(systems.map((s) => s.run)),
     scenarios: scenarioReports(systems.map((s) => ({ key: s.key, samples: s.run.samples })), baseline.key, { resamples, confidence, seed }),
@@ -160,12 +185,28 @@ function describeSystems(runs: readonly RunResult[]): System[] {
     const duplicate = labels.filter((l) => l === label).length > 1;
     const runId = runIdOf(run);
     const lm = run.log_metrics as { null_reasons?: unknown } | undefined;
+    const meta = run.run_meta as Record<string, unknown> | undefined;
+    const clock = meta?.['clock'];
+    const lateness = isRecord(meta?.['host_lateness']) ? (meta['host_lateness'] as Record<string, unknown>) : null;
     return {
       key: duplicate ? `${label}@${runId ?? i + 1}` : label,
       label,
       run_id: runId,
       workload_id: workloadIdOf(run),
       simulated: isSimulated(run),
+      // run_meta.clock is "real" | "virtual" from the simulator's clock (issue 20); older runs carry an object there (wall-clock offset) or nothing.
+      clock: clock === 'real' || clock === 'virtual' ? clock : null,
+      host_bound: typeof meta?.['host_bound'] === 'boolean' ? (meta['host_bound'] as boolean) : null,
+      host_lateness: lateness
+        ? {
+            p50_ms: nnum(lateness['p50_ms']),
+            p99_ms: nnum(lateness['p99_ms']),
+            max_ms: nnum(lateness['max_ms']),
+            share_of_ttft_p50: nnum(lateness['share_of_ttft_p50']),
+            threshold_share: nnum(lateness['threshold_share']),
+            reason: nstr(lateness['reason']),
+          }
+        : null,
       null_reasons: isRecord(lm?.null_reasons) ? (lm.null_reasons as Record<string, string>) : {},
       run,
     };
@@ -182,35 +223,46 @@ function pickBaseline(systems: System[], wanted: string | undefined): System {
   return found;
 }
 
-function contextsOf(systems: System[]): number[] {
+/** The row groups: each exact context size, or each length bucket that holds a request. */
+function groupsOf(systems: System[], grouping: Grouping): { ctx: number; bucket: Bucket | null }[] {
   const set = new Set<number>();
   for (const s of systems) for (const sample of s.run.samples) set.add(sample.context_tokens);
-  return [...set].sort((a, b) => a - b);
+  const sizes = [...set].sort((a, b) => a - b);
+  if (grouping.kind === 'exact') return sizes.map((ctx) => ({ ctx, bucket: null }));
+  const buckets = new Map<number, Bucket>();
+  for (const n of sizes) {
+    const b = bucketOf(n, grouping)!;
+    buckets.set(b.low, b);
+  }
+  return [...buckets.values()].map((bucket) => ({ ctx: bucket.low, bucket }));
 }
 
 interface BootstrapSettings {
   resamples: number;
   confidence: number;
   seed: string;
+  minEffect: number;
 }
 
 function buildRow(
   systems: System[],
   baseline: System,
   ctx: number | null,
+  bucket: Bucket | null,
   phase: RowPhase,
-  select: (s: Sample) => boolean,
+  samples: Sample[][],
+  breakdown: BreakdownRow,
   settings: BootstrapSettings,
 ): ComparisonRow {
-  const inRow = new Map(systems.map((s) => [s.key, s.run.samples.filter(select)]));
+  const inRow = new Map(systems.map((s, i) => [s.key, samples[i]!]));
   const stats: Record<string, SystemRowStats> = {};
   for (const s of systems) stats[s.key] = rowStats(s.run, inRow.get(s.key)!, phase === 'all');
   const vs: SystemVsBaseline[] = [];
   for (const other of systems) {
     if (other.key === baseline.key) continue;
-    vs.push(againstBaseline(other, baseline, inRow.get(other.key)!, inRow.get(baseline.key)!, ctx, phase, stats, settings));
+    vs.push(againstBaseline(other, baseline, inRow.get(other.key)!, inRow.get(baseline.key)!, ctx, bucket, phase, stats, breakdown, settings));
   }
-  return { context_tokens: ctx, phase, systems: stats, vs_baseline: vs };
+  return { context_tokens: ctx, phase, bucket, systems: stats, vs_baseline: vs };
 }
 
 function rowStats(run: RunResult, samples: Sample[], runLevel: boolean): SystemRowStats {
@@ -238,16 +290,28 @@ function againstBaseline(
   otherSamples: Sample[],
   baselineSamples: Sample[],
   ctx: number | null,
+  bucket: Bucket | null,
   phase: RowPhase,
   stats: Record<string, SystemRowStats>,
-  { resamples, confidence, seed }: BootstrapSettings,
+  breakdown: BreakdownRow,
+  { resamples, confidence, seed, minEffect }: BootstrapSettings,
 ): SystemVsBaseline {
   const pairs = pairByRequestId(baselineSamples, otherSamples);
   const metrics: MetricRatio[] = [];
-  const scope = { context_tokens: ctx, phase, confidence, system: other.key, baseline: baseline.key };
+  const hostBound = baseline.host_bound === true || other.host_bound === true;
+  const scope = {
+    context_tokens: ctx,
+    phase,
+    confidence,
+    system: other.key,
+    baseline: baseline.key,
+    minEffect,
+    hostBound,
+    ...(bucket ? { scope: bucketScope(bucket, phase) } : {}),
+  };
   // One independent stream per (row, pair of systems): a row's interval does not depend on which other rows exist.
   // Alea: seedrandom's fast generator; the bootstrap draws n × resamples numbers per row.
-  const rng = seedrandom.alea(`${seed}|${ctx ?? 'all'}|${phase}|${baseline.key}|${other.key}`);
+  const rng = seedrandom.alea(`${seed}|${bucket ? `${bucket.low}-${bucket.high}` : (ctx ?? 'all')}|${phase}|${baseline.key}|${other.key}`);
   const fields = ['ttft_s', 'latency_s'] as const;
   const intervals = pairedBootstrap(
     fields.map((f) => ({ baseline: pairs.baseline[f], other: pairs.other[f] })),
@@ -270,17 +334,27 @@ function againstBaseline(
         ci_low: iv.low,
         ci_high: iv.high,
         significant: v.significant,
+        effect: v.effect,
+        meaningful: v.meaningful,
         verdict: v.text,
       });
     });
   });
   if (phase === 'all') metrics.push(...runLevelRatios(stats[other.key]!, stats[baseline.key]!, scope));
+  const evidence = rowEvidence(
+    { key: baseline.key, run: baseline.run, samples: baselineSamples, hostBound: baseline.host_bound === true },
+    { key: other.key, run: other.run, samples: otherSamples, hostBound: other.host_bound === true },
+    breakdown,
+    phase === 'all',
+    minEffect,
+  );
   return {
     system: other.key,
     baseline: baseline.key,
     paired: pairs.request_ids.length,
     unpaired: { baseline_only: pairs.baseline_only, system_only: pairs.other_only, failed: pairs.failed },
     metrics,
+    evidence,
   };
 }
 
@@ -299,7 +373,7 @@ const RUN_LEVEL: { id: RunLevelMetricId; name: string; field: keyof SystemRowSta
 function runLevelRatios(
   other: SystemRowStats,
   base: SystemRowStats,
-  scope: { context_tokens: number | null; phase: RowPhase; confidence: number; system: string; baseline: string },
+  scope: { context_tokens: number | null; phase: RowPhase; confidence: number; system: string; baseline: string; minEffect: number; hostBound: boolean },
 ): MetricRatio[] {
   return RUN_LEVEL.map(({ id, name, field }) => {
     const o = other[field] as number | null;
@@ -308,6 +382,6 @@ function runLevelRatios(
     const reason =
       o === null || b === null ? 'not reported by the engine' : b === 0 ? 'baseline value is 0' : 'run-level figure, one value per run: no interval';
     const v = verdictFor({ ...scope, metricName: name, ratio, ci: null, reason });
-    return { metric: id, name, kind: 'run-level', ratio, ci_low: null, ci_high: null, significant: null, verdict: v.text };
+    return { metric: id, name, kind: 'run-level', ratio, ci_low: null, ci_high: null, significant: null, effect: v.effect, meaningful: null, verdict: v.text };
   });
 }

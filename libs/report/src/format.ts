@@ -14,6 +14,12 @@ export function contextLabel(tokens: number | null): string {
   return String(tokens);
 }
 
+/** A row's group: its length bucket (trace runs) or its exact context size. */
+export function rowLabel(row: { context_tokens: number | null; bucket?: { low: number; high: number } | null }): string {
+  if (row.bucket) return `${contextLabel(row.bucket.low)}–${contextLabel(row.bucket.high)}`;
+  return contextLabel(row.context_tokens);
+}
+
 /** Seconds shown as milliseconds with precision that fits the magnitude. */
 export function fmtMs(seconds: number | null | undefined): string {
   if (seconds === null || seconds === undefined || !Number.isFinite(seconds)) return '-';

@@ -4,13 +4,12 @@
  * requests on both systems, resampled together, so the interval reflects the pairing.
  */
 import { measuredWindow, ValidationError, type Sample } from '@kvbench/common';
+import type { z } from 'zod';
 import type { Rng } from './bootstrap.js';
+import type { GoodputStatsSchema, SloSchema } from './schema.js';
 
 /** Objectives in milliseconds; a request meets the SLO when it meets every one given. */
-export interface Slo {
-  ttft_ms?: number;
-  latency_ms?: number;
-}
+export type Slo = z.infer<typeof SloSchema>;
 
 const SLO_KEYS = ['ttft_ms', 'latency_ms'] as const;
 
@@ -39,14 +38,7 @@ export function meetsSlo(s: Sample, slo: Slo): boolean {
   return true;
 }
 
-export interface GoodputStats {
-  requests: number;
-  met: number;
-  /** met / requests. */
-  share: number | null;
-  window_s: number;
-  goodput_req_per_s: number | null;
-}
+export type GoodputStats = z.infer<typeof GoodputStatsSchema>;
 
 export function goodputStats(samples: readonly Sample[], slo: Slo): GoodputStats {
   const met = samples.filter((s) => meetsSlo(s, slo)).length;

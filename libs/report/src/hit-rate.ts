@@ -17,28 +17,16 @@
  *   each other until their prefill ends, are not modelled.
  * hit rate = blocks reused (GPU or host) / blocks looked up, as kvCacheStats.cacheHitRate counts.
  */
+import type { z } from 'zod';
 import type { RunResult, Sample } from '@kvbench/common';
+import type * as S from './schema.js';
 import { isRecord, runMeta } from './meta.js';
 import { scenarioOf } from './scenarios.js';
 
 /** The run's KV pools in blocks. */
-export interface KvPools {
-  tokens_per_block: number;
-  gpu_blocks: number;
-  /** null when the host cache's size in blocks is unknown (its bytes per block are). */
-  host_blocks: number | null;
-  source: string;
-  null_reasons: Record<string, string>;
-}
+export type KvPools = z.infer<typeof S.KvPoolsSchema>;
 
-export interface LruResult {
-  lookups: number;
-  gpu_hits: number;
-  host_hits: number;
-  /** (gpu + host hits) / lookups; null with no lookups. */
-  hit_rate: number | null;
-  gpu_hit_rate: number | null;
-}
+export type LruResult = z.infer<typeof S.LruResultSchema>;
 
 /** One request for the predictor: the blocks its prompt is made of, in prefix order. */
 export interface BlockRequest {
@@ -108,8 +96,10 @@ export function simulateLru(requests: readonly BlockRequest[], gpuBlocks: number
  *   every session starts with) is one prefix for all sessions;
  * - shared documents (scenario.document_id): the document's blocks are shared, up to the longest
  *   reusable prefix (scenario.reusable_prefix_tokens) seen for it; the rest is the request's own;
- * - a sample may also carry `prefix_blocks` (block keys), used as given. A trace's sharing (its
- *   hash_ids) is not on the sample: its requests count as distinct prompts.
+ * - a trace's requests (scenario.hash_ids, as imported, each id covering trace_block_tokens
+ *   tokens): equal ids are the same KV, and a hash id is a prefix hash (the same id is the same
+ *   prefix), so the engine's block j is keyed by the hash ids its tokens fall in and its offset;
+ * - a sample may also carry `prefix_blocks` (block keys), used as given.
  */
 export function blockRequestsOf(samples: readonly Sample[], tokensPerBlock: number): BlockRequest[] {
   const ordered = [...samples].sort((a, b) => a.scheduled_at_s - b.scheduled_at_s || a.batch_index - b.batch_index || a.index_in_batch - b.index_in_batch);
@@ -132,7 +122,8 @@ export function blockRequestsOf(samples: readonly Sample[], tokensPerBlock: numb
   const keysOf = (s: Sample, full: number): string[] => {
     const given = (s as Record<string, unknown>)['prefix_blocks'];
     if (Array.isArray(given) && given.every((k) => typeof k === 'string')) return (given as string[]).slice(0, full);
-    const t = scenarioOf(s) as { session_id?: string; document_id?: string } | null;
+    const t = scenarioOf(s) as { session_id?: string; document_id?: string; hash_ids?: number[]; trace_block_tokens?: number } | null;
+    if (t?.hash_ids && t.trace_block_tokens) return traceBlockKeys(t.hash_ids, t.trace_block_tokens, tokensPerBlock, full);
     if (t?.session_id) {
       const shared = Math.floor(sessionsShared / tokensPerBlock);
       return Array.from({ length: full }, (_, i) => (i < shared ? `sessions-shared#${i}` : `session:${t.session_id}#${i}`));
@@ -150,6 +141,33 @@ export function blockRequestsOf(samples: readonly Sample[], tokensPerBlock: numb
     const output = s.completion_tokens_server ?? s.completion_tokens_client;
     return { blocks, lookups: Math.ceil(tokens / tokensPerBlock), privateBlocks: Math.ceil((tokens + output) / tokensPerBlock) - full };
   });
+}
+
+/**
+ * The engine's first `full` blocks of a trace request: block j covers tokens [j·tpb, (j+1)·tpb),
+ * which fall in the trace's hash blocks floor(start / B) … floor((end − 1) / B); the key is those
+ * ids and the offset into the first, so equal keys are equal tokens after an equal prefix.
+ */
+export function traceBlockKeys(hashIds: readonly number[], traceBlockTokens: number, tokensPerBlock: number, full: number): string[] {
+  const keys: string[] = [];
+  for (let j = 0; j < full; j++) {
+    const start = j * tokensPerBlock;
+    const first = Math.floor(start / traceBlockTokens);
+    const last = Math.min(Math.floor((start + tokensPerBlock - 1) / traceBlockTokens), hashIds.length - 1);
+    const ids = hashIds.slice(first, last + 1).join('+');
+    keys.push(`h${ids}@${start - first * traceBlockTokens}`);
+  }
+  return keys;
+}
+
+/** Trace samples whose sharing cannot be known: imported before kvbench kept each line's hash_ids. */
+function traceWithoutHashIds(samples: readonly Sample[]): number {
+  let n = 0;
+  for (const s of samples) {
+    const t = scenarioOf(s) as { kind?: string; hash_ids?: unknown } | null;
+    if (t?.kind === 'trace' && !Array.isArray(t.hash_ids)) n++;
+  }
+  return n;
 }
 
 const posInt = (v: unknown): number | null => (typeof v === 'number' && Number.isInteger(v) && v >= 0 ? v : null);
@@ -186,23 +204,7 @@ export function kvPoolsOf(run: RunResult): KvPools | null {
   };
 }
 
-export interface HitRatePrediction {
-  system: string;
-  pools: KvPools | null;
-  /** LRU with the GPU pool only (no host cache). */
-  gpu_only: LruResult | null;
-  /** LRU with the GPU pool and the host cache behind it: what this run's configuration should reach. */
-  gpu_and_host: LruResult | null;
-  /** Every repeat a hit: the workload's own reuse. */
-  infinite: LruResult | null;
-  measured: number | null;
-  /** measured − predicted (gpu_and_host), in fraction points. */
-  difference: number | null;
-  /** |difference| above the threshold. */
-  disagrees: boolean | null;
-  note: string;
-  null_reasons: Record<string, string>;
-}
+export type HitRatePrediction = z.infer<typeof S.HitRatePredictionSchema>;
 
 /** Block lookups a report replays at most (three passes of Map operations; about a second). */
 export const MAX_BLOCK_LOOKUPS = 4_000_000;
@@ -216,16 +218,20 @@ export function predictHitRate(system: string, run: RunResult): HitRatePredictio
   const measured = typeof measuredRaw === 'number' && Number.isFinite(measuredRaw) ? measuredRaw : null;
   const null_reasons: Record<string, string> = {};
   if (measured === null) null_reasons.measured = (run.log_metrics?.null_reasons as Record<string, string> | undefined)?.['cache_hit_rate'] ?? 'the engine reported no cache hit rate';
-  if (!pools) {
-    null_reasons.predicted = 'the run records no KV pool sizes (kv_pools or kv_config)';
-    return { system, pools, gpu_only: null, gpu_and_host: null, infinite: null, measured, difference: null, disagrees: null, note: null_reasons.predicted, null_reasons };
-  }
+  const trace = run.samples.some((s) => scenarioOf(s)?.kind === 'trace');
+  const model = trace
+    ? "the trace's own block chains (scenario.hash_ids as imported) through a two-tier LRU, requests one after another"
+    : "the workload's prompts and their shared prefixes through a two-tier LRU, requests one after another";
+  const notModelled = (why: string): HitRatePrediction => {
+    null_reasons.predicted = why;
+    return { system, pools, model, gpu_only: null, gpu_and_host: null, infinite: null, measured, difference: null, disagrees: null, note: `not modelled: ${why}`, null_reasons };
+  };
+  if (!pools) return notModelled('the run records no KV pool sizes (kv_pools or kv_config)');
+  const blind = traceWithoutHashIds(run.samples);
+  if (blind > 0) return notModelled(`${blind} trace request(s) carry no hash_ids (imported before kvbench kept them): their sharing is unknown; import the trace again`);
   let lookups = 0;
   for (const s of run.samples) lookups += Math.ceil(s.prompt_tokens_client / pools.tokens_per_block);
-  if (lookups > MAX_BLOCK_LOOKUPS) {
-    null_reasons.predicted = `the workload looks up ${lookups} blocks, more than a report replays block by block (${MAX_BLOCK_LOOKUPS})`;
-    return { system, pools, gpu_only: null, gpu_and_host: null, infinite: null, measured, difference: null, disagrees: null, note: null_reasons.predicted, null_reasons };
-  }
+  if (lookups > MAX_BLOCK_LOOKUPS) return notModelled(`the workload looks up ${lookups} blocks, more than a report replays block by block (${MAX_BLOCK_LOOKUPS})`);
   const reqs = blockRequestsOf(run.samples, pools.tokens_per_block);
   const gpuOnly = simulateLru(reqs, pools.gpu_blocks, 0);
   const infinite = simulateLru(reqs, Number.MAX_SAFE_INTEGER, 0);
@@ -234,12 +240,13 @@ export function predictHitRate(system: string, run: RunResult): HitRatePredictio
   const predicted = both?.hit_rate ?? null;
   const difference = predicted !== null && measured !== null ? measured - predicted : null;
   const disagrees = difference === null ? null : Math.abs(difference) > HIT_RATE_DISAGREEMENT;
-  const pct = (v: number | null) => (v === null ? '-' : `${(v * 100).toFixed(1)}%`);
+  const pct = (v: number | null) => (v === null ? 'not modelled' : `${(v * 100).toFixed(1)}%`);
+  const fm = (v: number | null) => (v === null ? 'not reported' : `${(v * 100).toFixed(1)}%`);
   const note =
     difference === null
-      ? `predicted ${pct(predicted)} (GPU only ${pct(gpuOnly.hit_rate)}, infinite ${pct(infinite.hit_rate)}), measured ${pct(measured)}`
+      ? `predicted ${pct(predicted)} (GPU only ${pct(gpuOnly.hit_rate)}, infinite ${pct(infinite.hit_rate)}), measured ${fm(measured)}`
       : disagrees
-        ? `measured ${pct(measured)} vs predicted ${pct(predicted)}: ${Math.abs(difference * 100).toFixed(1)} points apart. The engine is not caching what its pools should hold, or this workload depends on what the model leaves out (requests in flight together, blocks held by running requests).`
-        : `measured ${pct(measured)} agrees with the LRU prediction ${pct(predicted)} (within ${HIT_RATE_DISAGREEMENT * 100} points)`;
-  return { system, pools, gpu_only: gpuOnly, gpu_and_host: both, infinite, measured, difference, disagrees, note, null_reasons };
+        ? `measured ${fm(measured)} vs predicted ${pct(predicted)}: ${Math.abs(difference * 100).toFixed(1)} points apart. The engine is not caching what its pools should hold, or this workload depends on what the model leaves out (requests in flight together, blocks held by running requests).`
+        : `measured ${fm(measured)} agrees with the LRU prediction ${pct(predicted)} (within ${HIT_RATE_DISAGREEMENT * 100} points)`;
+  return { system, pools, model, gpu_only: gpuOnly, gpu_and_host: both, infinite, measured, difference, disagrees, note, null_reasons };
 }

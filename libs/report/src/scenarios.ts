@@ -7,6 +7,8 @@
  * - trace: the TTFT distribution (CDF) and TTFT over the run.
  */
 import seedrandom from 'seedrandom';
+import type { z } from 'zod';
+import type * as S from './schema.js';
 import { percentile, type Sample } from '@kvbench/common';
 import { pairedBootstrapRatios, type Rng } from './bootstrap.js';
 import { isMeasured, pairByRequestId } from './pairing.js';
@@ -24,36 +26,15 @@ export function scenarioOf(s: Sample): ScenarioTagsView | null {
   return t && typeof t === 'object' && !Array.isArray(t) ? (t as ScenarioTagsView) : null;
 }
 
-export interface Band {
-  value: number | null;
-  low: number | null;
-  high: number | null;
-}
+export type Band = z.infer<typeof S.BandSchema>;
 
-export interface TurnPoint {
-  turn: number;
-  n: number;
-  ttft_p50_s: Band;
-  ttft_p90_s: Band;
-  /** Σ cached / Σ prompt tokens of the turn's requests (cached from the engine's usage or the token tiers); null when unknown. */
-  hit_rate: number | null;
-}
+export type TurnPoint = z.infer<typeof S.TurnPointSchema>;
 
-export interface MultiturnReport {
-  turns: number[];
-  systems: Record<string, TurnPoint[]>;
-  /** Paired ratio of TTFT p50 (other / baseline) per turn. */
-  vs_baseline: { system: string; baseline: string; points: { turn: number; paired: number; ratio: number | null; ci_low: number | null; ci_high: number | null }[] }[];
-}
+export type MultiturnReport = z.infer<typeof S.MultiturnReportSchema>;
 
-export interface TraceReport {
-  systems: Record<string, { n: number; cdf: [number, number][]; over_time: [number, number][] }>;
-}
+export type TraceReport = z.infer<typeof S.TraceReportSchema>;
 
-export interface ScenarioReports {
-  multiturn: MultiturnReport | null;
-  trace: TraceReport | null;
-}
+export type ScenarioReports = z.infer<typeof S.ScenarioReportsSchema>;
 
 interface Settings {
   resamples: number;

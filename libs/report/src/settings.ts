@@ -2,18 +2,12 @@
  * Run metadata as a comparison: one row per setting, one column per run, the rows that differ
  * marked. Settings that name the run itself (ids, times) differ by nature and are not marked.
  */
+import type { z } from 'zod';
 import type { RunResult } from '@kvbench/common';
+import type { SettingRowSchema } from './schema.js';
 import { isRecord, runMeta } from './meta.js';
 
-export interface SettingRow {
-  /** Dotted path into run_meta, e.g. "kv_config.host_cache_gb". */
-  setting: string;
-  /** One per run, in the comparison's system order; null when the run does not have it. */
-  values: (string | null)[];
-  differs: boolean;
-  /** Identity rows (run id, times) are expected to differ and are not highlighted. */
-  identity: boolean;
-}
+export type SettingRow = z.infer<typeof SettingRowSchema>;
 
 /** Shown first, in this order, when present: what decides a comparison's fairness. */
 const FIRST = [

@@ -1,6 +1,6 @@
 /** A sweep report as plain text for the terminal. */
 import { contextLabel, displayLabel, fmtFactor, fmtMs, fmtPct } from './format.js';
-import type { SweepReport } from './sweeps.js';
+import type { ReplayStats, SweepReport } from './sweeps.js';
 import { textTable } from './table.js';
 
 export function renderSweepTable(r: SweepReport): string {
@@ -25,21 +25,30 @@ export function renderSweepTable(r: SweepReport): string {
   const o = r.offload;
   if (o) {
     if (out.length) out.push('');
-    out.push(`Offload against recompute, sweep ${o.sweep_id} (replayed prompt's TTFT ms; link bound = KV bytes / measured host→GPU bandwidth):`);
-    const header = ['prompt', ...o.systems.flatMap((s) => [`${displayLabel(s)} onboard`, 'recompute', 'link bound', 'speedup'])];
+    out.push(
+      `Offload against recompute, sweep ${o.sweep_id}: the replayed prompt's TTFT ms, median of the valid replays [95% interval] (valid/run); ` +
+        'link bound = KV bytes / host→GPU bandwidth; ! = flagged (below):',
+    );
+    const others = o.systems.filter((s) => s !== o.baseline);
+    const header = [
+      'prompt',
+      ...o.systems.flatMap((s) => [`${displayLabel(s)} onboard`, 'recompute', 'link bound', 'speedup']),
+      ...others.map((s) => `${displayLabel(s)}/${displayLabel(o.baseline)} onboard`),
+    ];
     const notes: string[] = [];
+    const med = (v: ReplayStats) =>
+      v.n === 0 ? '-' : v.valid === 0 ? `n/c (0/${v.n})` : `${fmtMs(v.ttft_median_s)}${v.ci_low_s !== null ? ` [${fmtMs(v.ci_low_s)}–${fmtMs(v.ci_high_s)}]` : ''} (${v.valid}/${v.n})`;
     const rows = o.points.map((p) => [
       contextLabel(p.prompt_tokens),
       ...o.systems.flatMap((s) => {
         const x = p.systems[s];
         if (!x) return ['-', '-', '-', '-'];
-        const side = (v: typeof x.offload, what: string) => {
-          if (!v) return '-';
-          if (v.valid) return fmtMs(v.ttft_s);
-          notes.push(`${displayLabel(s)} ${contextLabel(p.prompt_tokens)} ${what}: not counted: ${v.invalid_reason}`);
-          return 'n/c';
-        };
-        return [side(x.offload, 'onboard'), side(x.recompute, 'recompute'), fmtMs(x.link_bound_s), x.speedup === null ? '-' : `${fmtFactor(x.speedup)}×`];
+        for (const f of x.flags) notes.push(`${displayLabel(s)} ${contextLabel(p.prompt_tokens)}: ${f}`);
+        return [med(x.offload_replays) + (x.flags.length ? ' !' : ''), med(x.recompute_replays), fmtMs(x.link_bound_s), x.speedup === null ? '-' : `${fmtFactor(x.speedup)}×`];
+      }),
+      ...others.map((s) => {
+        const v = p.vs_baseline.find((y) => y.system === s);
+        return v?.ratio == null ? '-' : `${fmtFactor(v.ratio, 2)}${v.ci_low !== null ? ` [${fmtFactor(v.ci_low, 2)}–${fmtFactor(v.ci_high, 2)}]` : ''}`;
       }),
     ]);
     out.push(textTable(header, rows, (i) => i >= 1));

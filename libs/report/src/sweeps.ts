@@ -65,20 +65,45 @@ export interface OffloadSide {
   reused_blocks: number | null;
 }
 
+/** A mode's replays at one point (each a run of its own: cold request, evictions, replay). */
+export interface ReplayStats {
+  /** Replays run. */
+  n: number;
+  /** Replays the counters confirm (the others are left out, reasons below). */
+  valid: number;
+  /** Median TTFT of the valid replays, seconds. */
+  ttft_median_s: number | null;
+  /** Percentile-bootstrap interval of that median (seeded); null below 2 valid replays. */
+  ci_low_s: number | null;
+  ci_high_s: number | null;
+  invalid_reasons: string[];
+}
+
 export interface OffloadPoint {
   prompt_tokens: number;
+  /** Onboard TTFT median of each system over the baseline's (an independent bootstrap of the two medians' ratio). */
+  vs_baseline: { system: string; baseline: string; ratio: number | null; ci_low: number | null; ci_high: number | null }[];
   systems: Record<
     string,
     {
+      /** The latest replay of each mode (as before replicates), and every replay's summary. */
       offload: OffloadSide | null;
       recompute: OffloadSide | null;
+      offload_replays: ReplayStats;
+      recompute_replays: ReplayStats;
+      /**
+       * Why this point cannot be taken at face value: fewer valid replays than run (the counters do
+       * not confirm the tier), or more time beyond its link bound than another system needed beyond
+       * its own (the shipped profiles share compute, so that time is not the link's).
+       */
+      flags: string[];
       /** The prompt's full blocks × block bytes. */
       kv_bytes: number | null;
       bandwidth_gbps: number | null;
       bandwidth_source: string | null;
       /** kv_bytes / bandwidth: the least time the link needs to move the prompt's KV. */
       link_bound_s: number | null;
-      /** recompute TTFT / offload TTFT, both valid. */
+      /** recompute TTFT / offload TTFT: medians of the valid replays. */
       speedup: number | null;
       null_reasons: Record<string, string>;
     }
@@ -87,6 +112,7 @@ export interface OffloadPoint {
 
 export interface OffloadSweepReport {
   sweep_id: string;
+  baseline: string;
   systems: string[];
   points: OffloadPoint[];
 }
@@ -104,7 +130,7 @@ function tiersOf(run: RunResult): { G: number | null; GH: number | null } {
   return { G: p.gpu_blocks * p.tokens_per_block, GH: p.host_blocks === null ? null : (p.gpu_blocks + p.host_blocks) * p.tokens_per_block };
 }
 
-function blockBytes(run: RunResult): number | null {
+export function blockBytes(run: RunResult): number | null {
   const pools = runMeta(run)['kv_pools'];
   return isRecord(pools) ? num(pools['block_bytes']) : null;
 }
@@ -128,7 +154,7 @@ export function sweepReport(runs: readonly RunResult[], opts: { sweepId?: string
   const offload = mine.filter((s) => s.kind === 'offload');
   return {
     capacity: capacity.length && id ? capacityReport(id, capacity, opts) : null,
-    offload: offload.length && id ? offloadReport(id, offload) : null,
+    offload: offload.length && id ? offloadReport(id, offload, opts) : null,
   };
 }
 
@@ -199,7 +225,7 @@ export function judgeReplay(run: RunResult, mode: 'offload' | 'recompute', fullB
  * The host→GPU bandwidth for the link bound: measured by the engine over the offload run, else the
  * run's link check at this block size, else the simulator profile's figure for one block copy.
  */
-function onboardBandwidth(run: RunResult, blockBytes: number | null): { gbps: number; source: string } | null {
+export function onboardBandwidth(run: RunResult, blockBytes: number | null): { gbps: number; source: string } | null {
   const measured = num(run.log_metrics?.observed_onboard_bandwidth_gbps);
   if (measured !== null && measured > 0) return { gbps: measured, source: 'measured: log_metrics.observed_onboard_bandwidth_gbps over the offload run' };
   const lc = runMeta(run)['link_check'];
@@ -213,11 +239,37 @@ function onboardBandwidth(run: RunResult, blockBytes: number | null): { gbps: nu
   return null;
 }
 
-function offloadReport(id: string, runs: SweepRun[]): OffloadSweepReport {
+/** Time beyond the link bound above which a point is flagged: 1.5× another system's, and 5 ms more. */
+export const OVER_LINK_FACTOR = 1.5;
+export const OVER_LINK_SLACK_S = 0.005;
+
+function bootstrapMedian(values: readonly number[], rng: () => number, resamples: number, confidence: number): { low: number | null; high: number | null } {
+  if (values.length < 2) return { low: null, high: null };
+  const meds = new Float64Array(resamples);
+  const draw = new Array<number>(values.length);
+  for (let r = 0; r < resamples; r++) {
+    for (let i = 0; i < values.length; i++) draw[i] = values[Math.floor(rng() * values.length)]!;
+    meds[r] = percentile(draw, 50)!;
+  }
+  const a = (1 - confidence) / 2;
+  return { low: percentile(Array.from(meds), a * 100), high: percentile(Array.from(meds), (1 - a) * 100) };
+}
+
+function replayStats(sides: OffloadSide[], rng: () => number, resamples: number, confidence: number): ReplayStats {
+  const ok = sides.filter((x) => x.valid && x.ttft_s !== null).map((x) => x.ttft_s!);
+  const iv = bootstrapMedian(ok, rng, resamples, confidence);
+  return { n: sides.length, valid: ok.length, ttft_median_s: percentile(ok, 50), ci_low_s: iv.low, ci_high_s: iv.high, invalid_reasons: sides.filter((x) => !x.valid).map((x) => x.invalid_reason ?? 'invalid') };
+}
+
+function offloadReport(id: string, runs: SweepRun[], opts: { baseline?: string; resamples?: number; confidence?: number; seed?: number | string }): OffloadSweepReport {
   const systems = [...new Set(runs.map((r) => r.label))];
+  const baseline = opts.baseline && systems.includes(opts.baseline) ? opts.baseline : systems.includes('pcie') ? 'pcie' : systems[0]!;
+  const resamples = opts.resamples ?? 2000;
+  const confidence = opts.confidence ?? 0.95;
   const lengths = [...new Set(runs.map((r) => Number(r.point)).filter((n) => Number.isFinite(n)))].sort((a, b) => a - b);
   const points: OffloadPoint[] = lengths.map((len) => {
-    const p: OffloadPoint = { prompt_tokens: len, systems: {} };
+    const p: OffloadPoint = { prompt_tokens: len, vs_baseline: [], systems: {} };
+    const validOffload: Record<string, number[]> = {};
     for (const sys of systems) {
       const at = runs.filter((r) => r.label === sys && Number(r.point) === len);
       // Recompute: the run without a host cache; offload: the one with it (latest of each).
@@ -225,8 +277,10 @@ function offloadReport(id: string, runs: SweepRun[]): OffloadSweepReport {
         const kv = runMeta(r.run)['kv_config'];
         return isRecord(kv) && kv['host_cache_gb'] === 0;
       };
-      const rec = at.filter(hostless).at(-1);
-      const off = at.filter((r) => !hostless(r)).at(-1);
+      const recs = at.filter(hostless);
+      const offs = at.filter((r) => !hostless(r));
+      const rec = recs.at(-1);
+      const off = offs.at(-1);
       const ref = (off ?? rec)?.run;
       const tpb = ref ? (kvPoolsOf(ref)?.tokens_per_block ?? null) : null;
       const full = tpb ? Math.floor(len / tpb) : 0;
@@ -237,20 +291,75 @@ function offloadReport(id: string, runs: SweepRun[]): OffloadSweepReport {
       const kvBytes = bb !== null && tpb ? full * bb : null;
       if (kvBytes === null) null_reasons.kv_bytes = 'the run does not record the KV bytes of a block (kv_pools.block_bytes)';
       if (measuredBw === null) null_reasons.bandwidth_gbps = off ? 'no onboard bandwidth: not measured by the engine, no link check at this block size, no profile figure' : 'no offload run at this length';
-      const offload = off ? judgeReplay(off.run, 'offload', full) : null;
-      const recompute = rec ? judgeReplay(rec.run, 'recompute', full) : null;
+      const offSides = offs.map((r) => judgeReplay(r.run, 'offload', full));
+      const recSides = recs.map((r) => judgeReplay(r.run, 'recompute', full));
+      const offload = offSides.at(-1) ?? null;
+      const recompute = recSides.at(-1) ?? null;
+      const rng = seedrandom.alea(`${opts.seed ?? 1}|offload|${id}|${len}|${sys}`);
+      const offStats = replayStats(offSides, rng, resamples, confidence);
+      const recStats = replayStats(recSides, rng, resamples, confidence);
+      validOffload[sys] = offSides.filter((x) => x.valid && x.ttft_s !== null).map((x) => x.ttft_s!);
+      const flags: string[] = [];
+      if (offStats.valid < offStats.n) flags.push(`the counters confirm ${offStats.valid} of ${offStats.n} onboard replays (${offStats.invalid_reasons[0]})`);
+      if (recStats.valid < recStats.n) flags.push(`the counters confirm ${recStats.valid} of ${recStats.n} recompute replays (${recStats.invalid_reasons[0]})`);
+      if (offStats.n > 0 && offStats.n < 3) flags.push(`${offStats.n} onboard replay(s): fewer than 3, no trustworthy interval`);
+      const medOff = offStats.ttft_median_s;
+      const medRec = recStats.ttft_median_s;
       p.systems[sys] = {
         offload,
         recompute,
+        offload_replays: offStats,
+        recompute_replays: recStats,
+        flags,
         kv_bytes: kvBytes,
         bandwidth_gbps: measuredBw,
         bandwidth_source: bw?.source ?? null,
         link_bound_s: kvBytes !== null && measuredBw !== null && measuredBw > 0 ? kvBytes / (measuredBw * 1e9) : null,
-        speedup: offload?.valid && recompute?.valid && offload.ttft_s && recompute.ttft_s ? recompute.ttft_s / offload.ttft_s : null,
+        speedup: medOff && medRec ? medRec / medOff : null,
         null_reasons,
       };
     }
+    // Time beyond the link bound is compute and overhead, which the shipped profiles share: a system
+    // that needs much more of it than another is not showing its link (host lateness, queueing).
+    const beyond = (sys: string) => {
+      const x = p.systems[sys]!;
+      return x.offload_replays.ttft_median_s !== null && x.link_bound_s !== null ? x.offload_replays.ttft_median_s - x.link_bound_s : null;
+    };
+    const beyonds = systems.map(beyond).filter((v): v is number => v !== null);
+    const least = beyonds.length ? Math.min(...beyonds) : null;
+    for (const sys of systems) {
+      const b = beyond(sys);
+      const x = p.systems[sys]!;
+      if (b !== null && least !== null && b > least * OVER_LINK_FACTOR + OVER_LINK_SLACK_S) {
+        x.flags.push(
+          `slower than its link bound allows: ${(b * 1000).toFixed(1)} ms beyond its ${(x.link_bound_s! * 1000).toFixed(1)} ms link bound, against ${(least * 1000).toFixed(1)} ms beyond the bound on the fastest system (same compute tables)`,
+        );
+      }
+    }
+    const base = validOffload[baseline] ?? [];
+    for (const sys of systems) {
+      if (sys === baseline) continue;
+      const other = validOffload[sys] ?? [];
+      const mb = percentile(base, 50);
+      const mo = percentile(other, 50);
+      const ratio = mb && mo !== null ? mo / mb : null;
+      let ci_low: number | null = null;
+      let ci_high: number | null = null;
+      if (ratio !== null && base.length >= 2 && other.length >= 2) {
+        const rng = seedrandom.alea(`${opts.seed ?? 1}|offload-ratio|${id}|${len}|${baseline}|${sys}`);
+        const rs: number[] = [];
+        for (let k = 0; k < resamples; k++) {
+          const d = (v: number[]) => percentile(v.map(() => v[Math.floor(rng() * v.length)]!), 50)!;
+          const db = d(base);
+          if (db > 0) rs.push(d(other) / db);
+        }
+        const a = (1 - confidence) / 2;
+        ci_low = percentile(rs, a * 100);
+        ci_high = percentile(rs, (1 - a) * 100);
+      }
+      p.vs_baseline.push({ system: sys, baseline, ratio, ci_low, ci_high });
+    }
     return p;
   });
-  return { sweep_id: id, systems, points };
+  return { sweep_id: id, baseline, systems, points };
 }

@@ -1,4 +1,4 @@
-import { contextLabel, displayLabel, fmtFactor, fmtMs, fmtNum, fmtPct } from './format.js';
+import { contextLabel, displayLabel, fmtFactor, fmtMs, fmtNum, fmtPct, rowLabel } from './format.js';
 import type { SplitPart } from './breakdown.js';
 import { sloText } from './goodput.js';
 import type { Comparison, ComparisonRow, MetricRatio } from './types.js';
@@ -18,7 +18,7 @@ export function textTable(header: string[], rows: string[][], rightAligned: (col
 export function ratioCell(m: MetricRatio | undefined): string {
   if (!m || m.ratio === null) return '-';
   if (m.ci_low === null || m.ci_high === null) return `${fmtFactor(m.ratio, 2)}${m.kind === 'run-level' ? '' : ' [-]'}`;
-  const mark = m.significant ? '*' : '';
+  const mark = m.meaningful ? '*' : '';
   return `${fmtFactor(m.ratio, 2)} [${fmtFactor(m.ci_low, 2)}–${fmtFactor(m.ci_high, 2)}]${mark}`;
 }
 
@@ -39,7 +39,7 @@ export function renderComparisonTable(c: Comparison): string {
       const vs = row.vs_baseline.find((v) => v.system === sys.key);
       const metric = (id: string) => vs?.metrics.find((m) => m.metric === id);
       rows.push([
-        i === 0 ? contextLabel(row.context_tokens) : '',
+        i === 0 ? rowLabel(row) : '',
         i === 0 ? row.phase : '',
         displayLabel(sys.key) + (sys.key === c.baseline ? ' (base)' : ''),
         String(s.n),
@@ -57,20 +57,27 @@ export function renderComparisonTable(c: Comparison): string {
     });
   }
   out.push('', textTable(header, rows, (i) => i >= 3));
-  out.push(`ratio = system / baseline; [low–high] = ${level} paired bootstrap CI (${c.method.resamples} resamples, seed ${c.method.seed}); * = interval excludes 1`);
+  out.push(
+    `ratio = system / baseline; [low–high] = ${level} paired bootstrap CI (${c.method.resamples} resamples, seed ${c.method.seed}); ` +
+      `* = a difference: the interval excludes 1 and the effect is at least the ${Math.round(c.method.min_effect * 1000) / 10}% threshold (--min-effect)`,
+  );
+  if (c.method.grouping) out.push(`rows: ${c.method.grouping}`);
+  const hostBound = c.systems.filter((s) => s.host_bound === true);
+  if (hostBound.length) out.push(`HOST-BOUND: ${hostBound.map((s) => displayLabel(s.key)).join(', ')} (run_meta.host_bound): the host's lateness shaped TTFT`);
 
   const all = c.rows.find((r) => r.phase === 'all');
   if (all) out.push('', 'Whole run (engine statistics over the measured window):', runLevelTable(c, all));
 
   out.push(...detailSections(c));
 
-  out.push('', 'Verdicts:');
+  out.push('', `Verdicts (threshold ${Math.round(c.method.min_effect * 1000) / 10}%):`);
   for (const row of c.rows) {
     for (const vs of row.vs_baseline) {
       for (const m of vs.metrics) {
         // Per context and phase the medians carry the story; the all-requests row gets every metric.
         if (row.phase === 'all' || m.metric === 'ttft_p50' || m.metric === 'latency_p50') out.push(`- ${m.verdict}`);
       }
+      if (vs.evidence) out.push(`  evidence: ${vs.evidence.text}`);
     }
   }
   if (c.notes.length) out.push('', 'Notes:', ...c.notes.map((n) => `- ${n}`));
@@ -142,7 +149,7 @@ function detailSections(c: Comparison): string[] {
         if (parts.has('onboard_s') && b.median_split) parts.set('first_token_s', (parts.get('onboard_s') ?? 0) + (parts.get('prefill_s') ?? 0) + (parts.get('batch_other_s') ?? 0));
         for (const [part, why] of Object.entries(b.null_reasons)) missing.set(`${displayLabel(sys.key)} ${SHORT[part as SplitPart]}`, why!);
         rows.push([
-          i === 0 ? contextLabel(row.context_tokens) : '',
+          i === 0 ? rowLabel(row) : '',
           i === 0 ? row.phase : '',
           displayLabel(sys.key),
           fmtMs(b.ttft_p50_s),
@@ -154,7 +161,7 @@ function detailSections(c: Comparison): string[] {
     out.push(textTable(header, rows, (i) => i >= 3));
     const ratioRows = c.breakdown.flatMap((row) =>
       row.vs_baseline.map((v) => [
-        contextLabel(row.context_tokens),
+        rowLabel(row),
         row.phase,
         `${displayLabel(v.system)}/${displayLabel(v.baseline)}`,
         ...SPLIT_COLUMNS.map((p) => {
@@ -180,15 +187,16 @@ function detailSections(c: Comparison): string[] {
     for (const v of g.vs_baseline) out.push(`- ${v.verdict}`);
   }
   if (c.hit_rate?.length) {
-    out.push('', 'Cache hit rate, predicted from the workload (block-level LRU with the run\'s pools) against measured:');
+    out.push('', 'Cache hit rate, predicted from the workload (block-level LRU with the run\'s pools; a trace: its own hash_ids) against measured:');
+    const predicted = (r: { hit_rate: number | null } | null) => (r === null ? 'not modelled' : fmtPct(r.hit_rate));
     const rows = c.hit_rate.map((h) => [
       displayLabel(h.system),
       h.pools ? String(h.pools.gpu_blocks) : '-',
       h.pools?.host_blocks != null ? String(h.pools.host_blocks) : '-',
-      fmtPct(h.gpu_only?.hit_rate),
-      fmtPct(h.gpu_and_host?.hit_rate),
-      fmtPct(h.infinite?.hit_rate),
-      fmtPct(h.measured),
+      predicted(h.gpu_only),
+      predicted(h.gpu_and_host),
+      predicted(h.infinite),
+      h.measured === null ? 'not reported' : fmtPct(h.measured),
       h.disagrees === null ? '-' : h.disagrees ? 'DISAGREE' : 'ok',
     ]);
     out.push(textTable(['system', 'GPU blocks', 'host blocks', 'LRU GPU only', 'LRU GPU+host', 'infinite', 'measured', 'check'], rows, (i) => i >= 1));

@@ -39,7 +39,42 @@ test('offload vs recompute: replay TTFTs, the link bound from KV bytes and the m
   assert.equal(pcie16.speedup, null);
   assert.equal(o.points[0]!.systems.pcie!.recompute!.valid, true);
   const text = renderSweepTable(sweepReport(sweepRuns(), { sweepId: 'sw-off' }));
-  assert.match(text, /not counted: onboarded 252/);
+  assert.match(text, /PCIe 16K: the counters confirm 0 of 1 onboard replays \(onboarded 252/);
+  assert.match(text, /n\/c \(0\/1\)/);
+});
+
+test('replicates: each point is the median of its valid replays with an interval, flagged when slower than its link bound allows; a C2C/PCIe column', () => {
+  const base = sweepRuns().filter((r) => (r.run_meta as any).workload.sweep.id === 'sw-off');
+  // Three replays of every run, each its own run (a fresh run id); the C2C 4K onboard replays are slow (a late host).
+  const runs = [0, 1, 2].flatMap((k) =>
+    base.map((r) => {
+      const copy = structuredClone(r);
+      (copy.run_meta as any).run_id = `${(r.run_meta as any).run_id}-rep${k}`;
+      const replay = copy.samples.find((s) => (s.scenario as any)?.step === 'replay')!;
+      const slow = (r.run_meta as any).system_label === 'c2c' && (r.run_meta as any).workload.sweep.point === '4096' && (r.run_meta as any).kv_config.host_cache_gb > 0;
+      replay.ttft_s = replay.ttft_s! * (1 + 0.01 * k) + (slow ? 0.2 : 0);
+      return copy;
+    }),
+  );
+  const o = sweepReport(runs, { sweepId: 'sw-off' }).offload!;
+  assert.equal(o.baseline, 'pcie');
+  const p4 = o.points.find((x) => x.prompt_tokens === 4096)!;
+  const c = p4.systems.c2c!;
+  assert.equal(c.offload_replays.n, 3);
+  assert.equal(c.offload_replays.valid, 3);
+  assert.ok(c.offload_replays.ci_low_s! <= c.offload_replays.ttft_median_s! && c.offload_replays.ttft_median_s! <= c.offload_replays.ci_high_s!);
+  assert.ok(c.flags.some((f) => /slower than its link bound allows/.test(f)), JSON.stringify(c.flags));
+  assert.equal(p4.systems.pcie!.flags.length, 0, JSON.stringify(p4.systems.pcie!.flags));
+  const ratio = p4.vs_baseline.find((v) => v.system === 'c2c')!;
+  assert.ok(ratio.ratio! > 1, 'the slow C2C replays make C2C slower than PCIe here');
+  assert.ok(ratio.ci_low !== null && ratio.ci_high !== null);
+  // The invalid PCIe 16K replays: counted as run, none confirmed, flagged.
+  const p16 = o.points.find((x) => x.prompt_tokens === 16384)!.systems.pcie!;
+  assert.deepEqual([p16.offload_replays.n, p16.offload_replays.valid], [3, 0]);
+  assert.ok(p16.flags.some((f) => /confirm 0 of 3 onboard replays/.test(f)));
+  const text = renderSweepTable(sweepReport(runs, { sweepId: 'sw-off' }));
+  assert.match(text, /C2C\/PCIe onboard/);
+  assert.match(text, /\(3\/3\) !/);
 });
 
 test('the link bound falls back to the link check at the block size, then to the profile\'s figure', () => {

@@ -136,8 +136,7 @@ export function countWorkload(doc: AnyWorkload): WorkloadCounts {
       contexts: [...new Set(doc.prompts.map((p) => p.tokens))].sort((a, b) => a - b),
       kind: doc.kind,
       request_tokens: requestTokens,
-      // Distinct tokens are the segments' (a prompt is a path of them).
-      prompt_tokens: doc.segments.reduce((s, x) => s + x.tokens, 0),
+      prompt_tokens: distinctScenarioTokens(doc, tokens),
     };
   }
   const tokensById = new Map(doc.prompts.map((p) => [p.id, p.tokens]));
@@ -158,6 +157,22 @@ export function countWorkload(doc: AnyWorkload): WorkloadCounts {
     request_tokens: requestTokens,
     prompt_tokens: doc.prompts.reduce((s, p) => s + p.tokens, 0),
   };
+}
+
+/**
+ * Distinct tokens of a scenario: each request's tokens past its reusable prefix (the tokens an
+ * earlier request already sent, exact to the token: the builder's trie of segment paths), summed.
+ * That is the size of the prefix tree of every prompt, what a cache that forgot nothing would hold;
+ * counting segments whole would count a partial last block as full and a segment met at two
+ * different places in a prompt once.
+ */
+function distinctScenarioTokens(doc: Extract<AnyWorkload, { version: 2 }>, tokens: Map<string, number>): number {
+  let n = 0;
+  for (const r of doc.requests) {
+    const t = tokens.get(r.prompt_id) ?? 0;
+    n += t - Math.min(t, r.tags.reusable_prefix_tokens ?? 0);
+  }
+  return n;
 }
 
 /** `serialized`: the document's serializeWorkload text or parts, when the caller already has them. */

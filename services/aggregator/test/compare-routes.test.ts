@@ -58,6 +58,31 @@ test('GET /compare with named runs and a baseline; without a workload it takes t
   assert.deepEqual(viaC2c.systems.map((s: any) => s.run_id).sort(), ['c2c-new', 'pcie-new']);
 });
 
+test('GET /compare?min_effect= sets the practical threshold, shown in method; bad values are 400 naming the field; the OpenAPI document is the report\'s schema', async () => {
+  const dflt = await getJson(app, '/compare?workload_id=wl-a');
+  assert.equal(dflt.method.min_effect, 0.05);
+  const p50 = (c: any) => c.rows.at(-1).vs_baseline[0].metrics.find((m: any) => m.metric === 'ttft_p50');
+  assert.equal(p50(dflt).meaningful, true);
+  // The threshold is the query's: 2× is an effect of exactly 100%, the largest threshold allowed.
+  const strict = await getJson(app, '/compare?workload_id=wl-a&min_effect=1');
+  assert.equal(strict.method.min_effect, 1);
+  assert.equal(p50(strict).meaningful, true, '2× is exactly a 100% effect');
+  assert.ok(strict.rows.at(-1).vs_baseline[0].evidence.text.length > 0);
+  const bad = await app.inject('/compare?workload_id=wl-a&min_effect=-1');
+  assert.equal(bad.statusCode, 400);
+  assert.equal(bad.json().field, 'min_effect');
+  const bucket = await app.inject('/compare?workload_id=wl-a&bucket=zz');
+  assert.equal(bucket.statusCode, 400);
+  assert.equal(bucket.json().field, 'bucket');
+  const pow2 = await getJson(app, '/compare?workload_id=wl-a&bucket=pow2');
+  assert.deepEqual(pow2.rows[0].bucket, { low: 1024, high: 2048 });
+  const doc = await getJson(app, '/docs/json');
+  const op = doc.paths['/compare'].get;
+  assert.ok(op.parameters.some((x: any) => x.name === 'min_effect'));
+  const body = JSON.stringify(op.responses['200']);
+  for (const field of ['evidence', 'link_exercised', 'meaningful', 'min_effect', 'host_bound']) assert.ok(body.includes(field), field);
+});
+
 test('GET /compare errors: unknown run 404, malformed ids and unknown baselines 400 naming the field', async () => {
   const unknown = await app.inject('/compare?runs=pcie-new,nope');
   assert.equal(unknown.statusCode, 404);

@@ -34,6 +34,7 @@ const DEMO_RUN = {
 const flags: FlagSpecs = {
   out: { type: 'string', default: 'demo-out', help: 'folder for benchmark_results.json, report.html and the services\' logs' },
   time_scale: { type: 'float', default: 1, help: 'simulator time scale (modelled seconds last this many real seconds)' },
+  min_effect: { type: 'float', default: 0.05, help: 'practical threshold of the comparison (fraction; 0.05 = 5%)' },
 };
 
 export const demoCommand: Command = {
@@ -87,9 +88,9 @@ export const demoCommand: Command = {
       const resultsPath = join(out, 'benchmark_results.json');
       await writeFile(resultsPath, JSON.stringify(doc, null, 2) + '\n');
       console.log('\n' + renderSideBySide(doc) + '\n');
-      const comparison = compareRuns(Object.values(doc.runs).flat(), { baseline: 'pcie' });
+      const comparison = compareRuns(Object.values(doc.runs).flat(), { baseline: 'pcie', minEffect: f.min_effect as number });
       console.log(renderComparisonTable(comparison));
-      const html = await fetch(`${stack.aggregatorUrl}/compare.html?workload_id=${encodeURIComponent(wl.id)}`);
+      const html = await fetch(`${stack.aggregatorUrl}/compare.html?workload_id=${encodeURIComponent(wl.id)}&min_effect=${f.min_effect as number}`);
       if (html.ok) await writeFile(join(out, 'report.html'), await html.text());
       console.log(`\nwrote ${resultsPath}${html.ok ? ` and ${join(out, 'report.html')}` : ''}`);
       return 0;

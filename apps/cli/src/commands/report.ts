@@ -1,6 +1,6 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { NotFoundError, ValidationError, parseResultsFile } from '@kvbench/common';
-import { compareRuns, pairOriginalToolRuns, parseSlo, renderComparisonTable, renderHtmlReport, renderSweepReport, renderSweepTable, resultsDocumentOf, selectRuns, sweepIds, sweepReport } from '@kvbench/report';
+import { compareRuns, pairOriginalToolRuns, parseBucket, parseSlo, renderComparisonTable, renderHtmlReport, renderSweepReport, renderSweepTable, resultsDocumentOf, selectRuns, sweepIds, sweepReport } from '@kvbench/report';
 import { parseFlags, usage, type FlagSpecs } from '../args.js';
 import type { Command } from '../command.js';
 
@@ -12,6 +12,8 @@ const flags: FlagSpecs = {
   resamples: { type: 'int', default: 2000, help: 'bootstrap resamples (at least 1000)' },
   seed: { type: 'int', default: 1, help: 'bootstrap seed' },
   sweep: { type: 'string', help: 'report a sweep (kvbench sweep capacity|offload) instead: its id, or "latest"' },
+  min_effect: { type: 'float', default: 0.05, help: 'practical threshold as a fraction (0.05 = 5%): a difference is called only when its interval excludes 1 and it is at least this large' },
+  bucket: { type: 'string', help: "row grouping: 'exact' context sizes, 'pow2' length buckets (default for trace runs) or a bucket width in tokens" },
   slo: { type: 'string', help: 'objectives for goodput, e.g. ttft_ms=500,latency_ms=2000: requests per second meeting every one' },
 };
 
@@ -48,7 +50,15 @@ export const reportCommand: Command = {
     const baseline = f.baseline as string | undefined;
     const runs = pairOriginalToolRuns(selectRuns(doc, { runIds, workloadId: f.workload_id as string | undefined, baseline }));
     const slo = typeof f.slo === 'string' ? parseSlo(f.slo, 'slo') : undefined;
-    const comparison = compareRuns(runs, { baseline, resamples: f.resamples as number, seed: f.seed as number, ...(slo ? { slo } : {}) });
+    const bucket = typeof f.bucket === 'string' ? parseBucket(f.bucket, 'bucket') : undefined;
+    const comparison = compareRuns(runs, {
+      baseline,
+      resamples: f.resamples as number,
+      seed: f.seed as number,
+      minEffect: f.min_effect as number,
+      ...(bucket !== undefined ? { bucket } : {}),
+      ...(slo ? { slo } : {}),
+    });
     console.log(renderComparisonTable(comparison));
     if (typeof f.html === 'string') {
       await writeFile(f.html, renderHtmlReport(runs, comparison, { generatedAt: new Date().toISOString() }));

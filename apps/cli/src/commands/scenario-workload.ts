@@ -1,3 +1,4 @@
+import { basename } from 'node:path';
 import { readFile } from 'node:fs/promises';
 import { DEFAULT_TOKEN_RANGE, NotFoundError, ValidationError, type LengthSpec, type ScenarioWorkload } from '@kvbench/common';
 import { countWorkload, generateDocqa, generateMultiturn, importMooncake, writeWorkloadFile } from '@kvbench/workload';
@@ -124,6 +125,11 @@ async function writeAndReport(doc: ScenarioWorkload, out: string, tag: string, f
   if (format !== 'native' && format !== 'seed') throw new ValidationError(`--format: '${String(format)}' is not one of native, seed`, 'format');
   const { bytes, id } = await writeWorkloadFile(out, doc, format);
   console.log(`[${tag}] wrote a ${doc.kind} workload to ${out}: ${summaryLine({ ...countWorkload(doc), id }, bytes)}`);
+  const s = doc.params['sampling'] as { unit?: string; roots?: number; trees?: number; trees_kept?: number; lines?: number; lines_kept?: number } | undefined;
+  if (s && s.trees !== undefined && s.trees_kept !== undefined) {
+    const what = String(s.unit ?? '').startsWith('root') ? 'roots' : 'prefix trees';
+    console.log(`[${tag}] sampling kept ${s.trees_kept} of ${s.trees} ${what} (${s.lines_kept} of ${s.lines} lines; the trace has ${s.roots} root(s)): ${s.unit}`);
+  }
 }
 
 /** `kvbench workload generate --kind multiturn|docqa …` (called by `workload generate`). */
@@ -181,6 +187,7 @@ export const workloadImportCommand: Command = {
         ...(f.limit !== undefined ? { limit: f.limit as number } : {}),
         ...(f['max-concurrency'] !== undefined ? { maxConcurrency: f['max-concurrency'] as number } : {}),
         seed: f.seed as number,
+        source: basename(path),
         tokenLow: f['token-low'] as number,
         tokenHigh: f['token-high'] as number,
       });

@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { EngineKind, parseOrThrow, ValidationError, type RunResult } from '@kvbench/common';
-import { fmtMs, fmtPct } from '@kvbench/report';
+import { fmtMs, fmtPct, renderSweepTable, sweepReport } from '@kvbench/report';
 import type { Command } from '../command.js';
 import { parseFlags, usage, type FlagSpecs } from '../args.js';
 import { mergeRunIntoResultsFile } from '../results-file.js';
@@ -41,6 +41,7 @@ const capacityFlags: FlagSpecs = {
 const offloadFlags: FlagSpecs = {
   lengths: { type: 'int[]', default: DEFAULT_OFFLOAD_LENGTHS, help: 'prompt lengths in tokens' },
   unaligned_offset: { type: 'int', default: 8, help: 'also run each length + this (a partial last block); 0: none' },
+  replays: { type: 'int', default: 3, help: 'replays per point and mode (each its own run); the report gives their median and interval' },
   eviction_factor: { type: 'float', default: 1.25, help: 'eviction traffic, as a multiple of the largest GPU pool' },
   ...common,
 };
@@ -130,25 +131,22 @@ export const sweepOffloadCommand: Command = {
     if (argv.includes('--help') || argv.includes('-h')) return console.log(usage('sweep offload', OFFLOAD_SUMMARY, offloadFlags)), 0;
     const { flags: f } = parseFlags(argv, offloadFlags);
     const { systems, runner, sweepId, onRun } = setup(f, 'offload');
+    const runs: RunResult[] = [];
     const points = await offloadSweep(
       {
         sweepId, systems, lengths: f.lengths as number[], unalignedOffset: f.unaligned_offset as number, evictionFactor: f.eviction_factor as number,
-        outputTokens: f.output_tokens as number, maxSeqLen: f.max_seq_len as number, seed: f.seed as number,
+        outputTokens: f.output_tokens as number, maxSeqLen: f.max_seq_len as number, seed: f.seed as number, replays: f.replays as number,
       },
       runner,
-      onRun,
+      (label, r) => {
+        runs.push(r);
+        return onRun(label, r);
+      },
     );
-    await writeFile(String(f.out), JSON.stringify({ schema: 'kvbench.sweep', kind: 'offload', sweep_id: sweepId, points }, null, 2) + '\n');
-    const fig = (x: { ttft_s: number | null; valid: boolean; invalid_reason: string | null }) => (x.valid ? fmtMs(x.ttft_s) : `invalid`);
-    const rows = points.flatMap((p) => systems.map((s) => {
-      const x = p.systems[s.label]!;
-      return [p.point, s.label, fig(x.offload), fig(x.recompute), x.recompute_over_offload === null ? '-' : `${x.recompute_over_offload.toFixed(2)}×`];
-    }));
-    console.log(table(['prompt tokens', 'system', 'offload TTFT ms', 'recompute TTFT ms', 'recompute / offload'], rows));
-    for (const p of points) for (const s of systems) for (const m of ['offload', 'recompute'] as const) {
-      const r = p.systems[s.label]![m];
-      if (!r.valid) console.log(`${p.point} ${s.label} ${m}: not counted: ${r.invalid_reason}`);
-    }
+    // The table is the report's (medians, intervals, flags, the ratio column): one way through the data.
+    const report = sweepReport(runs, { sweepId }).offload;
+    await writeFile(String(f.out), JSON.stringify({ schema: 'kvbench.sweep', kind: 'offload', sweep_id: sweepId, replays: f.replays, points, report }, null, 2) + '\n');
+    console.log(renderSweepTable({ capacity: null, offload: report }));
     console.log(`sweep ${sweepId}: ${f.out}; runs merged into ${f.output_json}`);
     return 0;
   },

@@ -1,6 +1,7 @@
 import { parseOrThrow, ValidationError, WorkloadParams } from '@kvbench/common';
 import {
   countWorkload,
+  describeWorkload,
   generateWorkload,
   readAnyWorkloadFile,
   summarizeWorkload,
@@ -105,9 +106,10 @@ export const workloadShowCommand: Command = {
       console.log(`usage: kvbench workload show <file>\n\n${SHOW_SUMMARY}`);
       return wantsHelp(argv) ? 0 : 2;
     }
-    const stats = summarizeWorkload(await readAnyWorkloadFile(argv[0]!));
+    const doc = await readAnyWorkloadFile(argv[0]!);
+    const stats = summarizeWorkload(doc);
     console.log(summaryLine(stats, stats.bytes));
-    console.log(JSON.stringify(stats, null, 2));
+    console.log(JSON.stringify(describeWorkload(doc), null, 2));
     return 0;
   },
 };

@@ -74,6 +74,12 @@ export const ScenarioTags = z
     round: z.number().int().positive().optional(),
     /** Line of the imported trace (1-based). */
     trace_line: z.number().int().positive().optional(),
+    /**
+     * A trace line's prefix-block ids as imported (Mooncake hash_ids; equal ids = the same KV), each
+     * covering trace_block_tokens tokens: what the hit-rate predictor replays through its LRU.
+     */
+    hash_ids: z.array(z.number().int().nonnegative()).optional(),
+    trace_block_tokens: z.number().int().positive().optional(),
     /** Offload sweep step: the first use, eviction traffic, or the measured replay. */
     step: z.enum(['cold', 'evict', 'replay']).optional(),
     /** Tokens at the prompt's start that an earlier request of the workload already sent (segment-exact). */

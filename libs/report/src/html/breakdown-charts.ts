@@ -114,7 +114,7 @@ export function hitRateChart(preds: readonly HitRatePrediction[]): string {
       const v = k.key === 'measured' ? h.measured : (h[k.key]?.hit_rate ?? null);
       const cx = inner.center(ki);
       if (v === null) {
-        parts.push(`<text x="${cx}" y="${p.y0 - 6}" text-anchor="middle" class="missing small">n/a</text>`);
+        parts.push(`<text x="${cx}" y="${p.y0 - 6}" text-anchor="middle" class="missing small">${k.key === 'measured' ? 'n/a' : 'not modelled'}</text>`);
         return;
       }
       const top = y(v * 100);
@@ -129,7 +129,7 @@ export function hitRateChart(preds: readonly HitRatePrediction[]): string {
   return figure(
     'hit-rate-prediction',
     'Cache hit rate: predicted from the workload vs measured',
-    'Predictions replay the workload\u2019s prompts, in release order, through a block-level LRU with the run\u2019s GPU pool and host cache; n/a: the size is not known. A gap above 10 points is flagged.',
+    'Predictions replay the workload\u2019s prompts, in release order, through a block-level LRU with the run\u2019s GPU pool and host cache (a trace: its own hash_ids block chains); not modelled: the predictor cannot say (the reason is listed), never 0%. A gap above 10 points is flagged.',
     legend(kinds.map((k) => ({ color: k.color, label: k.label }))) + parts.join('') + `<ul class="hit-notes">${notes}</ul>`,
   );
 }

@@ -1,5 +1,5 @@
 import type { ResultsDocument, RunResult } from '@kvbench/common';
-import { contextLabel, displayLabel, fmtFactor, fmtMs, fmtNum, fmtPct } from '../format.js';
+import { contextLabel, displayLabel, fmtFactor, fmtMs, fmtNum, fmtPct, rowLabel } from '../format.js';
 import { runIdOf, runMeta, systemLabelOf } from '../meta.js';
 import { isMeasured } from '../pairing.js';
 import type { Comparison, ComparedSystem, MetricRatio } from '../types.js';
@@ -93,16 +93,24 @@ function findRuns(input: ResultsDocument | readonly RunResult[], systems: Compar
 }
 
 function verdictList(c: Comparison): string {
-  const lines: MetricRatio[] = [];
-  for (const row of c.rows) for (const vs of row.vs_baseline) for (const m of vs.metrics) if (m.metric === 'ttft_p50' || (row.phase === 'all' && m.kind === 'paired' && m.metric.endsWith('p50'))) lines.push(m);
-  if (!lines.length) return '<p>Only one system: nothing to compare.</p>';
-  return `<ul class="verdicts">${lines.map((m) => `<li class="${m.significant ? 'sig' : ''}">${esc(m.verdict)}</li>`).join('')}</ul>`;
+  const items: string[] = [];
+  for (const row of c.rows) {
+    for (const vs of row.vs_baseline) {
+      const ms = vs.metrics.filter((m) => m.metric === 'ttft_p50' || (row.phase === 'all' && m.kind === 'paired' && m.metric.endsWith('p50')));
+      if (!ms.length) continue;
+      const lines = ms.map((m) => `<li class="${m.meaningful ? 'sig' : ''}">${esc(m.verdict)}</li>`).join('');
+      const ev = vs.evidence ? `<li class="evidence${vs.evidence.link_exercised === false ? ' flag' : ''}">evidence: ${esc(vs.evidence.text)}</li>` : '';
+      items.push(lines + ev);
+    }
+  }
+  if (!items.length) return '<p>Only one system: nothing to compare.</p>';
+  return `<p class="sub">A difference is called when its ${Math.round(c.method.confidence * 1000) / 10}% interval excludes 1 and it is at least ${Math.round(c.method.min_effect * 1000) / 10}% (the threshold, --min-effect / min_effect).</p><ul class="verdicts">${items.join('')}</ul>`;
 }
 
 function ratioTd(m: MetricRatio | undefined): string {
   if (!m || m.ratio === null) return '<td>-</td>';
   const ci = m.ci_low !== null && m.ci_high !== null ? ` [${fmtFactor(m.ci_low, 2)}–${fmtFactor(m.ci_high, 2)}]` : '';
-  const cls = m.significant ? `sig ${m.ratio < 1 ? 'better' : 'worse'}` : '';
+  const cls = m.meaningful ? `sig ${m.ratio < 1 ? 'better' : 'worse'}` : '';
   return `<td class="${cls}" title="${esc(m.verdict)}">${fmtFactor(m.ratio, 2)}${ci}</td>`;
 }
 
@@ -121,7 +129,7 @@ function comparisonTable(c: Comparison): string {
       const m = (id: string) => vs?.metrics.find((x) => x.metric === id);
       const ratios = vs ? ['ttft_p50', 'ttft_p95', 'latency_p50', 'latency_p95'].map((id) => ratioTd(m(id))).join('') : '<td class="l" colspan="4">baseline</td>';
       rows.push(
-        `<tr class="${i === 0 ? 'row-start' : ''}"><td class="l">${i === 0 ? esc(contextLabel(row.context_tokens)) : ''}</td><td class="l">${i === 0 ? esc(row.phase) : ''}</td><td class="l">${esc(displayLabel(sys.key))}</td><td>${s.n}</td><td>${s.n_failed}</td>` +
+        `<tr class="${i === 0 ? 'row-start' : ''}"><td class="l">${i === 0 ? esc(rowLabel(row)) : ''}</td><td class="l">${i === 0 ? esc(row.phase) : ''}</td><td class="l">${esc(displayLabel(sys.key))}</td><td>${s.n}</td><td>${s.n_failed}</td>` +
           [s.ttft_s.p50, s.ttft_s.p95, s.ttft_s.p99, s.latency_s.p50, s.latency_s.p95, s.latency_s.p99].map((v) => `<td>${fmtMs(v)}</td>`).join('') +
           `${ratios}</tr>`,
       );
@@ -208,7 +216,7 @@ function partRatioTable(c: Comparison): string {
         const sig = x.ci_low !== null && x.ci_high !== null && (x.ci_high < 1 || x.ci_low > 1);
         return `<td class="${sig ? `sig ${x.ratio < 1 ? 'better' : 'worse'}` : ''}" title="${x.paired} paired requests">${fmtFactor(x.ratio, 2)}${x.ci_low !== null ? ` [${fmtFactor(x.ci_low, 2)}–${fmtFactor(x.ci_high, 2)}]` : ''}</td>`;
       });
-      return `<tr><td class="l">${esc(contextLabel(r.context_tokens))}</td><td class="l">${esc(r.phase)}</td><td class="l">${esc(displayLabel(v.system))} / ${esc(displayLabel(v.baseline))}</td>${cells.join('')}</tr>`;
+      return `<tr><td class="l">${esc(rowLabel(r))}</td><td class="l">${esc(r.phase)}</td><td class="l">${esc(displayLabel(v.system))} / ${esc(displayLabel(v.baseline))}</td>${cells.join('')}</tr>`;
     })
     .join('');
   return `<div class="scroll"><table class="part-ratios">${head}${body}</table></div><p class="sub">Each part’s p50, system / baseline, over the requests where both runs know it [${level} paired bootstrap interval]; bold when it excludes 1.</p>`;

@@ -1,6 +1,6 @@
 /** The sweep report page: capacity sweep and offload-vs-recompute charts (hand-written SVG, no script). */
 import { contextLabel, displayLabel, fmtFactor, fmtMs, fmtPct } from '../format.js';
-import type { CapacitySweepReport, OffloadSide, OffloadSweepReport, SweepReport } from '../sweeps.js';
+import type { CapacitySweepReport, OffloadSweepReport, ReplayStats, SweepReport } from '../sweeps.js';
 import { escapeHtml as esc } from './escape.js';
 import { autoScale, linearScale, logScale } from './scale.js';
 import { circle, frame, legend, PALETTE, plot, svgOpen, xAxis, yAxis } from './svg.js';
@@ -82,13 +82,13 @@ function offloadCharts(o: OffloadSweepReport): string {
   const p = plot(f);
   const x = logX(o.points.map((pt) => pt.prompt_tokens), p.x0, p.x1);
   const vals: number[] = [];
-  for (const pt of o.points) for (const s of Object.values(pt.systems)) for (const v of [s.offload?.ttft_s, s.recompute?.ttft_s, s.link_bound_s]) if (v != null && v > 0) vals.push(ms(v));
+  for (const pt of o.points) for (const s of Object.values(pt.systems)) for (const v of [s.offload_replays?.ttft_median_s, s.recompute_replays?.ttft_median_s, s.link_bound_s]) if (v != null && v > 0) vals.push(ms(v));
   const y = vals.length > 1 && Math.max(...vals) / Math.min(...vals) > 30 ? Object.assign(logScale(Math.min(...vals), Math.max(...vals), p.y0, p.y1, msFmt), { log: true }) : autoScale(vals, p.y0, p.y1, msFmt);
   const parts = [svgOpen(f, 'TTFT by prompt length: onboard against recompute'), yAxis(f, y, `replayed prompt's TTFT (ms${y.log ? ', log scale' : ''})`)];
   for (const s of o.systems) {
     const series = [
-      { get: (pt: (typeof o.points)[number]) => (pt.systems[s]?.offload?.valid ? pt.systems[s]!.offload!.ttft_s : null), dash: '', hollow: false, what: 'onboarded from host' },
-      { get: (pt: (typeof o.points)[number]) => (pt.systems[s]?.recompute?.valid ? pt.systems[s]!.recompute!.ttft_s : null), dash: 'stroke-dasharray="6 4"', hollow: true, what: 'recomputed' },
+      { get: (pt: (typeof o.points)[number]) => (pt.systems[s]?.offload_replays?.ttft_median_s ?? null), dash: '', hollow: false, what: 'onboarded from host' },
+      { get: (pt: (typeof o.points)[number]) => (pt.systems[s]?.recompute_replays?.ttft_median_s ?? null), dash: 'stroke-dasharray="6 4"', hollow: true, what: 'recomputed' },
       { get: (pt: (typeof o.points)[number]) => pt.systems[s]?.link_bound_s ?? null, dash: 'stroke-dasharray="1 3"', hollow: null, what: 'link bound (KV bytes / host→GPU bandwidth)' },
     ];
     for (const se of series) {
@@ -104,7 +104,7 @@ function offloadCharts(o: OffloadSweepReport): string {
     { color: color(s), label: `${displayLabel(s)} recompute`, shape: 'dashed' as const },
     { color: color(s), label: `${displayLabel(s)} link bound`, shape: 'dotted' as const },
   ]);
-  const ttft = figure('offload-ttft', 'TTFT by prompt length: onboard against recompute', 'Solid: KV onboarded from host; dashed: recomputed (no host cache); dotted: the link\u2019s bound, the prompt\u2019s KV bytes over the host→GPU bandwidth measured in the run. Only replays the engine\u2019s counters confirm are drawn.', legend(items) + parts.join(''));
+  const ttft = figure('offload-ttft', 'TTFT by prompt length: onboard against recompute', 'Solid: KV onboarded from host; dashed: recomputed (no host cache); dotted: the link\u2019s bound, the prompt\u2019s KV bytes over the host→GPU bandwidth measured in the run. Each point is the median of the replays the engine\u2019s counters confirm.', legend(items) + parts.join(''));
 
   const g = frame(600, 260, 64, 48);
   const q = plot(g);
@@ -125,17 +125,23 @@ function offloadCharts(o: OffloadSweepReport): string {
 }
 
 function offloadTable(o: OffloadSweepReport): string {
-  const head = `<tr><th class="l">prompt</th>${o.systems.map((s) => `<th>${esc(displayLabel(s))} onboard ms</th><th>recompute ms</th><th>link bound ms</th><th>speedup</th>`).join('')}</tr>`;
+  const head = `<tr><th class="l">prompt</th>${o.systems.map((s) => `<th>${esc(displayLabel(s))} onboard ms</th><th>recompute ms</th><th>link bound ms</th><th>speedup</th>`).join('')}${o.systems.filter((s) => s !== o.baseline).map((s) => `<th>${esc(displayLabel(s))}/${esc(displayLabel(o.baseline))} onboard</th>`).join('')}</tr>`;
   const rows = o.points
     .map((pt) => {
       const cells = o.systems
         .map((s) => {
           const x = pt.systems[s];
-          const side = (v: OffloadSide | null | undefined) => (!v ? '<td>-</td>' : v.valid ? `<td>${fmtMs(v.ttft_s)}</td>` : `<td class="note" title="${esc(v.invalid_reason ?? '')}">not counted</td>`);
-          return x ? `${side(x.offload)}${side(x.recompute)}<td title="${esc(x.null_reasons.bandwidth_gbps ?? x.bandwidth_source ?? '')}">${fmtMs(x.link_bound_s)}</td><td>${x.speedup === null ? '-' : `${fmtFactor(x.speedup)}×`}</td>` : '<td colspan="4">-</td>';
+          const side = (v: ReplayStats | undefined, flags: string[] = []) =>
+            !v || v.n === 0
+              ? '<td>-</td>'
+              : v.valid === 0
+                ? `<td class="note" title="${esc(v.invalid_reasons[0] ?? '')}">not counted (0/${v.n})</td>`
+                : `<td class="${flags.length ? 'flag' : ''}" title="${esc([...flags, ...v.invalid_reasons].join('; '))}">${fmtMs(v.ttft_median_s)}${v.ci_low_s !== null ? ` [${fmtMs(v.ci_low_s)}–${fmtMs(v.ci_high_s)}]` : ''} (${v.valid}/${v.n})${flags.length ? ' !' : ''}</td>`;
+          return x ? `${side(x.offload_replays, x.flags)}${side(x.recompute_replays)}<td title="${esc(x.null_reasons.bandwidth_gbps ?? x.bandwidth_source ?? '')}">${fmtMs(x.link_bound_s)}</td><td>${x.speedup === null ? '-' : `${fmtFactor(x.speedup)}×`}</td>` : '<td colspan="4">-</td>';
         })
         .join('');
-      return `<tr><td class="l">${esc(contextLabel(pt.prompt_tokens))}</td>${cells}</tr>`;
+      const ratios = pt.vs_baseline.map((v) => `<td>${v.ratio === null ? '-' : `${fmtFactor(v.ratio, 2)}${v.ci_low !== null ? ` [${fmtFactor(v.ci_low, 2)}–${fmtFactor(v.ci_high, 2)}]` : ''}`}</td>`).join('');
+      return `<tr><td class="l">${esc(contextLabel(pt.prompt_tokens))}</td>${cells}${ratios}</tr>`;
     })
     .join('');
   return `<div class="scroll"><table class="offload">${head}${rows}</table></div>`;

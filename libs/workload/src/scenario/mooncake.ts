@@ -18,13 +18,20 @@ export interface MooncakeImportOptions {
   blockTokens: number;
   /** Arrival = (timestamp − first kept timestamp) × timeScale ms. */
   timeScale?: number;
-  /** Keep this share of prefix trees (grouped by first hash id), chosen by a seeded hash of the root. */
+  /**
+   * Keep this share of prefix trees, whole, chosen by a seeded hash. A tree is the lines below the
+   * trunk their root shares with every other line of that root: in a trace whose every line starts
+   * with the same system-prompt block (one root, e.g. Mooncake's conversation trace) the trees are
+   * the conversations under it, not the one root.
+   */
   sampleRoots?: number;
   /** Drop requests with more input tokens. */
   maxInputTokens?: number;
   /** Keep at most this many requests (after sampling, in trace order). */
   limit?: number;
   seed?: number;
+  /** Where the trace came from (its file name), recorded in params. */
+  source?: string;
   maxConcurrency?: number;
   tokenLow?: number;
   tokenHigh?: number;
@@ -47,18 +54,60 @@ export function importMooncake(text: string, o: MooncakeImportOptions): Scenario
   if (!(timeScale >= 0)) throw new ValidationError('time_scale: must be 0 or more', 'time_scale');
   const seed = o.seed ?? 42;
   const lines = parseLines(text, blockTokens);
-  const keepRoot = new Map<number, boolean>();
-  const kept = lines.filter((l) => {
-    if (o.maxInputTokens !== undefined && l.input_length > o.maxInputTokens) return false;
-    const root = l.hash_ids[0]!;
-    let keep = keepRoot.get(root);
-    if (keep === undefined) keepRoot.set(root, (keep = sample >= 1 || seedrandom(`kvbench/trace-roots/${seed}/${root}`)() < sample));
+  const roots = new Set(lines.map((l) => l.hash_ids[0]!)).size;
+  // Whole roots while there are enough of them to sample; a trace of few roots (Mooncake's
+  // conversation trace has one: every line starts with the same system-prompt block) is sampled
+  // by the trees below each root's shared trunk (its conversations) instead.
+  const byRoot = roots * sample >= MIN_SAMPLED_ROOTS || sample >= 1;
+  const groupOf = byRoot ? new Map(lines.map((l) => [l.line, String(l.hash_ids[0]!)])) : prefixTrees(lines);
+  const groups = new Set(groupOf.values());
+  const keepGroup = new Map<string, boolean>();
+  let tooLong = 0;
+  const sampled = lines.filter((l) => {
+    const g = groupOf.get(l.line)!;
+    let keep = keepGroup.get(g);
+    if (keep === undefined) keepGroup.set(g, (keep = sample >= 1 || seedrandom(`kvbench/trace-roots/${seed}/${g}`)() < sample));
     return keep;
   });
+  const kept = sampled.filter((l) => {
+    if (o.maxInputTokens !== undefined && l.input_length > o.maxInputTokens) return (tooLong++, false);
+    return true;
+  });
   const chosen = o.limit !== undefined ? kept.slice(0, o.limit) : kept;
-  if (chosen.length === 0) throw new ValidationError('trace: no request left after sampling and filters', 'sample_roots');
+  const groupsKept = [...keepGroup.values()].filter(Boolean).length;
+  const sampling = {
+    unit: byRoot
+      ? 'root: the lines that start with the same hash id, kept whole'
+      : `prefix tree below the shared trunk: ${roots} root(s) are too few to sample a share of ${sample} (fewer than ${MIN_SAMPLED_ROOTS} expected), so each root's lines are grouped by their first hash id past the blocks every line of the root shares (a conversation under a shared system prompt), kept whole`,
+    roots,
+    trees: groups.size,
+    trees_kept: groupsKept,
+    lines: lines.length,
+    lines_sampled: sampled.length,
+    dropped_over_max_input_tokens: tooLong,
+    dropped_by_limit: kept.length - chosen.length,
+    lines_kept: chosen.length,
+  };
+  if (chosen.length === 0) {
+    const why =
+      sampled.length === 0
+        ? `sampling kept ${groupsKept} of the trace's ${groups.size} prefix trees (share ${sample}, seed ${seed}); a larger --sample-roots or another --seed keeps some`
+        : `all ${sampled.length} sampled lines are longer than --max-input-tokens ${o.maxInputTokens}`;
+    throw new ValidationError(`trace: no request left after sampling and filters: ${why}`, sampled.length === 0 ? 'sample_roots' : 'max_input_tokens');
+  }
 
-  const params = { format: 'mooncake', block_tokens: blockTokens, time_scale: timeScale, sample_roots: sample, max_input_tokens: o.maxInputTokens ?? null, limit: o.limit ?? null, seed, lines: lines.length };
+  const params = {
+    format: 'mooncake',
+    block_tokens: blockTokens,
+    time_scale: timeScale,
+    sample_roots: sample,
+    max_input_tokens: o.maxInputTokens ?? null,
+    limit: o.limit ?? null,
+    seed,
+    lines: lines.length,
+    ...(o.source !== undefined ? { source: o.source } : {}),
+    sampling,
+  };
   const b = new ScenarioBuilder({
     kind: 'trace',
     params,
@@ -79,13 +128,48 @@ export function importMooncake(text: string, o: MooncakeImportOptions): Scenario
       prompt: b.prompt(id, refs),
       release: { type: 'at', at_ms: (l.timestamp - t0) * timeScale },
       output_tokens: Math.max(1, l.output_length),
-      tags: { kind: 'trace', trace_line: l.line },
+      tags: { kind: 'trace', trace_line: l.line, hash_ids: l.hash_ids, trace_block_tokens: blockTokens },
     });
   }
   return b.build();
 }
 
 type Line = z.infer<typeof MooncakeLine> & { line: number };
+
+/** Below this many roots expected in the sample, roots are too coarse a unit: sample the trees under them. */
+export const MIN_SAMPLED_ROOTS = 10;
+
+/**
+ * Each line's prefix tree, as a key. Lines are grouped by root (first hash id); the trunk of a root
+ * is the longest run of hash ids every one of its lines begins with (hash ids are prefix hashes, so
+ * lines sharing an id share everything before it); a line's tree is its first id past the trunk.
+ * A root whose lines go on in one branch past the trunk (one conversation) is one tree; otherwise
+ * each branch is a tree, and the lines that end on the trunk form one more.
+ */
+function prefixTrees(lines: readonly Line[]): Map<number, string> {
+  const byRoot = new Map<number, Line[]>();
+  for (const l of lines) {
+    const r = l.hash_ids[0]!;
+    let list = byRoot.get(r);
+    if (!list) byRoot.set(r, (list = []));
+    list.push(l);
+  }
+  const out = new Map<number, string>();
+  for (const [root, ls] of byRoot) {
+    // The trunk: how many leading ids every line of the root shares (at least the root itself).
+    let trunk = ls[0]!.hash_ids.length;
+    const first = ls[0]!.hash_ids;
+    for (const l of ls) {
+      let k = 0;
+      while (k < trunk && k < l.hash_ids.length && l.hash_ids[k] === first[k]) k++;
+      trunk = Math.max(1, k);
+    }
+    // One branch past the trunk (a conversation's turns, each extending the last): the root is one tree.
+    const branches = new Set(ls.filter((l) => l.hash_ids.length > trunk).map((l) => l.hash_ids[trunk]!));
+    for (const l of ls) out.set(l.line, branches.size <= 1 ? `${root}` : l.hash_ids.length > trunk ? `${root}/${l.hash_ids[trunk]}` : `${root}/trunk`);
+  }
+  return out;
+}
 
 function parseLines(text: string, blockTokens: number): Line[] {
   const out: Line[] = [];
