@@ -4,12 +4,16 @@
  * TTFT and latency on the agent's clock, read the engine's cache statistics, and
  * return the run in the results-document shape.
  */
-export { runBenchmark, type RunContext } from './run.js';
+export { runBenchmark, Run, type RunContext } from './run.js';
+export { adapterFor, type AdapterContext, type EngineAdapter } from './adapters/index.js';
+export { simAdapter } from './adapters/sim.js';
+export { PerRequestJoin, type PerRequestSource } from './per-request-join.js';
 export type { AgentOptions, SimOptions, SimulatorLauncher } from './options.js';
 export { resolveAgentOptions } from './options.js';
 export { trtllmConfig, trtllmConfigFor, trtllmConfigYaml, type TrtllmConfig, type LeftOut } from './engine/config-yaml.js';
-export { capabilitiesOf, describeBuild, detectTrtllm, generationOf, parseTrtllmVersion, type TrtllmBuild, type TrtllmCapabilities, type TrtllmGeneration } from './engine/trtllm-build.js';
-export { chunkedPrefillFor } from './engine/start.js';
+export { capabilitiesOf, capabilitiesOfVersion, describeBuild, detectTrtllm, generationOf, parseTrtllmVersion, versionFromBanner, type TrtllmBuild, type TrtllmCapabilities, type TrtllmGeneration } from './engine/trtllm-build.js';
+export { chunkedPrefillFor, trtllmNoOffloadReason } from './engine/start.js';
+export { mergeCapabilities, type Capability } from './engine/capabilities.js';
 export { parsePrometheusText, sumSeries, seriesByLabel, PrometheusParseError, type PromText, type PromSample, type PromFamily } from './stats/prometheus.js';
 export { openaiLogMetrics, kvBytesPerTokenOf, type OpenaiUnits } from './stats/openai.js';
 export { fillFromTrtllmPrometheus } from './stats/trtllm-prometheus.js';

@@ -39,6 +39,11 @@ export interface AgentOptions {
   stopGraceMs?: number;
   /** How often the statistics reader polls the engine. Default 500 ms. */
   statsIntervalMs?: number;
+  /**
+   * The window's end waits until the engine's counters stop moving, at most this long (vLLM's offloading
+   * connector stores a finished request's KV after the request ends; ENGINES.md, vLLM). Default 15 s.
+   */
+  counterSettleMaxMs?: number;
   /** How often an engine_stats progress event is emitted. Default 5 s. */
   progressIntervalMs?: number;
   /** How often ctx.heartbeat() is called. Default 2 s. */
@@ -89,6 +94,7 @@ export function resolveAgentOptions(o: AgentOptions = {}): ResolvedAgentOptions 
     requestTimeoutMs: o.requestTimeoutMs ?? 600_000,
     stopGraceMs: o.stopGraceMs ?? 15_000,
     statsIntervalMs: o.statsIntervalMs ?? 500,
+    counterSettleMaxMs: o.counterSettleMaxMs ?? 15_000,
     progressIntervalMs: o.progressIntervalMs ?? 5_000,
     heartbeatIntervalMs: o.heartbeatIntervalMs ?? 2_000,
     maxFailedRequests: o.maxFailedRequests ?? 0,

@@ -57,40 +57,66 @@ test('openai kind: attached by URL, cache hit rate from Prometheus counter delta
 
 const near = (a: unknown, b: number, what: string) => assert.ok(typeof a === 'number' && Math.abs(a - b) < 1e-6 * Math.max(1, b), `${what}: ${String(a)} ≠ ${b}`);
 
-test('vLLM with the offloading connector: offloaded/onboarded bytes and the bandwidth over its own transfer seconds', async () => {
+test('vLLM with the offloading connector: its stores land after the responses; the window waits for the counters to settle, so the bytes are exact', async () => {
   const { url, child } = await startFake('vllm-offload');
   children.push(child);
   const c = collector();
   const job = makeJob({ engine: { kind: 'openai', url, options: {} } });
   const result = await runBenchmark({ job, workload: tinyWorkload(), attempt: 1, emit: c.emit, log: c.log, agent: { workDir: dir.path, collectEnvironment: false } });
   const m = result.log_metrics;
-  assert.equal(m.offloaded_bytes, 5 * 1048576); // 5 requests × 1 MiB
+  assert.equal(m.offloaded_bytes, 5 * 1048576); // 5 requests × 1 MiB, every store counted although each landed after its response
   assert.equal(m.onboarded_bytes, 5 * 524288);
   near(m.observed_offload_bandwidth_gbps, 1048576 / 0.001 / 1e9, 'offload GB/s');
   near(m.observed_onboard_bandwidth_gbps, 524288 / 0.00025 / 1e9, 'onboard GB/s');
   assert.match(m.sources['offloaded_bytes']!, /vllm:kv_offload_store_bytes_total/);
-  assert.equal((result.run_meta as Record<string, any>).engine.detected.flavor, 'vllm');
+  const meta = result.run_meta as Record<string, any>;
+  assert.equal(meta.engine.detected.flavor, 'vllm');
+  assert.equal(meta.statistics.counters_settled, true);
+  assert.ok(meta.engine.capabilities.some((x: { name: string; available: boolean }) => x.name === 'offload_transfer_time' && x.available));
 });
 
-test('SGLang with HiCache: evicted / loaded-back tokens as blocks and bytes (model KV size from the caller), bandwidth over their durations', async () => {
+test('vLLM counters that never stop moving: the wait is bounded and run_meta says they had not settled', async () => {
+  const { url, child } = await startFake('vllm-offload-restless');
+  children.push(child);
+  const c = collector();
+  const job = makeJob({ engine: { kind: 'openai', url, options: {} } });
+  const result = await runBenchmark({ job, workload: tinyWorkload(), attempt: 1, emit: c.emit, log: c.log, agent: { workDir: dir.path, collectEnvironment: false, counterSettleMaxMs: 1_500 } });
+  const meta = result.run_meta as Record<string, any>;
+  assert.equal(meta.statistics.counters_settled, false);
+  assert.equal(meta.statistics.settle_max_ms, 1_500);
+});
+
+test('SGLang with HiCache: backup and load-back counters (not evicted_tokens_total), the engine\'s own bytes, no bandwidth from bookkeeping durations', async () => {
   const { url, child } = await startFake('sglang-hicache');
+  children.push(child);
+  const c = collector();
+  const job = makeJob({ engine: { kind: 'openai', url, options: {} } });
+  const result = await runBenchmark({ job, workload: tinyWorkload(), attempt: 1, emit: c.emit, log: c.log, agent: { workDir: dir.path, collectEnvironment: false } });
+  const m = result.log_metrics;
+  assert.equal(m.offloaded_blocks, (5 * 96) / 64); // hicache_backup_tokens_total{pool="kv"}, the run's tokens_per_block (config_pcie: 64)
+  assert.equal(m.onboarded_blocks, (5 * 64) / 64);
+  assert.equal(m.offloaded_bytes, 5 * 96 * 131072); // hicache_backup_bytes_total
+  assert.equal(m.onboarded_bytes, 5 * 64 * 131072);
+  assert.equal(m.observed_offload_bandwidth_gbps, null);
+  assert.match(m.null_reasons['observed_offload_bandwidth_gbps']!, /no transfer time/);
+  assert.equal(m.cache_hit_rate, 0.4); // 5 × 40 cached of 5 × 100 prompt tokens
+});
+
+test('SGLang with HiCache, older build (tokens only): bytes from the model\'s KV size the caller knows', async () => {
+  const { url, child } = await startFake('sglang-hicache-old');
   children.push(child);
   const c = collector();
   const job = makeJob({ engine: { kind: 'openai', url, options: {} } });
   const kvBytes = 131072; // what the CLI and the host agent hand in for Llama-3.1-8B (engine-sim's shapes)
   const result = await runBenchmark({
     job, workload: tinyWorkload(), attempt: 1, emit: c.emit, log: c.log,
-    agent: { workDir: dir.path, collectEnvironment: false, modelKvBytesPerToken: (m) => (m === job.model ? kvBytes : null) },
+    agent: { workDir: dir.path, collectEnvironment: false, modelKvBytesPerToken: (mm) => (mm === job.model ? kvBytes : null) },
   });
   const m = result.log_metrics;
-  assert.equal(m.offloaded_blocks, (5 * 128) / 64); // the run's tokens_per_block (config_pcie: 64)
-  assert.equal(m.onboarded_blocks, (5 * 64) / 64);
-  assert.equal(m.offloaded_bytes, 5 * 128 * kvBytes);
-  assert.equal(m.onboarded_bytes, 5 * 64 * kvBytes);
-  near(m.observed_offload_bandwidth_gbps, (5 * 128 * kvBytes) / (5 * 0.002) / 1e9, 'offload GB/s');
-  near(m.observed_onboard_bandwidth_gbps, (5 * 64 * kvBytes) / (5 * 0.001) / 1e9, 'onboard GB/s');
-  assert.match(m.sources['offloaded_bytes']!, /sglang:evicted_tokens_total × 131072 KV bytes per token \(the shape of meta-llama/);
-  assert.equal(m.cache_hit_rate, 0.4); // 5 × 40 cached of 5 × 100 prompt tokens
+  assert.equal(m.offloaded_blocks, (5 * 96) / 64);
+  assert.equal(m.offloaded_bytes, 5 * 96 * kvBytes);
+  assert.match(m.sources['offloaded_bytes']!, /sglang:hicache_backup_tokens_total × 131072 KV bytes per token \(the shape of meta-llama/);
+  assert.equal(m.observed_onboard_bandwidth_gbps, null);
 });
 
 test('openai kind without a URL is refused with the field named', async () => {

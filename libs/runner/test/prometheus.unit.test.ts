@@ -115,26 +115,34 @@ test('vLLM offloading connector, older names (kv_offload_total_bytes / _time by 
   assert.match(m.sources['onboarded_bytes']!, /CPU_to_GPU/);
 });
 
-test('SGLang HiCache: evicted and loaded-back tokens → blocks (run\'s tokens_per_block) and bytes (model KV bytes per token), bandwidth over the durations', async () => {
+test('SGLang HiCache: backup (GPU→host) and load-back counters, never evicted_tokens_total; the engine\'s own bytes; no bandwidth from the duration histograms', async () => {
   const before = parsePrometheusText(await fixtureText('sglang-hicache-before.txt'));
   const after = parsePrometheusText(await fixtureText('sglang-hicache-after.txt'));
   // Llama-3.1-8B: 2 × 32 layers × 8 KV heads × 128 × 2 bytes = 131072 bytes per token.
   const units = { tokensPerBlock: 64, ...kvBytesPerTokenOf({ model_shape: '32:8:128:bf16' }) };
   assert.equal(units.kvBytesPerToken, 131072);
   const m = LogMetrics.parse(openaiLogMetrics(before, after, units));
-  assert.equal(m.offloaded_blocks, 8192 / 64);
+  // Δ hicache_backup_tokens_total{pool="kv"} = 6144 (the mamba pool and the 8192 evicted tokens are not KV offload traffic).
+  assert.equal(m.offloaded_blocks, 6144 / 64);
   assert.equal(m.onboarded_blocks, 4096 / 64);
-  assert.equal(m.offloaded_bytes, 8192 * 131072);
+  assert.equal(m.offloaded_bytes, 6144 * 131072);
   assert.equal(m.onboarded_bytes, 4096 * 131072);
-  near(m.observed_offload_bandwidth_gbps, (8192 * 131072) / 0.08 / 1e9, 'offload bandwidth'); // Δ eviction_duration_seconds_sum
-  near(m.observed_onboard_bandwidth_gbps, (4096 * 131072) / 0.03 / 1e9, 'onboard bandwidth');
-  assert.match(m.sources['offloaded_bytes']!, /sglang:evicted_tokens_total × 131072 KV bytes per token \(engine option model_shape/);
-  assert.match(m.sources['onboarded_blocks']!, /sglang:load_back_tokens_total \/ 64/);
-  assert.match(m.sources['observed_offload_bandwidth_gbps']!, /sglang:eviction_duration_seconds_sum/);
+  assert.match(m.sources['offloaded_blocks']!, /sglang:hicache_backup_tokens_total\{pool="kv"\} \/ 64/);
+  assert.match(m.sources['offloaded_bytes']!, /sglang:hicache_backup_bytes_total over the window \(SGLang's own byte count\)/);
+  assert.match(m.sources['onboarded_bytes']!, /sglang:load_back_bytes_total/);
+  assert.ok(!JSON.stringify(m.sources).includes('evicted_tokens'), 'evicted_tokens_total is every radix-cache eviction, not offload traffic');
+  for (const f of ['observed_offload_bandwidth_gbps', 'observed_onboard_bandwidth_gbps'] as const) {
+    assert.equal(m[f], null, f);
+    assert.match(m.null_reasons[f]!, /no transfer time.*bookkeeping.*enqueue/, f);
+  }
 
-  // Without the model's KV size: blocks still, bytes and bandwidth null with what to give.
-  const bare = openaiLogMetrics(before, after, { tokensPerBlock: 64, ...kvBytesPerTokenOf({}) });
-  assert.equal(bare.offloaded_blocks, 128);
+  // An older build: tokens only, no pool label, no _bytes_total: bytes from the model's KV size, or null with what to give.
+  const strip = (p: typeof before) => ({ ...p, samples: p.samples.filter((x) => !x.name.endsWith('_bytes_total') && x.labels['pool'] !== 'mamba').map((x) => ({ ...x, labels: Object.fromEntries(Object.entries(x.labels).filter(([k]) => k !== 'pool')) })) });
+  const old = openaiLogMetrics(strip(before), strip(after), units);
+  assert.equal(old.offloaded_bytes, 6144 * 131072);
+  assert.match(old.sources['offloaded_bytes']!, /sglang:hicache_backup_tokens_total × 131072 KV bytes per token \(engine option model_shape/);
+  const bare = openaiLogMetrics(strip(before), strip(after), { tokensPerBlock: 64, ...kvBytesPerTokenOf({}) });
+  assert.equal(bare.offloaded_blocks, 96);
   assert.equal(bare.offloaded_bytes, null);
   assert.match(bare.null_reasons['offloaded_bytes']!, /kv_bytes_per_token/);
   assert.equal(bare.observed_offload_bandwidth_gbps, null);

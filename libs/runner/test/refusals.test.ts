@@ -8,7 +8,7 @@ import { access } from 'node:fs/promises';
 import http from 'node:http';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { EngineError } from '@kvbench/common';
+import { EngineError, ValidationError } from '@kvbench/common';
 import { runBenchmark } from '@kvbench/runner';
 import { collector, engineEnv, FIXTURES, installFakeTrtllmServe, makeJob, tempDir, tinyWorkload } from './helpers.js';
 
@@ -25,7 +25,8 @@ async function refused(job: ReturnType<typeof makeJob>, extraEnv: Record<string,
     job, workload: tinyWorkload(), attempt: 1, emit: c.emit, log: c.log,
     agent: { workDir: dir.path, engineEnv: engineEnv(dir.path, extraEnv), collectEnvironment: false, engineStartupTimeoutMs: 5_000 },
   }).then(() => assert.fail('the run should have been refused'), (e: unknown) => e);
-  assert.ok(err instanceof EngineError, String(err));
+  // A refusal keeps its kind (ValidationError naming the field, or the engine's own answer as EngineError).
+  assert.ok(err instanceof ValidationError || err instanceof EngineError, String(err));
   assert.equal(c.events.filter((e) => e.type === 'failed').length, 1);
   assert.equal(c.events.some((e) => e.type === 'sample'), false, 'refused before any request');
   return err;
@@ -47,6 +48,7 @@ test('max_seq_len below the largest prompt + output_tokens: refused before the e
   const truth = join(dir.path, 'truth-refused.json');
   // tinyWorkload: 64-token prompts; 64 + 4 output tokens need 68.
   const err = await refused(makeJob({ engine: { kind: 'trtllm', options: {} }, max_seq_len: 66, output_tokens: 4 }), { FAKE_TRUTH: truth, FAKE_TRTLLM_VERSION: '1.3.0' });
+  assert.ok(err instanceof ValidationError && err.field === 'max_seq_len', `a refusal, not an engine failure: ${String(err)}`);
   assert.match(err.message, /max_seq_len 66 is below the workload's largest prompt \(64 tokens\) \+ output_tokens \(4\) = 68.*cut those outputs short.*--max_seq_len 68/);
   await assert.rejects(access(truth), 'no engine was started');
 });

@@ -1,18 +1,19 @@
 /**
- * kvbench against TensorRT-LLM as users have it: a `trtllm-serve` double first on PATH that
- * behaves like 1.0, 1.1, 1.2 (its return_perf_metrics collector drains /metrics), 1.3 (tee
- * buffer) and today's main (no /perf_metrics retention, metrics by header and trailing SSE
- * event, V2 statistics keys) — flags, extra="forbid" config validation, statistics shapes
- * (fixtures/trtllm-serve-double.mjs, each behaviour tied to ENGINES.md). kvbench detects the
- * build, launches it, runs a workload, and its figures either equal what the double counted or
- * are null with the reason — never a partial sum.
+ * kvbench against TensorRT-LLM as users have it: a `trtllm-serve` double first on PATH, whose version
+ * is known only from its own banner (python3 on PATH has no tensorrt_llm), behaving like 1.0, 1.1, 1.2,
+ * 1.3.0rc8 (first kvCacheIterationStats; its collector drains /metrics), 1.3 ≥ rc12 (tee buffer) and
+ * today's main (no /perf_metrics; metrics by header and trailing SSE event; V2 statistics keys) — each
+ * behaviour in fixtures/trtllm-serve-double.mjs cites the upstream file or PR it copies. kvbench detects
+ * the build, launches it, runs a workload with no failed request, and its figures either equal what
+ * the double counted or are null with the true reason — never a partial sum, never a broken engine.
  */
 import assert from 'node:assert/strict';
 import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { EngineError, LogMetrics, RunResult, type WorkloadDocument } from '@kvbench/common';
-import { runBenchmark } from '@kvbench/runner';
+import { spawn } from 'node:child_process';
+import { EngineError, LogMetrics, RunResult, ValidationError, type WorkloadDocument } from '@kvbench/common';
+import { detectTrtllm, runBenchmark, versionFromBanner } from '@kvbench/runner';
 import { generateWorkload } from '@kvbench/workload';
 import { collector, engineEnv, FIXTURES, makeJob, tempDir } from './helpers.js';
 
@@ -39,16 +40,26 @@ interface Truth {
   onboardBytes: number;
   stolenByCollector: number;
   eventsBuilt: number;
+  eventThreadDied: boolean;
   requests: { max_tokens_served: number; return_metrics_header: boolean }[];
 }
 
-/** One `trtllm-serve` on PATH per version: the double with the version baked in. */
-async function runVersion(version: string, options: Record<string, unknown> = {}) {
+/**
+ * One `trtllm-serve` on PATH per version — the double with the version baked in, so the version is known
+ * only from what trtllm-serve prints — beside a `python3` that has no tensorrt_llm (as where TensorRT-LLM
+ * lives in its own virtual environment or container interpreter).
+ */
+async function installDouble(bin: string, version: string): Promise<void> {
+  await writeFile(join(bin, 'trtllm-serve'), `#!/bin/sh\nFAKE_TRTLLM_VERSION='${version}' exec "${process.execPath}" "${join(FIXTURES, 'trtllm-serve-double.mjs')}" "$@"\n`);
+  await chmod(join(bin, 'trtllm-serve'), 0o755);
+  await writeFile(join(bin, 'python3'), `#!/bin/sh\necho "ModuleNotFoundError: No module named 'tensorrt_llm'" >&2\nexit 1\n`);
+  await chmod(join(bin, 'python3'), 0o755);
+}
+
+async function runVersion(version: string, options: Record<string, unknown> = {}, extraEnv: Record<string, string> = {}) {
   const bin = join(dir.path, `bin-${version}-${Object.keys(options).join('-')}`);
   await import('node:fs/promises').then((fs) => fs.mkdir(bin, { recursive: true }));
-  const shim = join(bin, 'trtllm-serve');
-  await writeFile(shim, `#!/bin/sh\nFAKE_TRTLLM_VERSION='${version}' exec "${process.execPath}" "${join(FIXTURES, 'trtllm-serve-double.mjs')}" "$@"\n`);
-  await chmod(shim, 0o755);
+  await installDouble(bin, version);
   const truthPath = join(bin, 'truth.json');
   const c = collector();
   const job = makeJob({
@@ -60,7 +71,7 @@ async function runVersion(version: string, options: Record<string, unknown> = {}
   });
   const result = await runBenchmark({
     job, workload, attempt: 1, emit: c.emit, log: c.log,
-    agent: { workDir: dir.path, engineEnv: engineEnv(bin, { FAKE_TRUTH: truthPath }), collectEnvironment: false, statsIntervalMs: 100 },
+    agent: { workDir: dir.path, engineEnv: engineEnv(bin, { FAKE_TRUTH: truthPath, ...extraEnv }), collectEnvironment: false, statsIntervalMs: 100 },
   });
   RunResult.parse(result);
   LogMetrics.parse(result.log_metrics);
@@ -74,24 +85,58 @@ async function runVersion(version: string, options: Record<string, unknown> = {}
     assert.equal(s.completion_tokens_client, job.output_tokens);
   }
   assert.ok(truth.requests.every((r) => r.max_tokens_served === job.output_tokens), 'no output clamped');
-  assert.equal(meta.engine.build.version, version);
+  if (extraEnv['FAKE_NO_BANNER']) assert.equal(meta.engine.build.versionAfterStart, version, 'learnt from GET /version after start');
+  else {
+    assert.equal(meta.engine.build.version, version, 'the detected version is the banner\'s');
+    assert.match(meta.engine.build.versionSource, /serve --help \(version banner\)/);
+  }
+  assert.equal(truth.eventThreadDied, false, 'the engine\'s event thread never died');
+  assert.ok(Array.isArray(meta.engine.capabilities) && meta.engine.capabilities.every((c: { how: string }) => c.how), 'capabilities recorded with how each was learned');
   assert.equal(truth.effective.free_gpu_memory_fraction, 0.55);
   assert.ok(!truth.argv.includes('--kv_cache_free_gpu_memory_fraction'));
   assert.ok(truth.offloadBlocks > 0 && truth.onboardBlocks > 0, 'the workload moves blocks both ways');
   return { result, truth, meta, m: result.log_metrics as LogMetrics & Record<string, unknown> };
 }
 
-function assertFiguresEqualTruth(m: LogMetrics, t: Truth, withBytes: boolean) {
+const capability = (meta: Record<string, any>, name: string) => (meta.engine.capabilities as { name: string; available: boolean; how: string }[]).find((c) => c.name === name);
+const OFFLOAD_FIELDS = ['offloaded_blocks', 'onboarded_blocks', 'offloaded_bytes', 'onboarded_bytes', 'observed_offload_bandwidth_gbps', 'observed_onboard_bandwidth_gbps'] as const;
+
+function assertReuseEqualsTruth(m: LogMetrics, t: Truth) {
   assert.equal(m.reused_blocks, t.reused, `reused_blocks: ${m.null_reasons['reused_blocks']}`);
   assert.equal(m.cache_hit_rate, t.reused / (t.reused + t.missed));
+}
+
+function assertOffloadEqualsTruth(m: LogMetrics, t: Truth) {
   assert.equal(m.offloaded_blocks, t.offloadBlocks, `offloaded_blocks: ${m.null_reasons['offloaded_blocks']}`);
   assert.equal(m.onboarded_blocks, t.onboardBlocks);
-  if (withBytes) {
-    assert.equal(m.offloaded_bytes, t.offloadBytes);
-    assert.equal(m.onboarded_bytes, t.onboardBytes);
-    assert.equal(typeof m.observed_offload_bandwidth_gbps, 'number');
-  }
+  assert.equal(m.offloaded_bytes, t.offloadBytes);
+  assert.equal(m.onboarded_bytes, t.onboardBytes);
+  assert.equal(typeof m.observed_offload_bandwidth_gbps, 'number');
 }
+
+/** Before PR #12413 no build counts offloads; KV events are unsafe with a host cache before PR #11576. */
+function assertOffloadNullWithTrueReason(m: LogMetrics, t: Truth) {
+  for (const f of OFFLOAD_FIELDS) {
+    assert.equal(m[f], null, f);
+    assert.match(m.null_reasons[f]!, /no offload counters: kvCacheIterationStats arrives with PR #12413 \(about 1\.3\.0rc8\); KV events unsafe with a host cache before PR #11576 \(issue #4666\)/, `${f}: ${m.null_reasons[f]}`);
+  }
+  assert.equal(t.effective.event_buffer_max_size, 0, 'the KV event buffer stayed off');
+  assert.equal(t.eventsBuilt, 0);
+}
+
+test('banner in either spelling, with a suffix; detection from trtllm-serve itself where python3 is not TensorRT-LLM\'s', async () => {
+  assert.equal(versionFromBanner('[TensorRT-LLM] TensorRT-LLM version: 1.0.1'), '1.0.1');
+  assert.equal(versionFromBanner('[TensorRT-LLM] TensorRT LLM version: 1.2.0rc3'), '1.2.0rc3');
+  assert.equal(versionFromBanner('[TensorRT-LLM] TensorRT LLM version: 1.3.0rc26 (backend: pytorch)'), '1.3.0rc26');
+  assert.equal(versionFromBanner('no banner here'), null);
+  const bin = join(dir.path, 'bin-detect');
+  await import('node:fs/promises').then((fs) => fs.mkdir(bin, { recursive: true }));
+  await installDouble(bin, '1.2.0');
+  const build = await detectTrtllm('trtllm-serve', engineEnv(bin));
+  assert.equal(build.version, '1.2.0');
+  assert.equal(build.generation, '1.2');
+  assert.ok(build.flags?.includes('--config') && build.flags.includes('--max_seq_len'), 'serve\'s flags, from `trtllm-serve serve --help`');
+});
 
 test('the double refuses what its version would: a 1.0.1 told it is 1.1.0 gets tokens_per_block and does not start', async () => {
   const err = await runVersion('1.0.1', { trtllm_version: '1.1.0' }).then(() => assert.fail('the engine should have refused its config'), (e: unknown) => e as EngineError);
@@ -100,48 +145,100 @@ test('the double refuses what its version would: a 1.0.1 told it is 1.1.0 gets t
   assert.ok(err.logTail.some((l) => /kv_cache_config\.tokens_per_block/.test(l)) && err.logTail.some((l) => /Extra inputs are not permitted/.test(l)), err.logTail.join('\n'));
 });
 
-test('1.0.x: --extra_llm_api_options, no tokens_per_block / perf_metrics_max_requests (recorded as left out), events on; reuse from cumulative counters, offloads from events', async () => {
-  const { truth, meta, m, result } = await runVersion('1.0.1');
-  assert.ok(truth.argv.includes('--extra_llm_api_options') && !truth.argv.includes('--config'));
-  assert.deepEqual(meta.engine.left_out.map((l: { key: string }) => l.key).sort(), ['kv_cache_config.tokens_per_block', 'perf_metrics_max_requests']);
-  assert.equal(truth.effective.tokens_per_block, 32, "the engine's own default block size");
-  assert.ok(truth.effective.event_buffer_max_size > 0 && truth.eventsBuilt > 0, 'no KV deltas in this build: events are the offload source');
-  assertFiguresEqualTruth(m, truth, false);
-  assert.match(m.sources['reused_blocks']!, /kvCacheStats\.reusedBlocks/);
-  assert.match(m.sources['offloaded_blocks']!, /kv_cache_events/);
-  assert.equal(m.offloaded_bytes, null);
-  assert.ok(m.null_reasons['offloaded_bytes']);
-  assert.ok(result.samples.every((s) => s.server === null));
-  assert.equal(meta.engine.per_request_metrics.source, 'none');
+test('the double breaks as 1.0-1.2 do with KV events and a host cache (issue #4666): the event thread dies, later requests get 500', async () => {
+  const bin = join(dir.path, 'bin-crash');
+  await import('node:fs/promises').then((fs) => fs.mkdir(bin, { recursive: true }));
+  const cfg = join(bin, 'cfg.yaml');
+  await writeFile(cfg, 'kv_cache_config:\n  max_tokens: 64\n  host_cache_size: 1073741824\n  event_buffer_max_size: 1000\nenable_iter_perf_stats: true\n');
+  const child = spawn(process.execPath, [join(FIXTURES, 'trtllm-serve-double.mjs'), 'm', '--extra_llm_api_options', cfg, '--max_seq_len', '64', '--port', '0'], {
+    env: { ...process.env, FAKE_TRTLLM_VERSION: '1.0.1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  try {
+    const url = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      child.stdout!.on('data', (d: Buffer) => {
+        out += d.toString();
+        const m = /running on (http:\/\/[^\s]+)/.exec(out);
+        if (m) resolve(m[1]!);
+      });
+      child.once('exit', () => reject(new Error(out)));
+    });
+    const statuses: number[] = [];
+    // Three distinct 32-token prompts through a 2-block GPU pool: the third offloads a block ("updated" event).
+    for (const seed of [1, 2, 3, 4]) {
+      const res = await fetch(`${url}/v1/completions`, { method: 'POST', body: JSON.stringify({ prompt: Array.from({ length: 32 }, (_, i) => seed * 1000 + i), max_tokens: 2, stream: true }) });
+      statuses.push(res.status);
+      await res.text();
+    }
+    assert.deepEqual(statuses.slice(0, 2), [200, 200]);
+    assert.equal(statuses.at(-1), 500, `statuses ${statuses}`);
+  } finally {
+    child.kill('SIGTERM');
+  }
 });
 
-test('1.1.x: --extra_llm_api_options, every key, no event buffer; window sums equal the engine count; /perf_metrics joined by id', async () => {
+test('1.0.x with a host cache: kvbench refuses a KV event buffer asked for (it would break the engine), naming the option', async () => {
+  const err = await runVersion('1.0.1', { event_buffer_max_size: 1000 }).then(() => assert.fail('refused'), (e: unknown) => e as Error);
+  assert.ok(err instanceof ValidationError && err.field === 'engine.options.event_buffer_max_size', String(err));
+  assert.match(err.message, /event_buffer_max_size.*PR #11576.*issue #4666/s);
+});
+
+test('1.0.x: --extra_llm_api_options, keys it lacks left out, no event buffer; reuse from cumulative counters; offload null with the true reason', async () => {
+  const { truth, meta, m, result } = await runVersion('1.0.1');
+  assert.ok(truth.argv.includes('--extra_llm_api_options') && !truth.argv.includes('--config'));
+  assert.deepEqual(meta.engine.left_out.map((l: { key: string }) => l.key).sort(), ['kv_cache_config.event_buffer_max_size', 'kv_cache_config.tokens_per_block', 'perf_metrics_max_requests']);
+  assert.equal(truth.effective.tokens_per_block, 32, "the engine's own default block size");
+  assertReuseEqualsTruth(m, truth);
+  assert.match(m.sources['reused_blocks']!, /kvCacheStats\.reusedBlocks/);
+  assertOffloadNullWithTrueReason(m, truth);
+  assert.ok(result.samples.every((s) => s.server === null));
+  assert.equal(meta.engine.per_request_metrics.source, 'none');
+  assert.equal(capability(meta, 'perf_metrics_endpoint')?.available, false);
+  assert.match(capability(meta, 'perf_metrics_endpoint')!.how, /probed: GET \/perf_metrics answered 404/);
+  assert.equal(capability(meta, 'kv_iteration_stats')?.available, false);
+  assert.match(capability(meta, 'kv_iteration_stats')!.how, /^observed: 0 of \d+ iterations/);
+});
+
+test('1.1.x: every key but the event buffer; reuse from kvCacheStats; /perf_metrics joined by id; offload null with the true reason', async () => {
   const { truth, meta, m, result } = await runVersion('1.1.0');
   assert.ok(truth.argv.includes('--extra_llm_api_options'));
-  assert.equal(meta.engine.left_out, undefined);
+  assert.deepEqual(meta.engine.left_out.map((l: { key: string }) => l.key), ['kv_cache_config.event_buffer_max_size']);
   assert.equal(truth.effective.tokens_per_block, 64);
-  assert.equal(truth.effective.event_buffer_max_size, 0);
-  assert.equal(truth.eventsBuilt, 0, 'the engine built no KV events nobody reads');
-  assertFiguresEqualTruth(m, truth, true);
-  assert.match(m.sources['reused_blocks']!, /^kvCacheIterationStats\./);
-  assert.equal(meta.statistics.iterations_lost, 0);
+  assertReuseEqualsTruth(m, truth);
+  assertOffloadNullWithTrueReason(m, truth);
   assert.ok(result.samples.every((s) => s.server && (s.server as Record<string, unknown>)['joined_by'] === 'id'));
   assert.equal(result.samples.reduce((n, s) => n + (s.server?.reused_blocks ?? 0), 0), truth.reused);
 });
 
-test('1.2.x: --config; return_perf_metrics left out (its collector would drain /metrics), so nothing is stolen and the sums are whole', async () => {
+test('1.2.x: --config; no stealing collector on 1.2, so return_perf_metrics stays on and per-request metrics are joined; offload null with the true reason', async () => {
   const { truth, meta, m, result } = await runVersion('1.2.0');
   assert.ok(truth.argv.includes('--config'));
-  assert.equal(truth.effective.return_perf_metrics, false);
+  assert.equal(truth.effective.return_perf_metrics, true);
   assert.equal(truth.stolenByCollector, 0);
-  const left = meta.engine.left_out.find((l: { key: string }) => l.key === 'return_perf_metrics');
-  assert.match(left.reason, /collector/);
-  assertFiguresEqualTruth(m, truth, true);
-  assert.ok(result.samples.every((s) => s.server === null));
+  assert.equal(meta.statistics.iterations_lost, 0);
+  assertReuseEqualsTruth(m, truth);
+  assertOffloadNullWithTrueReason(m, truth);
+  assert.ok(result.samples.every((s) => s.server !== null), 'per-request metrics joined');
+  assert.equal(capability(meta, 'iteration_stats_collector_drains_metrics')?.available, false);
 });
 
-test('1.2.x with return_perf_metrics asked for: the collector steals iterations; kvbench sees the gaps and publishes no partial sum', async () => {
-  const { truth, meta, m } = await runVersion('1.2.0', { return_perf_metrics: true });
+test('1.3.0rc8: kvCacheIterationStats (PR #12413): offload and onboard exact; return_perf_metrics left out (its collector drains /metrics, PR #11243)', async () => {
+  const { truth, meta, m, result } = await runVersion('1.3.0rc8');
+  assert.equal(truth.effective.return_perf_metrics, false);
+  assert.equal(truth.stolenByCollector, 0);
+  assert.match(meta.engine.left_out.find((l: { key: string }) => l.key === 'return_perf_metrics').reason, /collector/);
+  assertReuseEqualsTruth(m, truth);
+  assertOffloadEqualsTruth(m, truth);
+  assert.match(m.sources['offloaded_bytes']!, /^kvCacheIterationStats\.iterOffloadBytes/);
+  assert.equal(truth.eventsBuilt, 0);
+  assert.ok(result.samples.every((s) => s.server === null));
+  assert.equal(capability(meta, 'kv_iteration_stats')?.available, true);
+  assert.match(capability(meta, 'kv_iteration_stats')!.how, /^observed: (\d+) of \1 iterations/);
+});
+
+test('1.3.0rc8 with return_perf_metrics asked for: the collector steals iterations; kvbench sees the gaps and publishes no partial sum', async () => {
+  const { truth, meta, m } = await runVersion('1.3.0rc8', { return_perf_metrics: true });
   assert.ok(truth.stolenByCollector > 0, 'the double did steal');
   assert.ok(meta.statistics.iterations_lost > 0, 'kvbench saw the gaps in iter');
   assert.match(meta.statistics.second_reader, /collector/);
@@ -149,29 +246,33 @@ test('1.2.x with return_perf_metrics asked for: the collector steals iterations;
     assert.equal(m[f], null, f);
     assert.match(m.null_reasons[f]!, /another reader/, f);
   }
-  // Reuse: the cumulative counters cannot be lost by sampling — equal to the engine's count, or null with the reason.
   if (m.reused_blocks === null) assert.match(m.null_reasons['reused_blocks']!, /another reader/);
   else assert.equal(m.reused_blocks, truth.reused);
+  assert.equal(capability(meta, 'iteration_stats_collector_drains_metrics')?.available, true);
 });
 
-test('1.3.0 (tee buffer): return_perf_metrics on and nothing lost; sums equal the engine count, /perf_metrics joined', async () => {
-  const { truth, meta, m, result } = await runVersion('1.3.0');
+test('1.3.0rc14 (tee buffer, PR #13405): return_perf_metrics on and nothing lost; every figure equals the engine count, /perf_metrics joined', async () => {
+  const { truth, meta, m, result } = await runVersion('1.3.0rc14');
   assert.equal(truth.effective.return_perf_metrics, true);
   assert.equal(truth.stolenByCollector, 0);
   assert.equal(meta.statistics.iterations_lost, 0);
-  assertFiguresEqualTruth(m, truth, true);
+  assertReuseEqualsTruth(m, truth);
+  assertOffloadEqualsTruth(m, truth);
   assert.ok(result.samples.every((s) => s.server !== null));
+  assert.equal(meta.engine.per_request_metrics.source, 'endpoint');
 });
 
-test("today's main: metrics by X-TRTLLM-return-metrics and the trailing SSE event; V2 keys read once (not summed across breakdowns)", async () => {
-  const { truth, meta, m, result } = await runVersion('1.4.0rc1');
+test("today's main (1.3.0rc26): no GET /perf_metrics (PR #16668): metrics by X-TRTLLM-return-metrics and the trailing SSE event; V2 keys read once", async () => {
+  const { truth, meta, m, result } = await runVersion('1.3.0rc26');
   assert.ok(truth.argv.includes('--config'));
   assert.ok(truth.requests.every((r) => r.return_metrics_header), 'every request asked for its metrics');
   assert.equal(meta.engine.per_request_metrics.source, 'stream');
+  assert.equal(capability(meta, 'perf_metrics_endpoint')?.available, false);
   assert.ok(meta.engine.left_out.some((l: { key: string }) => l.key === 'perf_metrics_max_requests'));
   assert.equal(meta.statistics.kv_deltas_key, 'kvCacheIterationStatsByLifecycle');
   assert.equal(meta.statistics.kv_transfer_key, 'kvCacheIterationStatsByPoolGroup');
-  assertFiguresEqualTruth(m, truth, true);
+  assertReuseEqualsTruth(m, truth);
+  assertOffloadEqualsTruth(m, truth);
   for (const s of result.samples) {
     assert.ok(s.server, `${s.request_id}: server metrics from the stream`);
     assert.match(String((s.server as Record<string, unknown>)['joined_by']), /^stream/);
@@ -180,4 +281,20 @@ test("today's main: metrics by X-TRTLLM-return-metrics and the trailing SSE even
     assert.ok(s.server.queue_s! >= 0);
     assert.equal(s.server.reused_blocks, null);
   }
+});
+
+test('a build that prints no banner (python3 without tensorrt_llm): conservative config, then it works from what the server offers — /perf_metrics probed, kvCacheIterationStats observed', async () => {
+  const { truth, meta, m, result } = await runVersion('1.3.0rc14', {}, { FAKE_NO_BANNER: '1' });
+  assert.equal(meta.engine.build.version, null);
+  assert.equal(meta.engine.build.generation, 'unknown');
+  assert.ok(truth.argv.includes('--config'), 'the flag serve --help listed');
+  assert.equal(truth.effective.event_buffer_max_size, 0, 'nothing that could break an unknown build');
+  assert.ok(meta.engine.left_out.some((l: { key: string }) => l.key === 'kv_cache_config.tokens_per_block'));
+  assert.match(capability(meta, 'perf_metrics_endpoint')!.how, /^probed: GET \/perf_metrics answered 200/);
+  assert.equal(meta.engine.per_request_metrics.source, 'endpoint');
+  assert.ok(result.samples.every((s) => s.server !== null), 'per-request metrics joined from the probed endpoint');
+  assert.equal(capability(meta, 'kv_iteration_stats')?.available, true);
+  assert.match(capability(meta, 'kv_iteration_stats')!.how, /^observed:/);
+  assertReuseEqualsTruth(m, truth);
+  assertOffloadEqualsTruth(m, truth);
 });

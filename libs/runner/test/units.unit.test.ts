@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parse as parseYaml } from 'yaml';
 import { resolveKvConfig } from '@kvbench/common';
-import { capabilitiesOf, chunkedPrefillFor, completionBody, generationOf, parseNvidiaSmiCsv, parseTrtllmVersion, trtllmConfig, trtllmConfigFor, trtllmConfigYaml } from '@kvbench/runner';
+import { capabilitiesOf, capabilitiesOfVersion, chunkedPrefillFor, completionBody, generationOf, parseNvidiaSmiCsv, parseTrtllmVersion, trtllmConfig, trtllmConfigFor, trtllmConfigYaml } from '@kvbench/runner';
 import { fixtureText, makeJob } from './helpers.js';
 
 test('engine config: TensorRT-LLM keys and units (host_cache_size in bytes = GiB × 1024³)', () => {
@@ -46,10 +46,19 @@ test('chunked prefill: on when max_seq_len exceeds max_num_tokens (default 8192)
 
 test('TensorRT-LLM versions → behaviour generation (ENGINES.md landmarks)', () => {
   const cases: [string | null, string][] = [
-    ['1.0.0', '1.0'], ['1.0.1', '1.0'], ['1.1.0rc3', '1.1'], ['1.2.0', '1.2'], ['1.3.0rc5', '1.3-collector'], ['1.3.0rc11', '1.3-collector'],
-    ['1.3.0rc12', '1.3-tee'], ['1.3.0', '1.3-tee'], ['1.4.0rc1', 'main'], ['2.0.0', 'main'], ['0.21.0', 'unknown'], ['garbage', 'unknown'], [null, 'unknown'],
+    ['1.0.0', '1.0'], ['1.0.1', '1.0'], ['1.1.0rc3', '1.1'], ['1.2.0', '1.2'], ['1.3.0rc4', '1.3-early'], ['1.3.0rc5', '1.3-collector'], ['1.3.0rc11', '1.3-collector'],
+    ['1.3.0rc12', '1.3-tee'], ['1.3.0rc23', '1.3-tee'], ['1.3.0rc24', '1.3-late'], ['1.3.0', '1.3-late'], ['1.4.0rc1', 'main'], ['2.0.0', 'main'], ['0.21.0', 'unknown'], ['garbage', 'unknown'], [null, 'unknown'],
   ];
   for (const [v, gen] of cases) assert.equal(generationOf(v), gen, String(v));
+  // The landmarks, each from its PR (ENGINES.md): iteration KV stats from 1.3.0rc8 (PR #12413), the stealing
+  // collector 1.3.0rc5-rc11 only (PR #11243 / #13405), /perf_metrics 1.1 to before 1.3.0rc24 (PR #6985 / #16668).
+  const c = (v: string) => capabilitiesOfVersion(v, null);
+  assert.deepEqual(['1.0.1', '1.1.0', '1.2.0', '1.3.0rc7', '1.3.0rc8', '1.3.0rc26'].map((v) => c(v).iterationKvDeltas), [false, false, false, false, true, true]);
+  assert.deepEqual(['1.2.0', '1.3.0rc4', '1.3.0rc5', '1.3.0rc11', '1.3.0rc12'].map((v) => c(v).collectorDrainsIterStats), [false, false, true, true, false]);
+  assert.deepEqual(['1.0.1', '1.1.0', '1.3.0rc23', '1.3.0rc24', '1.3.0'].map((v) => c(v).perfMetricsEndpoint), [false, true, true, false, false]);
+  assert.deepEqual(['1.2.0', '1.3.0rc8'].map((v) => c(v).kvEventsSafeWithHostCache), [false, true]);
+  assert.deepEqual(['1.2.0', '1.3.0rc1'].map((v) => c(v).kvEventsWait), [true, false]);
+  assert.equal(capabilitiesOfVersion(null, null).kvEventsSafeWithHostCache, false, 'an unknown build gets nothing that could break it');
   assert.deepEqual(parseTrtllmVersion('1.3.0rc12'), { major: 1, minor: 3, patch: 0, rc: 12, dev: false });
   // --help wins over the version guess for the config flag.
   assert.equal(capabilitiesOf('1.1', ['--extra_llm_api_options', '--config']).configFlag, '--config');

@@ -2,7 +2,7 @@ import { jetstream, type JetStreamClient, type JsMsg, type Consumer } from '@nat
 import { Kvm, type KV } from '@nats-io/kv';
 import { Objm, type ObjectStore } from '@nats-io/obj';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { EngineError, NotFoundError, RunCancelledError, RunStatus, Job, describeZodError, type Logger } from '@kvbench/common';
+import { BusError, EngineError, KvbenchError, NotFoundError, RunCancelledError, RunStatus, Job, describeZodError, type Logger } from '@kvbench/common';
 import { cancelRequested, openAgentsBucket, JOBS_STREAM, JOB_MAX_DELIVER, RUNS_BUCKET, WORKLOADS_BUCKET, ensureJobConsumer, measureClockOffset, setupBus } from '@kvbench/bus';
 import { parseAnyWorkload } from '@kvbench/workload';
 import { runBenchmark, type AgentOptions } from '@kvbench/runner';
@@ -159,10 +159,11 @@ export class HostAgent {
         msg.nak();
         log.warn({ run_id: job.run_id, attempt }, 'run aborted by shutdown; job handed back');
       } else {
-        const final = err instanceof EngineError || err instanceof NotFoundError || attempt >= JOB_MAX_DELIVER;
+        // The runner keeps each error's kind: an engine failure or a refusal (ValidationError) is the run's
+        // result, a bus hiccup (BusError) or an unexpected error gets another attempt.
+        const final = (err instanceof KvbenchError && !(err instanceof BusError)) || attempt >= JOB_MAX_DELIVER;
         await updateRunStatus(this.runs, job, { status: final ? 'failed' : 'queued', error: String((err as Error).message ?? err) }, log);
         log.error({ run_id: job.run_id, attempt, err: String(err), final }, 'run failed');
-        // An engine failure is the run's result; retrying would not help. Bus trouble gets another attempt.
         if (final) {
           // The runner reports engine failures itself; this covers failures around it. Same msgID: never twice.
           await this.publisher

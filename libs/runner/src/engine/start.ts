@@ -13,6 +13,7 @@ import { trtllmConfigFor, trtllmConfigYaml, type LeftOut, type TrtllmConfig } fr
 import { describeExit, spawnEngine, type EngineProcess } from './process.js';
 import { describeBuild, detectTrtllm, simulatorBuild, type TrtllmBuild } from './trtllm-build.js';
 import { checkOpenaiEngine, type OpenaiEngineFacts } from './openai-attach.js';
+import { cap, type Capability } from './capabilities.js';
 
 /** What /version said (trtllm: {version}; the simulator adds engine, profile, time_scale). */
 export interface EngineVersion {
@@ -44,6 +45,10 @@ export interface EngineHandle {
   perRequestMetrics: { source: 'endpoint' | 'stream' | 'none'; reason: string };
   /** Whether /kv_cache_events are worth reading (the build's iteration stats lack KV deltas, and the buffer is on). */
   readKvEvents: boolean;
+  /** Why offload/onboard counts have no source when the events are not read (null: the iteration stats carry them). */
+  kvEventsOffReason: string | null;
+  /** What the running engine offers, each with how it was learned (probed after start, or the build's version). */
+  capabilities: Capability[];
   /** A second reader may drain /metrics (the build's own collector): gaps in `iter` are expected. */
   iterStatsMayBeDrained: boolean;
   /** vLLM / SGLang facts learnt at attach (openai kind). */
@@ -102,13 +107,17 @@ export interface StartEngineArgs {
   signal?: AbortSignal;
 }
 
+/** Launch the engine of the job (trtllm-serve or the simulator), or attach to job.engine.url. */
 export async function startEngine(a: StartEngineArgs): Promise<EngineHandle> {
-  const { job } = a;
-  if (job.engine.url) return attachEngine(a, new URL(job.engine.url));
-  if (job.engine.kind === 'openai') {
+  return a.job.engine.url ? attachEngine(a, new URL(a.job.engine.url), false) : launchEngine(a);
+}
+
+/** vLLM and SGLang are attached by URL only. */
+export async function attachOpenaiEngine(a: StartEngineArgs): Promise<EngineHandle> {
+  if (!a.job.engine.url) {
     throw new ValidationError('engine kind "openai" (vLLM, SGLang) is attached by URL: give engine.url (--engine_url)', 'engine.url');
   }
-  return launchEngine(a);
+  return attachEngine(a, new URL(a.job.engine.url), true);
 }
 
 /**
@@ -125,7 +134,7 @@ function checkMaxSeqLen(job: Job, largest: { promptTokens: number; outputTokens:
   );
 }
 
-async function launchEngine(a: StartEngineArgs): Promise<EngineHandle> {
+export async function launchEngine(a: StartEngineArgs): Promise<EngineHandle> {
   const { job, kv, agent } = a;
   const isSim = job.engine.kind === 'sim';
   checkMaxSeqLen(job, a.largestRequest);
@@ -155,9 +164,32 @@ async function launchEngine(a: StartEngineArgs): Promise<EngineHandle> {
     });
   }
   const legacy = simLegacy(a);
-  // Events cost the engine a token-listing event per block (ENGINES.md): only where iteration stats lack KV deltas.
-  const eventsNeeded = isSim ? legacy : !caps.iterationKvDeltas;
-  const eventBufferMaxSize = numOption(job, 'event_buffer_max_size') ?? (eventsNeeded ? 200_000 : 0);
+  const hostCache = kv.host_cache_gb > 0;
+  // The KV event buffer is never switched on by kvbench for a real engine: where iteration stats count
+  // offloads (PR #12413, about 1.3.0rc8) it is not needed, and before PR #11576 (issue #4666) its
+  // serializer crashes on the offload/onboard `updated` events of a host cache, killing the engine's
+  // event thread (later requests fail). It also costs the engine a token-listing event per block (ENGINES.md).
+  const askedEvents = numOption(job, 'event_buffer_max_size');
+  if (!isSim && askedEvents !== undefined && askedEvents > 0 && hostCache && !caps.kvEventsSafeWithHostCache) {
+    throw new ValidationError(
+      `engine option event_buffer_max_size=${askedEvents} with a host cache (${kv.host_cache_gb} GB) would break TensorRT-LLM ${build.version ?? '(version unknown)'}: ` +
+        'before PR #11576 the KV event serializer fails on the offload/onboard "updated" events (issue #4666), the event-dispatch thread dies and later requests fail. Leave event_buffer_max_size unset.',
+      'engine.options.event_buffer_max_size',
+    );
+  }
+  const eventBufferMaxSize = askedEvents ?? (isSim && legacy ? 200_000 : 0);
+  const kvEventsOffReason = isSim
+    ? (eventBufferMaxSize > 0 ? null : 'not needed: the simulator\'s iteration stats carry the offload/onboard counts')
+    : eventBufferMaxSize > 0
+      ? null
+      : trtllmNoOffloadReason(build, hostCache);
+  if (!isSim && hostCache && !caps.iterationKvDeltas) {
+    leftOut.push({
+      key: 'kv_cache_config.event_buffer_max_size',
+      reason: 'KV events are unsafe with a host cache before PR #11576 (issue #4666: the serializer crashes on offload/onboard "updated" events, the engine\'s event thread dies)',
+      consequence: 'offloaded/onboarded blocks and bytes are null: this build has no offload counters (kvCacheIterationStats arrives with PR #12413, about 1.3.0rc8)',
+    });
+  }
   const freeFraction = numOption(job, 'kv_cache_free_gpu_memory_fraction') ?? numOption(job, 'free_gpu_memory_fraction');
   const built = trtllmConfigFor(kv, {
     // Drained every poll; sized so a whole run fits even if polling stalls.
@@ -233,14 +265,23 @@ async function launchEngine(a: StartEngineArgs): Promise<EngineHandle> {
   const version = await readVersion(url);
   // A build unknown before the start is read as /version then says (its config stayed the conservative one).
   const learnt = build.generation === 'unknown' && version.version !== null ? describeBuild(version.version, 'GET /version after start', build.flags) : null;
-  const readCaps = learnt?.capabilities ?? caps;
+  const readBuild = learnt ?? build;
+  const readCaps = readBuild.capabilities;
+  // Probed, not assumed: does GET /perf_metrics exist on this server? (Before the window it holds nothing of the run.)
+  const perfProbe = await probePath(url, '/perf_metrics');
   const perfSource: EngineHandle['perRequestMetrics'] = !config.return_perf_metrics
     ? { source: 'none', reason: leftOut.find((l) => l.key === 'return_perf_metrics')?.reason ?? 'return_perf_metrics off (engine option)' }
     : readCaps.perfMetricsByStream
-      ? { source: 'stream', reason: 'X-TRTLLM-return-metrics: 1 on each request; event trtllm.perf_metrics after [DONE]' }
-      : readCaps.perfMetricsEndpoint || (learnt === null && build.generation === 'unknown')
-        ? { source: 'endpoint', reason: 'GET /perf_metrics' }
-        : { source: 'none', reason: leftOut.find((l) => l.key === 'perf_metrics_max_requests')?.reason ?? 'this build has no per-request metrics path' };
+      ? { source: 'stream', reason: 'X-TRTLLM-return-metrics: 1 on each request; event trtllm.perf_metrics after [DONE] (PR #16668)' }
+      : perfProbe.status === 200
+        ? { source: 'endpoint', reason: 'GET /perf_metrics (probed after start: 200)' }
+        : readBuild.generation === 'unknown' || (isSim ? false : readCaps.perfMetricsEndpoint)
+          ? // An unseen build without the endpoint: ask each request for its metrics the newer way (harmless where unknown).
+            { source: 'stream', reason: `GET /perf_metrics ${perfProbe.what} after start; asking each request with X-TRTLLM-return-metrics: 1 (PR #16668 path)` }
+          : { source: 'none', reason: leftOut.find((l) => l.key === 'perf_metrics_max_requests')?.reason ?? `this build has no per-request metrics path (GET /perf_metrics ${perfProbe.what})` };
+  const capabilities = isSim
+    ? [cap('perf_metrics_endpoint', perfProbe.status === 200, `probed: GET /perf_metrics ${perfProbe.what} after start`)]
+    : trtllmCapabilityRecord(readBuild, perfProbe, config.kv_cache_config.event_buffer_max_size ?? 0, hostCache);
 
   return {
     kind: job.engine.kind,
@@ -257,6 +298,8 @@ async function launchEngine(a: StartEngineArgs): Promise<EngineHandle> {
     leftOut,
     perRequestMetrics: perfSource,
     readKvEvents: (config.kv_cache_config.event_buffer_max_size ?? 0) > 0,
+    kvEventsOffReason,
+    capabilities,
     iterStatsMayBeDrained: readCaps.collectorDrainsIterStats && config.return_perf_metrics === true,
     openai: null,
     tail: (n) => proc.tail(n),
@@ -283,10 +326,9 @@ async function launchEngine(a: StartEngineArgs): Promise<EngineHandle> {
   };
 }
 
-async function attachEngine(a: StartEngineArgs, url: URL): Promise<EngineHandle> {
+async function attachEngine(a: StartEngineArgs, url: URL, isOpenai: boolean): Promise<EngineHandle> {
   const base = new URL(url.href.replace(/\/+$/, ''));
   const timeoutMs = a.agent.engineStartupTimeoutMs ?? 30_000;
-  const isOpenai = a.job.engine.kind === 'openai';
   await waitHealthy(null, () => base.href, timeoutMs, a.signal, isOpenai);
   const version = await readVersion(base);
   // vLLM refuses a foreign model name, SGLang serves no /metrics without --enable-metrics: one clear message now.
@@ -314,8 +356,10 @@ async function attachEngine(a: StartEngineArgs, url: URL): Promise<EngineHandle>
         : caps.perfMetricsEndpoint || build?.generation === 'unknown'
           ? { source: 'endpoint', reason: 'GET /perf_metrics (if the engine runs with return_perf_metrics)' }
           : { source: 'none', reason: `TensorRT-LLM ${build?.version} has no GET /perf_metrics (PR #6985)` },
-    // Unknown config: read events unless the build's iteration stats carry the KV deltas.
+    // Unknown config: read events (reading never enables them) unless the build's iteration stats carry the KV deltas.
     readKvEvents: !!caps && !caps.iterationKvDeltas,
+    kvEventsOffReason: !caps ? null : caps.iterationKvDeltas ? 'not needed: kvCacheIterationStats carry the offload/onboard counts (PR #12413)' : null,
+    capabilities: build && build.generation !== 'sim' ? trtllmCapabilityRecord(build, null, null, null) : [],
     iterStatsMayBeDrained: !!caps && caps.collectorDrainsIterStats,
     openai,
     tail: () => [],
@@ -377,4 +421,47 @@ async function readVersion(base: URL): Promise<EngineVersion> {
   } catch (err) {
     return { version: null, engine: null, profile: null, time_scale: null, raw: { error: (err as Error).message } };
   }
+}
+
+/** The true reason a TensorRT-LLM build gives kvbench no offload/onboard counts (null where its iteration stats carry them). */
+export function trtllmNoOffloadReason(build: TrtllmBuild, hostCache: boolean): string | null {
+  if (build.capabilities.iterationKvDeltas) return null;
+  const base = 'kvCacheIterationStats arrives with PR #12413 (about 1.3.0rc8); KV events unsafe with a host cache before PR #11576 (issue #4666)';
+  if (build.generation === 'unknown') return `the build is unknown (${build.versionSource}), so kvbench cannot show it has offload counters: ${base}`;
+  return `this build (${build.version}) has no offload counters: ${base}${hostCache ? '' : '; no host cache is configured either'}`;
+}
+
+async function probePath(base: URL, path: string): Promise<{ status: number | null; what: string }> {
+  try {
+    const res = await httpRequest(new URL(path, base), { timeoutMs: 5_000 });
+    return { status: res.status, what: `answered ${res.status}` };
+  } catch (err) {
+    return { status: null, what: `failed (${(err as Error).message})` };
+  }
+}
+
+/** TensorRT-LLM's capability record before the window: probed where probing is harmless, else from the build. */
+function trtllmCapabilityRecord(build: TrtllmBuild, perfProbe: { status: number | null; what: string } | null, eventBuffer: number | null, hostCache: boolean | null): Capability[] {
+  const c = build.capabilities;
+  const v = `build version ${build.version ?? 'unknown'} (${build.versionSource})`;
+  const out: Capability[] = [];
+  out.push(
+    perfProbe
+      ? cap('perf_metrics_endpoint', perfProbe.status === 200, `probed: GET /perf_metrics ${perfProbe.what} after start`, perfProbe.status === 200 ? undefined : 'PR #6985 added it (1.1); PR #16668 removed it (about 1.3.0rc24)')
+      : cap('perf_metrics_endpoint', c.perfMetricsEndpoint, v, 'attached: not probed (it would drain another reader\'s entries)'),
+  );
+  out.push(cap('per_request_metrics_by_stream', c.perfMetricsByStream, `${v}: PR #16668 (about 1.3.0rc24)`, c.perfMetricsByStream ? undefined : 'older builds keep per-request metrics in GET /perf_metrics'));
+  out.push(cap('kv_iteration_stats', c.iterationKvDeltas, `${v}: PR #12413 (about 1.3.0rc8); replaced by what /metrics shows once iterations arrive`, c.iterationKvDeltas ? undefined : 'no kvCacheIterationStats before PR #12413: no offload/onboard counters'));
+  out.push(
+    cap(
+      'kv_events_safe_with_host_cache',
+      c.kvEventsSafeWithHostCache,
+      `${v}: PR #11576 / issue #4666; never probed (a probe would be the crash itself)`,
+      c.kvEventsSafeWithHostCache ? undefined : 'the event serializer crashes on offload/onboard updated events; the event buffer stays off',
+    ),
+  );
+  if (eventBuffer !== null) out.push(cap('kv_event_buffer', eventBuffer > 0, `config written by kvbench: event_buffer_max_size ${eventBuffer}`, eventBuffer > 0 ? undefined : hostCache ? 'left off: unsafe or unneeded with a host cache on this build' : 'left off: not needed'));
+  out.push(cap('iteration_stats_collector_drains_metrics', c.collectorDrainsIterStats, `${v}: PR #11243 (about 1.3.0rc5) until PR #13405 (about 1.3.0rc12); confirmed by gaps in iter when observed`));
+  out.push(cap('kv_cache_events_wait_2s', c.kvEventsWait, `${v}: 1.0-1.2 get_kv_cache_events_async(2), 1.3 get_kv_cache_events_async(0)`));
+  return out;
 }

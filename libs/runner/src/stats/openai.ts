@@ -5,14 +5,16 @@
  * tokens, not blocks (token figures are added beside the block fields). Host
  * offload traffic (ENGINES.md): vLLM's offloading connector counts bytes and
  * seconds of each direction (two generations of names); SGLang's HiCache counts
- * evicted and loaded-back tokens and their durations, turned into bytes with the
- * model's KV bytes per token and into blocks of the run's tokens_per_block.
+ * backed-up and loaded-back tokens (and bytes on newer builds), turned into bytes
+ * with the model's KV bytes per token where the engine gives none, and into blocks
+ * of the run's tokens_per_block; SGLang times no copy, so it gives no bandwidth.
  */
 import type { LogMetrics, Logger } from '@kvbench/common';
 import { httpRequest } from '../http.js';
 import { parsePrometheusText, seriesByLabel, sumSeries, type PromText } from './prometheus.js';
 import type { PerfEntry } from './perf-metrics.js';
 import type { StatsReader } from './reader.js';
+import { cap, type Capability } from '../engine/capabilities.js';
 
 type Flavor = 'vllm' | 'sglang' | 'unknown';
 
@@ -88,19 +90,42 @@ function vllmOffload(before: PromText, after: PromText, dir: 'store' | 'load'): 
   };
 }
 
-/** SGLang HiCache: tokens each way, with durations (ENGINES.md, SGLang). */
-function sglangHicache(before: PromText, after: PromText, dir: 'evict' | 'load', units: OpenaiUnits): Direction {
-  const tokensName = dir === 'evict' ? 'sglang:evicted_tokens' : 'sglang:load_back_tokens';
-  const secondsName = dir === 'evict' ? 'sglang:eviction_duration_seconds' : 'sglang:load_back_duration_seconds';
-  const tokens = counterDelta(before, after, variants(tokensName));
-  const seconds = counterDelta(before, after, variants(secondsName));
-  if (!tokens) return { bytes: null, blocks: null, seconds: null, why: `no ${tokensName}_total: SGLang runs without HiCache (host offload off)` };
-  const bytes = units.kvBytesPerToken === null ? null : { value: tokens.value * units.kvBytesPerToken, source: `Δ ${tokens.name} × ${units.kvBytesPerToken} KV bytes per token (${units.kvBytesSource})` };
+/**
+ * Why SGLang gives no transfer bandwidth: its duration histograms do not time the copies.
+ * `eviction_duration_seconds` times the radix cache's eviction bookkeeping (mem_cache/base_prefix_cache.py
+ * `update_eviction_metrics`), `load_back_duration_seconds` the enqueueing of the load-back (ENGINES.md, SGLang).
+ */
+export const SGLANG_NO_TRANSFER_TIME =
+  "SGLang reports no transfer time: eviction_duration_seconds times the eviction bookkeeping (mem_cache/base_prefix_cache.py update_eviction_metrics) and load_back_duration_seconds the enqueue, not the copies; a bandwidth from them would be meaningless";
+
+/**
+ * SGLang HiCache (ENGINES.md, SGLang): GPU→host copies are `sglang:hicache_backup_tokens_total` (newer builds
+ * also `sglang:hicache_backup_bytes_total`), host→GPU `sglang:load_back_tokens_total` (newer: a `pool` label,
+ * and `sglang:load_back_bytes_total`). Never `sglang:evicted_tokens_total`: it counts every radix-cache eviction
+ * from the device, HiCache or not (update_eviction_metrics), so it is not offload traffic.
+ */
+function sglangHicache(before: PromText, after: PromText, dir: 'backup' | 'load', units: OpenaiUnits): Direction {
+  const tokensBase = dir === 'backup' ? 'sglang:hicache_backup_tokens' : 'sglang:load_back_tokens';
+  const bytesBase = dir === 'backup' ? 'sglang:hicache_backup_bytes' : 'sglang:load_back_bytes';
+  // Newer builds label the token counters by host pool (kv, swa, mamba): the KV pool's tokens are the KV traffic.
+  const pooled = after.samples.some((x) => (x.name === `${tokensBase}_total` || x.name === tokensBase) && x.labels['pool'] !== undefined);
+  const match: Record<string, string> = pooled ? { pool: 'kv' } : {};
+  const tokens = counterDelta(before, after, variants(tokensBase), match);
+  const ownBytes = counterDelta(before, after, variants(bytesBase));
+  const tokenName = (t: { name: string }) => (pooled ? `${t.name}{pool="kv"}` : t.name);
+  if (!tokens && !ownBytes) {
+    return { bytes: null, blocks: null, seconds: null, why: `no ${tokensBase}_total: SGLang runs without HiCache (host offload off), or a build without HiCache metrics (sglang:evicted_tokens_total is every radix-cache eviction, not offload traffic)` };
+  }
+  const bytes = ownBytes
+    ? { value: ownBytes.value, source: `Δ ${ownBytes.name} over the window (SGLang's own byte count)` }
+    : tokens && units.kvBytesPerToken !== null
+      ? { value: tokens.value * units.kvBytesPerToken, source: `Δ ${tokenName(tokens)} × ${units.kvBytesPerToken} KV bytes per token (${units.kvBytesSource})` }
+      : null;
   return {
     bytes,
-    blocks: { value: tokens.value / units.tokensPerBlock, source: `Δ ${tokens.name} / ${units.tokensPerBlock} (tokens_per_block of the run's KV preset; SGLang counts tokens)` },
-    seconds: seconds ? { value: seconds.value, source: `Δ ${seconds.name}` } : null,
-    why: units.kvBytesSource,
+    blocks: tokens ? { value: tokens.value / units.tokensPerBlock, source: `Δ ${tokenName(tokens)} / ${units.tokensPerBlock} (tokens_per_block of the run's KV preset; SGLang counts tokens)` } : null,
+    seconds: null,
+    why: bytes ? SGLANG_NO_TRANSFER_TIME : units.kvBytesSource,
   };
 }
 
@@ -118,7 +143,7 @@ function fillOffload(m: Record<string, unknown>, sources: Record<string, string>
   put('onboarded_blocks', back.blocks, back.why);
   const bw = (d: Direction, what: string) => {
     if (!d.bytes) return null;
-    if (!d.seconds) return { value: NaN, source: `no ${what} transfer time series` };
+    if (!d.seconds) return { value: NaN, source: d.why === SGLANG_NO_TRANSFER_TIME ? SGLANG_NO_TRANSFER_TIME : `no ${what} transfer time series` };
     if (d.bytes.value === 0) return { value: NaN, source: `no ${what} in the window: nothing to measure` };
     if (!(d.seconds.value > 0)) return { value: NaN, source: `the engine reported no ${what} time for ${d.bytes.value} bytes` };
     return { value: d.bytes.value / d.seconds.value / GB, source: `${d.bytes.source} / ${d.seconds.source} (the engine's own transfer seconds), GB = 1e9 bytes` };
@@ -213,9 +238,40 @@ export function openaiLogMetrics(before: PromText, after: PromText, units: Opena
   }
   nullReasons['reused_blocks'] = noBlocks;
   if (flavor === 'vllm') fillOffload(m, sources, nullReasons, vllmOffload(before, after, 'store'), vllmOffload(before, after, 'load'));
-  else if (flavor === 'sglang') fillOffload(m, sources, nullReasons, sglangHicache(before, after, 'evict', units), sglangHicache(before, after, 'load', units));
+  else if (flavor === 'sglang') {
+    const out = sglangHicache(before, after, 'backup', units);
+    const back = sglangHicache(before, after, 'load', units);
+    fillOffload(m, sources, nullReasons, out, back);
+    // Blocks without bytes still need their own reason (the model's KV size), and a bandwidth the true one.
+    for (const [f, d] of [['observed_offload_bandwidth_gbps', out], ['observed_onboard_bandwidth_gbps', back]] as const) {
+      if (d.bytes && m[f] === null) nullReasons[f] = SGLANG_NO_TRANSFER_TIME;
+    }
+  }
   else for (const f of ['offloaded_blocks', 'onboarded_blocks', 'offloaded_bytes', 'onboarded_bytes', 'observed_offload_bandwidth_gbps', 'observed_onboard_bandwidth_gbps']) nullReasons[f] = noOffload;
   return m;
+}
+
+/** Counters whose movement after the last response matters (offload traffic, prefix-cache counts). */
+const SETTLE_COUNTERS = /(kv_offload|hicache_backup|load_back|prefix_cache|cached_tokens|prompt_tokens)/;
+
+function counterFingerprint(p: PromText | null): string {
+  if (!p) return '';
+  return p.samples
+    .filter((x) => SETTLE_COUNTERS.test(x.name) && !x.name.endsWith('_created') && !x.name.endsWith('_bucket'))
+    .map((x) => `${x.name}${JSON.stringify(x.labels)}=${x.value}`)
+    .sort()
+    .join('\n');
+}
+
+export interface SettleOptions {
+  /** Give up waiting after this long (the window then says the counters had not settled). */
+  maxMs: number;
+  /** Time between reads while waiting. */
+  intervalMs: number;
+  /** Settled: unchanged over this many consecutive reads … */
+  quietReads: number;
+  /** … spanning at least this long. */
+  quietMs: number;
 }
 
 export class PrometheusStatsReader implements StatsReader {
@@ -223,12 +279,17 @@ export class PrometheusStatsReader implements StatsReader {
   private last: PromText | null = null;
   private error: string | null = null;
   private polls = 0;
+  private settle: { settled: boolean; waited_ms: number; reads: number; max_ms: number } | null = null;
+  private readonly settleOpts: SettleOptions;
 
   constructor(
     private readonly base: URL,
     private readonly log: Logger,
     private readonly units?: OpenaiUnits,
-  ) {}
+    settle: Partial<SettleOptions> = {},
+  ) {
+    this.settleOpts = { maxMs: 15_000, intervalMs: 250, quietReads: 3, quietMs: 1_000, ...settle };
+  }
 
   private async snapshot(): Promise<PromText | null> {
     try {
@@ -250,8 +311,39 @@ export class PrometheusStatsReader implements StatsReader {
   async poll(): Promise<void> {
     this.last = (await this.snapshot()) ?? this.last;
   }
+
+  /**
+   * The window's last read waits until the counters stop moving: vLLM's offloading connector stores a
+   * finished request's KV after the request ends (ENGINES.md, vLLM), so a read right after the last
+   * response misses the last requests' bytes. Bounded; whether they settled goes into run_meta.
+   */
   async close(): Promise<LogMetrics> {
     await this.poll();
+    const o = this.settleOpts;
+    const start = Date.now();
+    let reads = 0;
+    let quiet = 0;
+    let quietSince = Date.now();
+    let prev = counterFingerprint(this.last);
+    let settled = false;
+    while (Date.now() - start < o.maxMs) {
+      await new Promise((r) => setTimeout(r, o.intervalMs));
+      await this.poll();
+      reads++;
+      const cur = counterFingerprint(this.last);
+      if (cur === prev) quiet++;
+      else {
+        quiet = 0;
+        quietSince = Date.now();
+        prev = cur;
+      }
+      if (quiet >= o.quietReads && Date.now() - quietSince >= o.quietMs) {
+        settled = true;
+        break;
+      }
+    }
+    this.settle = { settled, waited_ms: Date.now() - start, reads, max_ms: o.maxMs };
+    if (!settled) this.log.warn({ waited_ms: this.settle.waited_ms }, 'engine counters still moving at the end of the window');
     return this.current();
   }
   current(): LogMetrics {
@@ -274,7 +366,41 @@ export class PrometheusStatsReader implements StatsReader {
   takePerfEntries(): PerfEntry[] {
     return [];
   }
+  /** Observed in /metrics: which counter families the engine exports (what the figures can rest on). */
+  capabilities(): Capability[] {
+    const p = this.last ?? this.first;
+    if (!p) return [];
+    const has = (name: string) => p.samples.some((x) => x.name === name || x.name === `${name}_total`);
+    const flavor = detectFlavor(p);
+    const how = (names: string[]) => `observed: ${names.filter(has).map((n) => `${n}_total`).join(', ') || 'none of ' + names.join(', ')} in /metrics`;
+    if (flavor === 'vllm') {
+      const off = ['vllm:kv_offload_store_bytes', 'vllm:kv_offload_load_bytes', 'vllm:kv_offload_total_bytes'];
+      const time = ['vllm:kv_offload_store_time', 'vllm:kv_offload_load_time', 'vllm:kv_offload_total_time'];
+      return [
+        cap('prefix_cache_counters', has('vllm:prefix_cache_queries'), how(['vllm:prefix_cache_queries', 'vllm:prefix_cache_hits'])),
+        cap('offload_bytes', off.some(has), how(off), off.some(has) ? undefined : 'no offloading connector'),
+        cap('offload_transfer_time', time.some(has), how(time)),
+      ];
+    }
+    if (flavor === 'sglang') {
+      const tok = ['sglang:hicache_backup_tokens', 'sglang:load_back_tokens'];
+      const bytes = ['sglang:hicache_backup_bytes', 'sglang:load_back_bytes'];
+      return [
+        cap('hicache_transfer_tokens', tok.some(has), how(tok), tok.some(has) ? undefined : 'no HiCache (sglang:evicted_tokens_total is not offload traffic)'),
+        cap('hicache_transfer_bytes', bytes.some(has), how(bytes), bytes.some(has) ? undefined : 'older build: bytes from tokens × the model\'s KV bytes per token'),
+        cap('offload_transfer_time', false, 'SGLang source: the *_duration_seconds histograms', SGLANG_NO_TRANSFER_TIME),
+      ];
+    }
+    return [];
+  }
+
   describe(): Record<string, unknown> {
-    return { reader: 'prometheus', flavor: this.last ? detectFlavor(this.last) : null, polls: this.polls, ...(this.error ? { error: this.error } : {}) };
+    return {
+      reader: 'prometheus',
+      flavor: this.last ? detectFlavor(this.last) : null,
+      polls: this.polls,
+      ...(this.settle ? { counters_settled: this.settle.settled, settle_waited_ms: this.settle.waited_ms, settle_reads: this.settle.reads, settle_max_ms: this.settle.max_ms } : {}),
+      ...(this.error ? { error: this.error } : {}),
+    };
   }
 }

@@ -10,19 +10,14 @@ import { kvBytesPerTokenOf, type OpenaiUnits } from './openai.js';
 import type { TrtllmReaderOptions } from './trtllm-reader.js';
 
 export function trtllmReaderOptions(e: EngineHandle): TrtllmReaderOptions {
-  const deltas = e.build?.capabilities.iterationKvDeltas === true;
-  const eventsOff = !e.launched
-    ? 'the attached build\'s iteration stats carry the KV deltas'
-    : deltas
-      ? 'the KV event buffer was left off: this build\'s iteration stats carry the KV deltas (engine option event_buffer_max_size turns it on)'
-      : 'the KV event buffer is off (engine option event_buffer_max_size 0)';
   return {
     freshEngine: e.launched,
     readKvEvents: e.readKvEvents,
-    kvEventsOffReason: eventsOff,
+    kvEventsOffReason: e.kvEventsOffReason ?? 'not needed: the iteration stats carry the offload/onboard counts',
+    noOffloadCounters: e.readKvEvents ? null : e.kvEventsOffReason,
     readPerfEndpoint: e.perRequestMetrics.source === 'endpoint',
     drainerNote: e.iterStatsMayBeDrained
-      ? `on TensorRT-LLM ${e.build?.version ?? e.build?.generation} return_perf_metrics starts a background collector that drains the same queue (ENGINES.md)`
+      ? `on TensorRT-LLM ${e.build?.version ?? e.build?.generation} return_perf_metrics starts a background collector that drains the same queue (PR #11243, until PR #13405)`
       : null,
   };
 }

@@ -1,4 +1,5 @@
 import type { LogMetrics } from '@kvbench/common';
+import type { Capability } from '../engine/capabilities.js';
 import type { PerfEntry } from './perf-metrics.js';
 
 /**
@@ -19,6 +20,8 @@ export interface StatsReader {
   takePerfEntries(): PerfEntry[];
   /** Release what the reader holds (a worker thread) without a final read; safe to call twice. */
   abandon?(): Promise<void>;
+  /** What the statistics showed the engine offers (observed during the run; replaces version-based entries). */
+  capabilities?(): Capability[];
   /** What the reader saw, for run_meta (endpoint errors, counts). */
   describe(): Record<string, unknown>;
 }

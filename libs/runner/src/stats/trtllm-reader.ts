@@ -9,6 +9,7 @@
  */
 import type { LogMetrics, Logger } from '@kvbench/common';
 import { httpJson, httpRequest, HttpStatusError } from '../http.js';
+import { cap, type Capability } from '../engine/capabilities.js';
 import type { PerfEntry } from './perf-metrics.js';
 import type { StatsReader } from './reader.js';
 import { KvEventsReader } from './kv-events-reader.js';
@@ -23,6 +24,8 @@ export interface TrtllmReaderOptions {
   readKvEvents: boolean;
   /** Why not, for the null reasons. */
   kvEventsOffReason?: string;
+  /** Where the build has no offload counters and the events are off: the true reason for null offload/onboard figures. */
+  noOffloadCounters?: string | null;
   /** Poll GET /perf_metrics (builds that keep per-request metrics there). */
   readPerfEndpoint: boolean;
   /** A second reader may drain /metrics (the build's own collector), and why. */
@@ -72,6 +75,7 @@ export class TrtllmStatsReader implements StatsReader {
   ) {
     this.window.freshEngine = opts.freshEngine;
     this.window.drainerNote = opts.drainerNote ?? null;
+    this.window.noOffloadCounters = opts.noOffloadCounters ?? null;
     if (!opts.readKvEvents) this.window.eventsFailed(opts.kvEventsOffReason ?? 'not read for this build');
     this.events = new KvEventsReader(new URL('/kv_cache_events', base));
     this.metricsLane = new Lane(async () => {
@@ -193,6 +197,24 @@ export class TrtllmStatsReader implements StatsReader {
   takePerfEntries(): PerfEntry[] {
     const out = this.perf;
     this.perf = [];
+    return out;
+  }
+
+  /** Observed in /metrics: whether the iterations carried kvCacheIterationStats, and whether another reader took some. */
+  capabilities(): Capability[] {
+    const w = this.window;
+    const out: Capability[] = [];
+    if (w.iterations > 0) {
+      out.push(
+        cap(
+          'kv_iteration_stats',
+          w.iterationsWithIterStats > 0,
+          `observed: ${w.iterationsWithIterStats} of ${w.iterations} iterations in /metrics carried ${w.deltasKey ?? 'kvCacheIterationStats'}`,
+          w.iterationsWithIterStats > 0 ? undefined : (w.noOffloadCounters ?? 'no per-iteration KV deltas in /metrics'),
+        ),
+      );
+      out.push(cap('iteration_stats_collector_drains_metrics', w.lost() > 0, `observed: ${w.lost()} iteration(s) missing from the sequence kvbench read`));
+    }
     return out;
   }
 

@@ -137,6 +137,8 @@ export class TrtllmWindow {
   /** The keys the KV deltas came under: reuse (kvCacheIterationStats, V2 ...ByLifecycle) and transfers (V2 ...ByPoolGroup). */
   deltasKey: string | null = null;
   transferKey: string | null = null;
+  /** The build has no offload counters and its KV events stay off: why offload/onboard figures are null. */
+  noOffloadCounters: string | null = null;
   /** Why another reader may be draining /metrics (the build's own collector), for the reasons given. */
   drainerNote: string | null = null;
 
@@ -326,11 +328,20 @@ export function trtllmLogMetrics(w: TrtllmWindow): LogMetrics {
         dir === 'offload' ? w.eventOffloads : w.eventOnboards,
         dir === 'offload' ? '/kv_cache_events: updated events with cache_level 0→1 (GPU→host)' : '/kv_cache_events: updated events with cache_level 1→0 (host→GPU)',
       );
+    } else if (w.noOffloadCounters && w.iterationsWithIterStats === 0) {
+      set(field, null, w.noOffloadCounters);
     } else {
       set(field, null, `no kvCacheIterationStats in /metrics and /kv_cache_events unavailable${w.eventsUnavailableReason ? ` (${w.eventsUnavailableReason})` : ''}`);
     }
   };
-  const noBytes = lost > 0 ? lostReason : hasIter ? '' : 'this engine build reports no kvCacheIterationStats; /kv_cache_events carry block counts, not bytes';
+  const noBytes =
+    lost > 0
+      ? lostReason
+      : hasIter
+        ? ''
+        : w.noOffloadCounters && w.iterationsWithIterStats === 0
+          ? w.noOffloadCounters
+          : 'this engine build reports no kvCacheIterationStats; /kv_cache_events carry block counts, not bytes';
   if (hasIter) {
     set('offloaded_blocks', w.offloadBlocks, `${tkey}.iterOffloadBlocks, summed over the window`);
     set('onboarded_blocks', w.onboardBlocks, `${tkey}.iterOnboardBlocks, summed over the window`);
