@@ -127,6 +127,13 @@ export async function openNvidiaSmiSource(o: { bin?: string; periodMs: number })
   const child = spawn(bin, [...args, `-lms=${periodMs}`], { stdio: ['ignore', 'pipe', 'ignore'] });
   const ended = new Promise<void>((r) => child.once('exit', () => r()));
   child.once('error', () => {});
+  // Rows are read from the start (so none pile up in the pipe) and dropped until start().
+  let onRow: ((r: SmiRow, tNs: bigint) => void) | null = null;
+  const csv = new SmiCsv();
+  createInterface({ input: child.stdout! }).on('line', (l) => {
+    const r = csv.line(l);
+    if (r && onRow) onRow(r, process.hrtime.bigint());
+  });
   return {
     kind: 'nvidia-smi',
     simulated: false,
@@ -135,13 +142,10 @@ export async function openNvidiaSmiSource(o: { bin?: string; periodMs: number })
     nullReasons: SMI_NULL_REASONS,
     start(onPoints, originNs) {
       const conv = new SmiConverter(originNs);
-      const csv = new SmiCsv();
-      createInterface({ input: child.stdout! }).on('line', (l) => {
-        const r = csv.line(l);
-        if (!r) return;
-        const p = conv.push(r, process.hrtime.bigint());
+      onRow = (r, tNs) => {
+        const p = conv.push(r, tNs);
         if (p) onPoints([p]);
-      });
+      };
     },
     async stop() {
       child.kill('SIGTERM');

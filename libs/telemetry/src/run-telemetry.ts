@@ -24,8 +24,15 @@ export interface RunTelemetry {
   close(): Promise<void>;
 }
 
-export function runTelemetry(downstream: (e: RunEvent) => Promise<void>, options: TelemetryOptions, log?: Logger): RunTelemetry {
-  let opening: Promise<{ source: TelemetrySource | null; tried: { source: import('@kvbench/common').TelemetrySourceKind; reason: string }[]; periodMs: number }> | null = null;
+/**
+ * `engineKind`, when the caller knows it (the job says), lets a hardware source open at once, while
+ * the engine starts, so the sampler is already reading when the run's window opens; points before
+ * t = 0 are dropped. Without it (or for the simulator) the source opens on `started`.
+ */
+export function runTelemetry(downstream: (e: RunEvent) => Promise<void>, options: TelemetryOptions, log?: Logger, engineKind?: string): RunTelemetry {
+  type Opened = Awaited<ReturnType<typeof openTelemetry>>;
+  let opening: Promise<Opened> | null = null;
+  const early: Promise<Opened> | null = engineKind !== undefined && engineKind !== 'sim' ? openTelemetry({ simulated: false, engineUrl: null }, options, log) : null;
   let started: RunEventOf<'started'> | null = null;
   const buffer = new PointBuffer();
   let chunk = 0;
@@ -80,8 +87,16 @@ export function runTelemetry(downstream: (e: RunEvent) => Promise<void>, options
         const originNs = process.hrtime.bigint();
         const meta = e.run_meta as Record<string, unknown> & { engine?: { url?: string }; time_scale?: number };
         const timeScale = typeof meta.time_scale === 'number' && meta.time_scale > 0 ? meta.time_scale : 1;
-        opening = openTelemetry({ simulated: e.run_meta.simulated, engineUrl: meta.engine?.url ?? null, timeScale }, options, log).then((o) => {
-          o.source?.start((pts) => buffer.push(pts), originNs);
+        const open = async (): Promise<Opened> => {
+          if (early) {
+            const o = await early;
+            if (!e.run_meta.simulated) return o;
+            await o.source?.stop().catch(() => {}); // a simulator after all: its own series instead
+          }
+          return openTelemetry({ simulated: e.run_meta.simulated, engineUrl: meta.engine?.url ?? null, timeScale }, options, log);
+        };
+        opening = open().then((o) => {
+          o.source?.start((pts) => buffer.push(pts.filter((p) => p.t_s > 0)), originNs);
           return o;
         });
         await downstream(e);
@@ -100,10 +115,13 @@ export function runTelemetry(downstream: (e: RunEvent) => Promise<void>, options
     summary: () => result,
     points: () => buffer.all,
     async close() {
-      if (finished) return;
+      if (finished) {
+        if (!started) await (await early)?.source?.stop().catch(() => {});
+        return;
+      }
       finished = true;
       if (timer) clearInterval(timer);
-      const o = await opening;
+      const o = await (opening ?? early);
       await o?.source?.stop().catch(() => {});
     },
   };

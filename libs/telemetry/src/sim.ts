@@ -40,7 +40,9 @@ export class SimBucketer {
     for (const e of entries) {
       // An iteration's transfers happen at its start (they precede its compute). One that started
       // before t = 0 by the clocks' mapping (a few ms) counts in the first period.
-      const k = Math.max(0, Math.floor((e.start_s - this.originS) / this.periodS));
+      // One recorded after its period was already emitted (the driver ran behind) goes into the
+      // first open period, so the series still sums to every byte moved.
+      const k = Math.max(this.nextBin, Math.floor((e.start_s - this.originS) / this.periodS));
       const b = this.bins.get(k) ?? { h2d: 0, d2h: 0 };
       b.h2d += e.h2d_bytes;
       b.d2h += e.d2h_bytes;
@@ -116,7 +118,9 @@ export async function openSimSource(o: { engineUrl: string | URL; periodMs: numb
       after = s.next_after;
       dropped += s.dropped;
       bucketer!.add(s.entries);
-      const pts = bucketer!.take(final ? Infinity : s.model_now_s);
+      // Periods are emitted a second (modelled) behind the model's clock: iterations are recorded
+      // as the driver computes them, which can lag its clock on a busy host.
+      const pts = bucketer!.take(final ? Infinity : s.model_now_s - 1);
       if (pts.length) deliver(pts);
     });
     return chain;

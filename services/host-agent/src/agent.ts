@@ -150,7 +150,7 @@ export class HostAgent {
       // Durations never use wall clocks; the offset only lines up timelines of different machines.
       const clock = await measureClockOffset(this.deps.nc, 4, 1000);
       // Link and GPU telemetry over the run window, published as `telemetry` events (issue 23).
-      telemetry = runTelemetry(async (event) => void (await this.publisher.publish(event, abort.signal)), this.config.telemetry ?? {}, log);
+      telemetry = runTelemetry(async (event) => void (await this.publisher.publish(event, abort.signal)), this.config.telemetry ?? {}, log, job.engine.kind);
       const result = await runBenchmark({
         job,
         workload,

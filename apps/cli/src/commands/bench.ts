@@ -163,6 +163,7 @@ export const benchCommand: Command = {
       },
       { periodMs, dcgmUrl: (f.dcgm_url as string | undefined) ?? null },
       log,
+      job.engine.kind,
     );
     try {
       const run = await runBenchmark({
