@@ -2,7 +2,7 @@ export * from './types.js';
 export * from './schema.js';
 export { rowEvidence } from './evidence.js';
 export { bucketOf, bucketLabel, parseBucket, groupingOf, type Bucket, type Grouping } from './buckets.js';
-export { compareRuns, DEFAULT_RESAMPLES, MIN_RESAMPLES } from './compare.js';
+export { compareRuns, DEFAULT_RESAMPLES, MIN_RESAMPLES, minPairsFor, TAIL_EXCEEDANCES } from './compare.js';
 export { pairedBootstrap, pairedBootstrapRatios, type RatioInterval, type PairedBootstrapOptions, type PairedSeries, type Rng } from './bootstrap.js';
 export { pairByRequestId, isMeasured, type PairedTimings } from './pairing.js';
 export { selectRuns, type SelectOptions } from './select.js';
