@@ -9,6 +9,7 @@ export * from './schemas/job.js';
 export * from './schemas/presets.js';
 export * from './schemas/breakdown.js';
 export * from './schemas/events.js';
+export * from './schemas/telemetry.js';
 export * from './schemas/results.js';
 export * from './schemas/original-tool.js';
 export * from './logger.js';

@@ -22,3 +22,4 @@ export { scenarioReports, scenarioOf, type ScenarioReports, type MultiturnReport
 export { judgeReplay, sweepReport, sweepIds, OVER_LINK_FACTOR, OVER_LINK_SLACK_S, HOST_SHARE_FLAG, type ReplayStats, type OffloadSide, type SweepReport, type CapacitySweepReport, type OffloadSweepReport, type CapacityPoint, type OffloadPoint } from './sweeps.js';
 export { renderSweepReport } from './html/sweep-report.js';
 export { renderSweepTable } from './sweep-table.js';
+export { telemetrySection, type TelemetrySystem } from './html/telemetry-charts.js';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Aggregate, Job, LogMetrics, RunId, RunMeta, Sample, SystemLabel } from '@kvbench/common';
+import { Aggregate, Job, LogMetrics, RunId, RunMeta, Sample, SystemLabel, TelemetryPoint, TelemetrySummary } from '@kvbench/common';
 import { ATTEMPT_STATUSES, RUN_STATUSES } from './store/run-status.js';
 
 /** Schemas of the aggregator's HTTP API: request validation, responses and the OpenAPI document. */
@@ -83,7 +83,13 @@ export type RunDetail = z.infer<typeof RunDetail>;
 
 export const RunList = z.object({ runs: z.array(RunSummary) });
 
-export const RunResultSummary = z.object({ aggregate: Aggregate, log_metrics: LogMetrics, run_meta: RunMeta });
+export const RunResultSummary = z.object({
+  aggregate: Aggregate,
+  log_metrics: LogMetrics,
+  run_meta: RunMeta,
+  /** Link and GPU telemetry over the run (issue 23); null when the run has none. */
+  telemetry: TelemetrySummary.nullable().optional(),
+});
 /** /results: samples present unless summary=true. */
 export const ResultsResponse = z.object({
   runs: z.record(z.string(), z.array(RunResultSummary.extend({ samples: z.array(Sample).optional() }))),
@@ -104,4 +110,12 @@ export const Health = z.object({
     committed_events: z.number().int(),
     storage_error: z.string().nullable(),
   }),
+});
+
+/** GET /runs/:id/telemetry (issue 23): the run's series and summary. */
+export const RunTelemetryResponse = z.object({
+  run_id: RunId,
+  attempt: z.number().int().positive().nullable(),
+  summary: TelemetrySummary.nullable(),
+  points: z.array(TelemetryPoint),
 });

@@ -25,6 +25,7 @@ import compareRoutes from './routes/compare.js';
 import sweepRoutes from './routes/sweeps.js';
 import livePageRoutes from './routes/live-page.js';
 import sampleExportRoutes from './routes/sample-exports.js';
+import telemetryRoutes from './routes/telemetry.js';
 
 export interface AppDeps {
   /** An open database to use instead of opening config.dbPath (the caller closes it). */
@@ -81,6 +82,7 @@ export const aggregatorApp = fp<AppOptions>(
     await app.register(sweepRoutes);
     await app.register(livePageRoutes);
     await app.register(sampleExportRoutes);
+    await app.register(telemetryRoutes);
   },
   { name: 'aggregator' },
 );

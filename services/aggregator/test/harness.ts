@@ -39,7 +39,7 @@ export interface Harness {
 
 /** A unique de-duplication id per event (the host agent's convention does not matter here). */
 export function msgIdOf(e: RunEvent): string {
-  const key = e.type === 'sample' ? e.sample.request_id : e.type === 'engine_stats' ? `${e.final}:${e.at}` : '';
+  const key = e.type === 'sample' ? e.sample.request_id : e.type === 'engine_stats' ? `${e.final}:${e.at}` : e.type === 'telemetry' ? String(e.chunk) : '';
   return `${e.run_id}.${e.attempt}.${e.type}.${key}`;
 }
 

@@ -20,6 +20,7 @@
  */
 import { BlockManager, DEFAULT_PRIORITY, type Block, type BlockCounters, type KvCacheEvent } from './blocks.js';
 import { buildIterationStats, type IterationStats } from './iteration-stats.js';
+import { LinkSeries } from './link-series.js';
 import { chainHashes } from './hash.js';
 import type { TimingModel } from './timing.js';
 
@@ -151,6 +152,8 @@ export class Engine {
   private completedSinceLast = 0;
   /** Sum of iterOffloadBlocks over every iteration run (for invariant checks). */
   totalIterOffloadBlocks = 0;
+  /** Modelled link bytes per iteration, for the telemetry series (issue 23). */
+  readonly linkSeries = new LinkSeries();
 
   constructor(
     readonly opts: EngineOptions,
@@ -390,6 +393,7 @@ export class Engine {
       finished,
     };
     this.totalIterOffloadBlocks += offload;
+    this.linkSeries.record({ iter: this.iter, start_s: now, end_s: end, h2d_bytes: onboard * this.timing.blockBytes, d2h_bytes: offload * this.timing.blockBytes });
     this.recordIteration(result, c0, newlyActive, gen.length, chunks);
     this.iter++;
     return result;

@@ -273,6 +273,19 @@ export async function startSimServer(options: StartSimServerOptions): Promise<Si
             wake_lateness_ms: recs.map((r) => Number(r.wakeNs - r.dueNs) / 1e6),
           });
         }
+        case 'GET /sim/link_series': {
+          // Simulator-only (issue 23): modelled link bytes per iteration since `after`, for the telemetry
+          // sampler; the profiles carry no power model, so power is null with the reason.
+          const after = Number(new URL(req.url ?? '/', 'http://x').searchParams.get('after') ?? '-1');
+          return sendJson(res, 200, {
+            ...labels,
+            model_now_s: driver.modelNow(),
+            block_bytes: timing.blockBytes,
+            ...engine.linkSeries.since(Number.isFinite(after) ? after : -1),
+            power_w: null,
+            power_reason: `the hardware profile (${cfg.profile.name}) has no power model`,
+          });
+        }
         case 'POST /kv_cache_events':
           req.resume();
           return void req.on('end', () => sendJson(res, 200, engine.drainEvents()));

@@ -7,6 +7,7 @@ import { cancelRequested, openAgentsBucket, JOBS_STREAM, JOB_MAX_DELIVER, RUNS_B
 import { parseAnyWorkload } from '@kvbench/workload';
 import { runBenchmark, type AgentOptions } from '@kvbench/runner';
 import { linkCheck } from '@kvbench/probe';
+import { runTelemetry } from '@kvbench/telemetry';
 import { SIM_MAIN_PATH, defaultProfileForSystem, kvBytesPerToken, resolveModelShape } from '@kvbench/engine-sim';
 import { EventPublisher } from './publisher.js';
 import { updateRunStatus } from './run-status.js';
@@ -116,6 +117,7 @@ export class HostAgent {
     this.current = { msg, abort };
     const working = setInterval(() => msg.working(), WORKING_INTERVAL_MS);
     let stopWatching: () => void = () => {};
+    let telemetry: ReturnType<typeof runTelemetry> | null = null;
     try {
       const now = await updateRunStatus(this.runs, job, { status: 'running', attempt, error: null }, log);
       if (cancelRequested(now)) {
@@ -130,6 +132,8 @@ export class HostAgent {
       const workload = await this.loadWorkload(job.workload_id);
       // Durations never use wall clocks; the offset only lines up timelines of different machines.
       const clock = await measureClockOffset(this.deps.nc, 4, 1000);
+      // Link and GPU telemetry over the run window, published as `telemetry` events (issue 23).
+      telemetry = runTelemetry((event) => this.publisher.publish(event, abort.signal), this.config.telemetry ?? {}, log);
       const result = await runBenchmark({
         job,
         workload,
@@ -137,7 +141,7 @@ export class HostAgent {
         log,
         signal: abort.signal,
         heartbeat: () => msg.working(),
-        emit: (event) => this.publisher.publish(event, abort.signal),
+        emit: telemetry.emit,
         agent: { ...this.runnerOptions(), runMeta: { clock: clock ?? { absent: 'no clock reply from the aggregator' } } },
       });
       await updateRunStatus(this.runs, job, { status: 'completed', expected_samples: result.samples.length }, log);
@@ -175,6 +179,7 @@ export class HostAgent {
         else msg.nak(5000);
       }
     } finally {
+      await telemetry?.close();
       stopWatching();
       clearInterval(working);
       this.current = undefined;

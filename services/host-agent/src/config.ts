@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { TelemetryOptions } from '@kvbench/telemetry';
 import { SystemLabel, envBool, envInt, loadConfig, natsEnvSchema, natsSettingsFrom, type NatsSettings } from '@kvbench/common';
 
 export const AgentEnv = z.object({
@@ -16,6 +17,14 @@ export const AgentEnv = z.object({
   SIM_PROFILE: z.string().optional(),
   /** Run a short link check (kvbench probe, quick mode) before each run and record it in run_meta. */
   LINK_CHECK: envBool(false),
+  /** Link/GPU telemetry over each run (issue 23): on by default; off records source "none". */
+  TELEMETRY: envBool(true),
+  /** Telemetry sampling period, ms (default 100). */
+  TELEMETRY_PERIOD_MS: envInt(100, 10),
+  /** A DCGM exporter the operator runs (e.g. http://127.0.0.1:9400/metrics): tried first. */
+  DCGM_EXPORTER_URL: z.url().optional(),
+  /** python3 with nvidia-ml-py for the NVML sidecar. */
+  TELEMETRY_PYTHON: z.string().optional(),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).optional().transform((v) => v ?? 'info'),
 });
 export type AgentEnv = z.output<typeof AgentEnv>;
@@ -30,6 +39,8 @@ export interface AgentConfig {
   simTimeScale?: number | undefined;
   simProfile?: string | undefined;
   linkCheck: boolean;
+  /** Telemetry sampling (issue 23); absent: on, 100 ms, no DCGM exporter. */
+  telemetry?: TelemetryOptions | undefined;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
 }
 
@@ -45,6 +56,12 @@ export function agentConfigFromEnv(env: NodeJS.ProcessEnv = process.env): AgentC
     simTimeScale: e.SIM_TIME_SCALE,
     simProfile: e.SIM_PROFILE,
     linkCheck: e.LINK_CHECK,
+    telemetry: {
+      enabled: e.TELEMETRY,
+      periodMs: e.TELEMETRY_PERIOD_MS,
+      dcgmUrl: e.DCGM_EXPORTER_URL ?? null,
+      ...(e.TELEMETRY_PYTHON ? { python: e.TELEMETRY_PYTHON } : {}),
+    },
     logLevel: e.LOG_LEVEL,
   };
 }

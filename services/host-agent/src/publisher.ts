@@ -43,6 +43,8 @@ export class EventPublisher {
         return `${base}.${e.sample.request_id}`;
       case 'engine_stats':
         return e.final ? `${base}.final` : `${base}.${++this.statsSeq}`;
+      case 'telemetry':
+        return `${base}.${e.chunk}`;
       default:
         return base;
     }

@@ -76,6 +76,17 @@ describe('host agent', () => {
     const completed = events.find((e) => e.type === 'completed');
     assert.ok(completed?.type === 'completed');
     assert.equal(completed.run_meta.simulated, true);
+    // Telemetry (issue 23): chunks of the simulator's modelled link series and a final summary, before completed.
+    const tel = events.flatMap((e) => (e.type === 'telemetry' ? [e] : []));
+    const finalTel = tel.find((e) => e.final);
+    assert.ok(finalTel?.summary, 'a final telemetry event with the summary');
+    assert.ok(events.indexOf(finalTel) < events.indexOf(completed));
+    assert.equal(finalTel.summary.source, 'sim');
+    assert.equal(finalTel.summary.simulated, true);
+    assert.equal(new Set(tel.map((e) => e.chunk)).size, tel.length, 'every chunk published once (its own msgID)');
+    const series = tel.flatMap((e) => e.points);
+    assert.equal(finalTel.summary.points, series.length);
+    assert.equal(series.reduce((a, p) => a + (p.pcie_tx_bytes ?? 0), 0), finalTel.summary.totals.pcie_tx_bytes);
     // LINK_CHECK on a machine without a usable GPU records why, never a guessed figure.
     const check = completed.run_meta.link_check as { status?: string; message?: string } | undefined;
     assert.ok(check && ['no_cuda', 'no_torch'].includes(check.status!), JSON.stringify(check));

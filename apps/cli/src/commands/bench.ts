@@ -14,6 +14,7 @@ import {
 } from '@kvbench/common';
 import { readAnyWorkloadFile, requestCount, workloadId } from '@kvbench/workload';
 import { runBenchmark } from '@kvbench/runner';
+import { runTelemetry } from '@kvbench/telemetry';
 import { engineAgentOptions } from '../engines.js';
 import { parseFlags, usage, type FlagSpecs } from '../args.js';
 import type { Command } from '../command.js';
@@ -55,6 +56,8 @@ export const benchFlags: FlagSpecs = {
   profile: { type: 'string', help: 'simulator hardware profile (default by system label)' },
   api: { type: 'string', help: 'submit through the services: workload-api URL' },
   aggregator: { type: 'string', help: 'with --api: aggregator URL (to follow the run and fetch results)' },
+  telemetry_period_ms: { type: 'int', default: 100, help: 'link/GPU telemetry sampling period in ms (DCGM exporter, else NVML, else nvidia-smi; the simulator models its own)' },
+  dcgm_url: { type: 'string', help: "a DCGM exporter's metrics URL to read link telemetry from (e.g. http://127.0.0.1:9400/metrics)" },
   token: { type: 'string', help: 'with --api: bearer token for the services (AUTH_TOKENS / READ_TOKEN); default $KVBENCH_TOKEN' },
   ...overrideFlags(''),
   ...overrideFlags('pcie_'),
@@ -141,23 +144,33 @@ export const benchCommand: Command = {
     process.once('SIGINT', onSigint);
     const progress = new Progress(process.stderr, `${label} ${job.run_id}`);
     progress.total = requestCount(workload);
+    const periodMs = Number(f.telemetry_period_ms);
+    if (!Number.isInteger(periodMs) || periodMs < 10) throw new ValidationError('--telemetry_period_ms must be an integer of at least 10', 'telemetry_period_ms');
+    // Link and GPU telemetry over the run window (issue 23): summary and series go into the results file.
+    const telemetry = runTelemetry(
+      async (e: RunEvent) => {
+        if (e.type === 'sample') progress.add(e.sample);
+      },
+      { periodMs, dcgmUrl: (f.dcgm_url as string | undefined) ?? null },
+      log,
+    );
     try {
-      const result = await runBenchmark({
+      const run = await runBenchmark({
         job,
         workload,
         attempt: 1,
         log,
         signal: abort.signal,
         agent: { ...engineAgentOptions },
-        emit: async (e: RunEvent) => {
-          if (e.type === 'sample') progress.add(e.sample);
-        },
+        emit: telemetry.emit,
       });
       progress.finish('completed');
+      const result = { ...run, telemetry: telemetry.summary(), telemetry_series: [...telemetry.points()] };
       const saved = await saveRun(outputJson, label, result);
       console.log(renderRunSummaryTable(compareRuns([result])));
       return reportSaved(saved, label);
     } finally {
+      await telemetry.close();
       process.off('SIGINT', onSigint);
     }
   },

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { RequestTokens, TtftBreakdown } from './breakdown.js';
 import { Job, RunId, SystemLabel } from './job.js';
 import { ScenarioTags } from './scenario.js';
+import { TelemetryPoint, TelemetrySummary } from './telemetry.js';
 
 const nn = z.number().nullable();
 
@@ -150,6 +151,19 @@ export const RunCancelledEvent = z.object({
   reason: z.string().default('cancelled by request'),
 });
 
+/**
+ * Link and GPU telemetry (issue 23): `points` is one chunk of the series (chunks numbered from 0,
+ * each at most a few hundred points); the last event of a run has `final: true` and the summary.
+ */
+export const TelemetryEvent = z.object({
+  ...envelope,
+  type: z.literal('telemetry'),
+  chunk: z.number().int().nonnegative(),
+  final: z.boolean(),
+  points: z.array(TelemetryPoint).max(5000),
+  summary: TelemetrySummary.nullable(),
+});
+
 export const RunEvent = z.discriminatedUnion('type', [
   RunAcceptedEvent,
   RunStartedEvent,
@@ -158,6 +172,7 @@ export const RunEvent = z.discriminatedUnion('type', [
   RunCompletedEvent,
   RunFailedEvent,
   RunCancelledEvent,
+  TelemetryEvent,
 ]);
 export type RunEvent = z.infer<typeof RunEvent>;
 export type RunEventType = RunEvent['type'];

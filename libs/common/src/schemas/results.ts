@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { LogMetrics, RunMeta, Sample } from './events.js';
+import { TelemetrySummary } from './telemetry.js';
 
 /** The original `aggregate` block, plus counts and means. */
 export const Aggregate = z
@@ -21,6 +22,8 @@ export const RunResult = z
     log_metrics: LogMetrics,
     samples: z.array(Sample),
     run_meta: RunMeta.or(z.record(z.string(), z.unknown())),
+    /** Link and GPU telemetry over the run window (issue 23); null/absent when none was sampled. */
+    telemetry: TelemetrySummary.nullable().optional(),
   })
   .loose();
 export type RunResult = z.infer<typeof RunResult>;

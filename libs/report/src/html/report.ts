@@ -10,6 +10,7 @@ import { escapeHtml as esc } from './escape.js';
 import { sloText } from '../goodput.js';
 import { PART_NAMES, SPLIT_PARTS, type SplitPart } from '../breakdown.js';
 import { STYLE } from './style.js';
+import { telemetrySection } from './telemetry-charts.js';
 import { PALETTE } from './svg.js';
 
 export interface HtmlReportOptions {
@@ -72,6 +73,7 @@ export function renderHtmlReport(input: ResultsDocument | readonly RunResult[], 
     );
   }
   body.push('<h2>Sample timelines</h2><div class="grid">', timelineCharts(charted), '</div>');
+  body.push(telemetrySection(comparison.systems.map((sys, i) => ({ key: sys.key, run: runs[i] }))));
   body.push('<h2>Comparison table</h2>', comparisonTable(comparison));
   if (all) body.push('<h3 style="margin-top:12px">Whole run</h3>', runLevelTable(comparison));
   if (comparison.notes.length) body.push('<h2>Notes</h2><ul>', ...comparison.notes.map((n) => `<li class="note">${esc(n)}</li>`), '</ul>');

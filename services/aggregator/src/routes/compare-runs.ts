@@ -1,6 +1,7 @@
 import type { Database } from 'better-sqlite3';
 import { NotFoundError, type RunResult } from '@kvbench/common';
 import { iterateSamples, latestRunsByWorkload, listCompletedRuns, type CompletedRun } from '../store/results.js';
+import { telemetryPoints, telemetrySummary } from '../store/telemetry.js';
 
 export interface CompareSelection {
   /** Run ids to compare, in this order. */
@@ -45,6 +46,9 @@ export function loadRunResults(db: Database, runs: readonly CompletedRun[]): Run
     log_metrics: run.log_metrics,
     samples: [...iterateSamples(db, run.run_id, run.attempt)],
     run_meta: run.run_meta,
+    // Link telemetry (issue 23): the summary and the series, for the report's link chart.
+    telemetry: telemetrySummary(db, run.run_id, run.attempt),
+    telemetry_series: [...telemetryPoints(db, run.run_id, run.attempt)],
   }));
 }
 

@@ -104,6 +104,29 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE attempts ADD COLUMN cancelled_at TEXT;
     `,
   },
+  {
+    version: 4,
+    name: 'telemetry: one row per period per GPU (issue 23)',
+    sql: `
+      CREATE TABLE telemetry (
+        run_id        TEXT NOT NULL,
+        attempt       INTEGER NOT NULL,
+        gpu           INTEGER NOT NULL,
+        t_s           REAL NOT NULL,
+        dt_s          REAL NOT NULL,
+        pcie_tx_bytes REAL,
+        pcie_rx_bytes REAL,
+        c2c_tx_bytes  REAL,
+        c2c_rx_bytes  REAL,
+        util_pct      REAL,
+        sm_clock_mhz  REAL,
+        power_w       REAL,
+        energy_j      REAL,
+        mem_used_bytes REAL,
+        PRIMARY KEY (run_id, attempt, gpu, t_s)
+      ) WITHOUT ROWID;
+    `,
+  },
 ];
 
 /** Apply every migration newer than the database's version. Returns the versions applied. */

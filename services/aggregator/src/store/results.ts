@@ -1,5 +1,6 @@
 import type { Database } from 'better-sqlite3';
-import type { Aggregate, LogMetrics, ResultsDocument, RunMeta, RunResult, Sample } from '@kvbench/common';
+import type { Aggregate, LogMetrics, ResultsDocument, RunMeta, RunResult, Sample, TelemetrySummary } from '@kvbench/common';
+import { telemetrySummary, telemetrySummaryJson } from './telemetry.js';
 
 export interface ResultsFilter {
   workload_id?: string | undefined;
@@ -9,7 +10,7 @@ export interface ResultsFilter {
 
 /** /results?summary=true: the results document without samples. */
 export interface ResultsSummaryDocument {
-  runs: Record<string, { aggregate: Aggregate; log_metrics: LogMetrics; run_meta: RunMeta }[]>;
+  runs: Record<string, { aggregate: Aggregate; log_metrics: LogMetrics; run_meta: RunMeta; telemetry?: TelemetrySummary | null }[]>;
 }
 
 /** A completed run as it appears in /results, without its samples. */
@@ -120,6 +121,7 @@ export function getRunResult(db: Database, runId: string): RunResult | null {
     log_metrics: run.log_metrics,
     samples: [...iterateSamples(db, runId, run.attempt)],
     run_meta: run.run_meta,
+    telemetry: telemetrySummary(db, runId, run.attempt),
   };
 }
 
@@ -127,7 +129,7 @@ export function getRunResult(db: Database, runId: string): RunResult | null {
 export function getResultsSummary(db: Database, filter: ResultsFilter = {}): ResultsSummaryDocument {
   const runs: ResultsSummaryDocument['runs'] = {};
   for (const r of listCompletedRuns(db, filter)) {
-    (runs[r.system_label] ??= []).push({ aggregate: r.aggregate, log_metrics: r.log_metrics, run_meta: r.run_meta });
+    (runs[r.system_label] ??= []).push({ aggregate: r.aggregate, log_metrics: r.log_metrics, run_meta: r.run_meta, telemetry: telemetrySummary(db, r.run_id, r.attempt) });
   }
   return { runs };
 }
@@ -141,6 +143,7 @@ export function getResults(db: Database, filter: ResultsFilter = {}): ResultsDoc
       log_metrics: r.log_metrics,
       samples: [...iterateSamples(db, r.run_id, r.attempt)],
       run_meta: r.run_meta,
+      telemetry: telemetrySummary(db, r.run_id, r.attempt),
     });
   }
   return { runs };
@@ -174,7 +177,7 @@ export function* resultsJsonChunks(db: Database, filter: ResultsFilter = {}): Ge
       }
     }
     if (chunk.length) yield (first ? '' : ',') + chunk.join(',');
-    yield `],"run_meta":${r.run_meta_json}}`;
+    yield `],"run_meta":${r.run_meta_json},"telemetry":${telemetrySummaryJson(db, r.run_id, r.attempt)}}`;
   }
   yield label === null ? '}}' : ']}}';
 }

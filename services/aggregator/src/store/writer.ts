@@ -2,6 +2,7 @@ import { computeAggregate, type RunEvent, type Sample } from '@kvbench/common';
 import type { Database } from 'better-sqlite3';
 import type { StoreNotice } from './notices.js';
 import { refreshRunStatus } from './run-status.js';
+import { telemetryWriter } from './telemetry.js';
 
 export interface EventWriter {
   /**
@@ -78,6 +79,7 @@ export function createEventWriter(db: Database): EventWriter {
     'UPDATE attempts SET aggregate_json = ?, complete_at = ? WHERE run_id = ? AND attempt = ?',
   );
   const touchRun = db.prepare('UPDATE runs SET updated_at = ? WHERE run_id = ?');
+  const storeTelemetry = telemetryWriter(db);
 
   function storeLifecycle(e: Exclude<RunEvent, { type: 'sample' }>): boolean {
     const r = insertEvent.run(e.run_id, e.attempt, e.type, eventKey(e), e.at, JSON.stringify(e));
@@ -151,6 +153,9 @@ export function createEventWriter(db: Database): EventWriter {
           t.newSamples++;
           notices.push({ kind: 'sample', run_id: e.run_id, attempt: e.attempt, id: Number(r.lastInsertRowid), sample: s });
         }
+      } else if (e.type === 'telemetry') {
+        // Series rows and the summary; no live notice (the live stream carries samples and lifecycle).
+        storeTelemetry(e);
       } else if (storeLifecycle(e)) {
         notices.push({ kind: 'lifecycle', run_id: e.run_id, attempt: e.attempt, event: e });
       }
