@@ -41,7 +41,7 @@ test('kvbench report --sweep prints the offload sweep and writes its page', asyn
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /Offload against recompute, sweep sw-offload-1/);
     // 64 blocks × 8 MiB over 25 GB/s = 21.5 ms; speedup 0.1 / 0.03; one replay of each (1/1), flagged as fewer than 3; C2C/PCIe 12 / 30.
-    assert.match(r.stdout, /4K\s+30\.0 \(1\/1\) !\s+100 \(1\/1\)\s+21\.5\s+3\.3×.*0\.40$/m);
+    assert.match(r.stdout, /4K\s+30\.0 \(1\/1\) !\s+-\s+100 \(1\/1\)\s+21\.5\s+3\.3×.*0\.40$/m);
     assert.match(r.stdout, /PCIe 4K: 1 onboard replay\(s\): fewer than 3/);
     assert.match(readFileSync(html, 'utf8'), /data-chart="offload-ttft"/);
     assert.equal(kvbench('report', file, '--sweep', 'sw-nope').status, 1);

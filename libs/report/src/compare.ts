@@ -324,15 +324,20 @@ function againstBaseline(
     PAIRED_PERCENTILES.forEach((p, k) => {
       const iv = intervals[fi]![k]!;
       const name = `${field === 'ttft_s' ? 'TTFT' : 'latency'} p${p}`;
-      const ci = iv.low !== null && iv.high !== null ? ([iv.low, iv.high] as const) : null;
-      const v = verdictFor({ ...scope, metricName: name, ratio: iv.estimate, ci, reason });
+      // A percentile bootstrap of a tail quantile is only as good as the requests beyond it: with
+      // fewer than TAIL_EXCEEDANCES of them the resampled p95/p99 is a handful of repeated values.
+      const needed = minPairsFor(p);
+      const tooFew = pairs.request_ids.length >= 2 && pairs.request_ids.length < needed;
+      const ci = !tooFew && iv.low !== null && iv.high !== null ? ([iv.low, iv.high] as const) : null;
+      const why = tooFew ? `too few requests for a p${p} interval: ${pairs.request_ids.length} paired, needs ${needed}` : reason;
+      const v = verdictFor({ ...scope, metricName: name, ratio: iv.estimate, ci, reason: why, paired: true });
       metrics.push({
         metric: `${short}_p${p}` as MetricRatio['metric'],
         name,
         kind: 'paired',
         ratio: iv.estimate,
-        ci_low: iv.low,
-        ci_high: iv.high,
+        ci_low: ci ? iv.low : null,
+        ci_high: ci ? iv.high : null,
         significant: v.significant,
         effect: v.effect,
         meaningful: v.meaningful,
@@ -356,6 +361,12 @@ function againstBaseline(
     metrics,
     evidence,
   };
+}
+
+/** Requests beyond a tail percentile the bootstrap needs for an interval: n × (1 − p) ≥ 5 (p95: 100 requests, p99: 500). */
+export const TAIL_EXCEEDANCES = 5;
+export function minPairsFor(percentile: number): number {
+  return percentile <= 50 ? 2 : Math.ceil(TAIL_EXCEEDANCES / (1 - percentile / 100) - 1e-9);
 }
 
 const RUN_LEVEL: { id: RunLevelMetricId; name: string; field: keyof SystemRowStats }[] = [

@@ -27,12 +27,12 @@ export function renderSweepTable(r: SweepReport): string {
     if (out.length) out.push('');
     out.push(
       `Offload against recompute, sweep ${o.sweep_id}: the replayed prompt's TTFT ms, median of the valid replays [95% interval] (valid/run); ` +
-        'link bound = KV bytes / host→GPU bandwidth; ! = flagged (below):',
+        'engine = the engine\'s own first-token time (scheduled → first token) of the onboard replays, median; link bound = KV bytes / host→GPU bandwidth; ! = flagged (below):',
     );
     const others = o.systems.filter((s) => s !== o.baseline);
     const header = [
       'prompt',
-      ...o.systems.flatMap((s) => [`${displayLabel(s)} onboard`, 'recompute', 'link bound', 'speedup']),
+      ...o.systems.flatMap((s) => [`${displayLabel(s)} onboard`, 'engine', 'recompute', 'link bound', 'speedup']),
       ...others.map((s) => `${displayLabel(s)}/${displayLabel(o.baseline)} onboard`),
     ];
     const notes: string[] = [];
@@ -42,9 +42,9 @@ export function renderSweepTable(r: SweepReport): string {
       contextLabel(p.prompt_tokens),
       ...o.systems.flatMap((s) => {
         const x = p.systems[s];
-        if (!x) return ['-', '-', '-', '-'];
+        if (!x) return ['-', '-', '-', '-', '-'];
         for (const f of x.flags) notes.push(`${displayLabel(s)} ${contextLabel(p.prompt_tokens)}: ${f}`);
-        return [med(x.offload_replays) + (x.flags.length ? ' !' : ''), med(x.recompute_replays), fmtMs(x.link_bound_s), x.speedup === null ? '-' : `${fmtFactor(x.speedup)}×`];
+        return [med(x.offload_replays) + (x.flags.length ? ' !' : ''), fmtMs(x.offload_replays.engine_first_token_median_s), med(x.recompute_replays), fmtMs(x.link_bound_s), x.speedup === null ? '-' : `${fmtFactor(x.speedup)}×`];
       }),
       ...others.map((s) => {
         const v = p.vs_baseline.find((y) => y.system === s);

@@ -63,6 +63,10 @@ export interface OffloadSide {
   invalid_reason: string | null;
   onboarded_blocks: number | null;
   reused_blocks: number | null;
+  /** The engine's part of the replay's TTFT (scheduled → first token, sample.breakdown.first_token_s); null when unknown. */
+  engine_first_token_s?: number | null;
+  /** run_meta.host_bound of the replay's run (the simulator's host was late enough to shape TTFT). */
+  host_bound?: boolean | null;
 }
 
 /** A mode's replays at one point (each a run of its own: cold request, evictions, replay). */
@@ -76,6 +80,8 @@ export interface ReplayStats {
   /** Percentile-bootstrap interval of that median (seeded); null below 2 valid replays. */
   ci_low_s: number | null;
   ci_high_s: number | null;
+  /** Median of the engine's own first-token time over the valid replays: TTFT without the host's and the transport's share. */
+  engine_first_token_median_s: number | null;
   invalid_reasons: string[];
 }
 
@@ -214,6 +220,8 @@ export function judgeReplay(run: RunResult, mode: 'offload' | 'recompute', fullB
   return {
     run_id: runIdOf(run),
     ttft_s: replay?.ok ? replay.ttft_s : null,
+    engine_first_token_s: replay?.ok ? num(replay.breakdown?.first_token_s) : null,
+    host_bound: typeof runMeta(run)['host_bound'] === 'boolean' ? (runMeta(run)['host_bound'] as boolean) : null,
     valid: why === null,
     invalid_reason: why,
     onboarded_blocks: onboarded,
@@ -242,6 +250,8 @@ export function onboardBandwidth(run: RunResult, blockBytes: number | null): { g
 /** Time beyond the link bound above which a point is flagged: 1.5× another system's, and 5 ms more. */
 export const OVER_LINK_FACTOR = 1.5;
 export const OVER_LINK_SLACK_S = 0.005;
+/** Above this share of a replay's TTFT outside the engine (client, transport), the point shows the host more than the link. */
+export const HOST_SHARE_FLAG = 0.5;
 
 function bootstrapMedian(values: readonly number[], rng: () => number, resamples: number, confidence: number): { low: number | null; high: number | null } {
   if (values.length < 2) return { low: null, high: null };
@@ -258,7 +268,16 @@ function bootstrapMedian(values: readonly number[], rng: () => number, resamples
 function replayStats(sides: OffloadSide[], rng: () => number, resamples: number, confidence: number): ReplayStats {
   const ok = sides.filter((x) => x.valid && x.ttft_s !== null).map((x) => x.ttft_s!);
   const iv = bootstrapMedian(ok, rng, resamples, confidence);
-  return { n: sides.length, valid: ok.length, ttft_median_s: percentile(ok, 50), ci_low_s: iv.low, ci_high_s: iv.high, invalid_reasons: sides.filter((x) => !x.valid).map((x) => x.invalid_reason ?? 'invalid') };
+  const engine = sides.filter((x) => x.valid && num(x.engine_first_token_s) !== null).map((x) => x.engine_first_token_s!);
+  return {
+    n: sides.length,
+    valid: ok.length,
+    ttft_median_s: percentile(ok, 50),
+    ci_low_s: iv.low,
+    ci_high_s: iv.high,
+    engine_first_token_median_s: percentile(engine, 50),
+    invalid_reasons: sides.filter((x) => !x.valid).map((x) => x.invalid_reason ?? 'invalid'),
+  };
 }
 
 function offloadReport(id: string, runs: SweepRun[], opts: { baseline?: string; resamples?: number; confidence?: number; seed?: number | string }): OffloadSweepReport {
@@ -303,6 +322,13 @@ function offloadReport(id: string, runs: SweepRun[], opts: { baseline?: string; 
       if (offStats.valid < offStats.n) flags.push(`the counters confirm ${offStats.valid} of ${offStats.n} onboard replays (${offStats.invalid_reasons[0]})`);
       if (recStats.valid < recStats.n) flags.push(`the counters confirm ${recStats.valid} of ${recStats.n} recompute replays (${recStats.invalid_reasons[0]})`);
       if (offStats.n > 0 && offStats.n < 3) flags.push(`${offStats.n} onboard replay(s): fewer than 3, no trustworthy interval`);
+      if (offSides.some((x) => x.host_bound === true)) flags.push('host-bound (run_meta.host_bound): the simulator\'s host was late enough to shape the replay\'s TTFT');
+      const eng = offStats.engine_first_token_median_s;
+      if (eng !== null && offStats.ttft_median_s !== null && offStats.ttft_median_s - eng > HOST_SHARE_FLAG * offStats.ttft_median_s) {
+        flags.push(
+          `host-dominated: ${((offStats.ttft_median_s - eng) * 1000).toFixed(1)} ms of its ${(offStats.ttft_median_s * 1000).toFixed(1)} ms TTFT is outside the engine (client wait, transport), the engine's own first token ${(eng * 1000).toFixed(1)} ms`,
+        );
+      }
       const medOff = offStats.ttft_median_s;
       const medRec = recStats.ttft_median_s;
       p.systems[sys] = {

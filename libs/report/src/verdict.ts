@@ -19,6 +19,8 @@ export interface VerdictInput {
   minEffect?: number;
   /** Either side was host-bound (run_meta.host_bound): said beside the verdict. */
   hostBound?: boolean;
+  /** A per-request (bootstrapped) metric: without an interval it gets no verdict, only its ratio. */
+  paired?: boolean;
   /** Row label override, e.g. a length bucket "4K–8K tokens". */
   scope?: string;
 }
@@ -71,6 +73,15 @@ export function verdictFor(v: VerdictInput): Verdict {
   const lower = v.ratio < 1;
   const factor = lower ? 1 / v.ratio : v.ratio;
   const d = factorDecimals(factor);
+  if (v.ci === null && v.paired) {
+    // A paired metric without an interval is no evidence either way: say the ratio, call nothing.
+    return {
+      text: `${who} ${v.metricName} ${scope}: no verdict (ratio ${fmtFactor(v.ratio, factorDecimals(Math.max(v.ratio, 1 / v.ratio)))} against ${than}, no interval: ${v.reason ?? 'no interval'})${host}`,
+      significant: null,
+      meaningful: null,
+      effect,
+    };
+  }
   if (v.ci === null) {
     const why = v.reason ?? 'no interval';
     if (fmtFactor(factor, d) === fmtFactor(1, d)) {

@@ -95,3 +95,17 @@ test('the link bound falls back to the link check at the block size, then to the
   assert.equal(none.systems.pcie!.link_bound_s, null);
   assert.match(none.systems.pcie!.null_reasons.bandwidth_gbps!, /not measured/);
 });
+
+test('a replay whose TTFT is mostly outside the engine is flagged host-dominated, with the engine\'s own first token beside it', () => {
+  const runs = sweepRuns().filter((r) => (r.run_meta as any).workload.sweep.id === 'sw-off');
+  for (const r of runs) {
+    const replay = r.samples.find((s) => (s.scenario as any)?.step === 'replay')!;
+    // The engine took a fifth of the TTFT; the rest was the client and the transport.
+    replay.breakdown = { client_wait_s: replay.ttft_s! * 0.8, to_engine_s: 0, engine_queue_s: 0, first_token_s: replay.ttft_s! * 0.2, to_client_s: 0, clock: 'same-host', joined_by: 'test', null_reasons: {} } as any;
+  }
+  const p = sweepReport(runs, { sweepId: 'sw-off' }).offload!.points.find((x) => x.prompt_tokens === 4096)!;
+  const c = p.systems.c2c!;
+  assert.ok(Math.abs(c.offload_replays.engine_first_token_median_s! - c.offload_replays.ttft_median_s! * 0.2) < 1e-12);
+  assert.ok(c.flags.some((f) => /^host-dominated: /.test(f)), JSON.stringify(c.flags));
+  assert.match(renderSweepTable(sweepReport(runs, { sweepId: 'sw-off' })), /host-dominated/);
+});

@@ -140,3 +140,16 @@ test('the HTML report shows the threshold and each row\'s evidence beside its ve
   assert.match(html, /at least 10% \(the threshold/);
   assert.match(html, /<li class="evidence[^"]*">evidence: blocks onboarded from host/);
 });
+
+test('tail percentiles get an interval only with enough requests beyond them (p95: 100, p99: 500); below, no verdict', () => {
+  const [a, b] = syntheticPair({ n: 60, ratio: 0.5, seed: 'tails' });
+  const ms = compareRuns([a, b]).rows.at(-1)!.vs_baseline[0]!.metrics;
+  const p50 = ms.find((m) => m.metric === 'ttft_p50')!;
+  const p95 = ms.find((m) => m.metric === 'ttft_p95')!;
+  assert.ok(p50.ci_low !== null && p50.meaningful === true);
+  assert.equal(p95.ci_low, null);
+  assert.equal(p95.meaningful, null);
+  assert.match(p95.verdict, /no verdict \(ratio 0\.\d+ against PCIe, no interval: too few requests for a p95 interval: 60 paired, needs 100\)/);
+  const [c, d] = syntheticPair({ n: 120, ratio: 0.5, seed: 'tails-enough' });
+  assert.notEqual(compareRuns([c, d]).rows.at(-1)!.vs_baseline[0]!.metrics.find((m) => m.metric === 'ttft_p95')!.ci_low, null);
+});
