@@ -69,7 +69,7 @@ describe('pipeline: workload-api → NATS → host agents → aggregator', () =>
       assert.equal(run.run_meta.system_label, label);
       // Agents align their wall clock with the aggregator's. Same host, so the true offset is 0, and NTP's
       // bound holds whatever the load: the reply was read between t0 and t3, so |offset| ≤ rtt / 2.
-      const clock = run.run_meta.clock as { offset_ms: number; rtt_ms: number; reference: string };
+      const clock = run.run_meta.clock_offset as { offset_ms: number; rtt_ms: number; reference: string };
       assert.equal(clock.reference, 'aggregator');
       assert.ok(Math.abs(clock.offset_ms) <= clock.rtt_ms / 2, JSON.stringify(clock));
       assert.ok(run.aggregate.ttft_p50_s! > 0);

@@ -194,7 +194,7 @@ function describeSystems(runs: readonly RunResult[]): System[] {
       run_id: runId,
       workload_id: workloadIdOf(run),
       simulated: isSimulated(run),
-      // run_meta.clock is "real" | "virtual" from the simulator's clock (issue 20); older runs carry an object there (wall-clock offset) or nothing.
+      // run_meta.clock is "real" | "virtual" from the simulator's clock (issue 20); older runs carry an object there (the wall-clock offset, now run_meta.clock_offset) or nothing.
       clock: clock === 'real' || clock === 'virtual' ? clock : null,
       host_bound: typeof meta?.['host_bound'] === 'boolean' ? (meta['host_bound'] as boolean) : null,
       host_lateness: lateness

@@ -80,7 +80,12 @@ test('a simulator run: the link series sums to the engine-reported offloaded and
     assert.ok(section.length > 0 && html.includes('<h2 id="link">Link telemetry</h2>'));
     assert.match(section, /<path d="M[^"]+" fill="none" stroke="[^"]+" stroke-width="1.5" data-series="offload"\/>/);
     assert.match(section, /data-series="onboard"/);
-    assert.equal((section.match(/data-span="prefill"/g) ?? []).length, result.samples.length, 'one prefill span per request');
+    // One span per request: its prefill where the breakdown places it, else its whole TTFT (a real-time
+    // run on a loaded host can leave a part null when the clock relation cannot place it; breakdown.ts).
+    const placed = result.samples.filter((x) => { const b = x.breakdown; return !!b && b.client_wait_s !== null && b.to_engine_s !== null && b.engine_queue_s !== null && b.prefill_s != null; }).length;
+    assert.equal((section.match(/data-span="prefill"/g) ?? []).length, placed, 'a prefill span for each request whose breakdown places it');
+    assert.equal((section.match(/data-span="(prefill|ttft)"/g) ?? []).length, result.samples.length, 'one prefill or TTFT span per request');
+    assert.ok(placed > 0, 'some requests are placed');
     assert.ok(section.includes('data-span="onboard"'), 'reuse requests show their onboard span');
     assert.match(section, /SIMULATED: the simulator/);
     assert.match(section, /data-ratio="offload"[^>]*>1\.000</);

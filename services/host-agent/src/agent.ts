@@ -159,7 +159,7 @@ export class HostAgent {
         signal: abort.signal,
         heartbeat: () => msg.working(),
         emit: telemetry.emit,
-        agent: { ...this.runnerOptions(), runMeta: { clock: clock ?? { absent: 'no clock reply from the aggregator' } } },
+        agent: { ...this.runnerOptions(), runMeta: { clock_offset: clock ?? { absent: 'no clock reply from the aggregator' } } },
       });
       await updateRunStatus(this.runs, job, { status: 'completed', expected_samples: result.samples.length }, log);
       msg.ack();

@@ -92,7 +92,7 @@ describe('host agent', () => {
     const check = completed.run_meta.link_check as { status?: string; message?: string } | undefined;
     assert.ok(check && ['no_cuda', 'no_torch'].includes(check.status!), JSON.stringify(check));
     // No aggregator answers the clock subject in this test: recorded as absent, not guessed.
-    assert.deepEqual(completed.run_meta.clock, { absent: 'no clock reply from the aggregator' });
+    assert.deepEqual(completed.run_meta.clock_offset, { absent: 'no clock reply from the aggregator' });
 
     const kv = await new Kvm(nc).open(RUNS_BUCKET);
     const status = RunStatus.parse((await kv.get(job.run_id))!.json());

@@ -92,20 +92,28 @@ export const RunMeta = z
     simulated: z.boolean().describe("true when the built-in simulator produced the figures (a model, not a measurement)"),
     percentile_method: z.string().describe("how percentiles were computed"),
     /** Simulator runs: "virtual" when every time is the simulator's modelled time (no wall clock), else "real". */
-    clock: z.enum(['real', 'virtual']).optional(),
+    clock: z
+      .enum(['real', 'virtual'])
+      .optional()
+      .describe('simulator runs: "virtual" when every time is the simulator\'s modelled time (no wall clock), else "real"'),
     /** A simulator run in real time whose host was late against the model by more than threshold_share of its TTFT p50; null: not measurable. */
-    host_bound: z.boolean().nullable().optional(),
+    host_bound: z
+      .boolean()
+      .nullable()
+      .optional()
+      .describe("true when the simulator's host was late against the model by more than threshold_share of the TTFT p50 (its verdicts say so); null: not a simulator run or not measurable"),
     host_lateness: z
       .object({
-        p50_ms: z.number().nullable(),
-        p99_ms: z.number().nullable(),
-        max_ms: z.number().nullable(),
-        share_of_ttft_p50: z.number().nullable(),
-        threshold_share: z.number(),
-        reason: z.string(),
+        p50_ms: z.number().nullable().describe('median lateness per request, in modelled ms'),
+        p99_ms: z.number().nullable().describe('99th percentile lateness per request, in modelled ms'),
+        max_ms: z.number().nullable().describe('largest lateness of a request, in modelled ms'),
+        share_of_ttft_p50: z.number().nullable().describe('p50_ms as a share of the run\'s TTFT p50'),
+        threshold_share: z.number().describe('the share above which the run is host-bound'),
+        reason: z.string().describe('how the lateness was measured, or why it was not'),
       })
       .nullable()
-      .optional(),
+      .optional()
+      .describe("how late the simulator's host was against its model (intake plus first-token hand-off); null: not measured"),
   })
   .loose();
 export type RunMeta = z.infer<typeof RunMeta>;

@@ -36,7 +36,7 @@ export default fp<NatsPluginOptions>(
     const runs = await new Kvm(nc).create(RUNS_BUCKET, { replicas: opts.settings.replicas });
     const workloads = await new Objm(nc).create(WORKLOADS_BUCKET, { replicas: opts.settings.replicas });
     app.decorate('nats', { nc, js: jetstream(nc), jsm, runs, workloads });
-    // The aggregator is the reference clock agents align their timelines to (run_meta.clock).
+    // The aggregator is the reference clock agents align their timelines to (run_meta.clock_offset).
     const clock = serveClock(nc, 'aggregator');
     app.addHook('onClose', async () => {
       clock.unsubscribe();
