@@ -68,7 +68,10 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
   const logDir = join(dir, 'logs');
   await mkdir(logDir, { recursive: true });
   const processes = new Map<string, ChildProcess>();
-  const password = () => randomBytes(18).toString('base64url');
+  // nats-server parses an environment variable's value as a config token: one starting with a digit is
+  // read as a number and the server refuses to start ("Expected a digit"), and base64url starts with a
+  // digit about one time in six. A letter first and hex after is always a plain string.
+  const password = () => `kvb${randomBytes(18).toString('hex')}`;
   const bus: BusCredentials | null = opts.busAuth === false
     ? null
     : {
