@@ -6,6 +6,7 @@
  * release order. Every request's clock starts when it is released: a request that waits for a slot
  * has that wait inside its TTFT, as a user would.
  */
+import { MinHeap } from './min-heap.js';
 import type { AnyWorkload, Job, Sample } from '@kvbench/common';
 import { now, secondsBetween, type Instant } from './clock.js';
 import { streamCompletion, type CompletionOutcome } from './completion.js';
@@ -77,48 +78,9 @@ export function sampleOf(r: PlannedRequest, runStart: Instant, scheduledAt: Inst
   return sample;
 }
 
-/** Min-heap of timed releases, earliest first; ties in workload order. */
-class ReleaseHeap {
-  private readonly items: { at: Instant; group: number[] }[] = [];
-  get size(): number {
-    return this.items.length;
-  }
-  peek(): { at: Instant; group: number[] } | undefined {
-    return this.items[0];
-  }
-  push(item: { at: Instant; group: number[] }): void {
-    const a = this.items;
-    a.push(item);
-    for (let i = a.length - 1; i > 0; ) {
-      const p = (i - 1) >> 1;
-      if (!this.less(a[i]!, a[p]!)) break;
-      [a[i], a[p]] = [a[p]!, a[i]!];
-      i = p;
-    }
-  }
-  pop(): { at: Instant; group: number[] } | undefined {
-    const a = this.items;
-    const top = a[0];
-    const last = a.pop();
-    if (a.length > 0 && last) {
-      a[0] = last;
-      for (let i = 0; ; ) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let m = i;
-        if (l < a.length && this.less(a[l]!, a[m]!)) m = l;
-        if (r < a.length && this.less(a[r]!, a[m]!)) m = r;
-        if (m === i) break;
-        [a[i], a[m]] = [a[m]!, a[i]!];
-        i = m;
-      }
-    }
-    return top;
-  }
-  private less(x: { at: Instant; group: number[] }, y: { at: Instant; group: number[] }): boolean {
-    return x.at < y.at || (x.at === y.at && x.group[0]! < y.group[0]!);
-  }
-}
+type Release = { at: Instant; group: number[] };
+/** Timed releases, earliest first; ties in workload order. */
+const releaseFirst = (x: Release, y: Release): boolean => x.at < y.at || (x.at === y.at && x.group[0]! < y.group[0]!);
 
 /** How many of the next timed requests have their bodies built ahead of their release. */
 const BODY_LOOKAHEAD = 16;
@@ -134,7 +96,7 @@ class Scheduler {
   private readonly latestDepEnd: Instant[];
   private readonly dependents: number[][];
   private readonly releasedAt: Instant[] = [];
-  private readonly heap = new ReleaseHeap();
+  private readonly heap = new MinHeap<Release>(releaseFirst);
   /** Released, waiting for a slot, in release order. */
   private readonly ready: number[] = [];
   private readyHead = 0;

@@ -14,6 +14,7 @@
  * the same seed gives the same samples, byte for byte, however loaded the host is.
  */
 import type { Job } from '@kvbench/common';
+import { MinHeap } from './min-heap.js';
 import { streamCompletion, type CompletionOutcome } from './completion.js';
 import { planWorkload, type PlannedRequest } from './plan.js';
 import { sampleOf, type ReplayOptions } from './replay.js';
@@ -51,47 +52,8 @@ interface AdvanceAnswer {
   finished: Finished[];
 }
 
-/** Min-heap of (time, request index): timed releases, earliest first, ties in workload order. */
-class TimeHeap {
-  private readonly a: Array<[number, number]> = [];
-  get size(): number {
-    return this.a.length;
-  }
-  peek(): [number, number] | undefined {
-    return this.a[0];
-  }
-  private less(x: [number, number], y: [number, number]): boolean {
-    return x[0] < y[0] || (x[0] === y[0] && x[1] < y[1]);
-  }
-  push(v: [number, number]): void {
-    const a = this.a;
-    a.push(v);
-    for (let i = a.length - 1; i > 0; ) {
-      const p = (i - 1) >> 1;
-      if (!this.less(a[i]!, a[p]!)) break;
-      [a[i], a[p]] = [a[p]!, a[i]!];
-      i = p;
-    }
-  }
-  pop(): [number, number] | undefined {
-    const a = this.a;
-    const top = a[0];
-    const last = a.pop();
-    if (a.length > 0 && last) {
-      a[0] = last;
-      for (let i = 0; ; ) {
-        const l = 2 * i + 1, r = l + 1;
-        let m = i;
-        if (l < a.length && this.less(a[l]!, a[m]!)) m = l;
-        if (r < a.length && this.less(a[r]!, a[m]!)) m = r;
-        if (m === i) break;
-        [a[i], a[m]] = [a[m]!, a[i]!];
-        i = m;
-      }
-    }
-    return top;
-  }
-}
+/** (time, request index): timed releases, earliest first, ties in workload order. */
+const timeFirst = (x: [number, number], y: [number, number]): boolean => x[0] < y[0] || (x[0] === y[0] && x[1] < y[1]);
 
 export class VirtualClockError extends Error {}
 
@@ -109,7 +71,7 @@ export async function replayVirtual(opts: ReplayOptions): Promise<{ completed: n
   const latestDepEnd = new Float64Array(n);
   const dependents: number[][] = Array.from({ length: n }, () => []);
   const releasedAt = new Float64Array(n);
-  const heap = new TimeHeap();
+  const heap = new MinHeap<[number, number]>(timeFirst);
   const ready: number[] = [];
   let readyHead = 0;
   let inFlight = 0;
