@@ -1,18 +1,10 @@
-import type { TelemetryGpu, TelemetryPoint, TelemetrySourceKind } from '@kvbench/common';
+import { TELEMETRY_COLUMNS, type TelemetryGpu, type TelemetryPoint, type TelemetrySourceKind } from '@kvbench/common';
 import { z } from 'zod';
 
-/** The counters of a TelemetryPoint that a source may lack. */
-export const COUNTERS = [
-  'pcie_tx_bytes',
-  'pcie_rx_bytes',
-  'c2c_tx_bytes',
-  'c2c_rx_bytes',
-  'util_pct',
-  'sm_clock_mhz',
-  'power_w',
-  'energy_j',
-  'mem_used_bytes',
-] as const;
+/** The counters of a TelemetryPoint that a source may lack: every column but the GPU and its period. */
+export const COUNTERS = TELEMETRY_COLUMNS.filter(
+  (c): c is Exclude<(typeof TELEMETRY_COLUMNS)[number], 'gpu' | 't_s' | 'dt_s'> => c !== 'gpu' && c !== 't_s' && c !== 'dt_s',
+);
 export type Counter = (typeof COUNTERS)[number];
 
 export type Gpu = z.infer<typeof TelemetryGpu>;
