@@ -4,7 +4,7 @@ import { jetstream, type JetStreamClient, type JsMsg, type Consumer } from '@nat
 import { Kvm, type KV } from '@nats-io/kv';
 import { Objm, type ObjectStore } from '@nats-io/obj';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { BusError, EngineError, KvbenchError, NotFoundError, RunCancelledError, RunStatus, Job, ValidationError, describeZodError, engineUrlRefusal, profileRefusal, runEvent, type Logger } from '@kvbench/common';
+import { BusError, EngineError, KvbenchError, NotFoundError, RunCancelledError, Job, ValidationError, describeZodError, engineUrlRefusal, profileRefusal, runEvent, type Logger } from '@kvbench/common';
 import { EventPublisher, cancelRequested, runStatusFromEntry, openAgentsBucket, JOBS_STREAM, JOB_MAX_DELIVER, RUNS_BUCKET, WORKLOADS_BUCKET, ensureJobConsumer, measureClockOffset, setupBus } from '@kvbench/bus';
 import { parseAnyWorkload } from '@kvbench/workload';
 import { killRunningEngines, reapRecordedEngines, recordEnginesIn, runBenchmark, type AgentOptions } from '@kvbench/runner';
