@@ -52,6 +52,9 @@ test('kvbench up: URLs answer, the README curl sequence completes, SIGINT leaves
     await waitFor(async () => ((await (await fetch(`${apiUrl}/agents`)).json()) as { agents: unknown[] }).agents.length === 2, { timeoutMs: 300_000, what: 'two agents' });
 
     const script = await readmeCurlSequence(apiUrl, aggregatorUrl);
+    // The banner prints the README's sequence, line for line (they drifted once: the banner kept a
+    // workload that never reloaded from the host after the README was re-sized to exercise the link).
+    for (const line of script.split('\n').filter((l) => l.trim() !== '')) assert.ok(stdout.includes(line), `the banner prints the README's line: ${line}`);
     const out = execFileSync('bash', ['-euo', 'pipefail', '-c', script], { encoding: 'utf8', timeout: 400_000 });
     assert.match(out, /^event: completed$/m, 'the followed run ended with its completed event');
     assert.match(out, /"verdict":"C2C TTFT p50/, 'the comparison came back');
