@@ -7,7 +7,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { ResultsDocument } from '@kvbench/common';
+import { ResultsDocument, TELEMETRY_COLUMNS } from '@kvbench/common';
 import { tempDir } from '@kvbench/testkit';
 
 const run = promisify(execFile);
@@ -48,6 +48,17 @@ test('bench twice with two labels merges both into one file, earlier runs kept',
     assert.equal(kv?.gpu_kv_max_tokens, 2048);
     assert.equal(kv?.host_cache_gb, 1);
     assert.equal(kv?.tokens_per_block, 64);
+
+    // Each run's telemetry series is also written as CSV beside the results file (issue 23); the last
+    // pcie run overwrote the first's file, so it holds the second run's series, row for row.
+    const csv = (await readFile(join(dir.path, 'results.pcie.telemetry.csv'), 'utf8')).trimEnd().split('\n');
+    assert.equal(csv[0], TELEMETRY_COLUMNS.join(','));
+    const series = (raw.runs.pcie[1] as { telemetry_series: Record<string, number | null>[] }).telemetry_series;
+    assert.ok(series.length > 0, 'the simulator models a link series');
+    assert.equal(csv.length - 1, series.length);
+    const col = TELEMETRY_COLUMNS.indexOf('pcie_rx_bytes');
+    const csvRx = csv.slice(1).reduce((a, line) => a + Number(line.split(',')[col] || 0), 0);
+    assert.equal(csvRx, series.reduce((a, p) => a + (p.pcie_rx_bytes ?? 0), 0));
   } finally {
     await dir.cleanup();
   }

@@ -1031,6 +1031,36 @@ def time_attention(torch, fn, nq, nkv, d, c, n, reps=5):
     return statistics.median(ts)
 
 
+def attention_kernels(torch, fn, nq, nkv, d, c=16384, n=2048):
+    """The GPU kernels one call launches, as the profiler names them, busiest first: which backend
+    PyTorch's SDPA dispatch really ran (cudnn, flash, efficient), recorded beside the timings.
+    None (with the reason) where the profiler cannot see the device."""
+    try:
+        from torch.profiler import ProfilerActivity, profile  # noqa: PLC0415
+
+        buf = torch.randn(c + n, 2, nkv, d, device="cuda", dtype=torch.bfloat16)
+        k = buf[:, 0].unsqueeze(0).transpose(1, 2)
+        v = buf[:, 1].unsqueeze(0).transpose(1, 2)
+        q = torch.randn(1, n, nq, d, device="cuda", dtype=torch.bfloat16).transpose(1, 2)
+        fn(q, k, v)
+        torch.cuda.synchronize()
+        with profile(activities=[ProfilerActivity.CUDA]) as prof:
+            fn(q, k, v)
+            torch.cuda.synchronize()
+        rows = []
+        for e in prof.key_averages():
+            t = getattr(e, "self_device_time_total", None)
+            if t is None:
+                t = getattr(e, "self_cuda_time_total", 0)
+            if t and t > 0:
+                rows.append((t, e.key))
+        rows.sort(reverse=True)
+        del buf, q
+        return {"kernels": [{"name": name[:200], "device_us": round(t, 1)} for t, name in rows[:6]]}
+    except Exception as e:  # noqa: BLE001 - the record is a label; never fail the probe for it
+        return {"kernels": None, "reason": "%s: %s" % (type(e).__name__, str(e).splitlines()[0][:200] if str(e) else "")}
+
+
 _PICKED = {}
 
 
@@ -1053,6 +1083,7 @@ def pick_attention(torch, model, log_fn=log):
             try:
                 row["bench_s"] = {"%dx%d" % cn: time_attention(torch, fn, model.nq, model.nkv, model.d, *cn) for cn in ATTENTION_BENCH_CELLS}
                 passing.append((sum(row["bench_s"].values()), name, fn))
+                row["launched"] = attention_kernels(torch, fn, model.nq, model.nkv, model.d)
             except Exception as e:  # noqa: BLE001 - passes the small check, fails at length: not a candidate
                 row["bench_error"] = "%s: %s" % (type(e).__name__, str(e).splitlines()[0][:300] if str(e) else "")
             torch.cuda.empty_cache()

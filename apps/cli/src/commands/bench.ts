@@ -9,7 +9,9 @@ import {
   parseOrThrow,
   type KvOverrides,
   type RunEvent,
+  telemetryCsv,
 } from '@kvbench/common';
+import { writeFileSync } from 'node:fs';
 import { readAnyWorkloadFile, requestCount, workloadId } from '@kvbench/workload';
 import { runBenchmark } from '@kvbench/runner';
 import { runTelemetry } from '@kvbench/telemetry';
@@ -56,6 +58,7 @@ export const benchFlags: FlagSpecs = {
   api: { type: 'string', help: 'submit through the services: workload-api URL' },
   aggregator: { type: 'string', help: 'with --api: aggregator URL (to follow the run and fetch results)' },
   telemetry_period_ms: { type: 'int', default: 100, help: 'link/GPU telemetry sampling period in ms (DCGM exporter, else NVML, else nvidia-smi; the simulator models its own)' },
+  telemetry_csv: { type: 'string', help: "also write the run's telemetry series as CSV here (one row per period per GPU; default: beside the results file, <results>.<system_label>.telemetry.csv; '' for none)" },
   dcgm_url: { type: 'string', help: "a DCGM exporter's metrics URL to read link telemetry from (e.g. http://127.0.0.1:9400/metrics)" },
   token: { type: 'string', help: 'with --api: bearer token for the services (AUTH_TOKENS / READ_TOKEN); default $KVBENCH_TOKEN' },
   ...overrideFlags(''),
@@ -178,6 +181,11 @@ export const benchCommand: Command = {
       progress.finish('completed');
       const result = { ...run, telemetry: telemetry.summary(), telemetry_series: [...telemetry.points()] };
       const saved = await saveRun(outputJson, label, result);
+      const csvPath = telemetryCsvPath(outputJson, label, f.telemetry_csv as string | undefined);
+      if (csvPath) {
+        writeFileSync(csvPath, telemetryCsv(result.telemetry_series));
+        console.log(`telemetry series (${result.telemetry_series.length} points, source ${result.telemetry?.source ?? 'none'}): ${csvPath}`);
+      }
       console.log(renderRunSummaryTable(compareRuns([result])));
       return reportSaved(saved, label);
     } finally {
@@ -186,6 +194,14 @@ export const benchCommand: Command = {
     }
   },
 };
+
+/** Where `bench` writes the telemetry CSV: --telemetry_csv, '' for nowhere, else beside the results file. */
+export function telemetryCsvPath(outputJson: string, label: string, flag: string | undefined): string | null {
+  if (flag === '') return null;
+  if (flag !== undefined) return flag;
+  const stem = outputJson.toLowerCase().endsWith('.json') ? outputJson.slice(0, -5) : outputJson;
+  return `${stem}.${label}.telemetry.csv`;
+}
 
 /** --clock: real or virtual (the simulator's; docs/DESIGN.md "Virtual clock"). */
 export function clockFlag(v: unknown): 'real' | 'virtual' | undefined {

@@ -126,3 +126,11 @@ export const TELEMETRY_COLUMNS = [
   'energy_j',
   'mem_used_bytes',
 ] as const satisfies readonly (keyof TelemetryPoint)[];
+
+/** A telemetry series as CSV text: TELEMETRY_COLUMNS as the header, one row per point, a null as an empty cell.
+ *  The aggregator's /runs/:id/telemetry.csv and `kvbench bench`'s telemetry file both write this. */
+export function telemetryCsv(points: Iterable<TelemetryPoint>): string {
+  const lines = [TELEMETRY_COLUMNS.join(',')];
+  for (const p of points) lines.push(TELEMETRY_COLUMNS.map((c) => (p[c] === null ? '' : String(p[c]))).join(','));
+  return lines.join('\n') + '\n';
+}

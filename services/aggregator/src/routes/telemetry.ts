@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { NotFoundError, TELEMETRY_COLUMNS } from '@kvbench/common';
+import { NotFoundError, telemetryCsv } from '@kvbench/common';
 import { ErrorBody, RunIdParams, RunTelemetryResponse } from '../api-schemas.js';
 import { getRun } from '../store/runs.js';
 import { telemetryPoints, telemetrySummary } from '../store/telemetry.js';
@@ -40,10 +40,9 @@ const telemetryRoutes: FastifyPluginAsyncZod = async (app) => {
     { schema: { tags: ['results'], summary: "A run's telemetry series as CSV (one row per period per GPU)", params: RunIdParams, response: { 400: ErrorBody, 404: ErrorBody } } },
     async (req, reply) => {
       const attempt = attemptOf(req.params.id);
-      const lines = [TELEMETRY_COLUMNS.join(',')];
-      if (attempt !== null) for (const p of telemetryPoints(app.db, req.params.id, attempt)) lines.push(TELEMETRY_COLUMNS.map((c) => (p[c] === null ? '' : String(p[c]))).join(','));
+      const csv = telemetryCsv(attempt === null ? [] : telemetryPoints(app.db, req.params.id, attempt));
       reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="${req.params.id}-telemetry.csv"`);
-      return reply.send((lines.join('\n') + '\n') as never);
+      return reply.send(csv as never);
     },
   );
 };
