@@ -1083,7 +1083,9 @@ def pick_attention(torch, model, log_fn=log):
             try:
                 row["bench_s"] = {"%dx%d" % cn: time_attention(torch, fn, model.nq, model.nkv, model.d, *cn) for cn in ATTENTION_BENCH_CELLS}
                 passing.append((sum(row["bench_s"].values()), name, fn))
-                row["launched"] = attention_kernels(torch, fn, model.nq, model.nkv, model.d)
+                # Per cell: SDPA's dispatch can pick a different kernel for a whole prompt than for a
+                # suffix over a cached prefix (H200, 2026-12-06: FlashAttention-2's for the suffix).
+                row["launched"] = {"%dx%d" % cn: attention_kernels(torch, fn, model.nq, model.nkv, model.d, *cn) for cn in ATTENTION_BENCH_CELLS}
             except Exception as e:  # noqa: BLE001 - passes the small check, fails at length: not a candidate
                 row["bench_error"] = "%s: %s" % (type(e).__name__, str(e).splitlines()[0][:300] if str(e) else "")
             torch.cuda.empty_cache()

@@ -65,13 +65,15 @@ test('shipped profiles: eight simultaneous 128-token prompts cost 2-4x one alone
   }
 });
 
-test('h100-pcie-gen5: simulated offload-vs-recompute speedup within 15% of its own probe measurement at 4K-64K', async () => {
-  const { threeCases } = await import('../src/validation.js');
-  const rows = threeCases('h100-pcie-gen5').filter((r) => r.promptTokens >= 4096 && r.promptTokens <= 65536);
-  assert.ok(rows.length >= 10);
-  for (const r of rows) {
-    const measured = r.measured.recomputeS / r.measured.onboardS;
-    const simulated = r.simulated.recomputeS / r.simulated.onboardS;
-    assert.ok(Math.abs(simulated / measured - 1) <= 0.15, `${r.promptTokens}+${r.suffixTokens}: ${simulated} vs ${measured}`);
-  }
-});
+for (const name of ['h100-pcie-gen5', 'h200-pcie-gen5']) {
+  test(`${name}: simulated offload-vs-recompute speedup within 15% of its own probe measurement at 4K-64K`, async () => {
+    const { threeCases } = await import('../src/validation.js');
+    const rows = threeCases(name).filter((r) => r.promptTokens >= 4096 && r.promptTokens <= 65536);
+    assert.ok(rows.length >= 10);
+    for (const r of rows) {
+      const measured = r.measured.recomputeS / r.measured.onboardS;
+      const simulated = r.simulated.recomputeS / r.simulated.onboardS;
+      assert.ok(Math.abs(simulated / measured - 1) <= 0.15, `${name} ${r.promptTokens}+${r.suffixTokens}: ${simulated} vs ${measured}`);
+    }
+  });
+}
