@@ -59,7 +59,7 @@ const profile = {
     { what: 'link.bidirectional_total_GBps', source: 'not given: no published concurrent-both-directions GH200 measurement; NVLink-C2C is 450 GB/s per direction (900 GB/s total), so directions are not capped jointly' },
     { what: 'compute.prefill', source: 'profiles/h100-pcie-gen5.json compute.prefill (kvbench probe on one H100 80GB HBM3); GH200 carries the same Hopper GPU' },
     ...(h100.compute.prefill_cached
-      ? [{ what: 'compute.prefill_cached', source: 'profiles/h100-pcie-gen5.json compute.prefill_cached (kvbench probe cached_prefill: llama-3.1-8b on an H100, profiles/measured/h100-pcie-gen5.batched-cudnn.raw.json; llama-3-70b on an H200, profiles/measured/h200-pcie-gen5.raw.json)', note: 'same tables as the PCIe profile, so the C2C/PCIe comparison differs only by the link' }]
+      ? [{ what: 'compute.prefill_cached', source: `profiles/h100-pcie-gen5.json compute.prefill_cached (kvbench probe cached_prefill: ${h100.compute.prefill_cached.map((t) => `${t.shape} measured on ${t.measured_on ?? 'an H100 80GB HBM3'}`).join('; ')}; sources as listed in that profile)`, note: 'same tables as the PCIe profile, so the C2C/PCIe comparison differs only by the link' }]
       : []),
     ...(h100.compute.batched ? [{ what: 'compute.batched', source: 'profiles/h100-pcie-gen5.json compute.batched (kvbench probe batched on an H100 80GB HBM3, profiles/measured/h100-pcie-gen5.batched-cudnn.raw.json)', note: 'ratios only, as for the PCIe profile' }] : []),
     { what: 'compute.decode.effective_hbm_GBps, compute.memory_GB', source: 'NVIDIA GH200 datasheet: 96GB HBM3 at 4 TB/s (peak, not measured)' },
