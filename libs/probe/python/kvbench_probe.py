@@ -1011,14 +1011,20 @@ def check_attention(torch, fn, nq, nkv, d):
 ATTENTION_BENCH_CELLS = ((16384, 2048), (0, 16384))
 
 
-def time_attention(torch, fn, nq, nkv, d, c, n, reps=5):
-    """Median device time of one attention call of n queries over c + n keys (strided K/V like the pool's)."""
+def attention_inputs(torch, fn, nq, nkv, d, c, n):
+    """q of n queries, K/V of c + n keys (strided views, like the pool's), after one warm-up call."""
     buf = torch.randn(c + n, 2, nkv, d, device="cuda", dtype=torch.bfloat16)
     k = buf[:, 0].unsqueeze(0).transpose(1, 2)
     v = buf[:, 1].unsqueeze(0).transpose(1, 2)
     q = torch.randn(1, n, nq, d, device="cuda", dtype=torch.bfloat16).transpose(1, 2)
     fn(q, k, v)
     torch.cuda.synchronize()
+    return buf, q, k, v
+
+
+def time_attention(torch, fn, nq, nkv, d, c, n, reps=5):
+    """Median device time of one attention call of n queries over c + n keys (strided K/V like the pool's)."""
+    buf, q, k, v = attention_inputs(torch, fn, nq, nkv, d, c, n)
     ts = []
     for _ in range(reps):
         a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
@@ -1038,12 +1044,7 @@ def attention_kernels(torch, fn, nq, nkv, d, c=16384, n=2048):
     try:
         from torch.profiler import ProfilerActivity, profile  # noqa: PLC0415
 
-        buf = torch.randn(c + n, 2, nkv, d, device="cuda", dtype=torch.bfloat16)
-        k = buf[:, 0].unsqueeze(0).transpose(1, 2)
-        v = buf[:, 1].unsqueeze(0).transpose(1, 2)
-        q = torch.randn(1, n, nq, d, device="cuda", dtype=torch.bfloat16).transpose(1, 2)
-        fn(q, k, v)
-        torch.cuda.synchronize()
+        buf, q, k, v = attention_inputs(torch, fn, nq, nkv, d, c, n)
         with profile(activities=[ProfilerActivity.CUDA]) as prof:
             fn(q, k, v)
             torch.cuda.synchronize()
