@@ -53,6 +53,11 @@ export interface LocalStack {
   processes: Map<string, ChildProcess>;
   /** The roles' NATS credentials; null when the bus is open (busAuth: false). */
   bus: BusCredentials | null;
+  /**
+   * EVENT_SIGNING_SECRET of workload-api and aggregator, made per start (or taken from opts.env):
+   * every run event must be signed with its run's key (issue 25). Agents never get it.
+   */
+  eventSigningSecret: string;
   /** Start (or restart) one agent. */
   startAgent(system: string): Promise<ChildProcess>;
   stop(): Promise<void>;
@@ -79,6 +84,8 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
         agent: { user: 'kvbench-agent', password: password() },
         aggregator: { user: 'kvbench-aggregator', password: password() },
       };
+  // Always on, bus auth or not: only the agent holding a run's job can publish its events.
+  const eventSigningSecret = opts.env?.['EVENT_SIGNING_SECRET'] ?? randomBytes(32).toString('hex');
   const natsArgs = ['-l', join(logDir, 'nats-server.log')];
   let natsEnv: NodeJS.ProcessEnv | undefined;
   if (bus) {
@@ -100,7 +107,8 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     ...(natsEnv ? { env: natsEnv } : {}),
   });
   const role = (r: keyof BusCredentials) => (bus ? { NATS_USER: bus[r].user, NATS_PASSWORD: bus[r].password } : {});
-  const baseEnv = { ...process.env, NATS_URL: nats.url, LOG_LEVEL: 'info', ...opts.env };
+  // The signing secret goes only to the two services given it below (spawn drops undefined values).
+  const baseEnv = { ...process.env, NATS_URL: nats.url, LOG_LEVEL: 'info', ...opts.env, EVENT_SIGNING_SECRET: undefined };
   let stopping = false;
 
   const spawnService = (name: string, entry: string, env: Record<string, string | undefined>) => {
@@ -128,12 +136,14 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     PORT: String(aggPort),
     HOST: host,
     DB_PATH: join(dir, 'aggregator.sqlite'),
+    EVENT_SIGNING_SECRET: eventSigningSecret,
     ...role('aggregator'),
   });
   spawnService('workload-api', serverEntry('@kvbench/workload-api'), {
     PORT: String(apiPort),
     HOST: host,
     AGGREGATOR_URL: aggregatorUrl,
+    EVENT_SIGNING_SECRET: eventSigningSecret,
     ...role('api'),
   });
   const startAgent = async (system: string) =>
@@ -165,5 +175,5 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     await stop();
     throw err;
   }
-  return { natsUrl: nats.url, apiUrl, aggregatorUrl, logDir, nats, processes, bus, startAgent, stop };
+  return { natsUrl: nats.url, apiUrl, aggregatorUrl, logDir, nats, processes, bus, eventSigningSecret, startAgent, stop };
 }
