@@ -58,8 +58,11 @@ export interface LocalStack {
    * every run event must be signed with its run's key (issue 25). Agents never get it.
    */
   eventSigningSecret: string;
-  /** Start (or restart) one agent. */
-  startAgent(system: string): Promise<ChildProcess>;
+  /**
+   * Start (or restart) one agent. `instance` starts another agent of the same system beside it
+   * (process `agent-<system>-<instance>`, its own work dir).
+   */
+  startAgent(system: string, instance?: string): Promise<ChildProcess>;
   stop(): Promise<void>;
 }
 
@@ -146,10 +149,10 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     EVENT_SIGNING_SECRET: eventSigningSecret,
     ...role('api'),
   });
-  const startAgent = async (system: string) =>
-    spawnService(`agent-${system}`, serverEntry('@kvbench/host-agent'), {
+  const startAgent = async (system: string, instance?: string) =>
+    spawnService(instance ? `agent-${system}-${instance}` : `agent-${system}`, serverEntry('@kvbench/host-agent'), {
       SYSTEM_LABEL: system,
-      AGENT_WORK_DIR: join(dir, `agent-${system}`),
+      AGENT_WORK_DIR: join(dir, instance ? `agent-${system}-${instance}` : `agent-${system}`),
       ...role('agent'),
       ...(opts.simTimeScale !== undefined ? { SIM_TIME_SCALE: String(opts.simTimeScale) } : {}),
     });

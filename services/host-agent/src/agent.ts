@@ -63,7 +63,7 @@ export class HostAgent {
     const workloads = await new Objm(deps.nc).create(WORKLOADS_BUCKET, { replicas: config.nats.replicas });
     const runs = await new Kvm(deps.nc).create(RUNS_BUCKET, { replicas: config.nats.replicas });
     const agents = await openAgentsBucket(deps.nc, config.nats.replicas);
-    const presence = new AgentPresence(agents, config.systemLabel, { trtllmServeBin: config.trtllmServeBin, log: deps.log });
+    const presence = new AgentPresence(agents, config.systemLabel, { trtllmServeBin: config.trtllmServeBin, log: deps.log, ...(config.heartbeatMs ? { heartbeatMs: config.heartbeatMs } : {}) });
     await presence.start();
     const agent = new HostAgent(config, deps, js, consumer, workloads, runs, presence);
     agent.loop = agent.run();
