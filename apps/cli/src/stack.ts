@@ -6,15 +6,20 @@ import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { READY_TIMEOUT_MS, freePort, spawnLogged, startNatsServer, stopProcess, waitFor, type NatsServerHandle } from '@kvbench/processes';
 import type { Logger } from '@kvbench/common';
+import { agentUserName, perLabelUsersConf } from './nats-users.js';
 
 const require = createRequire(import.meta.url);
 /** The deployment's NATS users (one per role, each allowed only its service's subjects). */
 const USERS_CONF = fileURLToPath(new URL('../../../../deploy/nats/users.conf', import.meta.url));
 
-/** NATS user and password of each role, as users.conf names them; the passwords are made per start. */
+/**
+ * NATS user and password of each role, as users.conf names them, except that agents get one user
+ * per system label (nats-users.ts: each reads only its own system's jobs); made per start.
+ */
 export interface BusCredentials {
   api: { user: string; password: string };
-  agent: { user: string; password: string };
+  /** By system label. */
+  agents: Map<string, { user: string; password: string }>;
   aggregator: { user: string; password: string };
 }
 
@@ -84,22 +89,24 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     ? null
     : {
         api: { user: 'kvbench-api', password: password() },
-        agent: { user: 'kvbench-agent', password: password() },
+        agents: new Map(opts.systems.map((s) => [s, { user: agentUserName(s), password: password() }])),
         aggregator: { user: 'kvbench-aggregator', password: password() },
       };
+  // A copy beside the store: nats-server resolves includes relative to the including file.
+  const conf = join(dir, 'nats-users.conf');
+  const usersConf = await readFile(USERS_CONF, 'utf8');
+  const writeUsersConf = () =>
+    writeFile(conf, perLabelUsersConf(usersConf, new Map([...bus!.agents].map(([s, c]) => [s, c.password]))), { mode: 0o600 });
   // Always on, bus auth or not: only the agent holding a run's job can publish its events.
   const eventSigningSecret = opts.env?.['EVENT_SIGNING_SECRET'] ?? randomBytes(32).toString('hex');
   const natsArgs = ['-l', join(logDir, 'nats-server.log')];
   let natsEnv: NodeJS.ProcessEnv | undefined;
   if (bus) {
-    // A copy beside the store: nats-server resolves includes relative to the including file.
-    const conf = join(dir, 'nats-users.conf');
-    await writeFile(conf, await readFile(USERS_CONF, 'utf8'), { mode: 0o600 });
+    await writeUsersConf();
     natsArgs.push('-c', conf);
     natsEnv = {
       ...process.env,
       KVBENCH_NATS_API_PASSWORD: bus.api.password,
-      KVBENCH_NATS_AGENT_PASSWORD: bus.agent.password,
       KVBENCH_NATS_AGGREGATOR_PASSWORD: bus.aggregator.password,
     };
   }
@@ -109,7 +116,18 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     args: natsArgs,
     ...(natsEnv ? { env: natsEnv } : {}),
   });
-  const role = (r: keyof BusCredentials) => (bus ? { NATS_USER: bus[r].user, NATS_PASSWORD: bus[r].password } : {});
+  const role = (r: 'api' | 'aggregator') => (bus ? { NATS_USER: bus[r].user, NATS_PASSWORD: bus[r].password } : {});
+  const agentRole = async (system: string) => {
+    if (!bus) return {};
+    if (!bus.agents.has(system)) {
+      // A system started later gets its user now: rewrite the file and have nats-server reload it.
+      bus.agents.set(system, { user: agentUserName(system), password: password() });
+      await writeUsersConf();
+      await reloadNats(nats, join(logDir, 'nats-server.log'));
+    }
+    const c = bus.agents.get(system)!;
+    return { NATS_USER: c.user, NATS_PASSWORD: c.password };
+  };
   // The signing secret goes only to the two services given it below (spawn drops undefined values).
   const baseEnv = { ...process.env, NATS_URL: nats.url, LOG_LEVEL: 'info', ...opts.env, EVENT_SIGNING_SECRET: undefined };
   let stopping = false;
@@ -153,7 +171,7 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     spawnService(instance ? `agent-${system}-${instance}` : `agent-${system}`, serverEntry('@kvbench/host-agent'), {
       SYSTEM_LABEL: system,
       AGENT_WORK_DIR: join(dir, instance ? `agent-${system}-${instance}` : `agent-${system}`),
-      ...role('agent'),
+      ...(await agentRole(system)),
       ...(opts.simTimeScale !== undefined ? { SIM_TIME_SCALE: String(opts.simTimeScale) } : {}),
     });
   for (const s of opts.systems) await startAgent(s);
@@ -179,4 +197,19 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     throw err;
   }
   return { natsUrl: nats.url, apiUrl, aggregatorUrl, logDir, nats, processes, bus, eventSigningSecret, startAgent, stop };
+}
+
+/** SIGHUP makes nats-server reload its configuration; done once its log says so. */
+async function reloadNats(nats: NatsServerHandle, logFile: string): Promise<void> {
+  const count = async (re: RegExp) => ((await readFile(logFile, 'utf8').catch(() => '')).match(re) ?? []).length;
+  const [ok, failed] = [/Reloaded server configuration/g, /Failed to reload server configuration/g];
+  const before = { ok: await count(ok), failed: await count(failed) };
+  nats.process.kill('SIGHUP');
+  await waitFor(
+    async () => {
+      if ((await count(failed)) > before.failed) throw new Error(`nats-server refused its new users file; log: ${logFile}`);
+      return (await count(ok)) > before.ok;
+    },
+    { timeoutMs: READY_TIMEOUT_MS, what: 'nats-server reloaded its users' },
+  );
 }

@@ -1,6 +1,6 @@
 // Fault (issue 25, item 2) on the stack `kvbench up` starts: the bus has one user per role
-// (deploy/nats/users.conf, passwords made per start). Without a password nothing connects; an
-// agent cannot submit jobs; a forged sample an agent's credentials can publish changes no count:
+// (deploy/nats/users.conf, passwords made per start; one agent user per system). Without a
+// password nothing connects; an agent cannot submit jobs, nor read another system's jobs; a forged sample an agent's credentials can publish changes no count:
 // unsigned, wrongly signed, or signed for another run, each with a valid schema, a request id of
 // the workload and a fresh valid msgID (so only the signature check can refuse it); and even one
 // signed with the run's own key is held to the workload's requests.
@@ -65,16 +65,31 @@ test('kvbench up: per-role bus users; a forged sample on the bus changes no coun
       "every event the services and the agent published was signed with its run's key",
     );
 
-    const nc = await connect({ servers: stack.natsUrl, user: stack.bus!.agent.user, pass: stack.bus!.agent.password });
+    const pcie = stack.bus!.agents.get('pcie')!;
+    const nc = await connect({ servers: stack.natsUrl, user: pcie.user, pass: pcie.password });
     try {
-      // An agent may not submit jobs: the server refuses the publish (permissions violation).
-      const refused = new Promise<string>((resolve) => {
-        void (async () => {
-          for await (const s of nc.status()) if (s.type === 'error') resolve(String((s as { error?: unknown }).error ?? s.type));
-        })();
-      });
-      nc.publish(jobSubject('pcie'), '{}');
-      assert.match(await refused, /permissions violation/i);
+      // What the server refuses this agent (permissions violations), in order.
+      const refusals: string[] = [];
+      void (async () => {
+        for await (const s of nc.status()) if (s.type === 'error') refusals.push(String((s as { error?: unknown }).error ?? s.type));
+      })();
+      const refused = async (subject: string) => {
+        const n = refusals.length;
+        nc.publish(subject, '{}');
+        await waitFor(() => refusals.length > n, { timeoutMs: 10_000, what: `the server refusing ${subject}` });
+        assert.match(refusals[n]!, /permissions violation/i);
+        assert.ok(refusals[n]!.includes(subject), `${refusals[n]} names ${subject}`);
+      };
+      // An agent may not submit jobs.
+      await refused(jobSubject('pcie'));
+      // The pcie agent's user cannot read another system's jobs (nor their run keys): no binding,
+      // pulling or acking on agent-c2c, and no consumer of its own over c2c's jobs.
+      await refused('$JS.API.CONSUMER.INFO.KVBENCH_JOBS.agent-c2c');
+      await refused('$JS.API.CONSUMER.MSG.NEXT.KVBENCH_JOBS.agent-c2c');
+      await refused('$JS.ACK.KVBENCH_JOBS.agent-c2c.1.1.1.1.0');
+      await refused('$JS.API.CONSUMER.CREATE.KVBENCH_JOBS.agent-pcie.kvbench.jobs.c2c');
+      await refused('$JS.API.CONSUMER.CREATE.KVBENCH_JOBS.sneaky.kvbench.jobs.c2c');
+      await refused('$JS.API.CONSUMER.DURABLE.CREATE.KVBENCH_JOBS.agent-c2c');
 
       // Schema-valid samples for a request the workload has, as a new attempt (9), each under a fresh valid msgID.
       const requestId = before.a[0]!.request_id;
