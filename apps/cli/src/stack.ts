@@ -94,18 +94,16 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
         agents: new Map([...new Set([...opts.systems, ...(opts.agentLabels ?? [])])].map((s) => [s, { user: agentUserName(s), password: password() }])),
         aggregator: { user: 'kvbench-aggregator', password: password() },
       };
-  // A copy beside the store: nats-server resolves includes relative to the including file.
-  const conf = join(dir, 'nats-users.conf');
-  const usersConf = await readFile(USERS_CONF, 'utf8');
-  const writeUsersConf = () =>
-    writeFile(conf, perLabelUsersConf(usersConf, new Map([...bus!.agents].map(([s, c]) => [s, c.password]))), { mode: 0o600 });
-
   // Always on, bus auth or not: only the agent holding a run's job can publish its events.
   const eventSigningSecret = opts.env?.['EVENT_SIGNING_SECRET'] ?? randomBytes(32).toString('hex');
   const natsArgs = ['-l', join(logDir, 'nats-server.log')];
   let natsEnv: NodeJS.ProcessEnv | undefined;
   if (bus) {
-    await writeUsersConf();
+    // A copy beside the store (nats-server resolves includes relative to the including file), with
+    // one agent user per system; the agents' passwords are written in it, so it is the owner's only.
+    const conf = join(dir, 'nats-users.conf');
+    const agentPasswords = new Map([...bus.agents].map(([s, c]) => [s, c.password]));
+    await writeFile(conf, perLabelUsersConf(await readFile(USERS_CONF, 'utf8'), agentPasswords), { mode: 0o600 });
     natsArgs.push('-c', conf);
     natsEnv = {
       ...process.env,
@@ -198,4 +196,3 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
   }
   return { natsUrl: nats.url, apiUrl, aggregatorUrl, logDir, nats, processes, bus, eventSigningSecret, startAgent, stop };
 }
-
