@@ -6,15 +6,20 @@ import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { READY_TIMEOUT_MS, freePort, spawnLogged, startNatsServer, stopProcess, waitFor, type NatsServerHandle } from '@kvbench/processes';
 import type { Logger } from '@kvbench/common';
+import { agentUserName, perLabelUsersConf } from './nats-users.js';
 
 const require = createRequire(import.meta.url);
 /** The deployment's NATS users (one per role, each allowed only its service's subjects). */
 const USERS_CONF = fileURLToPath(new URL('../../../../deploy/nats/users.conf', import.meta.url));
 
-/** NATS user and password of each role, as users.conf names them; the passwords are made per start. */
+/**
+ * NATS user and password of each role, as users.conf names them, except that agents get one user
+ * per system label (nats-users.ts: each reads only its own system's jobs); made per start.
+ */
 export interface BusCredentials {
   api: { user: string; password: string };
-  agent: { user: string; password: string };
+  /** By system label. */
+  agents: Map<string, { user: string; password: string }>;
   aggregator: { user: string; password: string };
 }
 
@@ -42,6 +47,8 @@ export interface LocalStackOptions {
    * cannot submit jobs. false: an open server (tests that play the operator on the bus).
    */
   busAuth?: boolean;
+  /** Systems whose agents start later (startAgent): each gets its bus user now, like `systems`. */
+  agentLabels?: string[];
 }
 
 export interface LocalStack {
@@ -53,8 +60,16 @@ export interface LocalStack {
   processes: Map<string, ChildProcess>;
   /** The roles' NATS credentials; null when the bus is open (busAuth: false). */
   bus: BusCredentials | null;
-  /** Start (or restart) one agent. */
-  startAgent(system: string): Promise<ChildProcess>;
+  /**
+   * EVENT_SIGNING_SECRET of workload-api and aggregator, made per start (or taken from opts.env):
+   * every run event must be signed with its run's key (issue 25). Agents never get it.
+   */
+  eventSigningSecret: string;
+  /**
+   * Start (or restart) one agent. `instance` starts another agent of the same system beside it
+   * (process `agent-<system>-<instance>`, its own work dir).
+   */
+  startAgent(system: string, instance?: string): Promise<ChildProcess>;
   stop(): Promise<void>;
 }
 
@@ -76,20 +91,23 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     ? null
     : {
         api: { user: 'kvbench-api', password: password() },
-        agent: { user: 'kvbench-agent', password: password() },
+        agents: new Map([...new Set([...opts.systems, ...(opts.agentLabels ?? [])])].map((s) => [s, { user: agentUserName(s), password: password() }])),
         aggregator: { user: 'kvbench-aggregator', password: password() },
       };
+  // Always on, bus auth or not: only the agent holding a run's job can publish its events.
+  const eventSigningSecret = opts.env?.['EVENT_SIGNING_SECRET'] ?? randomBytes(32).toString('hex');
   const natsArgs = ['-l', join(logDir, 'nats-server.log')];
   let natsEnv: NodeJS.ProcessEnv | undefined;
   if (bus) {
-    // A copy beside the store: nats-server resolves includes relative to the including file.
+    // A copy beside the store (nats-server resolves includes relative to the including file), with
+    // one agent user per system; the agents' passwords are written in it, so it is the owner's only.
     const conf = join(dir, 'nats-users.conf');
-    await writeFile(conf, await readFile(USERS_CONF, 'utf8'), { mode: 0o600 });
+    const agentPasswords = new Map([...bus.agents].map(([s, c]) => [s, c.password]));
+    await writeFile(conf, perLabelUsersConf(await readFile(USERS_CONF, 'utf8'), agentPasswords), { mode: 0o600 });
     natsArgs.push('-c', conf);
     natsEnv = {
       ...process.env,
       KVBENCH_NATS_API_PASSWORD: bus.api.password,
-      KVBENCH_NATS_AGENT_PASSWORD: bus.agent.password,
       KVBENCH_NATS_AGGREGATOR_PASSWORD: bus.aggregator.password,
     };
   }
@@ -99,8 +117,17 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     args: natsArgs,
     ...(natsEnv ? { env: natsEnv } : {}),
   });
-  const role = (r: keyof BusCredentials) => (bus ? { NATS_USER: bus[r].user, NATS_PASSWORD: bus[r].password } : {});
-  const baseEnv = { ...process.env, NATS_URL: nats.url, LOG_LEVEL: 'info', ...opts.env };
+  const role = (r: 'api' | 'aggregator') => (bus ? { NATS_USER: bus[r].user, NATS_PASSWORD: bus[r].password } : {});
+  const agentRole = (system: string) => {
+    if (!bus) return {};
+    const c = bus.agents.get(system);
+    // Users are fixed at start: a SIGHUP reload of the users file on nats-server 2.9.10 left every
+    // client's JetStream API requests timing out (seen here), so no user is added later.
+    if (!c) throw new Error(`no bus user for system '${system}': name it in systems or agentLabels when the stack starts`);
+    return { NATS_USER: c.user, NATS_PASSWORD: c.password };
+  };
+  // The signing secret goes only to the two services given it below (spawn drops undefined values).
+  const baseEnv = { ...process.env, NATS_URL: nats.url, LOG_LEVEL: 'info', ...opts.env, EVENT_SIGNING_SECRET: undefined };
   let stopping = false;
 
   const spawnService = (name: string, entry: string, env: Record<string, string | undefined>) => {
@@ -128,19 +155,21 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     PORT: String(aggPort),
     HOST: host,
     DB_PATH: join(dir, 'aggregator.sqlite'),
+    EVENT_SIGNING_SECRET: eventSigningSecret,
     ...role('aggregator'),
   });
   spawnService('workload-api', serverEntry('@kvbench/workload-api'), {
     PORT: String(apiPort),
     HOST: host,
     AGGREGATOR_URL: aggregatorUrl,
+    EVENT_SIGNING_SECRET: eventSigningSecret,
     ...role('api'),
   });
-  const startAgent = async (system: string) =>
-    spawnService(`agent-${system}`, serverEntry('@kvbench/host-agent'), {
+  const startAgent = async (system: string, instance?: string) =>
+    spawnService(instance ? `agent-${system}-${instance}` : `agent-${system}`, serverEntry('@kvbench/host-agent'), {
       SYSTEM_LABEL: system,
-      AGENT_WORK_DIR: join(dir, `agent-${system}`),
-      ...role('agent'),
+      AGENT_WORK_DIR: join(dir, instance ? `agent-${system}-${instance}` : `agent-${system}`),
+      ...agentRole(system),
       ...(opts.simTimeScale !== undefined ? { SIM_TIME_SCALE: String(opts.simTimeScale) } : {}),
     });
   for (const s of opts.systems) await startAgent(s);
@@ -165,5 +194,5 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     await stop();
     throw err;
   }
-  return { natsUrl: nats.url, apiUrl, aggregatorUrl, logDir, nats, processes, bus, startAgent, stop };
+  return { natsUrl: nats.url, apiUrl, aggregatorUrl, logDir, nats, processes, bus, eventSigningSecret, startAgent, stop };
 }

@@ -5,53 +5,20 @@
 // attempt's samples are kept apart — never mixed into results.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ResultsDocument, consoleLogger } from '@kvbench/common';
 import { tempDir, waitFor } from '@kvbench/testkit';
 import { KvbenchClient } from '../src/api-client.js';
 import { startLocalStack } from '../src/stack.js';
-
-/** Pids of engine simulator processes whose arguments name `dir` (their YAML lives in the agent's work dir). */
-function enginesUnder(dir: string): number[] {
-  const out = execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' });
-  return out.split('\n').filter((l) => l.includes('engine-sim') && l.includes(dir)).map((l) => Number(l.trim().split(/\s+/)[0]));
-}
-
-/** Whether a process exists and is not a zombie. */
-function alive(pid: number): boolean {
-  try {
-    return !/^\S+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
-}
-
-interface RunDetail {
-  status: string;
-  received_samples: number;
-  attempts: { attempt: number; status: string; in_results: boolean; received_samples: number }[];
-}
+import { MID_RUN_WORKLOAD, SIM_RUN, alive, enginesUnder, type RunDetail } from './agent-faults.js';
 
 test('agent killed mid-run: the job restarts as attempt 2; attempt 1 is kept apart', { timeout: 240_000 }, async () => {
   const dir = await tempDir('kvbench-crash-');
   const stack = await startLocalStack({ dir: dir.path, systems: ['pcie'], log: consoleLogger('warn'), env: { JOB_ACK_WAIT_S: '3' } });
   try {
     const client = new KvbenchClient(stack.apiUrl, stack.aggregatorUrl);
-    const wl = await client.createWorkload({
-      params: { contexts: [512], batches_per_context: 8, batch_sizes: [2], prompt_pool_size: 2, reuse_start_batch: 1, delay_ms: 1500, seed: 5 },
-    });
-    const { run_id } = await client.submitRun({
-      workload_id: wl.id,
-      system_label: 'pcie',
-      model: 'meta-llama/Llama-3.1-8B-Instruct',
-      overrides: { gpu_kv_max_tokens: 2048, host_cache_gb: 1 },
-      max_batch_size: 4,
-      max_seq_len: 4096,
-      output_tokens: 4,
-      engine: { kind: 'sim', options: { time_scale: 0.2 } },
-    });
+    const wl = await client.createWorkload({ params: MID_RUN_WORKLOAD });
+    const { run_id } = await client.submitRun({ ...SIM_RUN, workload_id: wl.id });
     const detail = async () => (await (await fetch(`${stack.aggregatorUrl}/runs/${run_id}`)).json()) as RunDetail;
     await waitFor(async () => (await detail().catch(() => null))?.received_samples! >= 1, { timeoutMs: 60_000, what: 'first sample' });
 

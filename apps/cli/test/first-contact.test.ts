@@ -48,6 +48,8 @@ describe('first contact: follow at once, agents, cancel, tokens', () => {
     stack = await startLocalStack({
       dir: dir.path,
       systems: ['pcie', 'c2c'],
+      // The gb200 agent starts only later (a label no agent serves yet); its bus user exists from the start.
+      agentLabels: ['gb200'],
       log: consoleLogger('warn'),
       env: { AUTH_TOKENS: TOKEN, READ_TOKEN: TOKEN, READS_REQUIRE_AUTH: 'true' },
     });

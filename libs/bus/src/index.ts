@@ -4,3 +4,4 @@ export * from './bus.js';
 export * from './clock.js';
 export * from './run-status-store.js';
 export * from './publish.js';
+export * from './signing.js';

@@ -47,6 +47,15 @@ export const natsEnvSchema = {
   JOB_ACK_WAIT_S: envInt(60, 1, 3600),
 };
 
+/**
+ * The secret workload-api and the aggregator share to sign run events (issue 25): each run's key
+ * is derived from it and handed only to the agent holding the run's job. Unset: events go
+ * unsigned and the aggregator accepts them (what /health says as `event_signing: "off"`).
+ */
+export const eventSigningEnvSchema = {
+  EVENT_SIGNING_SECRET: z.string().min(32, 'at least 32 characters (e.g. openssl rand -hex 32)').optional(),
+};
+
 export interface NatsSettings {
   servers: string[];
   user?: string | undefined;

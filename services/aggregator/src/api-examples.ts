@@ -121,4 +121,4 @@ export const EXAMPLE_RESULTS = {
   runs: { pcie: [{ aggregate: EXAMPLE_AGGREGATE, log_metrics: EXAMPLE_LOG_METRICS, run_meta: EXAMPLE_RUN_META, samples: [EXAMPLE_SAMPLE] }] },
 };
 
-export const EXAMPLE_HEALTH = { status: 'ok', schema_version: 5, ingest: { running: true, committed_events: 42, rejected_samples: 0, storage_error: null } };
+export const EXAMPLE_HEALTH = { status: 'ok', schema_version: 5, ingest: { running: true, committed_events: 42, rejected_samples: 0, event_signing: 'on', rejected_unsigned: 0, rejected_bad_signature: 0, storage_error: null } };

@@ -113,6 +113,9 @@ export const Health = z.object({
     running: z.boolean().describe("whether the event consumer runs"),
     committed_events: z.number().int().describe("events stored since start"),
     rejected_samples: z.number().int().describe("samples refused since start: no such request in the run's workload (forged or misaddressed)"),
+    event_signing: z.enum(['on', 'off']).describe("on: only events signed with their run's key are stored (EVENT_SIGNING_SECRET); off: unsigned events are accepted"),
+    rejected_unsigned: z.number().int().describe("events refused since start because they carried no signature (event_signing on)"),
+    rejected_bad_signature: z.number().int().describe("events refused since start because their signature does not match their run's key, subject and payload (forged, or signed for another run)"),
     storage_error: z.string().nullable().describe("the last storage error; null when none"),
   }).describe('the event consumer'),
 }).meta({ id: 'Health', examples: [EXAMPLE_HEALTH] });

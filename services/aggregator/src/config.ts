@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import type { RunWaitBounds } from './routes/known-run.js';
-import { ConfigError, envInt, envPort, loadConfig, natsEnvSchema, natsSettingsFrom, type NatsSettings } from '@kvbench/common';
+import { ConfigError, envInt, envPort, eventSigningEnvSchema, loadConfig, natsEnvSchema, natsSettingsFrom, type NatsSettings } from '@kvbench/common';
 
 /** Every environment variable the aggregator reads; names are the keys. */
 export const aggregatorEnvSchema = z.object({
@@ -10,6 +10,7 @@ export const aggregatorEnvSchema = z.object({
   DB_PATH: z.string().min(1).optional().transform((v) => v ?? 'data/aggregator.sqlite'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional().transform((v) => v ?? 'info'),
   ...natsEnvSchema,
+  ...eventSigningEnvSchema,
   /** Bearer token required on every read except /health; reads are open when unset. */
   READ_TOKEN: z.string().min(1).optional(),
   /** File holding READ_TOKEN (first non-empty line), so it stays out of the environment. */
@@ -35,6 +36,8 @@ export interface IngestSettings {
   maxBatch: number;
   maxDelayMs: number;
   retryDelayMs: number;
+  /** EVENT_SIGNING_SECRET: only events signed with their run's key are stored; null: unsigned events accepted. */
+  signingSecret: string | null;
 }
 
 export interface AggregatorConfig {
@@ -76,7 +79,7 @@ export function loadAggregatorConfig(env: NodeJS.ProcessEnv = process.env): Aggr
     nats: natsSettingsFrom(c),
     readToken: c.READ_TOKEN ?? (c.READ_TOKEN_FILE ? readTokenFile(c.READ_TOKEN_FILE) : undefined),
     corsOrigins: splitList(c.CORS_ORIGINS),
-    ingest: { consumerName: c.INGEST_CONSUMER, maxBatch: c.INGEST_MAX_BATCH, maxDelayMs: c.INGEST_MAX_DELAY_MS, retryDelayMs: c.INGEST_RETRY_DELAY_MS },
+    ingest: { consumerName: c.INGEST_CONSUMER, maxBatch: c.INGEST_MAX_BATCH, maxDelayMs: c.INGEST_MAX_DELAY_MS, retryDelayMs: c.INGEST_RETRY_DELAY_MS, signingSecret: c.EVENT_SIGNING_SECRET ?? null },
     runWait: { acceptedMs: c.RUN_WAIT_ACCEPTED_MS, unknownMs: c.RUN_WAIT_UNKNOWN_MS },
   };
 }

@@ -4,7 +4,7 @@ import { jetstream, type JetStreamClient, type JsMsg, type Consumer } from '@nat
 import { Kvm, type KV } from '@nats-io/kv';
 import { Objm, type ObjectStore } from '@nats-io/obj';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { BusError, EngineError, KvbenchError, NotFoundError, RunCancelledError, Job, ValidationError, describeZodError, engineUrlRefusal, profileRefusal, runEvent, type Logger } from '@kvbench/common';
+import { BusError, EngineError, KvbenchError, NotFoundError, RunCancelledError, Job, JobMessage, ValidationError, describeZodError, engineUrlRefusal, profileRefusal, runEvent, type Logger } from '@kvbench/common';
 import { EventPublisher, cancelRequested, runStatusFromEntry, openAgentsBucket, JOBS_STREAM, JOB_MAX_DELIVER, RUNS_BUCKET, WORKLOADS_BUCKET, ensureJobConsumer, measureClockOffset, setupBus } from '@kvbench/bus';
 import { parseAnyWorkload } from '@kvbench/workload';
 import { killRunningEngines, reapRecordedEngines, recordEnginesIn, runBenchmark, type AgentOptions } from '@kvbench/runner';
@@ -45,7 +45,6 @@ export class HostAgent {
     private readonly consumer: Consumer,
     private readonly workloads: ObjectStore,
     private readonly runs: KV,
-    private readonly publisher: EventPublisher,
     readonly presence: AgentPresence,
   ) {}
 
@@ -64,9 +63,9 @@ export class HostAgent {
     const workloads = await new Objm(deps.nc).create(WORKLOADS_BUCKET, { replicas: config.nats.replicas });
     const runs = await new Kvm(deps.nc).create(RUNS_BUCKET, { replicas: config.nats.replicas });
     const agents = await openAgentsBucket(deps.nc, config.nats.replicas);
-    const presence = new AgentPresence(agents, config.systemLabel, { trtllmServeBin: config.trtllmServeBin, log: deps.log });
+    const presence = new AgentPresence(agents, config.systemLabel, { trtllmServeBin: config.trtllmServeBin, log: deps.log, ...(config.heartbeatMs ? { heartbeatMs: config.heartbeatMs } : {}) });
     await presence.start();
-    const agent = new HostAgent(config, deps, js, consumer, workloads, runs, new EventPublisher(js, deps.log), presence);
+    const agent = new HostAgent(config, deps, js, consumer, workloads, runs, presence);
     agent.loop = agent.run();
     deps.log.info({ system_label: config.systemLabel, consumer: consumerName, agent_id: presence.agentId }, 'host agent waiting for jobs');
     return agent;
@@ -103,14 +102,16 @@ export class HostAgent {
   private async handle(msg: JsMsg): Promise<void> {
     const log = this.deps.log;
     let job: Job;
+    let runKey: string | undefined;
     try {
-      const parsed = Job.safeParse(msg.json());
+      const parsed = JobMessage.safeParse(msg.json());
       if (!parsed.success) {
         log.error({ subject: msg.subject, seq: msg.seq, error: describeZodError(parsed.error) }, 'malformed job message terminated');
         msg.term();
         return;
       }
-      job = parsed.data;
+      // The run's key signs its events and goes nowhere else: not to the runner, not into run_meta.
+      ({ run_key: runKey, ...job } = parsed.data);
     } catch (err) {
       log.error({ subject: msg.subject, seq: msg.seq, err: String(err) }, 'job message is not JSON; terminated');
       msg.term();
@@ -129,9 +130,10 @@ export class HostAgent {
       return;
     }
     const attempt = start.attempt;
+    const publisher = this.publisherFor(job, runKey);
     if (start.kind === 'cancelled') {
       // Cancelled while queued (or while a killed agent ran it): never start it.
-      await this.finishCancelled(job, attempt, start.status.status === 'running' || attempt > 1);
+      await this.finishCancelled(publisher, job, attempt, start.status.status === 'running' || attempt > 1);
       msg.term();
       log.info({ run_id: job.run_id, attempt }, 'run was cancelled before it started; job dropped');
       return;
@@ -150,7 +152,7 @@ export class HostAgent {
       // Durations never use wall clocks; the offset only lines up timelines of different machines.
       const clock = await measureClockOffset(this.deps.nc, 4, 1000);
       // Link and GPU telemetry over the run window, published as `telemetry` events (issue 23).
-      telemetry = runTelemetry(async (event) => void (await this.publisher.publish(event, abort.signal)), this.config.telemetry ?? {}, log, job.engine.kind);
+      telemetry = runTelemetry(async (event) => void (await publisher.publish(event, abort.signal)), this.config.telemetry ?? {}, log, job.engine.kind);
       const result = await runBenchmark({
         job,
         workload,
@@ -168,7 +170,7 @@ export class HostAgent {
     } catch (err) {
       if (abort.signal.reason instanceof RunCancelledError) {
         // The runner stopped the engine on abort; what it published stays with this attempt.
-        await this.finishCancelled(job, attempt, true);
+        await this.finishCancelled(publisher, job, attempt, true);
         msg.term();
         log.info({ run_id: job.run_id, attempt }, 'run cancelled');
       } else if (abort.signal.aborted) {
@@ -183,7 +185,7 @@ export class HostAgent {
         log.error({ run_id: job.run_id, attempt, err: String(err), final }, 'run failed');
         if (final) {
           // The runner reports engine failures itself; this covers failures around it. Same msgID: never twice.
-          await this.publisher
+          await publisher
             .publish(runEvent('failed', { run_id: job.run_id, attempt, system_label: job.system_label }, {
               error: String((err as Error).message ?? err),
               log_tail: err instanceof EngineError ? err.logTail : [],
@@ -222,11 +224,21 @@ export class HostAgent {
   }
 
   /** The `cancelled` event (same msgID whoever publishes it, so never twice) and the final status. */
-  private async finishCancelled(job: Job, attempt: number, wasRunning: boolean): Promise<void> {
-    await this.publisher
+  private async finishCancelled(publisher: EventPublisher, job: Job, attempt: number, wasRunning: boolean): Promise<void> {
+    await publisher
       .publish(runEvent('cancelled', { run_id: job.run_id, attempt, system_label: job.system_label }, { was_running: wasRunning, reason: 'cancelled by request' }))
       .catch((e) => this.deps.log.error({ err: String(e), run_id: job.run_id }, 'could not publish cancelled event'));
     await updateRunStatus(this.runs, job, { status: 'cancelled', attempt }, this.deps.log);
+  }
+
+  /**
+   * The job's events signed with the key its job message carried (issue 25; @kvbench/bus
+   * signing.ts), so the aggregator stores them as this run's. A job without a key (services run
+   * without EVENT_SIGNING_SECRET) publishes unsigned.
+   */
+  private publisherFor(job: Job, runKey: string | undefined): EventPublisher {
+    if (!runKey) this.deps.log.warn({ run_id: job.run_id }, 'job carries no run key: its events go unsigned (an aggregator with EVENT_SIGNING_SECRET refuses them)');
+    return new EventPublisher(this.js, this.deps.log, undefined, (e) => (runKey && e.run_id === job.run_id ? runKey : null));
   }
 
   private async loadWorkload(id: string) {

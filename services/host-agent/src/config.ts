@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { TelemetryOptions } from '@kvbench/telemetry';
 import { SystemLabel, envBool, envInt, loadConfig, natsEnvSchema, natsSettingsFrom, type NatsSettings } from '@kvbench/common';
+import { AGENT_HEARTBEAT_MS, AGENT_TTL_MS } from '@kvbench/bus';
 
 export const AgentEnv = z.object({
   /** The machine type this agent serves: pcie, c2c, or any label a user defines. */
@@ -31,6 +32,12 @@ export const AgentEnv = z.object({
   /** python3 with nvidia-ml-py for the NVML sidecar. */
   TELEMETRY_PYTHON: z.string().optional(),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).optional().transform((v) => v ?? 'info'),
+  /**
+   * Milliseconds between presence heartbeats. Readers count an agent gone after three missed beats
+   * (at least 5 s), and the workload-api then puts its running run back to queued (agent_lost);
+   * at most half the bucket's TTL, so a live agent's entry never expires between beats.
+   */
+  AGENT_HEARTBEAT_MS: envInt(AGENT_HEARTBEAT_MS, 100, AGENT_TTL_MS / 2),
 });
 export type AgentEnv = z.output<typeof AgentEnv>;
 
@@ -49,6 +56,8 @@ export interface AgentConfig {
   /** Telemetry sampling (issue 23); absent: on, 100 ms, no DCGM exporter. */
   telemetry?: TelemetryOptions | undefined;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
+  /** Presence heartbeat period (AGENT_HEARTBEAT_MS); absent: AGENT_HEARTBEAT_MS of @kvbench/bus. */
+  heartbeatMs?: number | undefined;
 }
 
 export function agentConfigFromEnv(env: NodeJS.ProcessEnv = process.env): AgentConfig {
@@ -71,5 +80,6 @@ export function agentConfigFromEnv(env: NodeJS.ProcessEnv = process.env): AgentC
       ...(e.TELEMETRY_PYTHON ? { python: e.TELEMETRY_PYTHON } : {}),
     },
     logLevel: e.LOG_LEVEL,
+    heartbeatMs: e.AGENT_HEARTBEAT_MS,
   };
 }

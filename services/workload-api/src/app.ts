@@ -78,6 +78,7 @@ export const workloadApiApp = fp<AppOptions>(
       allowEngineLaunchCommand: config.allowEngineLaunchCommand,
       engineUrlAllowList: config.engineUrlAllowList,
       aggregatorUrl: config.aggregatorUrl,
+      eventSigningSecret: config.eventSigningSecret,
       now: deps.now ?? (() => new Date()),
       ensuredLabels,
     });

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { ConfigError, envBool, envInt, envPort, loadConfig, natsEnvSchema, natsSettingsFrom, type NatsSettings } from '@kvbench/common';
+import { ConfigError, envBool, envInt, envPort, eventSigningEnvSchema, loadConfig, natsEnvSchema, natsSettingsFrom, type NatsSettings } from '@kvbench/common';
 
 const MiB = 1024 * 1024;
 
@@ -10,6 +10,7 @@ export const apiEnvSchema = z.object({
   HOST: z.string().min(1).optional().transform((v) => v ?? '127.0.0.1'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional().transform((v) => v ?? 'info'),
   ...natsEnvSchema,
+  ...eventSigningEnvSchema,
   /** Comma-separated bearer tokens allowed to read and write. */
   AUTH_TOKENS: z.string().optional(),
   /** File with one read-write token per line (# comments and blank lines ignored). */
@@ -77,6 +78,8 @@ export interface ApiConfig {
   engineUrlAllowList: string[];
   limits: Limits;
   reconcileIntervalMs: number;
+  /** EVENT_SIGNING_SECRET; null: run events unsigned. */
+  eventSigningSecret: string | null;
 }
 
 const splitList = (v: string | undefined) => (v ?? '').split(',').map((s) => s.trim()).filter(Boolean);
@@ -115,6 +118,7 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
     aggregatorUrl: c.AGGREGATOR_URL?.replace(/\/+$/, ''),
     allowEngineLaunchCommand: c.ALLOW_ENGINE_LAUNCH_COMMAND,
     reconcileIntervalMs: c.RECONCILE_INTERVAL_S * 1000,
+    eventSigningSecret: c.EVENT_SIGNING_SECRET ?? null,
     engineUrlAllowList: splitList(c.ENGINE_URL_ALLOWLIST),
     limits: {
       maxSeqLen: c.MAX_SEQ_LEN,

@@ -72,3 +72,14 @@ export const Job = z.object({
   submitted_at: z.string().describe('when the run was accepted (ISO 8601)'),
 });
 export type Job = z.infer<typeof Job>;
+
+/**
+ * A job as it sits on kvbench.jobs.<system_label>: the Job plus the run's key, which signs every
+ * event of the run (issue 25, @kvbench/bus signing.ts). Only here: the accepted event and every
+ * document served over REST carry the Job without it. Absent when the services run without
+ * EVENT_SIGNING_SECRET (events then go unsigned).
+ */
+export const JobMessage = Job.extend({
+  run_key: z.string().regex(/^[0-9a-f]{64}$/, '64 hex digits').optional().describe("the run's event-signing key (HMAC-SHA256, hex)"),
+});
+export type JobMessage = z.infer<typeof JobMessage>;

@@ -1,5 +1,5 @@
 import { type Logger, type RunEvent } from '@kvbench/common';
-import { EVENTS_STREAM, ensureAggregatorConsumer } from '@kvbench/bus';
+import { EVENTS_STREAM, SIGNATURE_HEADER, checkEventSignature, ensureAggregatorConsumer } from '@kvbench/bus';
 import type { ConsumerMessages, JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
 import type { IngestSettings } from '../config.js';
 import type { EventWriter } from '../store/writer.js';
@@ -16,6 +16,10 @@ export interface IngestStats {
   terminated: number;
   /** Samples refused because their run's workload has no such request (forged or misaddressed). */
   rejectedSamples: number;
+  /** Events refused for carrying no signature (signing on). */
+  rejectedUnsigned: number;
+  /** Events refused for a signature that is not their run's (forged, or signed for another run). */
+  rejectedBadSignature: number;
   /** Last SQLite failure while it lasts; null once a commit succeeds again. */
   storageError: string | null;
 }
@@ -36,7 +40,7 @@ const STORAGE_ERROR_LOG_INTERVAL_MS = 5_000;
  * nothing: the batch is nak'ed with a delay and JetStream delivers it again.
  */
 export class EventIngest {
-  readonly stats: IngestStats = { running: false, committedEvents: 0, terminated: 0, rejectedSamples: 0, storageError: null };
+  readonly stats: IngestStats = { running: false, committedEvents: 0, terminated: 0, rejectedSamples: 0, rejectedUnsigned: 0, rejectedBadSignature: 0, storageError: null };
   private messages: ConsumerMessages | null = null;
   private pending: JsMsg[] = [];
   private timer: NodeJS.Timeout | null = null;
@@ -56,6 +60,11 @@ export class EventIngest {
     private readonly planSource: PlanSource | null = null,
   ) {}
 
+  /** Whether only signed events are stored (EVENT_SIGNING_SECRET set). */
+  get signing(): 'on' | 'off' {
+    return this.settings.signingSecret ? 'on' : 'off';
+  }
+
   async start(): Promise<void> {
     const name = await ensureAggregatorConsumer(this.jsm, this.settings.consumerName);
     const consumer = await this.js.consumers.get(EVENTS_STREAM, name);
@@ -65,7 +74,10 @@ export class EventIngest {
       callback: (m) => this.receive(m),
     });
     this.stats.running = true;
-    this.log.info({ consumer: name, stream: EVENTS_STREAM }, 'ingest started');
+    this.log.info({ consumer: name, stream: EVENTS_STREAM, event_signing: this.signing }, 'ingest started');
+    if (!this.settings.signingSecret) {
+      this.log.warn('EVENT_SIGNING_SECRET is not set: unsigned run events are accepted, so any holder of an agent password can publish for any run');
+    }
     void this.watchStatus(this.messages);
   }
 
@@ -116,6 +128,7 @@ export class EventIngest {
     const events: RunEvent[] = [];
     for (const m of batch) {
       const d = decodeEvent(m.subject, m.data);
+      if (d.ok && !this.signatureAdmits(m, d.event)) continue;
       if (d.ok) {
         msgs.push(m);
         events.push(d.event);
@@ -142,6 +155,22 @@ export class EventIngest {
         }
       }
     }
+  }
+
+  /**
+   * With signing on, an event is stored only when signed with its own run's key over its subject
+   * and payload (@kvbench/bus signing.ts): anything else is terminated, logged and counted.
+   */
+  private signatureAdmits(m: JsMsg, event: RunEvent): boolean {
+    const secret = this.settings.signingSecret;
+    if (!secret) return true;
+    const check = checkEventSignature(secret, event, m.subject, m.data, m.headers?.get(SIGNATURE_HEADER) || undefined);
+    if (check.ok) return true;
+    if (check.kind === 'unsigned') this.stats.rejectedUnsigned++;
+    else this.stats.rejectedBadSignature++;
+    this.log.warn({ subject: m.subject, stream_seq: m.seq, run_id: event.run_id, attempt: event.attempt, type: event.type, reason: check.reason }, 'event rejected: not signed with its run\'s key');
+    settle(() => m.term());
+    return false;
   }
 
   /**

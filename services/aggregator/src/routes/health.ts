@@ -18,6 +18,9 @@ const healthRoutes: FastifyPluginAsyncZod = async (app) => {
         running: ingest?.running ?? false,
         committed_events: ingest?.committedEvents ?? 0,
         rejected_samples: ingest?.rejectedSamples ?? 0,
+        event_signing: app.ingest?.signing ?? 'off',
+        rejected_unsigned: ingest?.rejectedUnsigned ?? 0,
+        rejected_bad_signature: ingest?.rejectedBadSignature ?? 0,
         storage_error: storageError,
       },
     });

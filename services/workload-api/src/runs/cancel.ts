@@ -42,7 +42,7 @@ export async function cancelRun(ctx: RunsContext, runId: string): Promise<Cancel
       was_running: false, reason: 'cancelled by request while queued',
     }, new Date(at)));
     // eventMessageId: the same id as the agent's cancelled event of this attempt, so never twice.
-    await busCall('events stream', () => publishEvent(ctx.js, event));
+    await busCall('events stream', () => publishEvent(ctx, event));
   }
   return { run_id: runId, status: 'cancelled' };
 }

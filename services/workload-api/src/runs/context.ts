@@ -14,6 +14,8 @@ export interface RunsContext {
   allowEngineLaunchCommand: boolean;
   engineUrlAllowList: readonly string[];
   aggregatorUrl?: string | undefined;
+  /** EVENT_SIGNING_SECRET: each run's event-signing key is derived from it (@kvbench/bus signing.ts); null: events unsigned. */
+  eventSigningSecret: string | null;
   now: () => Date;
   /** Labels whose durable job consumer this process has already ensured. */
   ensuredLabels: Set<string>;

@@ -1,5 +1,5 @@
 import { RunFailedEvent, RunStatus, runEvent, silentLogger, type Job, type RunEvent } from '@kvbench/common';
-import { EventPublisher } from '@kvbench/bus';
+import { EventPublisher, deriveRunKey, jobSubject } from '@kvbench/bus';
 import type { JetStreamClient } from '@nats-io/jetstream';
 import type { RunsContext } from './context.js';
 
@@ -15,12 +15,26 @@ export async function publishOnce(js: JetStreamClient, subject: string, data: st
   }
 }
 
+/** The run's event-signing key, or null when this service runs without EVENT_SIGNING_SECRET. */
+export function runKeyOf(ctx: Pick<RunsContext, 'eventSigningSecret'>, run: { run_id: string; system_label: string }): string | null {
+  return ctx.eventSigningSecret ? deriveRunKey(ctx.eventSigningSecret, run.run_id, run.system_label) : null;
+}
+
 /**
- * A run event through the bus's one publisher, with one quick retry (a client waits for the answer);
- * `msgID` keeps an id this service used before eventMessageId existed.
+ * A run event through the bus's one publisher, signed with the run's key, with one quick retry (a
+ * client waits for the answer); `msgID` keeps an id this service used before eventMessageId existed.
  */
-export function publishEvent(js: JetStreamClient, event: RunEvent, msgID?: string): Promise<number> {
-  return new EventPublisher(js, silentLogger, 100).publish(event, undefined, msgID);
+export function publishEvent(ctx: Pick<RunsContext, 'js' | 'eventSigningSecret'>, event: RunEvent, msgID?: string): Promise<number> {
+  return new EventPublisher(ctx.js, silentLogger, 100, (e) => runKeyOf(ctx, e)).publish(event, undefined, msgID);
+}
+
+/**
+ * The job on its system's work queue, carrying the run's key (JobMessage): the one place an agent
+ * learns it, so only the agent that takes the job can sign the run's events.
+ */
+export function publishJob(ctx: Pick<RunsContext, 'js' | 'eventSigningSecret'>, job: Job, msgID: string): Promise<number> {
+  const key = runKeyOf(ctx, job);
+  return publishOnce(ctx.js, jobSubject(job.system_label), JSON.stringify(key ? { ...job, run_key: key } : job), msgID);
 }
 
 /** Best effort: the run was never queued, say so where clients look. */
@@ -35,7 +49,7 @@ export async function markFailed(ctx: RunsContext, runId: string, job: Job, caus
       })),
     );
     const failed = RunFailedEvent.parse(runEvent('failed', { run_id: runId, attempt: 1, system_label: job.system_label }, { error, log_tail: [], final: true }, new Date(at)));
-    await publishEvent(ctx.js, failed, `${runId}.failed.submit`);
+    await publishEvent(ctx, failed, `${runId}.failed.submit`);
   } catch {
     // The bus is down; the caller reports the original failure.
   }

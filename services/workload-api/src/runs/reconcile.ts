@@ -1,9 +1,9 @@
 import { Job, RunAcceptedEvent, RunFailedEvent, type Logger, type RunStatus } from '@kvbench/common';
-import { EVENTS_STREAM, JOBS_STREAM, agentConsumerName, changeRunStatus, eventSubject, jobSubject } from '@kvbench/bus';
+import { EVENTS_STREAM, JOBS_STREAM, agentConsumerName, changeRunStatus, eventSubject } from '@kvbench/bus';
 import type { ConsumerInfo } from '@nats-io/jetstream';
 import type { RunsContext } from './context.js';
 import { liveAgents } from './presence.js';
-import { publishOnce } from './publish.js';
+import { publishEvent, publishJob } from './publish.js';
 import { listRuns } from './status.js';
 
 /** A run's job is published again at most this often before the run fails with the reason. */
@@ -100,7 +100,7 @@ async function requeueOrFail(ctx: RunsContext, run: RunStatus, reason: string, l
       const failed = RunFailedEvent.parse({
         schema: 'kvbench.event', version: 1, run_id: run.run_id, attempt: Math.max(1, run.attempt), system_label: run.system_label, at, type: 'failed', error, final: true,
       });
-      await publishOnce(ctx.js, eventSubject(run.run_id, 'failed'), JSON.stringify(failed), `${run.run_id}.failed.undeliverable`);
+      await publishEvent(ctx, failed, `${run.run_id}.failed.undeliverable`);
       log.error({ run_id: run.run_id, reason }, 'queued run failed: its job cannot be delivered');
     }
     return { run_id: run.run_id, action: 'failed', reason: error };
@@ -111,7 +111,7 @@ async function requeueOrFail(ctx: RunsContext, run: RunStatus, reason: string, l
   const claimed = await changeRunStatus(ctx.runs, run.run_id, (s) => (same(s) ? { ...s, requeues: n, note } : null));
   if (claimed?.requeues !== n || claimed.note !== note) return { run_id: run.run_id, action: 'republished', reason: 'another writer moved the run first' };
   // The same msgID for the same requeue number: a retry of this publish is de-duplicated.
-  const seq = await publishOnce(ctx.js, jobSubject(run.system_label), JSON.stringify(job), `${run.run_id}.requeue-${n}`);
+  const seq = await publishJob(ctx, job, `${run.run_id}.requeue-${n}`);
   // An agent that got the new message first already moved on; job_seq only ever grows.
   await changeRunStatus(ctx.runs, run.run_id, (s) => (s && (s.job_seq ?? 0) < seq ? { ...s, job_seq: seq } : null));
   log.warn({ run_id: run.run_id, reason, job_seq: seq, requeue: n }, 'queued run published again');

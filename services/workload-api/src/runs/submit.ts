@@ -1,11 +1,11 @@
 import { BusError, RunAcceptedEvent, RunStatus, runEvent } from '@kvbench/common';
-import { changeRunStatus, ensureJobConsumer, jobSubject } from '@kvbench/bus';
+import { changeRunStatus, ensureJobConsumer } from '@kvbench/bus';
 import type { RunAccepted, RunRequest } from '../schemas.js';
 import { busCall } from '../bus-call.js';
 import type { RunsContext } from './context.js';
 import { buildJob, newRunId } from './job.js';
 import { liveAgents } from './presence.js';
-import { markFailed, publishEvent, publishOnce } from './publish.js';
+import { markFailed, publishEvent, publishJob } from './publish.js';
 
 /**
  * Accept a run: status `queued` in the runs bucket, the accepted event, then the job on its
@@ -42,8 +42,8 @@ export async function submitRun(ctx: RunsContext, req: RunRequest): Promise<RunA
   const accepted = RunAcceptedEvent.parse(runEvent('accepted', { run_id: runId, attempt: 1, system_label: job.system_label }, { job }, new Date(at)));
   let jobSeq: number;
   try {
-    await publishEvent(ctx.js, accepted, `${runId}.accepted`);
-    jobSeq = await publishOnce(ctx.js, jobSubject(job.system_label), JSON.stringify(job), runId);
+    await publishEvent(ctx, accepted, `${runId}.accepted`);
+    jobSeq = await publishJob(ctx, job, runId);
   } catch (err) {
     await markFailed(ctx, runId, job, err);
     throw new BusError(`could not publish run ${runId}: ${(err as Error).message}`, { cause: err });
