@@ -1,4 +1,4 @@
-import { PERCENTILE_METHOD } from '@kvbench/common';
+import { EXAMPLE_TELEMETRY_POINT, EXAMPLE_TELEMETRY_SUMMARY, PERCENTILE_METHOD } from '@kvbench/common';
 /**
  * Examples of the aggregator's responses, shown by Swagger UI (attached with `.meta({ examples })`
  * in api-schemas.ts). Shaped like a small simulated run of the workload-api's example workload.
@@ -122,3 +122,6 @@ export const EXAMPLE_RESULTS = {
 };
 
 export const EXAMPLE_HEALTH = { status: 'ok', schema_version: 5, ingest: { running: true, committed_events: 42, rejected_samples: 0, storage_error: null } };
+
+/** The telemetry examples are written once, beside their schemas in @kvbench/common. */
+export const EXAMPLE_RUN_TELEMETRY = { run_id: RUN_ID, attempt: 1, summary: EXAMPLE_TELEMETRY_SUMMARY, points: [EXAMPLE_TELEMETRY_POINT] };
