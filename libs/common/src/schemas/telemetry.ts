@@ -15,7 +15,7 @@ export const TelemetrySourceKind = z
   .describe("dcgm (DCGM exporter), nvml (NVML library), nvidia-smi (its CSV query), sim (the simulator's model, never hardware) or none (no source worked)");
 export type TelemetrySourceKind = z.infer<typeof TelemetrySourceKind>;
 
-const bytes = (what: string) => nn.describe(`${what} (bytes); null when this source or machine lacks the counter (reason in the summary's null_reasons)`);
+const bytes = (what: string) => nn.describe(`${what}; null when this source or machine lacks the counter (reason in the summary's null_reasons)`);
 const gbps = (what: string) => nn.describe(`${what} (GB/s, 10^9 bytes per second); null when the counter is missing or nothing moved`);
 
 /**
@@ -93,8 +93,8 @@ export const TelemetrySummary = z
       ),
     versus_engine: z
       .object({
-        engine_offloaded_bytes: bytes("the engine's own offloaded KV bytes (log_metrics)"),
-        engine_onboarded_bytes: bytes("the engine's own onboarded KV bytes (log_metrics)"),
+        engine_offloaded_bytes: nn.describe("the engine's own offloaded KV bytes (log_metrics.offloaded_bytes); null when the engine does not report them"),
+        engine_onboarded_bytes: nn.describe("the engine's own onboarded KV bytes (log_metrics.onboarded_bytes); null when the engine does not report them"),
         offload_ratio: nn.describe('link offload bytes / engine offloaded bytes; null when either is unknown or the engine moved nothing'),
         onboard_ratio: nn.describe('link onboard bytes / engine onboarded bytes; null when either is unknown or the engine moved nothing'),
         tolerance: z.number().describe('ratios outside [1 − tolerance, 1 + tolerance] are flagged as disagreements (fraction, default 0.1 = 10%)'),
