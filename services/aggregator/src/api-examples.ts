@@ -54,6 +54,9 @@ export const EXAMPLE_RUN_META = {
   percentile_method: PERCENTILE_METHOD,
 };
 
+/** The telemetry examples are written once, beside their schemas in @kvbench/common. */
+export const EXAMPLE_RUN_TELEMETRY = { run_id: RUN_ID, attempt: 1, summary: EXAMPLE_TELEMETRY_SUMMARY, points: [EXAMPLE_TELEMETRY_POINT] };
+
 export const EXAMPLE_SAMPLE = {
   request_id: 'c1024-b0-r0',
   batch_index: 0,
@@ -122,6 +125,3 @@ export const EXAMPLE_RESULTS = {
 };
 
 export const EXAMPLE_HEALTH = { status: 'ok', schema_version: 5, ingest: { running: true, committed_events: 42, rejected_samples: 0, storage_error: null } };
-
-/** The telemetry examples are written once, beside their schemas in @kvbench/common. */
-export const EXAMPLE_RUN_TELEMETRY = { run_id: RUN_ID, attempt: 1, summary: EXAMPLE_TELEMETRY_SUMMARY, points: [EXAMPLE_TELEMETRY_POINT] };
