@@ -22,7 +22,7 @@ export const SplitPartSchema = z
   .enum(SPLIT_PARTS)
   .describe('a part of TTFT: client_wait_s, to_engine_s, engine_queue_s, onboard_s (host → GPU KV reload), prefill_s, batch_other_s, first_token_s, to_client_s');
 
-export const PhaseSchema = z.enum(['cold', 'reuse']).describe('cold: first sight of the prompt; reuse: its prefix was seen before');
+export const PhaseSchema = z.enum(['cold', 'reuse']).describe("cold: the request's first use of its prompt (prefix); reuse: a repeat of an earlier request's prompt (prefix)");
 /** 'all' = every request of the run (all contexts, both phases). */
 export const RowPhaseSchema = z.enum(['cold', 'reuse', 'all']).describe("the row's requests: cold, reuse, or all (every request of the run)");
 
@@ -66,7 +66,7 @@ export const MetricRatioSchema = z.object({
     .boolean()
     .nullable()
     .describe('a difference is called: the interval excludes 1 AND the effect is at least method.min_effect; null without an interval'),
-  verdict: z.string().describe('the verdict in words, e.g. "c2c TTFT p50 at 8K reuse: 1.52× lower than pcie (95% CI …)", or "no meaningful difference" with the interval'),
+  verdict: z.string().describe('the verdict in words, e.g. "C2C TTFT p50 2.49× lower than PCIe on reuse at 8K tokens, 95% CI 2.42–2.56×", or "no meaningful difference" with the ratio, interval and why'),
 });
 
 /** What decides a row's verdict: where each side's KV came from, what the link allows, which TTFT parts differ. */
@@ -86,7 +86,7 @@ export const EvidenceSchema = z.object({
     .array(
       z.object({
         part: SplitPartSchema,
-        name: z.string().describe('human name of the part, e.g. "host → GPU reload"'),
+        name: z.string().describe('human name of the part, e.g. "KV onboard (host → GPU)"'),
         baseline_p50_s: nn.describe("the part's p50 on the baseline (s)"),
         system_p50_s: nn.describe("the part's p50 on the system (s)"),
         ...ratioOf("the part's paired p50 ratio"),
@@ -173,7 +173,7 @@ export const BreakdownRowSchema = z.object({
 });
 
 export const SloSchema = z.object({
-  ttft_ms: z.number().optional().describe('TTFT objective (ms): a request meets it at or below'),
+  ttft_ms: z.number().optional().describe('TTFT objective (ms): a request meets it at or below this TTFT'),
   latency_ms: z.number().optional().describe('end-to-end latency objective (ms)'),
 });
 export const GoodputStatsSchema = z.object({
