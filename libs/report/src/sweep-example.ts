@@ -28,7 +28,7 @@ const PROFILED = "profiled: the simulator profile's host→GPU bandwidth for one
 
 export const EXAMPLE_SWEEP_REPORT = {
   capacity: {
-    sweep_id: 'capacity-mfz1k2a0',
+    sweep_id: 'sw-capacity-20261206T180000-k3m9',
     baseline: 'pcie',
     systems: ['pcie', 'c2c'],
     tiers: { pcie: { G: 49_152, GH: 180_224 }, c2c: { G: 49_152, GH: 180_224 } },
@@ -46,7 +46,7 @@ export const EXAMPLE_SWEEP_REPORT = {
     ],
   },
   offload: {
-    sweep_id: 'offload-mfz1k3d0',
+    sweep_id: 'sw-offload-20261206T181500-p2x7',
     baseline: 'pcie',
     systems: ['pcie', 'c2c'],
     points: [

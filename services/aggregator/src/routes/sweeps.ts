@@ -6,7 +6,7 @@ import { ErrorBody } from '../api-schemas.js';
 import { loadRunResults } from './compare-runs.js';
 import { listCompletedRuns } from '../store/results.js';
 
-const SweepParams = z.object({ id: z.string().regex(/^[A-Za-z0-9_.:-]{1,120}$/, 'letters, digits and _ . : -, at most 120 characters').describe('sweep id (run_meta.workload.sweep.id)') });
+const SweepParams = z.object({ id: z.string().regex(/^[A-Za-z0-9_.:-]{1,120}$/, 'letters, digits and _ . : -, at most 120 characters').describe('sweep id (run_meta.workload.sweep.id), as `kvbench sweep` printed it (--sweep_id)').meta({ examples: ['sw-offload-20261206T181500-p2x7'] }) });
 const SweepQuery = z.object({
   baseline: z.string().min(1).max(100).optional().describe('system label the capacity sweep ratios are taken against (default: pcie if present)'),
   resamples: z.coerce.number().int().min(1000).max(20_000).default(2000).describe('bootstrap resamples of every interval'),
