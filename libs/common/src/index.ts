@@ -10,6 +10,7 @@ export * from './schemas/presets.js';
 export * from './schemas/breakdown.js';
 export * from './schemas/events.js';
 export * from './schemas/telemetry.js';
+export { EXAMPLE_TELEMETRY_POINT, EXAMPLE_TELEMETRY_SUMMARY } from './schemas/telemetry-examples.js';
 export * from './schemas/results.js';
 export * from './schemas/original-tool.js';
 export * from './logger.js';

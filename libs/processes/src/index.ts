@@ -4,3 +4,4 @@ export { READY_TIMEOUT_MS, canListen, portOpen, preferredOrNextFreePort, waitFor
 export { freePort } from '@kvbench/common';
 export { serviceLogger } from './logger.js';
 export { closeOnSignals } from './shutdown.js';
+export { prettyJsonPlugin } from './pretty-json.js';

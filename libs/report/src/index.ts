@@ -23,3 +23,4 @@ export { judgeReplay, sweepReport, sweepIds, OVER_LINK_FACTOR, OVER_LINK_SLACK_S
 export { renderSweepReport } from './html/sweep-report.js';
 export { renderSweepTable } from './sweep-table.js';
 export { telemetrySection, type TelemetrySystem } from './html/telemetry-charts.js';
+export { SweepReportSchema, CapacitySweepReportSchema, OffloadSweepReportSchema, CapacityPointSchema, OffloadPointSchema, OffloadSideSchema, ReplayStatsSchema } from './sweep-schema.js';

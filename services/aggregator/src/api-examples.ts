@@ -1,4 +1,4 @@
-import { PERCENTILE_METHOD } from '@kvbench/common';
+import { EXAMPLE_TELEMETRY_POINT, EXAMPLE_TELEMETRY_SUMMARY, PERCENTILE_METHOD } from '@kvbench/common';
 /**
  * Examples of the aggregator's responses, shown by Swagger UI (attached with `.meta({ examples })`
  * in api-schemas.ts). Shaped like a small simulated run of the workload-api's example workload.
@@ -53,6 +53,9 @@ export const EXAMPLE_RUN_META = {
   simulated: true,
   percentile_method: PERCENTILE_METHOD,
 };
+
+/** The telemetry examples are written once, beside their schemas in @kvbench/common. */
+export const EXAMPLE_RUN_TELEMETRY = { run_id: RUN_ID, attempt: 1, summary: EXAMPLE_TELEMETRY_SUMMARY, points: [EXAMPLE_TELEMETRY_POINT] };
 
 export const EXAMPLE_SAMPLE = {
   request_id: 'c1024-b0-r0',

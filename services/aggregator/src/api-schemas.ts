@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { Aggregate, Job, LogMetrics, RunId, RunMeta, Sample, SystemLabel, TelemetryPoint, TelemetrySummary } from '@kvbench/common';
-import { EXAMPLE_HEALTH, EXAMPLE_RESULTS, EXAMPLE_RUN_DETAIL, EXAMPLE_RUN_SUMMARY } from './api-examples.js';
+import { EXAMPLE_HEALTH, EXAMPLE_RESULTS, EXAMPLE_RUN_DETAIL, EXAMPLE_RUN_SUMMARY, EXAMPLE_RUN_TELEMETRY } from './api-examples.js';
 import { ATTEMPT_STATUSES, RUN_STATUSES } from './store/run-status.js';
 
 /** Schemas of the aggregator's HTTP API: request validation, responses and the OpenAPI document. */
@@ -121,9 +121,11 @@ export const Health = z.object({
 }).meta({ id: 'Health', examples: [EXAMPLE_HEALTH] });
 
 /** GET /runs/:id/telemetry (issue 23): the run's series and summary. */
-export const RunTelemetryResponse = z.object({
-  run_id: RunId,
-  attempt: z.number().int().positive().nullable(),
-  summary: TelemetrySummary.nullable(),
-  points: z.array(TelemetryPoint),
-});
+export const RunTelemetryResponse = z
+  .object({
+    run_id: RunId,
+    attempt: z.number().int().positive().nullable().describe('the attempt the telemetry is of: the one in results once completed, else the current one; null before any'),
+    summary: TelemetrySummary.nullable().describe("the run's telemetry summary; null before its telemetry event arrived or when it has none"),
+    points: z.array(TelemetryPoint).describe('one point per period per GPU, in time order; empty before any'),
+  })
+  .meta({ id: 'RunTelemetry', examples: [EXAMPLE_RUN_TELEMETRY] });

@@ -17,7 +17,7 @@ import type { AggregatorConfig, IngestSettings } from './config.js';
 import authPlugin from './plugins/auth.js';
 import dbPlugin from './plugins/db.js';
 import errorsPlugin from './plugins/errors.js';
-import prettyPlugin from './plugins/pretty.js';
+import { prettyJsonPlugin } from '@kvbench/processes';
 import ingestPlugin from './plugins/ingest.js';
 import natsPlugin from './plugins/nats.js';
 import healthRoutes from './routes/health.js';
@@ -65,7 +65,7 @@ export const aggregatorApp = fp<AppOptions>(
     app.setValidatorCompiler(validatorCompiler);
     app.setSerializerCompiler(serializerCompiler);
     await app.register(errorsPlugin);
-    await app.register(prettyPlugin);
+    await app.register(prettyJsonPlugin);
     // Closed unless origins are configured: no CORS headers at all.
     if (config.corsOrigins.length > 0) await app.register(cors, { origin: config.corsOrigins, methods: ['GET', 'HEAD'] });
     await app.register(swagger, {
@@ -98,7 +98,7 @@ export const aggregatorApp = fp<AppOptions>(
     await app.register(sweepRoutes);
     await app.register(livePageRoutes);
     await app.register(sampleExportRoutes);
-    await app.register(sessionRoutes(config.readToken));
+    await app.register(sessionRoutes({ readToken: config.readToken, loginLimit: config.loginLimit }));
     await app.register(telemetryRoutes);
   },
   { name: 'aggregator' },

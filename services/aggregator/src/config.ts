@@ -29,6 +29,9 @@ export const aggregatorEnvSchema = z.object({
   RUN_WAIT_ACCEPTED_MS: envInt(30_000, 0, 600_000),
   /** A run id nobody accepted: how long its requests wait before the 404. */
   RUN_WAIT_UNKNOWN_MS: envInt(2000, 0, 600_000),
+  /** Sign-in attempts (POST /login) one client address may make per LOGIN_WINDOW_MS; then 429 with Retry-After. */
+  LOGIN_MAX_ATTEMPTS: envInt(10, 1, 10_000),
+  LOGIN_WINDOW_MS: envInt(60_000, 1000, 86_400_000),
 });
 
 export interface IngestSettings {
@@ -52,6 +55,13 @@ export interface AggregatorConfig {
   corsOrigins: string[];
   ingest: IngestSettings;
   runWait: RunWaitBounds;
+  /** At most `max` POST /login per client address per `windowMs`: guessing READ_TOKEN stays slow. */
+  loginLimit: LoginLimit;
+}
+
+export interface LoginLimit {
+  max: number;
+  windowMs: number;
 }
 
 const splitList = (v: string | undefined) => (v ?? '').split(',').map((s) => s.trim()).filter(Boolean);
@@ -81,5 +91,6 @@ export function loadAggregatorConfig(env: NodeJS.ProcessEnv = process.env): Aggr
     corsOrigins: splitList(c.CORS_ORIGINS),
     ingest: { consumerName: c.INGEST_CONSUMER, maxBatch: c.INGEST_MAX_BATCH, maxDelayMs: c.INGEST_MAX_DELAY_MS, retryDelayMs: c.INGEST_RETRY_DELAY_MS, signingSecret: c.EVENT_SIGNING_SECRET ?? null },
     runWait: { acceptedMs: c.RUN_WAIT_ACCEPTED_MS, unknownMs: c.RUN_WAIT_UNKNOWN_MS },
+    loginLimit: { max: c.LOGIN_MAX_ATTEMPTS, windowMs: c.LOGIN_WINDOW_MS },
   };
 }

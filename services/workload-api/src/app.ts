@@ -16,7 +16,7 @@ import type { ApiConfig } from './config.js';
 import authPlugin from './plugins/auth.js';
 import errorsPlugin from './plugins/errors.js';
 import reconcilePlugin from './plugins/reconcile.js';
-import prettyPlugin from './plugins/pretty.js';
+import { prettyJsonPlugin } from '@kvbench/processes';
 import { natsPlugin } from './plugins/nats.js';
 import { metaRoutes } from './routes/meta.js';
 import { runRoutes } from './routes/runs.js';
@@ -45,7 +45,7 @@ export const workloadApiApp = fp<AppOptions>(
     app.setValidatorCompiler(validatorCompiler);
     app.setSerializerCompiler(serializerCompiler);
     await app.register(errorsPlugin);
-    await app.register(prettyPlugin);
+    await app.register(prettyJsonPlugin);
     // CORS is closed (no headers at all) unless origins are configured.
     if (config.corsOrigins.length > 0) {
       await app.register(cors, { origin: config.corsOrigins, methods: ['GET', 'HEAD', 'POST'], allowedHeaders: ['Authorization', 'Content-Type'] });

@@ -56,6 +56,20 @@ describe('auth', () => {
     assert.equal((await create(auth('# lab tokens'))).statusCode, 401);
   });
 
+  // Why the workload-api has no browser session: its writes start runs, and a cookie is sent with
+  // whatever a foreign page makes the browser post (CSRF). Only a header a page cannot set
+  // cross-site (Swagger UI's Authorize) authorizes; this holds it so.
+  it('authorizes nothing a browser sends by itself: a cross-site form POST with cookies is 401', async () => {
+    const res = await api.app.inject({
+      method: 'POST',
+      url: '/runs',
+      headers: { origin: 'http://evil.example', cookie: `kvbench_session=4102444800.${'A'.repeat(43)}; token=${WRITE}`, 'content-type': 'application/x-www-form-urlencoded' },
+      payload: `workload_id=wl-0&system_label=pcie&model=m&token=${WRITE}`,
+    });
+    assert.equal(res.statusCode, 401);
+    assert.equal(res.json().error, 'UNAUTHORIZED');
+  });
+
   it('rejects before reading the body: an unauthenticated bad body is 401, not 400', async () => {
     const res = await api.app.inject({ method: 'POST', url: '/runs', payload: { nonsense: true } });
     assert.equal(res.statusCode, 401);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { EXAMPLE_TELEMETRY_POINT, EXAMPLE_TELEMETRY_SUMMARY } from './telemetry-examples.js';
 
 /**
  * Link and GPU telemetry of a run (issue 23): what the hardware counted over the run window,
@@ -9,8 +10,13 @@ import { z } from 'zod';
 const nn = z.number().nullable();
 
 /** Where a run's telemetry came from (tried in this order: dcgm, nvml, nvidia-smi; sim for the simulator). */
-export const TelemetrySourceKind = z.enum(['dcgm', 'nvml', 'nvidia-smi', 'sim', 'none']);
+export const TelemetrySourceKind = z
+  .enum(['dcgm', 'nvml', 'nvidia-smi', 'sim', 'none'])
+  .describe("dcgm (DCGM exporter), nvml (NVML library), nvidia-smi (its CSV query), sim (the simulator's model, never hardware) or none (no source worked)");
 export type TelemetrySourceKind = z.infer<typeof TelemetrySourceKind>;
+
+const bytes = (what: string) => nn.describe(`${what}; null when this source or machine lacks the counter (reason in the summary's null_reasons)`);
+const gbps = (what: string) => nn.describe(`${what} (GB/s, 10^9 bytes per second); null when the counter is missing or nothing moved`);
 
 /**
  * One period of one GPU. Byte figures are what crossed the link during the period
@@ -21,29 +27,30 @@ export type TelemetrySourceKind = z.infer<typeof TelemetrySourceKind>;
  */
 export const TelemetryPoint = z
   .object({
-    gpu: z.number().int().nonnegative(),
-    t_s: z.number(),
-    dt_s: z.number().nonnegative(),
-    pcie_tx_bytes: nn,
-    pcie_rx_bytes: nn,
-    c2c_tx_bytes: nn,
-    c2c_rx_bytes: nn,
-    util_pct: nn,
-    sm_clock_mhz: nn,
-    power_w: nn,
-    /** Energy the GPU used during the period (from its energy counter where there is one, else power × dt). */
-    energy_j: nn,
-    mem_used_bytes: nn,
+    gpu: z.number().int().nonnegative().describe('GPU index on its host (as nvidia-smi numbers it)'),
+    t_s: z.number().describe("end of the period, seconds after the run's start (the origin of samples' scheduled_at_s)"),
+    dt_s: z.number().nonnegative().describe('length of the period (s)'),
+    pcie_tx_bytes: bytes('PCIe bytes sent by the GPU during the period (device→host: the offload direction)'),
+    pcie_rx_bytes: bytes('PCIe bytes received by the GPU during the period (host→device: the onboard direction)'),
+    c2c_tx_bytes: bytes('NVLink-C2C bytes sent by the GPU during the period (offload direction; Grace Hopper only)'),
+    c2c_rx_bytes: bytes('NVLink-C2C bytes received by the GPU during the period (onboard direction; Grace Hopper only)'),
+    util_pct: nn.describe('GPU utilisation at the end of the period (%, 0–100)'),
+    sm_clock_mhz: nn.describe('SM clock at the end of the period (MHz)'),
+    power_w: nn.describe('board power draw at the end of the period (W)'),
+    // From the GPU's energy counter where there is one, else power × dt.
+    energy_j: nn.describe("energy the GPU used during the period (J): its energy counter's difference where it has one, else power_w × dt_s"),
+    mem_used_bytes: nn.describe('GPU memory in use at the end of the period (bytes)'),
   })
-  .strict();
+  .strict()
+  .meta({ id: 'TelemetryPoint', examples: [EXAMPLE_TELEMETRY_POINT] });
 export type TelemetryPoint = z.infer<typeof TelemetryPoint>;
 
 /** What a source says about one GPU: identity, and per counter how it is read or why it is null. */
 export const TelemetryGpu = z
   .object({
-    index: z.number().int().nonnegative(),
-    name: z.string().nullable(),
-    uuid: z.string().nullable(),
+    index: z.number().int().nonnegative().describe('GPU index on its host'),
+    name: z.string().nullable().describe('product name, e.g. "NVIDIA GH200 480GB"; null when the source does not say'),
+    uuid: z.string().nullable().describe('GPU UUID (GPU-…); null when the source does not say'),
   })
   .loose();
 
@@ -51,64 +58,57 @@ export const TelemetryGpu = z
 export const TelemetrySummary = z
   .object({
     source: TelemetrySourceKind,
-    /** Exactly how the source was read (URL, command, library versions). */
-    source_detail: z.string(),
-    /** Sources tried before this one, each with why it was not used. */
-    tried: z.array(z.object({ source: TelemetrySourceKind, reason: z.string() })),
-    /** true for the simulator's modelled series: never a hardware reading. */
-    simulated: z.boolean(),
-    gpus: z.array(TelemetryGpu),
-    period_ms_requested: z.number().positive(),
-    /** Median spacing of the points actually taken (null with fewer than two). */
-    period_ms_achieved: nn,
-    points: z.number().int().nonnegative(),
-    /** Seconds covered by the series (first point's start → last point's end). */
-    window_s: nn,
-    /** Sums over every GPU and point; null when the counter is missing (reason in null_reasons). */
-    totals: z.object({
-      pcie_tx_bytes: nn,
-      pcie_rx_bytes: nn,
-      c2c_tx_bytes: nn,
-      c2c_rx_bytes: nn,
-      energy_j: nn,
-    }),
-    /**
-     * Offload/onboard figures from the link alone, labelled link-level: everything that crossed
-     * the link in that direction during the run (weights, activations, other processes too),
-     * not only KV blocks. On an engine without offload counters these are the offload figures.
-     */
-    link_level: z.object({
-      /** 'pcie' or 'c2c': which link's counters these come from. */
-      link: z.enum(['pcie', 'c2c']).nullable(),
-      offload_bytes: nn,
-      onboard_bytes: nn,
-      /** Bytes over the seconds of the periods that carried any traffic in that direction. */
-      offload_gbps: nn,
-      onboard_gbps: nn,
-      /** Highest single-period throughput in that direction. */
-      peak_offload_gbps: nn,
-      peak_onboard_gbps: nn,
-    }),
-    /** The engine's own offloaded/onboarded bytes (log_metrics) beside the link's, and their ratio. */
-    versus_engine: z.object({
-      engine_offloaded_bytes: nn,
-      engine_onboarded_bytes: nn,
-      /** link bytes / engine bytes. */
-      offload_ratio: nn,
-      onboard_ratio: nn,
-      /** Ratios outside [1 - tolerance, 1 + tolerance] are flagged. */
-      tolerance: z.number(),
-      /** Each disagreement in words; empty when they agree or cannot be compared (see null_reasons). */
-      disagreements: z.array(z.string()),
-    }),
-    energy_per_request_j: nn,
-    energy_per_output_token_j: nn,
-    peak_mem_used_bytes: nn,
-    mean_power_w: nn,
-    /** Why each null figure above is null. */
-    null_reasons: z.record(z.string(), z.string()),
+    source_detail: z.string().describe('exactly how the source was read (URL, command, library versions)'),
+    tried: z
+      .array(z.object({ source: TelemetrySourceKind, reason: z.string().describe('why this source was not used') }))
+      .describe('sources tried before this one, in order, each with why it was not used'),
+    simulated: z.boolean().describe("true for the simulator's modelled series: never a hardware reading"),
+    gpus: z.array(TelemetryGpu).describe('the GPUs sampled'),
+    period_ms_requested: z.number().positive().describe('sampling period asked for (ms)'),
+    period_ms_achieved: nn.describe('median spacing of successive points of the same GPU (ms); null with fewer than two'),
+    points: z.number().int().nonnegative().describe('points in the series (periods × GPUs)'),
+    window_s: nn.describe("seconds covered by the series (first point's start → last point's end); null without points"),
+    totals: z
+      .object({
+        pcie_tx_bytes: bytes('PCIe bytes sent by the GPUs over the run'),
+        pcie_rx_bytes: bytes('PCIe bytes received by the GPUs over the run'),
+        c2c_tx_bytes: bytes('NVLink-C2C bytes sent by the GPUs over the run'),
+        c2c_rx_bytes: bytes('NVLink-C2C bytes received by the GPUs over the run'),
+        energy_j: nn.describe('energy of every GPU over the run (J); null when no energy or power reading'),
+      })
+      .describe('sums over every GPU and point; a null counter is missing (reason in null_reasons)'),
+    link_level: z
+      .object({
+        link: z.enum(['pcie', 'c2c']).nullable().describe("which link's counters these come from: c2c where the machine has it and it carried traffic, else pcie; null when neither was read"),
+        offload_bytes: bytes('bytes the GPUs sent over that link during the run (device→host)'),
+        onboard_bytes: bytes('bytes the GPUs received over that link during the run (host→device)'),
+        offload_gbps: gbps('achieved offload bandwidth: bytes over the seconds of the busy periods (those moving at least 5% of the peak period\'s rate), so idle periods do not dilute it'),
+        onboard_gbps: gbps('achieved onboard bandwidth, over the busy periods as offload_gbps'),
+        peak_offload_gbps: gbps('highest single-period offload throughput'),
+        peak_onboard_gbps: gbps('highest single-period onboard throughput'),
+      })
+      .describe(
+        'offload/onboard figures from the link alone, labelled link-level: everything that crossed the link in that direction ' +
+          'during the run (weights, activations, other processes too), not only KV blocks. On an engine without offload counters these are the offload figures.',
+      ),
+    versus_engine: z
+      .object({
+        engine_offloaded_bytes: nn.describe("the engine's own offloaded KV bytes (log_metrics.offloaded_bytes); null when the engine does not report them"),
+        engine_onboarded_bytes: nn.describe("the engine's own onboarded KV bytes (log_metrics.onboarded_bytes); null when the engine does not report them"),
+        offload_ratio: nn.describe('link offload bytes / engine offloaded bytes; null when either is unknown or the engine moved nothing'),
+        onboard_ratio: nn.describe('link onboard bytes / engine onboarded bytes; null when either is unknown or the engine moved nothing'),
+        tolerance: z.number().describe('ratios outside [1 − tolerance, 1 + tolerance] are flagged as disagreements (fraction, default 0.1 = 10%)'),
+        disagreements: z.array(z.string()).describe('each disagreement in words; empty when they agree or cannot be compared (see null_reasons)'),
+      })
+      .describe("the engine's own offloaded/onboarded bytes beside the link's, and their ratio"),
+    energy_per_request_j: nn.describe('GPU energy over the run / requests that finished ok (J); null without energy or requests'),
+    energy_per_output_token_j: nn.describe('GPU energy over the run / output tokens generated (J); null without energy or tokens'),
+    peak_mem_used_bytes: nn.describe('each GPU\'s highest memory in use, summed over the GPUs (bytes)'),
+    mean_power_w: nn.describe('time-weighted mean board power per GPU × the number of GPUs (W)'),
+    null_reasons: z.record(z.string(), z.string()).describe('why each null figure above is null, keyed by its field name (dotted for nested ones)'),
   })
-  .loose();
+  .loose()
+  .meta({ id: 'TelemetrySummary', examples: [EXAMPLE_TELEMETRY_SUMMARY] });
 export type TelemetrySummary = z.infer<typeof TelemetrySummary>;
 
 /** TelemetryPoint's fields in a fixed order: SQLite columns and CSV columns. */

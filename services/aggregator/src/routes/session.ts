@@ -1,5 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
+import rateLimit from '@fastify/rate-limit';
 import { stringifySetCookie } from 'cookie';
+import type { LoginLimit } from '../config.js';
 import { tokenMatches } from '../plugins/auth.js';
 import { SESSION_COOKIE, SESSION_TTL_S, issueSession, safeNext } from '../session.js';
 
@@ -24,7 +26,23 @@ ${failed ? '<p class="err" id="error">That token is not accepted.</p>' : ''}
 
 const CSP = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'";
 
-const sessionRoutes = (readToken: string | undefined): FastifyPluginAsync => async (app) => {
+export interface SessionRoutesOptions {
+  /** READ_TOKEN; undefined: reads are open and /login only redirects. */
+  readToken: string | undefined;
+  loginLimit: LoginLimit;
+}
+
+/** The error the errors plugin answers a refused sign-in with (429, Retry-After set by @fastify/rate-limit). */
+function tooManyAttempts(retryAfterS: number): Error {
+  return Object.assign(new Error(`too many sign-in attempts from this address: retry in ${retryAfterS} s`), { statusCode: 429, code: 'RATE_LIMITED' });
+}
+
+const sessionRoutes = ({ readToken, loginLimit }: SessionRoutesOptions): FastifyPluginAsync => async (app) => {
+  // POST /login is the one place a token can be guessed by trying: attempts per client address are
+  // counted before the body is read (the plugin's onRequest hook), successful ones too, so a person
+  // signing in once never meets the limit and a guesser gets loginLimit.max tries per window.
+  // global: false keeps the limit off every other route of this scope.
+  await app.register(rateLimit, { global: false });
   // HTML forms post urlencoded; URLSearchParams is the platform's own parser.
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 8192 }, (_req, body, done) => {
     done(null, Object.fromEntries(new URLSearchParams(body as string)));
@@ -36,24 +54,38 @@ const sessionRoutes = (readToken: string | undefined): FastifyPluginAsync => asy
     return reply.type('text/html; charset=utf-8').header('content-security-policy', CSP).send(loginPage(next, false));
   });
 
-  app.post('/login', { schema: { hide: true } }, async (req, reply) => {
-    const body = (req.body ?? {}) as Record<string, unknown>;
-    const next = safeNext(body.next);
-    if (readToken === undefined) return reply.redirect(next, 303);
-    if (typeof body.token !== 'string' || !tokenMatches(body.token.trim(), readToken)) {
-      return reply.code(401).type('text/html; charset=utf-8').header('content-security-policy', CSP).send(loginPage(next, true));
-    }
-    const cookie = stringifySetCookie({
-      name: SESSION_COOKIE,
-      value: issueSession(readToken, Date.now()),
-      httpOnly: true,
-      sameSite: 'strict',
-      path: '/',
-      maxAge: SESSION_TTL_S,
-      secure: req.protocol === 'https',
-    });
-    return reply.header('set-cookie', cookie).header('cache-control', 'no-store').redirect(next, 303);
-  });
+  app.post(
+    '/login',
+    {
+      schema: { hide: true },
+      config: {
+        rateLimit: {
+          max: loginLimit.max,
+          timeWindow: loginLimit.windowMs,
+          errorResponseBuilder: (_req, ctx) => tooManyAttempts(Math.ceil(ctx.ttl / 1000)),
+          onExceeded: (req) => req.log.warn({ ip: req.ip }, 'sign-in attempts over the limit: answering 429'),
+        },
+      },
+    },
+    async (req, reply) => {
+      const body = (req.body ?? {}) as Record<string, unknown>;
+      const next = safeNext(body.next);
+      if (readToken === undefined) return reply.redirect(next, 303);
+      if (typeof body.token !== 'string' || !tokenMatches(body.token.trim(), readToken)) {
+        return reply.code(401).type('text/html; charset=utf-8').header('content-security-policy', CSP).send(loginPage(next, true));
+      }
+      const cookie = stringifySetCookie({
+        name: SESSION_COOKIE,
+        value: issueSession(readToken, Date.now()),
+        httpOnly: true,
+        sameSite: 'strict',
+        path: '/',
+        maxAge: SESSION_TTL_S,
+        secure: req.protocol === 'https',
+      });
+      return reply.header('set-cookie', cookie).header('cache-control', 'no-store').redirect(next, 303);
+    },
+  );
 
   app.post('/logout', { schema: { hide: true } }, async (_req, reply) => {
     const cookie = stringifySetCookie({ name: SESSION_COOKIE, value: '', httpOnly: true, sameSite: 'strict', path: '/', maxAge: 0 });

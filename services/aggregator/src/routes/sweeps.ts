@@ -1,19 +1,17 @@
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { NotFoundError } from '@kvbench/common';
-import { renderSweepReport, sweepReport, isSimulated } from '@kvbench/report';
+import { renderSweepReport, sweepReport, isSimulated, SweepReportSchema } from '@kvbench/report';
 import { ErrorBody } from '../api-schemas.js';
 import { loadRunResults } from './compare-runs.js';
 import { listCompletedRuns } from '../store/results.js';
 
-const SweepParams = z.object({ id: z.string().regex(/^[A-Za-z0-9_.:-]{1,120}$/, 'letters, digits and _ . : -, at most 120 characters').describe('sweep id (run_meta.workload.sweep.id)') });
+const SweepParams = z.object({ id: z.string().regex(/^[A-Za-z0-9_.:-]{1,120}$/, 'letters, digits and _ . : -, at most 120 characters').describe('sweep id (run_meta.workload.sweep.id), as `kvbench sweep` printed it (--sweep_id)').meta({ examples: ['sw-offload-20261206T181500-p2x7'] }) });
 const SweepQuery = z.object({
   baseline: z.string().min(1).max(100).optional().describe('system label the capacity sweep ratios are taken against (default: pcie if present)'),
-  resamples: z.coerce.number().int().min(1000).max(20_000).default(2000),
-  seed: z.coerce.number().int().min(0).max(2 ** 31).default(1),
+  resamples: z.coerce.number().int().min(1000).max(20_000).default(2000).describe('bootstrap resamples of every interval'),
+  seed: z.coerce.number().int().min(0).max(2 ** 31).default(1).describe('bootstrap seed: the same seed and runs give the same intervals'),
 });
-// The report's shape is libs/report's SweepReport (capacity and offload sections, each null when absent).
-const SweepResponse = z.object({ capacity: z.looseObject({ sweep_id: z.string() }).nullable(), offload: z.looseObject({ sweep_id: z.string() }).nullable() });
 
 /** The same policy as /compare.html: no script, nothing loaded. */
 const REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:";
@@ -37,10 +35,10 @@ const sweepRoutes: FastifyPluginAsyncZod = async (app) => {
         summary: 'A sweep\u2019s report: capacity (TTFT and hit rate against working set) or offload vs recompute (by prompt length, with the link bound)',
         params: SweepParams,
         querystring: SweepQuery,
-        response: { 200: SweepResponse, 400: ErrorBody, 404: ErrorBody },
+        response: { 200: SweepReportSchema, 400: ErrorBody, 404: ErrorBody },
       },
     },
-    async (req) => report(req.params.id, req.query).report as unknown as z.infer<typeof SweepResponse>,
+    async (req) => report(req.params.id, req.query).report,
   );
   app.get(
     '/sweeps/:id/report.html',

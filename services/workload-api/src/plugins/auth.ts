@@ -76,6 +76,10 @@ export interface AuthPluginOptions {
 /**
  * Every request passes the Authorizer before routing: writes need a write token, reads a read
  * token when READS_REQUIRE_AUTH. A missing or unknown token is 401; a read-only token on a write is 403.
+ * Only the Authorization header counts, never a cookie: a browser attaches cookies to whatever a
+ * foreign page makes it post, and writes here start runs (CSRF). The aggregator's cookie session
+ * is safe because it is read-only; this service serves no page but /docs, whose Authorize button
+ * sends the header.
  */
 export default fp<AuthPluginOptions>(
   async (app, opts) => {

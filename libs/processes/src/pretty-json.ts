@@ -8,8 +8,12 @@ declare module 'fastify' {
   }
 }
 
-/** `?pretty=1` on any JSON endpoint (PRETTY_PARAMETER in the OpenAPI document). */
-export default fp(
+/**
+ * `?pretty=1` on any JSON endpoint of a kvbench service (PRETTY_PARAMETER in the OpenAPI document):
+ * registered once per service, before its routes. It lives here, beside the rest of a service
+ * process's own machinery, because both HTTP services use it and libs/common carries no fastify.
+ */
+export const prettyJsonPlugin = fp(
   async (app) => {
     app.addHook('preValidation', async (req) => {
       if (takePrettyFlag(req.query)) req.pretty = true;
