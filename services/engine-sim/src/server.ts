@@ -412,6 +412,7 @@ export async function startSimServer(options: StartSimServerOptions): Promise<Si
           return sendJson(res, 200, {
             ...labels,
             model_now_s: driver.modelNow(),
+            clock: virtual ? 'virtual' : 'real',
             block_bytes: timing.blockBytes,
             ...engine.linkSeries.since(Number.isFinite(after) ? after : -1),
             power_w: null,
