@@ -11,6 +11,7 @@
  * time, advanced by the simulator up to the next release, requests complete at their modelled times).
  * New workload kinds are release conditions for this one scheduler, new clocks are clocks.
  */
+import { getMaxListeners, setMaxListeners } from 'node:events';
 import { MinHeap } from './min-heap.js';
 import type { AnyWorkload, Job, Sample } from '@kvbench/common';
 import { secondsBetween, type Instant } from './clock.js';
@@ -52,6 +53,10 @@ export interface ReplayOptions {
 
 export async function replayWorkload(opts: ReplayOptions): Promise<{ completed: number; stoppedEarly: string | null }> {
   const plan = planWorkload(opts.workload, opts.job);
+  // Every request in flight listens on the run's signal (http.request's own abort listener): more
+  // than Node's default 10 is the concurrency cap at work, not a leak (it printed a
+  // MaxListenersExceededWarning on every run with max_batch_size > 10).
+  if (opts.signal) setMaxListeners(Math.max(getMaxListeners(opts.signal), plan.concurrency + 10), opts.signal);
   const url = new URL('v1/completions', opts.baseUrl.href.endsWith('/') ? opts.baseUrl : new URL(opts.baseUrl.href + '/'));
   return new Scheduler(plan, opts, url).run();
 }
