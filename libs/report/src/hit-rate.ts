@@ -133,8 +133,13 @@ function interned(requests: readonly BlockRequest[]): Int32Array[] {
   let out = internedLists.get(requests);
   if (out) return out;
   const ids = new Map<string, number>();
+  // Requests of one prompt share their key list (blockRequestsOf): interned once.
+  const byList = new Map<readonly string[], Int32Array>();
   out = requests.map((r) => {
+    const known = byList.get(r.blocks);
+    if (known) return known;
     const a = new Int32Array(r.blocks.length);
+    byList.set(r.blocks, a);
     r.blocks.forEach((k, i) => {
       let id = ids.get(k);
       if (id === undefined) ids.set(k, (id = ids.size));
@@ -209,6 +214,7 @@ export function blockRequestsOf(samples: readonly Sample[], tokensPerBlock: numb
   // The first session shares its system prompt with nobody yet: the longest first-turn prefix is everyone's.
   let sessionsShared = 0;
   for (const f of firstTurn.values()) sessionsShared = Math.max(sessionsShared, f.reusable);
+  const promptKeys = new Map<string, string[]>();
   const keysOf = (s: Sample, full: number): string[] => {
     const given = (s as Record<string, unknown>)['prefix_blocks'];
     if (Array.isArray(given) && given.every((k) => typeof k === 'string')) return (given as string[]).slice(0, full);
@@ -222,7 +228,11 @@ export function blockRequestsOf(samples: readonly Sample[], tokensPerBlock: numb
       const shared = Math.floor((docShared.get(t.document_id) ?? 0) / tokensPerBlock);
       return Array.from({ length: full }, (_, i) => (i < shared ? `doc:${t.document_id}#${i}` : `${s.request_id}#${i}`));
     }
-    return Array.from({ length: full }, (_, i) => `${s.prompt_id}#${i}`);
+    // One list per prompt and length, shared by its requests (the seed workload sends each prompt 3.6 times).
+    const memo = `${s.prompt_id}\u0000${full}`;
+    let keys = promptKeys.get(memo);
+    if (!keys) promptKeys.set(memo, (keys = Array.from({ length: full }, (_, i) => `${s.prompt_id}#${i}`)));
+    return keys;
   };
   return ordered.map((s) => {
     const tokens = s.prompt_tokens_client;
