@@ -6,6 +6,7 @@ import lockfile from 'proper-lockfile';
 import writeFileAtomic from 'write-file-atomic';
 import { ResultsFileError, parseResultsFile, type ResultsFile, type RunResult } from '@kvbench/common';
 import { insertRun } from './results-insert.js';
+import { isVirtualRun, provenanceFileName, splitProvenance, type ExecutionProvenance } from './provenance.js';
 
 /**
  * benchmark_results.json is shared: runs of kvbench and of the original tool accumulate in it,
@@ -94,7 +95,11 @@ export async function checkResultsFile(path: string): Promise<void> {
   }
 }
 
-/** Append a run under runs.<label>, under the file's lock; every earlier run is kept as it was. */
+/**
+ * Append a run under runs.<label>, under the file's lock; every earlier run is kept as it was. A
+ * virtual-clock run is appended as its modelled content only, and this execution's provenance goes to
+ * `<name>.provenance.json` beside the file, under the same lock (provenance.ts).
+ */
 export async function mergeRunIntoResultsFile(path: string, label: string, run: RunResult): Promise<void> {
   let compromised: Error | undefined;
   let release: () => Promise<void>;
@@ -112,14 +117,34 @@ export async function mergeRunIntoResultsFile(path: string, label: string, run: 
   }
   try {
     const current = await readResultsFile(path);
-    const text = current ? insertRun(current.text, label, run) : JSON.stringify({ runs: { [label]: [run] } }, null, 2) + '\n';
+    const split = isVirtualRun(run) ? splitProvenance(run, label, provenanceFileName(path)) : null;
+    const entry = split?.result ?? run;
+    const text = current ? insertRun(current.text, label, entry) : JSON.stringify({ runs: { [label]: [entry] } }, null, 2) + '\n';
     if (compromised) throw new ResultsFileError(path, `lost its lock while merging (${compromised.message})`, { cause: compromised });
     await writeFileAtomic(path, text).catch((err: unknown) => {
       throw new ResultsFileError(path, `cannot be written (${errCode(err)})`, { cause: err });
     });
+    if (split) await appendProvenance(join(dirname(path), provenanceFileName(path)), split.provenance);
   } finally {
     await release().catch(() => {});
   }
+}
+
+/** The provenance file: `{ schema, executions: [...] }`, one entry appended per virtual execution (called under the results file's lock). */
+async function appendProvenance(path: string, entry: ExecutionProvenance): Promise<void> {
+  let doc: { schema: string; executions: ExecutionProvenance[] } = { schema: 'kvbench.provenance', executions: [] };
+  try {
+    const parsed = JSON.parse(await readFile(path, 'utf8')) as unknown;
+    if (typeof parsed === 'object' && parsed !== null && Array.isArray((parsed as { executions?: unknown }).executions)) doc = parsed as typeof doc;
+    else throw new ResultsFileError(path, 'is not a provenance file (no "executions" list); refusing to overwrite it');
+  } catch (err) {
+    if (err instanceof ResultsFileError) throw err;
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new ResultsFileError(path, `cannot be read as a provenance file (${errCode(err)}); refusing to overwrite it`, { cause: err });
+  }
+  doc.executions.push(entry);
+  await writeFileAtomic(path, JSON.stringify(doc, null, 2) + '\n').catch((err: unknown) => {
+    throw new ResultsFileError(path, `cannot be written (${errCode(err)})`, { cause: err });
+  });
 }
 
 export type SavedRun =

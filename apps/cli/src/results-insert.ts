@@ -1,4 +1,4 @@
-import { findNodeAtLocation, parseTree, type Node } from 'jsonc-parser';
+import { childSpans, memberSpan, rootSpan } from './json-locate.js';
 import type { RunResult } from '@kvbench/common';
 
 const UNIT = '  ';
@@ -10,11 +10,10 @@ const UNIT = '  ';
  * `text` has already been validated as a results document (a JSON object with a `runs` object).
  */
 export function insertRun(text: string, label: string, run: RunResult): string {
-  const root = parseTree(text);
-  const runs = root && findNodeAtLocation(root, ['runs']);
-  if (!runs || runs.type !== 'object') throw new Error('not a results document: "runs" is not an object');
-  const list = findNodeAtLocation(root, ['runs', label]);
-  if (list && list.type !== 'array') throw new Error(`runs.${label} is not a list of runs`);
+  const runs = memberSpan(text, rootSpan(text), 'runs');
+  if (!runs || text[runs.offset] !== '{') throw new Error('not a results document: "runs" is not an object');
+  const list = memberSpan(text, runs, label);
+  if (list && text[list.offset] !== '[') throw new Error(`runs.${label} is not a list of runs`);
 
   const owner = list ?? runs;
   const ownerIndent = lineIndent(text, owner.offset);
@@ -22,8 +21,8 @@ export function insertRun(text: string, label: string, run: RunResult): string {
   const item = list
     ? pretty(run, childIndent)
     : `${JSON.stringify(label)}: [\n${childIndent}${UNIT}${pretty(run, childIndent + UNIT)}\n${childIndent}]`;
-  const last = owner.children?.at(-1);
-  if (last) return splice(text, end(last), `,\n${childIndent}${item}`);
+  const last = childSpans(text, owner)?.at(-1);
+  if (last) return splice(text, last.end, `,\n${childIndent}${item}`);
   // An empty [] or {}: the new item goes between its brackets.
   return splice(text, owner.offset + 1, `\n${childIndent}${item}\n${ownerIndent}`);
 }
@@ -31,8 +30,6 @@ export function insertRun(text: string, label: string, run: RunResult): string {
 function pretty(value: unknown, indent: string): string {
   return JSON.stringify(value, null, 2).replaceAll('\n', `\n${indent}`);
 }
-
-const end = (n: Node) => n.offset + n.length;
 
 function splice(text: string, at: number, insert: string): string {
   return text.slice(0, at) + insert + text.slice(at);

@@ -38,45 +38,140 @@ export interface BlockRequest {
   privateBlocks?: number;
 }
 
-/** A two-tier LRU over block keys. Map insertion order is recency order: re-inserting makes a key most recent. */
+/**
+ * Two LRU lists (the GPU pool, the host cache) threaded through one pair of prev/next arrays over
+ * interned block ids: a block is in at most one tier, so every touch, hit and eviction is O(1).
+ * (A Map in insertion order did this with delete + set, but V8 leaves deleted entries in place until
+ * it rehashes, so finding the least recent one, `keys().next()`, walked past every block evicted
+ * before it: seconds per report on the seed workload. libs/report/test/lru-reference.ts keeps that
+ * version, and a test checks both give the same figures on random workloads.)
+ */
+class TieredLru {
+  private prev = new Int32Array(1024);
+  private next = new Int32Array(1024);
+  /** 0: in neither tier, 1: GPU, 2: host. */
+  private tier = new Uint8Array(1024);
+  /** Least recent (head) and most recent (tail) of each tier, -1 when empty; sizes. */
+  private readonly head = Int32Array.of(-1, -1, -1);
+  private readonly tail = Int32Array.of(-1, -1, -1);
+  private readonly size = new Int32Array(3);
+
+  constructor(private readonly hostBlocks: number) {}
+
+  tierOf(id: number): number {
+    return id < this.tier.length ? this.tier[id]! : 0;
+  }
+
+  private grow(id: number): void {
+    if (id < this.tier.length) return;
+    let n = this.tier.length;
+    while (n <= id) n *= 2;
+    const g = <T extends Int32Array | Uint8Array>(a: T, make: (n: number) => T): T => {
+      const b = make(n);
+      b.set(a);
+      return b;
+    };
+    this.prev = g(this.prev, (k) => new Int32Array(k));
+    this.next = g(this.next, (k) => new Int32Array(k));
+    this.tier = g(this.tier, (k) => new Uint8Array(k));
+  }
+
+  private unlink(id: number): void {
+    const t = this.tier[id]!;
+    if (t === 0) return;
+    const p = this.prev[id]!;
+    const n = this.next[id]!;
+    if (p === -1) this.head[t] = n;
+    else this.next[p] = n;
+    if (n === -1) this.tail[t] = p;
+    else this.prev[n] = p;
+    this.tier[id] = 0;
+    this.size[t] = this.size[t]! - 1;
+  }
+
+  /** Make `id` the most recent block of tier `t`. */
+  private append(id: number, t: number): void {
+    this.grow(id);
+    this.unlink(id);
+    const last = this.tail[t]!;
+    this.prev[id] = last;
+    this.next[id] = -1;
+    if (last === -1) this.head[t] = id;
+    else this.next[last] = id;
+    this.tail[t] = id;
+    this.tier[id] = t;
+    this.size[t] = this.size[t]! + 1;
+  }
+
+  /** Drop `id` from the host cache (recomputed or onboarded: one copy of a block). */
+  dropFromHost(id: number): void {
+    if (this.tierOf(id) === 2) this.unlink(id);
+  }
+
+  /** `id` used on the GPU now: most recent there, then the pool is held to `gpuBlocks`. */
+  touchGpu(id: number, gpuBlocks: number): void {
+    this.append(id, 1);
+    this.evictTo(gpuBlocks);
+  }
+
+  /** The least recent GPU blocks leave until `capacity` remain: to the host cache, whose own least recent block is dropped. */
+  evictTo(capacity: number): void {
+    const cap = Math.max(capacity, 0);
+    while (this.size[1]! > cap) {
+      const victim = this.head[1]!;
+      if (this.hostBlocks > 0) {
+        this.append(victim, 2);
+        while (this.size[2]! > this.hostBlocks) this.unlink(this.head[2]!);
+      } else this.unlink(victim);
+    }
+  }
+}
+
+/** Each request's block keys as small integers (equal keys, equal ids), once per request list: a report makes three passes over it. */
+const internedLists = new WeakMap<readonly BlockRequest[], Int32Array[]>();
+function interned(requests: readonly BlockRequest[]): Int32Array[] {
+  let out = internedLists.get(requests);
+  if (out) return out;
+  const ids = new Map<string, number>();
+  // Requests of one prompt share their key list (blockRequestsOf): interned once.
+  const byList = new Map<readonly string[], Int32Array>();
+  out = requests.map((r) => {
+    const known = byList.get(r.blocks);
+    if (known) return known;
+    const a = new Int32Array(r.blocks.length);
+    byList.set(r.blocks, a);
+    r.blocks.forEach((k, i) => {
+      let id = ids.get(k);
+      if (id === undefined) ids.set(k, (id = ids.size));
+      a[i] = id;
+    });
+    return a;
+  });
+  internedLists.set(requests, out);
+  return out;
+}
+
+/** A two-tier LRU over block keys (the model above), one request after another. */
 export function simulateLru(requests: readonly BlockRequest[], gpuBlocks: number, hostBlocks: number): LruResult {
-  const gpu = new Map<string, true>();
-  const host = new Map<string, true>();
+  const blockIds = interned(requests);
+  const lru = new TieredLru(hostBlocks);
   let lookups = 0;
   let gpuHits = 0;
   let hostHits = 0;
-  const evictTo = (capacity: number) => {
-    while (gpu.size > Math.max(capacity, 0)) {
-      const victim = gpu.keys().next().value as string;
-      gpu.delete(victim);
-      if (hostBlocks > 0) {
-        host.set(victim, true);
-        while (host.size > hostBlocks) host.delete(host.keys().next().value as string);
-      }
-    }
-  };
-  const touchGpu = (k: string) => {
-    gpu.delete(k);
-    gpu.set(k, true);
-    evictTo(gpuBlocks);
-  };
-  for (const r of requests) {
+  requests.forEach((r, ri) => {
     lookups += r.lookups;
     let matching = true;
-    for (const k of r.blocks) {
-      if (matching && gpu.has(k)) gpuHits++;
-      else if (matching && host.has(k)) {
-        hostHits++;
-        host.delete(k);
-      } else {
-        matching = false;
-        host.delete(k); // recomputed: one copy of a block, on the GPU
-      }
-      touchGpu(k);
+    for (const id of blockIds[ri]!) {
+      const t = lru.tierOf(id);
+      if (matching && t === 1) gpuHits++;
+      else if (matching && t === 2) hostHits++;
+      else matching = false;
+      lru.dropFromHost(id);
+      lru.touchGpu(id, gpuBlocks);
     }
     // Its private blocks push cached ones out while it runs; their slots are empty again after.
-    if (r.privateBlocks) evictTo(gpuBlocks - r.privateBlocks);
-  }
+    if (r.privateBlocks) lru.evictTo(gpuBlocks - r.privateBlocks);
+  });
   return {
     lookups,
     gpu_hits: gpuHits,
@@ -119,6 +214,7 @@ export function blockRequestsOf(samples: readonly Sample[], tokensPerBlock: numb
   // The first session shares its system prompt with nobody yet: the longest first-turn prefix is everyone's.
   let sessionsShared = 0;
   for (const f of firstTurn.values()) sessionsShared = Math.max(sessionsShared, f.reusable);
+  const promptKeys = new Map<string, string[]>();
   const keysOf = (s: Sample, full: number): string[] => {
     const given = (s as Record<string, unknown>)['prefix_blocks'];
     if (Array.isArray(given) && given.every((k) => typeof k === 'string')) return (given as string[]).slice(0, full);
@@ -132,7 +228,11 @@ export function blockRequestsOf(samples: readonly Sample[], tokensPerBlock: numb
       const shared = Math.floor((docShared.get(t.document_id) ?? 0) / tokensPerBlock);
       return Array.from({ length: full }, (_, i) => (i < shared ? `doc:${t.document_id}#${i}` : `${s.request_id}#${i}`));
     }
-    return Array.from({ length: full }, (_, i) => `${s.prompt_id}#${i}`);
+    // One list per prompt and length, shared by its requests (the seed workload sends each prompt 3.6 times).
+    const memo = `${s.prompt_id}\u0000${full}`;
+    let keys = promptKeys.get(memo);
+    if (!keys) promptKeys.set(memo, (keys = Array.from({ length: full }, (_, i) => `${s.prompt_id}#${i}`)));
+    return keys;
   };
   return ordered.map((s) => {
     const tokens = s.prompt_tokens_client;

@@ -11,7 +11,7 @@ export interface SimOptions {
   /** Hardware profile name; default: the engine-sim default for the system label. */
   profile?: string;
   seed?: number;
-  /** Simulator clock: virtual (modelled time, no sleeping; virtual-replay.ts) or real. Overrides job.engine.options.clock. */
+  /** Simulator clock: virtual (modelled time, no sleeping; virtual-clock.ts) or real. Overrides job.engine.options.clock. */
   clock?: 'real' | 'virtual';
   /** Serve the older /metrics shape (no kvCacheIterationStats), to exercise the /kv_cache_events path. */
   legacyMetrics?: boolean;

@@ -5,13 +5,20 @@
  * delay (the original batches: the whole previous batch's) — and then waits for a free slot, in
  * release order. Every request's clock starts when it is released: a request that waits for a slot
  * has that wait inside its TTFT, as a user would.
+ *
+ * The scheduler runs on a clock (scheduler-clock.ts): the agent's real clock (timers up to the next
+ * release, requests complete as measured) or the simulator's virtual clock (virtual-clock.ts: modelled
+ * time, advanced by the simulator up to the next release, requests complete at their modelled times).
+ * New workload kinds are release conditions for this one scheduler, new clocks are clocks.
  */
+import { getMaxListeners, setMaxListeners } from 'node:events';
 import { MinHeap } from './min-heap.js';
 import type { AnyWorkload, Job, Sample } from '@kvbench/common';
-import { now, secondsBetween, type Instant } from './clock.js';
+import { secondsBetween, type Instant } from './clock.js';
 import { streamCompletion, type CompletionOutcome } from './completion.js';
 import type { AnyAgent } from './http.js';
 import { planWorkload, type Plan, type PlannedRequest } from './plan.js';
+import { realClock, type ClockDriven, type ClockFactory, type EndedRequest, type SchedulerClock } from './scheduler-clock.js';
 
 export { completionBody } from './plan.js';
 
@@ -31,8 +38,10 @@ export interface ReplayOptions {
   requestTimeoutMs: number;
   /** Engine time scale S: modelled seconds = measured seconds / S (1 for real engines). */
   timeScale: number;
-  /** t = 0 of the run; scheduled_at_s is measured from here. */
+  /** t = 0 of the run on `clock`; scheduled_at_s is measured from here. */
   runStart: Instant;
+  /** The clock the schedule runs on (default: the agent's real clock). */
+  clock?: ClockFactory;
   /** Called once per request as it completes (in completion order). */
   onComplete(done: CompletedRequest): void;
   /** Extra headers on every request (TensorRT-LLM main: X-TRTLLM-return-metrics). */
@@ -44,6 +53,10 @@ export interface ReplayOptions {
 
 export async function replayWorkload(opts: ReplayOptions): Promise<{ completed: number; stoppedEarly: string | null }> {
   const plan = planWorkload(opts.workload, opts.job);
+  // Every request in flight listens on the run's signal (http.request's own abort listener): more
+  // than Node's default 10 is the concurrency cap at work, not a leak (it printed a
+  // MaxListenersExceededWarning on every run with max_batch_size > 10).
+  if (opts.signal) setMaxListeners(Math.max(getMaxListeners(opts.signal), plan.concurrency + 10), opts.signal);
   const url = new URL('v1/completions', opts.baseUrl.href.endsWith('/') ? opts.baseUrl : new URL(opts.baseUrl.href + '/'));
   return new Scheduler(plan, opts, url).run();
 }
@@ -84,10 +97,8 @@ const releaseFirst = (x: Release, y: Release): boolean => x.at < y.at || (x.at =
 
 /** How many of the next timed requests have their bodies built ahead of their release. */
 const BODY_LOOKAHEAD = 16;
-/** Below this many ms to the next release, poll with setImmediate instead of a timer. */
-const SPIN_MS = 1;
 
-class Scheduler {
+class Scheduler implements ClockDriven {
   private readonly reqs: readonly PlannedRequest[];
   /** Unfinished dependencies of each request. */
   private readonly waitingOn: Int32Array;
@@ -103,13 +114,12 @@ class Scheduler {
   private inFlight = 0;
   private completed = 0;
   private stopped: string | null = null;
-  private timer: { cancel(): void } | null = null;
-  private timerAt: Instant | null = null;
+  private readonly clock: SchedulerClock;
   private readonly bodies = new Map<string, Buffer>();
   /** Requests not yet sent per body key: a body is dropped after its last use (scenario prompts are large). */
   private readonly usesLeft = new Map<string, number>();
   private finish!: (r: { completed: number; stoppedEarly: string | null }) => void;
-  private fail!: (err: unknown) => void;
+  private reject!: (err: unknown) => void;
 
   constructor(
     private readonly plan: Plan,
@@ -117,6 +127,7 @@ class Scheduler {
     private readonly url: URL,
   ) {
     this.reqs = plan.requests;
+    this.clock = (opts.clock ?? realClock)(this);
     const n = this.reqs.length;
     this.waitingOn = new Int32Array(n);
     this.notStarted = new Int32Array(n);
@@ -133,7 +144,7 @@ class Scheduler {
   run(): Promise<{ completed: number; stoppedEarly: string | null }> {
     return new Promise((resolve, reject) => {
       this.finish = resolve;
-      this.fail = reject;
+      this.reject = reject;
       const onAbort = () => this.stop('aborted');
       this.opts.signal?.addEventListener('abort', onAbort, { once: true });
       const done = this.finish;
@@ -148,7 +159,7 @@ class Scheduler {
       // did so before their first batch): the schedule's origin is when they are ready.
       const first = roots.reduce((m, r) => Math.min(m, r.delayMs), Infinity);
       for (const r of roots) if (r.delayMs === first) this.bodyOf(r);
-      const origin = now();
+      const origin = this.clock.now();
       for (const r of roots) this.latestDepEnd[r.index] = origin > this.opts.runStart ? origin : this.opts.runStart;
       this.scheduleGroups(roots.map((r) => r.index));
       this.pump();
@@ -168,21 +179,43 @@ class Scheduler {
     for (const [at, group] of byAt) this.heap.push({ at, group });
   }
 
-  /** Release what is due, start what fits, arm the timer for the next release. */
-  private pump(): void {
-    if (this.stopped === null) {
-      const t = now();
-      for (let top = this.heap.peek(); top && top.at <= t; top = this.heap.peek()) {
-        this.heap.pop();
-        this.release(top.group, top.at);
-        if (this.stopped !== null) break;
+  /** Release what is due at the clock's now, start what fits; the next timed release. */
+  step(): Instant | null {
+    let next: Instant | null = null;
+    this.safely(() => {
+      if (this.stopped === null) {
+        const t = this.clock.now();
+        for (let top = this.heap.peek(); top && top.at <= t; top = this.heap.peek()) {
+          this.heap.pop();
+          this.release(top.group, top.at);
+          if (this.stopped !== null) break;
+        }
       }
-    }
-    while (this.inFlight < this.plan.concurrency && this.readyHead < this.ready.length) this.start(this.ready[this.readyHead++]!);
-    if (this.readyHead > 1024 && this.readyHead * 2 > this.ready.length) this.ready.splice(0, this.readyHead), (this.readyHead = 0);
+      while (this.inFlight < this.plan.concurrency && this.readyHead < this.ready.length) this.start(this.ready[this.readyHead++]!);
+      if (this.readyHead > 1024 && this.readyHead * 2 > this.ready.length) this.ready.splice(0, this.readyHead), (this.readyHead = 0);
+      next = this.stopped === null ? (this.heap.peek()?.at ?? null) : null;
+    });
+    return next;
+  }
+
+  /** Release what is due, start what fits, then end or let the clock wait for the next release. */
+  pump(): void {
+    const next = this.step();
+    if (this.ended) return;
     if (this.stopped === null && this.heap.size > 0) setImmediate(() => this.safely(() => this.prepareAhead()));
-    this.arm();
-    if (this.inFlight === 0 && (this.stopped !== null || (this.heap.size === 0 && this.readyHead >= this.ready.length))) this.end();
+    if (this.inFlight === 0 && (this.stopped !== null || (this.heap.size === 0 && this.readyHead >= this.ready.length))) return this.end();
+    this.safely(() => this.clock.wait(next));
+  }
+
+  complete(done: readonly EndedRequest[]): void {
+    for (const d of done) if (!this.done(this.reqs[d.index]!, d.scheduledAt, d.outcome)) return;
+    this.pump();
+  }
+
+  fail(err: unknown): void {
+    this.safely(() => {
+      throw err;
+    });
   }
 
   private release(group: number[], at: Instant): void {
@@ -191,38 +224,6 @@ class Scheduler {
     for (const i of group) {
       this.releasedAt[i] = at;
       this.ready.push(i);
-    }
-  }
-
-  private clearTimer(): void {
-    this.timer?.cancel();
-  }
-
-  private arm(): void {
-    const next = this.stopped === null ? this.heap.peek() : undefined;
-    if (!next) {
-      this.clearTimer();
-      this.timer = null;
-      this.timerAt = null;
-      return;
-    }
-    if (this.timer && this.timerAt === next.at) return;
-    this.clearTimer();
-    const ms = Number(next.at - now()) / 1e6;
-    this.timerAt = next.at;
-    const fire = () => {
-      this.timer = null;
-      this.timerAt = null;
-      this.safely(() => this.pump());
-    };
-    // Timers fire up to a millisecond or two late: wake early and poll the last stretch on the
-    // event loop's check phase (which still serves I/O between polls).
-    if (ms > SPIN_MS) {
-      const t = setTimeout(fire, ms - SPIN_MS);
-      this.timer = { cancel: () => clearTimeout(t) };
-    } else {
-      const t = setImmediate(fire);
-      this.timer = { cancel: () => clearImmediate(t) };
     }
   }
 
@@ -251,16 +252,18 @@ class Scheduler {
     if (left === 0) this.bodies.delete(r.bodyKey);
     this.inFlight++;
     const scheduledAt = this.releasedAt[i]!;
+    const clockHeaders = this.clock.sendHeaders();
+    const headers = clockHeaders ? { ...this.opts.requestHeaders, ...clockHeaders } : this.opts.requestHeaders;
     streamCompletion({
       url: this.url,
       agent: this.opts.agent,
       body,
       timeoutMs: this.opts.requestTimeoutMs,
-      ...(this.opts.requestHeaders ? { headers: this.opts.requestHeaders } : {}),
+      ...(headers ? { headers } : {}),
       ...(r.expectPromptTokens !== null ? { expectPromptTokens: r.expectPromptTokens } : {}),
       ...(this.opts.signal ? { signal: this.opts.signal } : {}),
     }).then(
-      (outcome) => this.done(r, scheduledAt, outcome),
+      (outcome) => this.safely(() => this.clock.ended({ index: i, scheduledAt, outcome })),
       (err) => this.fail(err),
     );
     // The bodies of requests whose dependencies have all been sent, built while those run (after
@@ -271,14 +274,16 @@ class Scheduler {
     }));
   }
 
-  private done(r: PlannedRequest, scheduledAt: Instant, outcome: CompletionOutcome): void {
+  /** One request completed (at the clock's times): its sample, and what waits on it. False when the replay failed. */
+  private done(r: PlannedRequest, scheduledAt: Instant, outcome: CompletionOutcome): boolean {
     this.inFlight--;
     this.completed++;
     const sample = sampleOf(r, this.opts.runStart, scheduledAt, outcome, this.opts.timeScale);
     try {
       this.opts.onComplete({ sample, outcome, scheduledAt });
     } catch (err) {
-      return this.fail(err);
+      this.fail(err);
+      return false;
     }
     // A failed request still releases what waits on it: the schedule is the workload's, not the engine's.
     const released: number[] = [];
@@ -287,26 +292,24 @@ class Scheduler {
       if (--this.waitingOn[d]! === 0) released.push(d);
     }
     if (released.length && this.stopped === null) this.scheduleGroups(released);
-    this.safely(() => this.pump());
+    return true;
   }
 
-  /** Work run from a timer or a completion: a throw (a body that cannot be built) fails the replay, not the process. */
+  /** Work run from a clock or a completion: a throw (a body that cannot be built) fails the replay, not the process. */
   private safely(fn: () => void): void {
+    if (this.ended) return;
     try {
       fn();
     } catch (err) {
       this.ended = true;
       this.stopped ??= 'failed';
-      this.timer?.cancel();
-      this.fail(err);
+      this.clock.cancel();
+      this.reject(err);
     }
   }
 
   private stop(reason: string): void {
     this.stopped ??= reason;
-    this.clearTimer();
-    this.timer = null;
-    this.timerAt = null;
     this.ready.length = this.readyHead; // released but not started: never sent
     if (this.inFlight === 0) this.end();
   }
@@ -315,8 +318,8 @@ class Scheduler {
   private end(): void {
     if (this.ended) return;
     this.ended = true;
-    this.clearTimer();
-    if (this.opts.signal?.aborted) return this.fail(this.opts.signal.reason ?? new Error('aborted'));
+    this.clock.cancel();
+    if (this.opts.signal?.aborted) return this.reject(this.opts.signal.reason ?? new Error('aborted'));
     this.finish({ completed: this.completed, stoppedEarly: this.stopped === 'aborted' ? null : this.stopped });
   }
 }

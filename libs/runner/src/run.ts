@@ -38,7 +38,7 @@ import { resolveAgentOptions, type AgentOptions, type ResolvedAgentOptions } fro
 import { PerRequestJoin } from './per-request-join.js';
 import { replayWorkload, type CompletedRequest } from './replay.js';
 import { HostLatenessMeter } from './sim-lateness.js';
-import { clockOf, replayVirtual, VIRTUAL_CLOCK_RELATION } from './virtual-replay.js';
+import { clockOf, virtualClock, VIRTUAL_CLOCK_RELATION } from './virtual-clock.js';
 import { buildRunMeta, largestRequest } from './run-meta.js';
 import type { StatsReader } from './stats/reader.js';
 import { gitCommit, kvbenchVersion } from './version.js';
@@ -188,7 +188,7 @@ export class Run {
     });
     this.engine = engine;
     const simulated = this.adapter.simulated(engine);
-    // Virtual clock: the simulator's modelled time is the run's clock (virtual-replay.ts), no scale.
+    // Virtual clock: the simulator's modelled time is the run's clock (virtual-clock.ts), no scale.
     const clockKind: 'real' | 'virtual' =
       simulated && ((engine.version.raw as Record<string, unknown>)['clock'] === 'virtual' || clockOf(job) === 'virtual') ? 'virtual' : 'real';
     const timeScale = clockKind === 'virtual' ? 1 : this.adapter.timeScale(engine);
@@ -239,7 +239,7 @@ export class Run {
 
     const headers = this.adapter.requestHeaders(engine);
     try {
-      await (clockKind === 'virtual' ? replayVirtual : replayWorkload)({
+      await replayWorkload({
         workload,
         job,
         baseUrl: engine.url,
@@ -247,6 +247,7 @@ export class Run {
         requestTimeoutMs: agent.requestTimeoutMs,
         timeScale,
         runStart: clockKind === 'virtual' ? 0n : runStart,
+        ...(clockKind === 'virtual' ? { clock: virtualClock(engine.url, this.ctx.signal) } : {}),
         onComplete,
         ...(headers ? { requestHeaders: headers } : {}),
         stopReason: () => engine.deathReason() ?? (failed > agent.maxFailedRequests ? `${failed} request(s) failed; first: ${firstFailure}` : null),

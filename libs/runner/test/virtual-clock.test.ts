@@ -25,7 +25,7 @@ async function virtualRun(wl: Parameters<typeof runBenchmark>[0]['workload'], ov
   });
 }
 
-/** What a run measured (not when or where it ran: ids, dates, ports and paths differ by design). */
+/** What a run measured (not when or where it ran: ids, dates, ports and paths; the results file moves those to its provenance file, apps/cli/test/virtual-results-file.test.ts). */
 const measured = (r: RunResultT) => JSON.stringify({ aggregate: r.aggregate, samples: r.samples, log_metrics: r.log_metrics });
 
 test('virtual clock: modelled times, identical results for the same seed, breakdown parts exact', async () => {

@@ -60,7 +60,7 @@ export class PointBuffer {
   readonly all: TelemetryPoint[] = [];
   private unsent = 0;
   push(points: readonly TelemetryPoint[]): void {
-    this.all.push(...points);
+    for (const p of points) this.all.push(p); // not push(...points): one read can bring more points than a call takes arguments
     this.unsent += points.length;
   }
   /** The points not yet published, at most `max`. */

@@ -12,6 +12,8 @@ export const SimLinkSeries = z
   .object({
     simulated: z.literal(true),
     model_now_s: z.number(),
+    /** "virtual": the simulator's clock is the run's (t = 0 is modelled 0); absent on simulators before issue 20's lockstep. */
+    clock: z.enum(['real', 'virtual']).optional(),
     block_bytes: z.number().nonnegative(),
     next_after: z.number().int(),
     /** Iterations dropped from the bounded buffer before they were read (0 when none). */
@@ -128,14 +130,17 @@ export async function openSimSource(o: { engineUrl: string | URL; periodMs: numb
   const source: TelemetrySource & { dropped(): number } = {
     kind: 'sim',
     simulated: true,
-    detail: `simulated: engine-sim's modelled link bytes per iteration (${url.origin}/sim/link_series), in periods of ${o.periodMs} ms of modelled time`,
+    // No URL here: the engine's address (a port of this execution) is in run_meta.engine.url.
+    detail: `simulated: engine-sim's modelled link bytes per iteration (GET /sim/link_series), in periods of ${o.periodMs} ms of modelled time`,
     gpus: [{ index: 0, name: 'simulated', uuid: null }],
     nullReasons,
     start(onPoints, originNs) {
       deliver = onPoints;
-      // The run's t = 0 on the model's clock: the model time of the first read, less the real time
-      // since t = 0 in modelled seconds (the run may have begun before this source opened).
-      const originModelS = first.model_now_s - Number(firstAtNs - originNs) / 1e9 / (o.timeScale ?? 1);
+      // The run's t = 0 on the model's clock: on the virtual clock modelled 0 (the run's samples count
+      // from it; real time since then says nothing about the model). In real time, the model time of
+      // the first read less the real time since t = 0 in modelled seconds (the run may have begun
+      // before this source opened).
+      const originModelS = first.clock === 'virtual' ? 0 : first.model_now_s - Number(firstAtNs - originNs) / 1e9 / (o.timeScale ?? 1);
       bucketer = new SimBucketer(originModelS, o.periodMs / 1000, first.power_w);
       bucketer.add(first.entries);
       timer = setInterval(() => void poll(false), o.pollMs ?? 250);

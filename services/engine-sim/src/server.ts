@@ -25,6 +25,12 @@ export const SIM_VERSION = '0.1.0';
 
 /** Virtual clock: a request's modelled arrival (seconds on the virtual clock), set by the client. */
 export const ARRIVAL_HEADER = 'x-kvbench-arrival-s';
+/**
+ * Virtual clock: the client's submission number (0, 1, …). Requests sent together reach the server in the
+ * network's order and leave the tokenizer in its own; the driver queues them in this order, and it is their
+ * engine id (seq + 1), so the same seed gives the same queue and the same ids.
+ */
+export const SEQ_HEADER = 'x-kvbench-seq';
 /** How long POST /sim/advance waits for the generate requests the client says it has sent. */
 const ADVANCE_WAIT_MS = 30_000;
 const AdvanceBody = z.object({
@@ -195,6 +201,8 @@ export async function startSimServer(options: StartSimServerOptions): Promise<Si
   if (preparer instanceof WorkerPreparer) await preparer.ready;
 
   let nextId = 1;
+  /** Virtual clock: engine ids taken (by submission number or in order). */
+  const usedIds = new Set<number>();
   const sendJson = (res: ServerResponse, status: number, body: unknown) => sendRawJson(res, status, JSON.stringify(body));
   const sendRawJson = (res: ServerResponse, status: number, text: string) => {
     res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'x-kvbench-engine': 'sim', 'x-kvbench-profile': cfg.profile.name });
@@ -212,6 +220,7 @@ export async function startSimServer(options: StartSimServerOptions): Promise<Si
   async function generate(kind: ApiKind, req: IncomingMessage, res: ServerResponse): Promise<void> {
     const receivedNs = now();
     let arrivalS: number | undefined;
+    let seq: number | undefined;
     if (virtual) {
       const h = req.headers[ARRIVAL_HEADER];
       if (h !== undefined) {
@@ -219,6 +228,18 @@ export async function startSimServer(options: StartSimServerOptions): Promise<Si
         if (typeof h !== 'string' || !Number.isFinite(arrivalS) || arrivalS < 0) {
           req.resume();
           return sendJson(res, 400, errorBody(400, `header ${ARRIVAL_HEADER}: '${String(h)}' is not a non-negative number of modelled seconds`, labels));
+        }
+      }
+      const q = req.headers[SEQ_HEADER];
+      if (q !== undefined) {
+        seq = Number(q);
+        if (typeof q !== 'string' || !Number.isSafeInteger(seq) || seq < 0) {
+          req.resume();
+          return sendJson(res, 400, errorBody(400, `header ${SEQ_HEADER}: '${String(q)}' is not a non-negative integer`, labels));
+        }
+        if (usedIds.has(seq + 1)) {
+          req.resume();
+          return sendJson(res, 409, errorBody(409, `header ${SEQ_HEADER}: submission ${seq} was already made: a simulator on the virtual clock serves one run (its modelled time does not restart); start a fresh one per run`, labels));
         }
       }
     }
@@ -240,7 +261,11 @@ export async function startSimServer(options: StartSimServerOptions): Promise<Si
     if (!cfg.enableChunkedPrefill && P > cfg.maxNumTokens)
       return sendJson(res, 400, errorBody(400, `The prompt length (${P}) should not exceed max_num_tokens (${cfg.maxNumTokens}) without enable_chunked_prefill`, labels));
 
-    const id = nextId++;
+    const id = seq !== undefined ? seq + 1 : nextId++;
+    if (virtual) {
+      usedIds.add(id);
+      while (usedIds.has(nextId)) nextId++;
+    }
     const rng = seedrandom(`${cfg.seed}:${promptKey(ids)}`);
     const words = Array.from({ length: p.maxTokens }, () => OUTPUT_WORDS[Math.floor(rng() * OUTPUT_WORDS.length)]!);
     const ctx: ChunkContext = {
@@ -263,7 +288,7 @@ export async function startSimServer(options: StartSimServerOptions): Promise<Si
         driver.cancel(id);
       }
     });
-    driver.submit({ id, responseId: ctx.id, tokens: ids, hashes, maxTokens: p.maxTokens }, arrivalS);
+    driver.submit({ id, responseId: ctx.id, tokens: ids, hashes, maxTokens: p.maxTokens }, arrivalS, seq);
     // Host work the model does not have (reading, parsing, tokenizing): reported as intake_s, part of the run's host lateness.
     if (!virtual && perfOn) {
       intakeNs.set(id, now() - receivedNs);
@@ -387,6 +412,7 @@ export async function startSimServer(options: StartSimServerOptions): Promise<Si
           return sendJson(res, 200, {
             ...labels,
             model_now_s: driver.modelNow(),
+            clock: virtual ? 'virtual' : 'real',
             block_bytes: timing.blockBytes,
             ...engine.linkSeries.since(Number.isFinite(after) ? after : -1),
             power_w: null,

@@ -5,7 +5,9 @@
  * when its iterations end, so they advance in lockstep (docs/DESIGN.md, "Virtual clock"):
  *
  * - Each request carries its modelled arrival (header `x-kvbench-arrival-s`; absent: the time the
- *   simulator has reached).
+ *   simulator has reached) and the client's submission number (`x-kvbench-seq`): requests wait
+ *   until the next advance and are queued in submission order, not in the order the network and the
+ *   tokenizer delivered them, so the engine's queue is the same on every run.
  * - `advance(until)` runs iterations while the next one would start before `until` (the client
  *   promises no arrival earlier than that), and stops right after an iteration that finished a
  *   request: a completion can release the client's next request (a turn after the previous one),
@@ -65,17 +67,29 @@ export class VirtualDriver {
     return t;
   }
 
-  /** A request arriving at modelled time `arrivalS` (never before what the simulator has already run). */
-  submit(req: EngineRequest, arrivalS?: number): void {
-    this.engine.enqueue(req, arrivalS === undefined ? this.t : Math.max(arrivalS, 0));
+  /** Submitted since the last advance: queued at its start, in submission order. */
+  private pending: Array<{ req: EngineRequest; arrivalS: number | undefined; seq: number }> = [];
+
+  /** A request arriving at modelled time `arrivalS` (never before what the simulator has already run), the client's `seq`-th. */
+  submit(req: EngineRequest, arrivalS?: number, seq?: number): void {
+    this.pending.push({ req, arrivalS, seq: seq ?? Number.MAX_SAFE_INTEGER });
   }
 
   cancel(id: number): void {
+    this.pending = this.pending.filter((p) => p.req.id !== id);
     this.engine.cancel(id);
+  }
+
+  private enqueuePending(): void {
+    // Stable: requests without a submission number keep the order they came in, after numbered ones.
+    this.pending.sort((a, b) => a.seq - b.seq);
+    for (const { req, arrivalS } of this.pending) this.engine.enqueue(req, arrivalS === undefined ? this.t : Math.max(arrivalS, 0));
+    this.pending = [];
   }
 
   /** Run iterations starting before `untilS` (null: no limit) until one finishes a request or nothing is left. */
   advance(untilS: number | null): AdvanceResult {
+    this.enqueuePending();
     let iterations = 0;
     const limit = untilS ?? Infinity;
     while (!this.closed && this.engine.hasWork()) {

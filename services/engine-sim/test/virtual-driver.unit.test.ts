@@ -73,3 +73,20 @@ test('an iteration-statistics backlog pauses the advance until /metrics is read'
   assert.equal(engine.drainIterationStats().length, 2);
   assert.equal(d.advance(null).iterations, 2, 'runs on after the read');
 });
+
+test('requests submitted together are queued in the client\'s submission order, not the order they came in', () => {
+  // One slot: whoever is queued first runs first. The network and the tokenizer deliver 2 before 1.
+  const run = (order: Array<[number, number]>) => {
+    const d = new VirtualDriver(makeEngine({ maxBatchSize: 1 }), noWrites);
+    for (const [id, seq] of order) d.submit({ id, tokens: tokens(id, 256), maxTokens: 2 }, 0, seq);
+    const first = d.advance(null).finished.map((f) => f.id);
+    return first;
+  };
+  assert.deepEqual(run([[2, 1], [1, 0]]), [1]);
+  assert.deepEqual(run([[1, 0], [2, 1]]), [1]);
+  // Without submission numbers: arrival order (a client that sends none, e.g. curl).
+  const d = new VirtualDriver(makeEngine({ maxBatchSize: 1 }), noWrites);
+  d.submit({ id: 2, tokens: tokens(2, 256), maxTokens: 2 }, 0);
+  d.submit({ id: 1, tokens: tokens(1, 256), maxTokens: 2 }, 0);
+  assert.deepEqual(d.advance(null).finished.map((f) => f.id), [2]);
+});
