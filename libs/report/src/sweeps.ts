@@ -262,7 +262,11 @@ function offloadBandwidth(run: RunResult, blockBytes: number | null): { gbps: nu
   return prof !== null && prof > 0 ? { gbps: prof, source: 'profiled' } : null;
 }
 
-/** Engines that copy a block to the host when they evict it from the GPU (TensorRT-LLM's secondary offload; the simulator copies it). */
+/**
+ * Engines that copy a block to the host when they evict it from the GPU: TensorRT-LLM with a host
+ * cache (docs "KV Cache System", features/kvcache.html: offloading; docs/ENGINES.md) and the simulator
+ * (services/engine-sim/src/blocks.ts). The TensorRT-LLM double (trtllm-serve-double.mjs) spills the same way.
+ */
 const OFFLOAD_ON_EVICT = new Set(['trtllm', 'sim']);
 
 /**
