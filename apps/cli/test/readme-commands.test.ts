@@ -2,7 +2,8 @@
 // README and the test drift): every `./kvbench workload …` command (the standalone workload, the
 // multi-turn and docqa scenarios, the Mooncake trace import with `--sample-roots 0.05` on the real
 // conversation trace), each in a fresh directory holding `./kvbench` (this checkout's) and what the
-// command reads; then the multi-turn, sweep and trace blocks whole, on the simulator; and a check
+// command reads; then the standalone block whole (its `--engine trtllm` on the TensorRT-LLM double)
+// and the multi-turn, sweep and trace blocks on the simulator; and a check
 // that every other `./kvbench` line of the README is listed with the reason it is not run here.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,6 +16,7 @@ import { gunzipSync } from 'node:zlib';
 import { tempDir } from '@kvbench/testkit';
 
 const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
+const DOUBLE = join(ROOT, 'libs', 'runner', 'test', 'fixtures', 'trtllm-serve-double.mjs');
 const TRACE = fileURLToPath(new URL('../../test/fixtures/mooncake/conversation_trace.jsonl.gz', import.meta.url));
 
 /** Every `./kvbench workload` command in the README's bash blocks, continuation lines joined, comments kept off. */
@@ -74,10 +76,14 @@ export async function readmeBlocks(): Promise<string[][]> {
 
 /**
  * The README's blocks this test runs whole, as written, each named by a command only it has. The
- * simulator is the engine (the README's default); `curl` is a double on PATH that serves the
- * Mooncake trace from the committed fixture instead of GitHub (no network in a test).
+ * simulator is the engine (the README's default) except in the standalone block, whose
+ * `--engine trtllm` launches the `trtllm-serve` first on PATH: here the TensorRT-LLM double
+ * (libs/runner/test/fixtures/trtllm-serve-double.mjs) as today's main, 1.3.0rc26, speaking its wire
+ * format (docs/ENGINES.md). `curl` is a double on PATH that serves the Mooncake trace from the
+ * committed fixture instead of GitHub (no network in a test).
  */
 const RUN_HERE: { name: string; has: RegExp }[] = [
+  { name: 'standalone', has: /^\.\/kvbench bench --engine trtllm .*--system_label pcie/ },
   { name: 'multiturn', has: /^\.\/kvbench workload generate --kind multiturn/ },
   { name: 'capacity', has: /^\.\/kvbench sweep capacity/ },
   { name: 'offload', has: /^\.\/kvbench sweep offload/ },
@@ -86,10 +92,6 @@ const RUN_HERE: { name: string; has: RegExp }[] = [
 
 /** README commands not run here, each with the reason; every entry must still match a README line. */
 const NOT_RUN: { line: RegExp; why: string }[] = [
-  {
-    line: /^\.\/kvbench (bench --engine trtllm --model "meta-llama\/Llama-3-70B-Instruct" --config_module config_(pcie|c2c)|report benchmark_results\.json --html report\.html)/,
-    why: 'the standalone block replays the seed workload (288 requests, 23.1M tokens of text up to 128K) on a real TensorRT-LLM; through the double it ran over 10 minutes on the 2-core VM. trtllm-generations.test.ts runs `kvbench bench --engine trtllm` with the double on a small workload',
-  },
   { line: /^\.\/kvbench (bench|watch) .*--api http:\/\/control:808[01]/, why: 'needs the control host of a multi-machine deployment (deploy/README.md)' },
   { line: /^\.\/kvbench watch \$PCIE --api http:\/\/127\.0\.0\.1:8081/, why: 'follows a run of the `kvbench up` stack started by the curl block before it (up.test.ts runs that block; watch.test.ts the command)' },
 ];
@@ -126,6 +128,8 @@ async function runBlock(block: string[], dir: string): Promise<string[]> {
     `#!/bin/sh\n[ "$1" = "-LO" ] && [ "$(basename "$2")" = conversation_trace.jsonl ] || { echo "curl double: only -LO of conversation_trace.jsonl" >&2; exit 2; }\ngunzip -c "${dir}/conversation_trace.jsonl.gz" > conversation_trace.jsonl\n`,
   );
   await chmod(join(bin, 'curl'), 0o755);
+  await writeFile(join(bin, 'trtllm-serve'), `#!/bin/sh\nFAKE_TRTLLM_VERSION=1.3.0rc26 exec "${process.execPath}" "${DOUBLE}" "$@"\n`);
+  await chmod(join(bin, 'trtllm-serve'), 0o755);
   const out: string[] = [];
   for (const line of block) {
     const r = await execAsync('bash', ['-euo', 'pipefail', '-c', line], { cwd: dir, encoding: 'utf8', maxBuffer: 64 * 2 ** 20, env: { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}` } }).catch((e: { stderr?: string; message: string }) => {
@@ -136,7 +140,7 @@ async function runBlock(block: string[], dir: string): Promise<string[]> {
   return out;
 }
 
-test('the README\'s multi-turn, capacity sweep, offload sweep and trace blocks run as written (the blocks in parallel)', { timeout: 600_000 }, async () => {
+test('the README\'s standalone (trtllm), multi-turn, capacity sweep, offload sweep and trace blocks run as written (the blocks in parallel)', { timeout: 600_000 }, async () => {
   const blocks = await readmeBlocks();
   const dirs: { cleanup(): Promise<void> }[] = [];
   try {
@@ -147,6 +151,18 @@ test('the README\'s multi-turn, capacity sweep, offload sweep and trace blocks r
         dirs.push(dir);
         const out = await runBlock(block, dir.path);
         const json = async (f: string) => JSON.parse(await readFile(join(dir.path, f), 'utf8'));
+        if (r.name === 'standalone') {
+          // The seed workload on both presets through `trtllm-serve` (the double), then the paired report.
+          const runs = (await json('benchmark_results.json')).runs;
+          for (const sys of ['pcie', 'c2c']) {
+            const run = runs[sys]?.[0];
+            assert.equal(run?.samples.length, 288, sys);
+            assert.ok(run.samples.every((s: { ok: boolean }) => s.ok), `${sys}: no failed request`);
+            assert.equal(run.run_meta.engine.build.version, '1.3.0rc26', `${sys}: the version from trtllm-serve's banner`);
+            assert.ok(run.log_metrics.onboarded_blocks > 0, `${sys}: blocks reloaded from the host cache`);
+          }
+          assert.match(await readFile(join(dir.path, 'report.html'), 'utf8'), /<html/);
+        }
         if (r.name === 'multiturn') {
           const runs = (await json('benchmark_results.json')).runs;
           for (const sys of ['pcie', 'c2c']) assert.ok(runs[sys]?.[0]?.samples.length === 48 && runs[sys][0].samples.every((s: { ok: boolean }) => s.ok), sys);
