@@ -44,25 +44,48 @@ test('sweep capacity: the GPU hit rate falls once the working set passes G, the 
   }
 });
 
-test('sweep offload: replays counted only when the counters confirm the tier; recompute / offload grows with length', async () => {
+test('sweep offload: replays counted only when the counters confirm the tier; recompute / offload grows with length; C2C faster than PCIe at every point', async () => {
   const dir = await tempDir();
   try {
-    // 4K and 16K: at 1K the modelled recompute and onboard times are a few ms apart (the suffix's pass
-    // over the weights dominates both), so the client's own milliseconds decide the sign of the ratio.
-    await kvbench(['sweep', 'offload', '--systems', 'pcie', ...MODEL, '--gpu_kv_max_tokens', '32768', '--host_cache_gb', '8',
-      '--lengths', '4096', '16384', '--unaligned_offset', '8', '--max_seq_len', '32768', '--max_batch_size', '4',
+    // Both shipped profiles (h100-pcie-gen5, gh200-c2c) on the virtual clock (the sweep's default on
+    // the simulator), 3 replays per point and mode (the default). 4096 is block-aligned, 16392 ends in
+    // a partial block.
+    await kvbench(['sweep', 'offload', '--systems', 'pcie', 'c2c', ...MODEL, '--gpu_kv_max_tokens', '32768', '--host_cache_gb', '8',
+      '--lengths', '4096', '16392', '--unaligned_offset', '0', '--max_seq_len', '32768', '--max_batch_size', '4',
       '--out', join(dir.path, 'off.json'), '--output_json', join(dir.path, 'runs.json')]);
     const sweep = JSON.parse(await readFile(join(dir.path, 'off.json'), 'utf8'));
-    assert.deepEqual(sweep.points.map((p: any) => p.prompt_tokens), [4096, 4104, 16384, 16392]);
+    assert.deepEqual(sweep.points.map((p: any) => p.prompt_tokens), [4096, 16392]);
     for (const p of sweep.points) {
-      const x = p.systems.pcie;
-      assert.ok(x.offload.valid, `${p.point} offload: ${x.offload.invalid_reason}`);
-      assert.ok(x.recompute.valid, `${p.point} recompute: ${x.recompute.invalid_reason}`);
-      assert.equal(x.offload.onboarded_blocks, Math.floor(p.prompt_tokens / 64));
-      assert.equal(x.recompute.reused_blocks, 0);
+      for (const sys of ['pcie', 'c2c']) {
+        const x = p.systems[sys];
+        assert.equal(x.offload_replays.length, 3, `${sys} ${p.point}: 3 onboard replays`);
+        assert.equal(x.recompute_replays.length, 3, `${sys} ${p.point}: 3 recompute replays`);
+        for (const r of x.offload_replays) {
+          assert.ok(r.valid, `${sys} ${p.point} offload: ${r.invalid_reason}`);
+          assert.equal(r.onboarded_blocks, Math.floor(p.prompt_tokens / 64));
+        }
+        for (const r of x.recompute_replays) {
+          assert.ok(r.valid, `${sys} ${p.point} recompute: ${r.invalid_reason}`);
+          assert.equal(r.reused_blocks, 0);
+        }
+      }
     }
     const ratio = (n: number) => sweep.points.find((p: any) => p.prompt_tokens === n).systems.pcie.recompute_over_offload;
-    assert.ok(ratio(4096) > 1 && ratio(16384) > ratio(4096), `recompute/offload ${ratio(4096)} at 4K, ${ratio(16384)} at 16K`);
+    assert.ok(ratio(4096) > 1 && ratio(16392) > ratio(4096), `recompute/offload ${ratio(4096)} at 4K, ${ratio(16392)} at 16K`);
+    // The report's view of the same runs: a median and interval per point from every replay, and
+    // C2C's onboard median below PCIe's with the whole interval of the ratio below 1.
+    for (const p of sweep.report.points) {
+      for (const sys of ['pcie', 'c2c']) {
+        const st = p.systems[sys].offload_replays;
+        assert.ok(st.n >= 3 && st.valid === st.n, `${sys} ${p.prompt_tokens}: ${st.valid} of ${st.n} replays confirmed`);
+        assert.ok(st.ci_low_s !== null && st.ci_low_s <= st.ttft_median_s && st.ttft_median_s <= st.ci_high_s, `${sys} ${p.prompt_tokens}: interval ${st.ci_low_s}–${st.ci_high_s}`);
+      }
+      assert.ok(p.systems.c2c.offload_replays.ttft_median_s < p.systems.pcie.offload_replays.ttft_median_s, `${p.prompt_tokens}: C2C ${p.systems.c2c.offload_replays.ttft_median_s} s, PCIe ${p.systems.pcie.offload_replays.ttft_median_s} s`);
+      // The virtual clock leaves no host in the figures, so nothing may be flagged.
+      for (const sys of ['pcie', 'c2c']) assert.deepEqual(p.systems[sys].flags, [], `${sys} ${p.prompt_tokens}`);
+      const vs = p.vs_baseline.find((v: any) => v.system === 'c2c');
+      assert.ok(vs.ci_high !== null && vs.ci_high < 1, `${p.prompt_tokens}: C2C/PCIe ${vs.ratio} [${vs.ci_low}–${vs.ci_high}]`);
+    }
 
     // Too little eviction traffic: the prompt stays on the GPU, and the replay is kept but not counted.
     await kvbench(['sweep', 'offload', '--systems', 'pcie', ...MODEL, '--gpu_kv_max_tokens', '8192', '--host_cache_gb', '2',

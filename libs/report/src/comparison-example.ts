@@ -103,6 +103,7 @@ export const EXAMPLE_COMPARISON = {
             onboarded_source: 'per-request token tiers (sample.tokens.host_onboarded)',
             link_bound_s: { baseline: 0.0428, system: 0.00547 },
             link_bound_source: { baseline: PROFILED, system: PROFILED },
+            link_bound_basis: { requests: 16, kv_tokens: 8192 },
             link_exercised: true,
             parts: [{ part: 'onboard_s' as const, name: 'KV onboard (host → GPU)', baseline_p50_s: 0.0432, system_p50_s: 0.0058, ratio: 0.134, ci_low: 0.131, ci_high: 0.138 }],
             host_bound: false,

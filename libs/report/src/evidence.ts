@@ -28,8 +28,8 @@ interface SideFigures {
   reloaded: number | null;
   onboarded: number | null;
   onboardedFrom: string;
-  linkBound: number | null;
-  linkBoundSource: string | null;
+  /** Host-onboarded tokens per measured request, where the engine says (sample.tokens.host_onboarded). */
+  onboardedTokens: Map<string, number>;
   reasons: Record<string, string>;
 }
 
@@ -43,9 +43,11 @@ function sideFigures(side: Side, allRow: boolean): SideFigures {
   let onboarded: number | null = null;
   let onboardedFrom = 'per-request token tiers (sample.tokens.host_onboarded)';
   const reloadedTokens: number[] = [];
+  const onboardedTokens = new Map<string, number>();
   if (known.length > 0) {
     for (const s of known) {
       const t = num(s.tokens!.host_onboarded)!;
+      if (!onboardedTokens.has(s.request_id)) onboardedTokens.set(s.request_id, t);
       if (t > 0) reloadedTokens.push(t);
     }
     reloaded = reloadedTokens.length;
@@ -59,25 +61,61 @@ function sideFigures(side: Side, allRow: boolean): SideFigures {
       if (onboarded === null) reasons.onboarded_blocks = side.run.log_metrics?.null_reasons?.['onboarded_blocks'] ?? 'not reported by the engine';
     } else reasons.onboarded_blocks = reasons.requests_reloaded;
   }
-  // The link bound: the median reloaded request's KV bytes over the host→GPU bandwidth.
-  let linkBound: number | null = null;
-  let linkBoundSource: string | null = null;
-  const bb = blockBytes(side.run);
-  if (reloadedTokens.length > 0) {
+  return { requests: measured.length, reloaded, onboarded, onboardedFrom, onboardedTokens, reasons };
+}
+
+/** The link bound of a row, computed once for both sides over the same requests. */
+interface LinkBounds {
+  /** Requests measured on both sides that reloaded from the host on either side. */
+  requests: number;
+  /** Median over those requests of the KV tokens reloaded (per request, the larger of the two sides'). */
+  kvTokens: number | null;
+  baseline: { bound: number | null; source: string | null };
+  system: { bound: number | null; source: string | null };
+  reasons: Record<string, string>;
+}
+
+/**
+ * Both sides' bounds refer to the same KV: the requests measured on both sides that reloaded from
+ * the host on either side (a side that says nothing per request counts as reloading nothing), each
+ * taken at the larger of its two reloads (the KV at least one side found on its host), and the
+ * median of those. Each side's bound is that KV over its own host→GPU bandwidth, so the two bounds
+ * differ by the links alone. Each side's own median reloaded request could be a different request
+ * (a 4-block top-up on one side, a 256-block reload on the other), which made the bounds of two
+ * runs of the same comparison differ 30×. A median over a set keyed by request id does not depend
+ * on arrival order.
+ */
+function linkBounds(base: Side, other: Side, b: SideFigures, o: SideFigures): LinkBounds {
+  const reasons: Record<string, string> = {};
+  const none = { bound: null, source: null };
+  const nothing = (why: string): LinkBounds => ({ requests: 0, kvTokens: null, baseline: none, system: none, reasons: { 'baseline.link_bound_s': why, 'system.link_bound_s': why } });
+  if (b.onboardedTokens.size === 0 && o.onboardedTokens.size === 0) return nothing(b.reasons.requests_reloaded ?? o.reasons.requests_reloaded ?? 'unknown');
+  const measuredIds = (side: Side) => new Set(side.samples.filter(isMeasured).map((s) => s.request_id));
+  const bIds = measuredIds(base);
+  const oIds = measuredIds(other);
+  const reloadedTokens: number[] = [];
+  for (const id of [...bIds].filter((x) => oIds.has(x)).sort()) {
+    const t = Math.max(b.onboardedTokens.get(id) ?? 0, o.onboardedTokens.get(id) ?? 0);
+    if (t > 0) reloadedTokens.push(t);
+  }
+  if (reloadedTokens.length === 0) return nothing(b.reloaded || o.reloaded ? 'no request measured on both sides reloaded from the host' : 'no request reloaded from the host');
+  const kvTokens = percentile(reloadedTokens, 50)!;
+  const bound = (side: Side, key: 'baseline' | 'system') => {
+    const tpb = kvPoolsOf(side.run)?.tokens_per_block ?? null;
+    const bb = blockBytes(side.run);
     const bw = onboardBandwidth(side.run, bb);
-    if (bb === null || !tpb) reasons.link_bound_s = 'the run does not record the KV bytes of a block (kv_pools.block_bytes)';
-    else if (!bw) reasons.link_bound_s = 'no host→GPU bandwidth: not measured by the engine, no link check at this block size, no profile figure';
-    else {
-      linkBound = percentile(reloadedTokens.map((t) => (t * (bb / tpb)) / (bw.gbps * 1e9)), 50);
-      linkBoundSource = bw.source;
-    }
-  } else reasons.link_bound_s = reloaded === 0 ? 'no request reloaded from the host' : (reasons.requests_reloaded ?? 'unknown');
-  return { requests: measured.length, reloaded, onboarded, onboardedFrom, linkBound, linkBoundSource, reasons };
+    if (bb === null || !tpb) reasons[`${key}.link_bound_s`] = 'the run does not record the KV bytes of a block (kv_pools.block_bytes)';
+    else if (!bw) reasons[`${key}.link_bound_s`] = 'no host→GPU bandwidth: not measured by the engine, no link check at this block size, no profile figure';
+    else return { bound: (kvTokens * (bb / tpb)) / (bw.gbps * 1e9), source: bw.source };
+    return none;
+  };
+  return { requests: reloadedTokens.length, kvTokens, baseline: bound(base, 'baseline'), system: bound(other, 'system'), reasons };
 }
 
 export function rowEvidence(base: Side, other: Side, breakdown: BreakdownRow | undefined, allRow: boolean, minEffect: number): Evidence {
   const b = sideFigures(base, allRow);
   const o = sideFigures(other, allRow);
+  const lb = linkBounds(base, other, b, o);
   const moved = (f: SideFigures) => (f.reloaded !== null ? f.reloaded > 0 : f.onboarded !== null ? f.onboarded > 0 : null);
   const mb = moved(b);
   const mo = moved(o);
@@ -109,20 +147,26 @@ export function rowEvidence(base: Side, other: Side, breakdown: BreakdownRow | u
     );
   }
   else if (link_exercised === null) text.push('neither engine says whether requests reloaded from the host: whether the link was exercised is unknown');
-  if (b.linkBound !== null || o.linkBound !== null) text.push(`link bound (median reloaded request's KV / host→GPU bandwidth): ${B} ${fmtMs(b.linkBound)} ms, ${O} ${fmtMs(o.linkBound)} ms`);
+  if (lb.baseline.bound !== null || lb.system.bound !== null) {
+    text.push(
+      `link bound (the median KV of the ${lb.requests} paired request(s) that reloaded on either side, ${Math.round(lb.kvTokens!)} tokens, over each side's host→GPU bandwidth): ${B} ${fmtMs(lb.baseline.bound)} ms, ${O} ${fmtMs(lb.system.bound)} ms`,
+    );
+  }
   if (parts.length) text.push(`TTFT parts that differ: ${parts.map((p) => `${p.name} ${fmtMs(p.baseline_p50_s)} → ${fmtMs(p.system_p50_s)} ms (×${fmtFactor(p.ratio, 2)})`).join('; ')}`);
   else if (vs?.parts.some((p) => p.paired > 0)) text.push('no TTFT part differs meaningfully');
   if (host_bound) text.push('host-bound: the simulator\'s host was late enough to shape TTFT (run_meta.host_bound)');
   const null_reasons: Record<string, string> = {};
   for (const [k, v] of Object.entries(b.reasons)) null_reasons[`baseline.${k}`] = v;
   for (const [k, v] of Object.entries(o.reasons)) null_reasons[`system.${k}`] = v;
+  for (const [k, v] of Object.entries(lb.reasons)) null_reasons[k] = v;
   return {
     requests: { baseline: b.requests, system: o.requests },
     requests_reloaded: { baseline: b.reloaded, system: o.reloaded },
     onboarded_blocks: { baseline: b.onboarded, system: o.onboarded },
     onboarded_source: b.onboardedFrom === o.onboardedFrom ? b.onboardedFrom : `${B}: ${b.onboardedFrom}; ${O}: ${o.onboardedFrom}`,
-    link_bound_s: { baseline: b.linkBound, system: o.linkBound },
-    link_bound_source: { baseline: b.linkBoundSource, system: o.linkBoundSource },
+    link_bound_s: { baseline: lb.baseline.bound, system: lb.system.bound },
+    link_bound_source: { baseline: lb.baseline.source, system: lb.system.source },
+    link_bound_basis: { requests: lb.requests, kv_tokens: lb.kvTokens },
     link_exercised,
     parts,
     host_bound,

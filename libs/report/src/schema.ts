@@ -77,10 +77,18 @@ export const EvidenceSchema = z.object({
   onboarded_source: z.string().describe('where onboarded_blocks come from (per-request token tiers, or the run\'s counters), per side when they differ'),
   link_bound_s: z
     .object({ baseline: nn.describe('on the baseline (s)'), system: nn.describe('on the system (s)') })
-    .describe('median over the reloaded requests of their onboarded KV bytes / the host→GPU bandwidth: the least time the link needs'),
+    .describe(
+      "the least time each side's link needs for the same KV: link_bound_basis.kv_tokens of KV (its bytes from kv_pools) over that side's host→GPU bandwidth; null with the reason in null_reasons",
+    ),
   link_bound_source: z
     .object({ baseline: z.string().nullable().describe('on the baseline'), system: z.string().nullable().describe('on the system') })
-    .describe('where each side\'s host→GPU bandwidth for the link bound comes from (engine measurement, link check, hardware profile); null without a bound'),
+    .describe("where each side's host→GPU bandwidth came from: measured by the engine, the link check at the block size, or the simulator profile"),
+  link_bound_basis: z
+    .object({
+      requests: z.number().int().describe('requests measured on both sides that reloaded KV from the host on either side'),
+      kv_tokens: nn.describe("median over those requests of the KV tokens reloaded (per request, the larger of the two sides' host_onboarded); null when none"),
+    })
+    .describe('the one request set both link bounds are computed over, so they differ by the links alone'),
   link_exercised: z.boolean().nullable().describe('some request reloaded from the host on either side; null when neither engine says'),
   parts: z
     .array(

@@ -27,7 +27,7 @@ export function renderSweepTable(r: SweepReport): string {
     if (out.length) out.push('');
     out.push(
       `Offload against recompute, sweep ${o.sweep_id}: the replayed prompt's TTFT ms, median of the valid replays [95% interval] (valid/run); ` +
-        'engine = the engine\'s own first-token time (scheduled → first token) of the onboard replays, median; link bound = KV bytes / host→GPU bandwidth; ! = flagged (below):',
+        'engine = the engine\'s own first-token time (scheduled → first token) of the onboard replays, median; link bound = the least time the link needs for the replay\'s KV (host→GPU, with the offloads a reload into a full GPU pool forces where the engine offloads on eviction); ! = flagged (below):',
     );
     const others = o.systems.filter((s) => s !== o.baseline);
     const header = [

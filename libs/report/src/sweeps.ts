@@ -107,7 +107,10 @@ export interface OffloadPoint {
       kv_bytes: number | null;
       bandwidth_gbps: number | null;
       bandwidth_source: string | null;
-      /** kv_bytes / bandwidth: the least time the link needs to move the prompt's KV. */
+      /**
+       * The least time the link needs for the replay's copies: kv_bytes / bandwidth, or on an engine
+       * that offloads on eviction the same KV both ways at once (replayLinkBound); bandwidth_source says which.
+       */
       link_bound_s: number | null;
       /** recompute TTFT / offload TTFT: medians of the valid replays. */
       speedup: number | null;
@@ -247,6 +250,52 @@ export function onboardBandwidth(run: RunResult, blockBytes: number | null): { g
   return null;
 }
 
+/** The GPU→host bandwidth of an eviction's offload, found as onboardBandwidth finds host→GPU. */
+function offloadBandwidth(run: RunResult, blockBytes: number | null): { gbps: number; source: string } | null {
+  const measured = num(run.log_metrics?.observed_offload_bandwidth_gbps);
+  if (measured !== null && measured > 0) return { gbps: measured, source: 'measured' };
+  const lc = runMeta(run)['link_check'];
+  const blocks = isRecord(lc) && Array.isArray(lc['blocks']) ? (lc['blocks'] as unknown[]) : [];
+  for (const b of blocks) if (isRecord(b) && blockBytes !== null && b['block_bytes'] === blockBytes && num(b['d2h_GBps']) !== null) return { gbps: num(b['d2h_GBps'])!, source: 'link check' };
+  const pools = runMeta(run)['kv_pools'];
+  const prof = isRecord(pools) ? num(pools['d2h_block_gbps']) : null;
+  return prof !== null && prof > 0 ? { gbps: prof, source: 'profiled' } : null;
+}
+
+/**
+ * Engines that copy a block to the host when they evict it from the GPU: TensorRT-LLM with a host
+ * cache (docs "KV Cache System", features/kvcache.html: offloading; docs/ENGINES.md) and the simulator
+ * (services/engine-sim/src/blocks.ts). The TensorRT-LLM double (trtllm-serve-double.mjs) spills the same way.
+ */
+const OFFLOAD_ON_EVICT = new Set(['trtllm', 'sim']);
+
+/**
+ * The least time the link needs for an onboard replay. The sweep's eviction traffic leaves the GPU
+ * pool full of blocks the host does not hold yet, so on an engine that offloads on eviction every
+ * block the replay onboards evicts one that is copied to the host in the same iteration: the link
+ * moves the prompt's KV both ways at once, each direction at its own rate and both together within
+ * the link's bidirectional cap where one is known (PCIe Gen5 x16: 88 GB/s for both, against 54 each
+ * way; the simulator's link.ts overlaps them so). Counting the onboard alone put the PCIe replays
+ * 17-80 ms "beyond their bound" at 32K-128K under the virtual clock, time that was the link's own, and
+ * flagged them. vLLM's connector stores KV when a request ends, so its replay forces no offload.
+ */
+function replayLinkBound(run: RunResult, kvBytes: number, h2d: { gbps: number; source: string }, blockBytes: number | null): { bound: number; source: string } {
+  const up = kvBytes / (h2d.gbps * 1e9);
+  const engine = runMeta(run)['engine'];
+  const kind = isRecord(engine) && typeof engine['kind'] === 'string' ? engine['kind'] : null;
+  if (kind === null || !OFFLOAD_ON_EVICT.has(kind)) return { bound: up, source: `${h2d.source}; the onboard alone (this engine forces no offload when it reloads)` };
+  const d2h = offloadBandwidth(run, blockBytes);
+  if (!d2h) return { bound: up, source: `${h2d.source}; the onboard alone (no GPU→host bandwidth known for the offloads it forces)` };
+  const pools = runMeta(run)['kv_pools'];
+  const both = isRecord(pools) ? num(pools['bidirectional_gbps']) : null;
+  const down = kvBytes / (d2h.gbps * 1e9);
+  const capped = both !== null && both > 0 ? (2 * kvBytes) / (both * 1e9) : 0;
+  return {
+    bound: Math.max(up, down, capped),
+    source: `${h2d.source}; with the offloads the reload forces (the same KV GPU→host at ${d2h.gbps} GB/s, ${d2h.source}${both !== null ? `; both directions within ${both} GB/s together, kv_pools.bidirectional_gbps` : '; no cap on both directions together known'})`,
+  };
+}
+
 /** Time beyond the link bound above which a point is flagged: 1.5× another system's, and 5 ms more. */
 export const OVER_LINK_FACTOR = 1.5;
 export const OVER_LINK_SLACK_S = 0.005;
@@ -310,6 +359,7 @@ function offloadReport(id: string, runs: SweepRun[], opts: { baseline?: string; 
       const kvBytes = bb !== null && tpb ? full * bb : null;
       if (kvBytes === null) null_reasons.kv_bytes = 'the run does not record the KV bytes of a block (kv_pools.block_bytes)';
       if (measuredBw === null) null_reasons.bandwidth_gbps = off ? 'no onboard bandwidth: not measured by the engine, no link check at this block size, no profile figure' : 'no offload run at this length';
+      const bound = off && kvBytes !== null && bw && bw.gbps > 0 ? replayLinkBound(off.run, kvBytes, bw, bb) : null;
       const offSides = offs.map((r) => judgeReplay(r.run, 'offload', full));
       const recSides = recs.map((r) => judgeReplay(r.run, 'recompute', full));
       const offload = offSides.at(-1) ?? null;
@@ -339,8 +389,8 @@ function offloadReport(id: string, runs: SweepRun[], opts: { baseline?: string; 
         flags,
         kv_bytes: kvBytes,
         bandwidth_gbps: measuredBw,
-        bandwidth_source: bw?.source ?? null,
-        link_bound_s: kvBytes !== null && measuredBw !== null && measuredBw > 0 ? kvBytes / (measuredBw * 1e9) : null,
+        bandwidth_source: bound?.source ?? bw?.source ?? null,
+        link_bound_s: bound?.bound ?? null,
         speedup: medOff && medRec ? medRec / medOff : null,
         null_reasons,
       };

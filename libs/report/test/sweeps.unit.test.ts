@@ -109,3 +109,30 @@ test('a replay whose TTFT is mostly outside the engine is flagged host-dominated
   assert.ok(c.flags.some((f) => /^host-dominated: /.test(f)), JSON.stringify(c.flags));
   assert.match(renderSweepTable(sweepReport(runs, { sweepId: 'sw-off' })), /host-dominated/);
 });
+
+test('on an engine that offloads what it evicts, the replay\'s link bound counts the offloads its reload forces, within the joint cap', () => {
+  const runs = sweepRuns();
+  const off = runs.filter((r) => (r.run_meta as any).workload.sweep.id === 'sw-off' && (r.run_meta as any).kv_config.host_cache_gb > 0);
+  const at4096 = (label: string) => off.find((r) => (r.run_meta as any).system_label === label && (r.run_meta as any).workload.sweep.point === '4096')!;
+  const kv = 64 * 8388608;
+  // PCIe as the H100 profile has it: 54 GB/s each way, 88 GB/s for both together.
+  const pcie = at4096('pcie');
+  (pcie.run_meta as any).engine = { kind: 'sim' };
+  (pcie.log_metrics as any).observed_onboard_bandwidth_gbps = 54;
+  (pcie.log_metrics as any).observed_offload_bandwidth_gbps = 54;
+  (pcie.run_meta as any).kv_pools.bidirectional_gbps = 88;
+  // vLLM stores a request's KV after it ends: its replay forces no offload, the onboard alone bounds it.
+  const c2c = at4096('c2c');
+  (c2c.run_meta as any).engine = { kind: 'openai' };
+  (c2c.log_metrics as any).observed_offload_bandwidth_gbps = 10;
+  const p = sweepReport(runs, { sweepId: 'sw-off' }).offload!.points.find((x) => x.prompt_tokens === 4096)!;
+  assert.ok(Math.abs(p.systems.pcie!.link_bound_s! - (2 * kv) / 88e9) < 1e-12, String(p.systems.pcie!.link_bound_s));
+  assert.match(p.systems.pcie!.bandwidth_source!, /offloads the reload forces .*within 88 GB\/s together/);
+  assert.ok(Math.abs(p.systems.c2c!.link_bound_s! - kv / 300e9) < 1e-12);
+  assert.match(p.systems.c2c!.bandwidth_source!, /onboard alone/);
+  // Without a joint cap the slower direction bounds it.
+  delete (pcie.run_meta as any).kv_pools.bidirectional_gbps;
+  (pcie.log_metrics as any).observed_offload_bandwidth_gbps = 40;
+  const q = sweepReport(runs, { sweepId: 'sw-off' }).offload!.points.find((x) => x.prompt_tokens === 4096)!;
+  assert.ok(Math.abs(q.systems.pcie!.link_bound_s! - kv / 40e9) < 1e-12);
+});

@@ -72,6 +72,33 @@ test('evidence: no reload on either side says the link was not exercised; reload
   assert.equal(unknown.rows[0]!.vs_baseline[0]!.evidence.link_exercised, null);
 });
 
+test('the link bound: both sides over the same requests (those that reloaded on either side), so the bounds differ by the links alone', () => {
+  // PCIe reloads all ten requests (five whole 8K prefixes, five 256-token top-ups); C2C's GPU still
+  // held the top-ups' prefixes, so it reloads only the five whole prefixes. Each side's own median
+  // reloaded request would be 4224 tokens on PCIe and 8192 on C2C: bounds not of the same KV.
+  const hostTokens = (label: string, i: number) => (i < 5 ? 8192 : label === 'pcie' ? 256 : 0);
+  const mk = (label: string, gbps: number, order: number[]) =>
+    run(
+      label,
+      `${label}-lb`,
+      order.map((i) => sample({ request_id: `r${i}`, ttft_s: 0.1 + i * 0.001, context_tokens: 8192, phase: 'reuse', tokens: tokens(hostTokens(label, i)) } as Partial<Sample> & { request_id: string; ttft_s: number })),
+      { kv_pools: { ...pools.kv_pools, h2d_block_gbps: gbps } },
+    );
+  const ids = Array.from({ length: 10 }, (_, i) => i);
+  const ev = compareRuns([mk('pcie', 50, ids), mk('c2c', 250, ids)]).rows[0]!.vs_baseline[0]!.evidence;
+  assert.deepEqual(ev.requests_reloaded, { baseline: 10, system: 5 });
+  // Per request the larger reload: five of 8192, five of 256; median (8192 + 256) / 2.
+  assert.deepEqual(ev.link_bound_basis, { requests: 10, kv_tokens: 4224 });
+  const bytes = 4224 * (8 * 2 ** 20 / 64);
+  assert.ok(Math.abs(ev.link_bound_s.baseline! - bytes / 50e9) < 1e-12, String(ev.link_bound_s.baseline));
+  assert.ok(Math.abs(ev.link_bound_s.system! - bytes / 250e9) < 1e-12, String(ev.link_bound_s.system));
+  assert.match(ev.text, /median KV of the 10 paired request\(s\) that reloaded on either side, 4224 tokens/);
+  // Deterministic: the samples' order does not move it.
+  const shuffled = compareRuns([mk('pcie', 50, [...ids].reverse()), mk('c2c', 250, [3, 9, 0, 7, 1, 8, 2, 6, 4, 5])]).rows[0]!.vs_baseline[0]!.evidence;
+  assert.deepEqual(shuffled.link_bound_s, ev.link_bound_s);
+  assert.deepEqual(shuffled.link_bound_basis, ev.link_bound_basis);
+});
+
 test('trace runs group by power-of-two length buckets (or --bucket), not exact lengths', () => {
   const samples = (label: string) =>
     Array.from({ length: 40 }, (_, i) =>

@@ -110,6 +110,8 @@ function kvPools(kv: KvConfig, e: EngineHandle): Record<string, unknown> {
       tokens_per_block: int(raw['tokens_per_block']),
       block_bytes: int(raw['block_bytes']),
       ...(typeof raw['h2d_block_gbps'] === 'number' ? { h2d_block_gbps: raw['h2d_block_gbps'] } : {}),
+      ...(typeof raw['d2h_block_gbps'] === 'number' ? { d2h_block_gbps: raw['d2h_block_gbps'] } : {}),
+      ...(typeof raw['bidirectional_gbps'] === 'number' ? { bidirectional_gbps: raw['bidirectional_gbps'] } : {}),
       source: 'engine GET /version',
     };
   }

@@ -72,6 +72,8 @@ function checkRun(result: RunResultT, events: RunEventT[], job: Job) {
   assert.equal(pools['source'], 'engine GET /version');
   assert.equal(pools['tokens_per_block'], 64);
   assert.ok(typeof pools['gpu_blocks'] === 'number' && typeof pools['host_blocks'] === 'number' && typeof pools['h2d_block_gbps'] === 'number');
+  // The offload sweep's link bound counts the offloads a reload forces: GPU→host per block, and the joint cap where the profile has one.
+  assert.ok(typeof pools['d2h_block_gbps'] === 'number' && (pools['d2h_block_gbps'] as number) > 0);
 }
 
 /**

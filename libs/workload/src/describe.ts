@@ -4,20 +4,8 @@
  * from (the generator's parameters or the import's options), how it was sampled, and its prompt
  * lengths as a distribution, not a list of every length.
  */
-import { distribution, percentile, type AnyWorkload } from '@kvbench/common';
+import type { AnyWorkload, PromptLengths } from '@kvbench/common';
 import { summarizeWorkload } from './serialize.js';
-
-export interface LengthDistribution {
-  requests: number;
-  min: number | null;
-  p50: number | null;
-  p90: number | null;
-  p99: number | null;
-  max: number | null;
-  mean: number | null;
-  /** Requests per power-of-two bucket of prompt tokens [low, high). */
-  buckets: { low: number; high: number; requests: number }[];
-}
 
 export interface WorkloadDescription {
   id: string;
@@ -36,38 +24,15 @@ export interface WorkloadDescription {
   /** The original batches: their context sizes. Scenarios: null (see prompt_tokens). */
   contexts: number[] | null;
   batches: number | null;
-  prompt_tokens: LengthDistribution;
+  /** The summary's prompt_lengths (WorkloadSummary.prompt_lengths). */
+  prompt_tokens: PromptLengths;
   /** Scheduled arrivals (requests released at a time): first and last, ms from the start. */
   arrivals_ms: { first: number; last: number; timed_requests: number } | null;
-}
-
-export function lengthDistribution(lengths: readonly number[]): LengthDistribution {
-  const d = distribution(lengths);
-  let min = Infinity;
-  let max = -Infinity;
-  for (const n of lengths) (min = Math.min(min, n)), (max = Math.max(max, n));
-  const buckets = new Map<number, number>();
-  for (const n of lengths) {
-    const low = n < 1 ? 0 : 2 ** Math.floor(Math.log2(n));
-    buckets.set(low, (buckets.get(low) ?? 0) + 1);
-  }
-  return {
-    requests: lengths.length,
-    min: lengths.length ? min : null,
-    p50: d.p50,
-    p90: percentile(lengths, 90),
-    p99: d.p99,
-    max: lengths.length ? max : null,
-    mean: d.mean,
-    buckets: [...buckets.entries()].sort((a, b) => a[0] - b[0]).map(([low, requests]) => ({ low, high: Math.max(1, low * 2), requests })),
-  };
 }
 
 export function describeWorkload(doc: AnyWorkload): WorkloadDescription {
   const s = summarizeWorkload(doc);
   if (doc.version === 2) {
-    const tokens = new Map(doc.prompts.map((p) => [p.id, p.tokens]));
-    const lengths = doc.requests.map((r) => tokens.get(r.prompt_id) ?? 0);
     const timed = doc.requests.flatMap((r) => (r.release.type === 'at' ? [r.release.at_ms] : []));
     const { sampling, ...source } = doc.params as Record<string, unknown>;
     return {
@@ -82,12 +47,10 @@ export function describeWorkload(doc: AnyWorkload): WorkloadDescription {
       sampling: sampling && typeof sampling === 'object' ? (sampling as Record<string, unknown>) : null,
       contexts: null,
       batches: null,
-      prompt_tokens: lengthDistribution(lengths),
+      prompt_tokens: s.prompt_lengths,
       arrivals_ms: timed.length ? { first: timed.reduce((a, b) => Math.min(a, b)), last: timed.reduce((a, b) => Math.max(a, b)), timed_requests: timed.length } : null,
     };
   }
-  const tokens = new Map(doc.prompts.map((p) => [p.id, p.tokens]));
-  const lengths = doc.batches.flatMap((b) => b.requests.map((r) => tokens.get(r.prompt_id) ?? 0));
   return {
     id: s.id,
     kind: 'legacy',
@@ -100,7 +63,7 @@ export function describeWorkload(doc: AnyWorkload): WorkloadDescription {
     sampling: null,
     contexts: s.contexts,
     batches: s.batches,
-    prompt_tokens: lengthDistribution(lengths),
+    prompt_tokens: s.prompt_lengths,
     arrivals_ms: null,
   };
 }

@@ -9,4 +9,5 @@ export { promptText, HEADER_WORDS } from './prompt-text.js';
 export { deriveVocabulary, VOCABULARY_SIZE } from './vocabulary-derive.js';
 export { VOCABULARY_WORDS } from './vocabulary-words.js';
 export * from './scenario/index.js';
-export { describeWorkload, lengthDistribution, type WorkloadDescription, type LengthDistribution } from './describe.js';
+export { describeWorkload, type WorkloadDescription } from './describe.js';
+export { lengthDistribution, requestPromptLengths } from './lengths.js';

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { AnyWorkload, WorkloadDocument, WorkloadParams, WorkloadSummary } from '@kvbench/common';
 import { serializeScenarioParts } from './scenario/document.js';
+import { lengthDistribution, requestPromptLengths } from './lengths.js';
 
 /**
  * Canonical JSON of a native document: fixed key order, one prompt or batch per line (so `head`
@@ -133,7 +134,8 @@ export function countWorkload(doc: AnyWorkload): WorkloadCounts {
       prompts: doc.prompts.length,
       requests: doc.requests.length,
       batches: 0,
-      contexts: [...new Set(doc.prompts.map((p) => p.tokens))].sort((a, b) => a - b),
+      contexts: null,
+      prompt_lengths: lengthDistribution(requestPromptLengths(doc)),
       kind: doc.kind,
       request_tokens: requestTokens,
       prompt_tokens: distinctScenarioTokens(doc, tokens),
@@ -154,6 +156,7 @@ export function countWorkload(doc: AnyWorkload): WorkloadCounts {
     requests,
     batches: doc.batches.length,
     contexts: [...new Set(doc.batches.map((b) => b.context_tokens))],
+    prompt_lengths: lengthDistribution(requestPromptLengths(doc)),
     request_tokens: requestTokens,
     prompt_tokens: doc.prompts.reduce((s, p) => s + p.tokens, 0),
   };
@@ -184,7 +187,7 @@ export function summarizeWorkload(
   const c = countWorkload(doc);
   // Key order as in the common WorkloadSummary, then the token totals.
   return {
-    id, params: c.params, prompts: c.prompts, requests: c.requests, batches: c.batches, contexts: c.contexts, bytes,
+    id, params: c.params, prompts: c.prompts, requests: c.requests, batches: c.batches, contexts: c.contexts, prompt_lengths: c.prompt_lengths, bytes,
     ...(c.kind !== undefined ? { kind: c.kind } : {}),
     request_tokens: c.request_tokens, prompt_tokens: c.prompt_tokens,
   };

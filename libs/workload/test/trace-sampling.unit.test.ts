@@ -1,7 +1,7 @@
 /** Trace import on a one-root trace (Mooncake's conversation trace shape), exact distinct tokens, and `workload show`'s description. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { countWorkload, describeWorkload, importMooncake } from '@kvbench/workload';
+import { countWorkload, describeWorkload, importMooncake, summarizeWorkload } from '@kvbench/workload';
 
 const line = (timestamp: number, input_length: number, hash_ids: number[], output_length = 3) => JSON.stringify({ timestamp, input_length, output_length, hash_ids });
 
@@ -74,4 +74,8 @@ test('workload show describes a trace: its source and sampling, lengths as a dis
   assert.equal(d.prompt_tokens.max, 7 * 512 - 100);
   assert.equal(d.distinct_tokens, countWorkload(doc).prompt_tokens);
   assert.ok(!('params' in d));
+  // The REST summary gives the same distribution (one function), and no list of lengths.
+  const summary = summarizeWorkload(doc);
+  assert.deepEqual(summary.prompt_lengths, d.prompt_tokens);
+  assert.equal(summary.contexts, null);
 });

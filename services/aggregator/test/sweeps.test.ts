@@ -17,7 +17,8 @@ function offloadRun(runId: string, label: string, host: number, replayTtft: numb
     kv_pools: { gpu_blocks: 128, host_blocks: host ? 1024 : 0, tokens_per_block: 64, block_bytes: 8388608, source: 'engine GET /version' },
     workload: { kind: 'offload', sweep: { id: 'sw-offload-t', point: '4096' } },
   };
-  const lm = { reused_blocks: host ? 64 : 0, onboarded_blocks: host ? 64 : 0, observed_onboard_bandwidth_gbps: bw };
+  // Offloads as fast as onboards (no joint cap known): the replay's link bound is its onboard's.
+  const lm = { reused_blocks: host ? 64 : 0, onboarded_blocks: host ? 64 : 0, observed_onboard_bandwidth_gbps: bw, observed_offload_bandwidth_gbps: bw };
   return f.all.map((e, i): RunEvent => {
     if (e.type === 'started' || e.type === 'completed') return { ...e, run_meta: { ...e.run_meta, ...meta }, ...(e.type === 'completed' ? { log_metrics: { ...e.log_metrics, ...lm } } : {}) } as RunEvent;
     if (e.type === 'engine_stats') return { ...e, log_metrics: { ...e.log_metrics, ...lm } };

@@ -375,6 +375,10 @@ export async function startSimServer(options: StartSimServerOptions): Promise<Si
             block_bytes: cfg.blockBytes,
             // The profile's host→GPU bandwidth for one block copy (what an onboard of this block size gets).
             h2d_block_gbps: bandwidthAt(blockTable(cfg.profile.link, 'h2d'), timing.blockBytes),
+            // GPU→host for one block (an eviction's offload), and the cap on both directions at once
+            // (null: none modelled): a reload into a full pool overlaps with the offloads it forces (link.ts).
+            d2h_block_gbps: bandwidthAt(blockTable(cfg.profile.link, 'd2h'), timing.blockBytes),
+            bidirectional_gbps: cfg.profile.link.bidirectional_total_GBps ?? null,
             legacy_metrics: cfg.legacyMetrics,
             clock: cfg.clock,
           });

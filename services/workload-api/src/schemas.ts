@@ -72,7 +72,9 @@ export const CreateWorkloadBody = z
 
 export const WorkloadIdParams = z.object({ id: WorkloadId });
 
-const EXAMPLE_SUMMARY = { id: EXAMPLE_WORKLOAD_ID, params: { ...EXAMPLE_WORKLOAD_PARAMS, delay_ms: 0 }, prompts: 3, requests: 6, batches: 2, contexts: [1024], bytes: 15941, request_tokens: 6144, prompt_tokens: 3072 };
+const EXAMPLE_SUMMARY = { id: EXAMPLE_WORKLOAD_ID, params: { ...EXAMPLE_WORKLOAD_PARAMS, delay_ms: 0 }, prompts: 3, requests: 6, batches: 2, contexts: [1024],
+  prompt_lengths: { requests: 6, min: 1024, p50: 1024, p90: 1024, p99: 1024, max: 1024, mean: 1024, buckets: [{ low: 1024, high: 2048, requests: 6 }] },
+  bytes: 15941, request_tokens: 6144, prompt_tokens: 3072 };
 
 const boolString = z
   .enum(['true', 'false', '1', '0'])

@@ -66,8 +66,12 @@ export const benchFlags: FlagSpecs = {
   ...overrideFlags('c2c_'),
 };
 
-/** Overrides for this run: the generic flags, then the ones prefixed with its system label. */
-export function overridesFor(label: string, flags: Record<string, unknown>, log = consoleLogger()): KvOverrides {
+/**
+ * Overrides for this run: the generic flags, then the ones prefixed with its system label. A flag
+ * for another label is warned about, unless that label runs in the same invocation (`sweep --systems
+ * pcie c2c` gives each system its own).
+ */
+export function overridesFor(label: string, flags: Record<string, unknown>, log = consoleLogger(), alsoRunning: readonly string[] = []): KvOverrides {
   const out: Record<string, unknown> = {};
   for (const k of OVERRIDE_KEYS) if (flags[k] !== undefined) out[k] = flags[k];
   for (const prefix of ['pcie', 'c2c']) {
@@ -75,7 +79,7 @@ export function overridesFor(label: string, flags: Record<string, unknown>, log 
       const v = flags[`${prefix}_${k}`];
       if (v === undefined) continue;
       if (prefix === label) out[k] = v;
-      else log.warn(`--${prefix}_${k} ignored: this run's system label is '${label}'`);
+      else if (!alsoRunning.includes(prefix)) log.warn(`--${prefix}_${k} ignored: this run's system label is '${label}'`);
     }
   }
   return out as KvOverrides;

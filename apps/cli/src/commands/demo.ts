@@ -65,7 +65,7 @@ export const demoCommand: Command = {
       log.info(`workload-api ${stack.apiUrl} (Swagger UI ${stack.apiUrl}/docs), aggregator ${stack.aggregatorUrl}`);
       const client = new KvbenchClient(stack.apiUrl, stack.aggregatorUrl);
       const wl = await client.createWorkload({ params: DEMO_WORKLOAD });
-      log.info(`workload ${wl.id}: ${wl.requests} requests over contexts ${wl.contexts.join(', ')} tokens, ${wl.prompts} distinct prompts`);
+      log.info(`workload ${wl.id}: ${wl.requests} requests over contexts ${(wl.contexts ?? []).join(', ')} tokens, ${wl.prompts} distinct prompts`);
 
       const runs = await Promise.all(
         (['pcie', 'c2c'] as const).map(async (system_label) => {

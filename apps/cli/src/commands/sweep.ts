@@ -71,7 +71,8 @@ function spec(f: Record<string, unknown>): SweepRunSpec {
 }
 
 function setup(f: Record<string, unknown>, kind: string) {
-  const systems: SweepSystem[] = (f.systems as string[]).map((label) => ({ label, configModule: `config_${label}`, overrides: overridesFor(label, f) }));
+  const labels = f.systems as string[];
+  const systems: SweepSystem[] = labels.map((label) => ({ label, configModule: `config_${label}`, overrides: overridesFor(label, f, undefined, labels) }));
   if (systems.length === 0) throw new ValidationError('--systems: give at least one', 'systems');
   const s = spec(f);
   let runner: PointRunner;

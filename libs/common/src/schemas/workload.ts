@@ -73,6 +73,29 @@ export const SeedWorkload = z.union([
 ]);
 export type SeedWorkload = z.output<typeof SeedWorkload>;
 
+/** Prompt lengths of a workload's requests as a distribution: a trace of 12,000 lines has as many lengths. */
+export const PromptLengths = z
+  .object({
+    requests: z.number().int().describe('requests counted (repeats included)'),
+    min: z.number().int().nullable().describe('shortest prompt, in tokens; null without requests'),
+    p50: z.number().nullable().describe('median prompt length, in tokens (linear interpolation)'),
+    p90: z.number().nullable().describe('90th percentile of prompt length, in tokens'),
+    p99: z.number().nullable().describe('99th percentile of prompt length, in tokens'),
+    max: z.number().int().nullable().describe('longest prompt, in tokens; null without requests'),
+    mean: z.number().nullable().describe('mean prompt length, in tokens'),
+    buckets: z
+      .array(
+        z.object({
+          low: z.number().int().describe('bucket start, in tokens (a power of two, or 0)'),
+          high: z.number().int().describe('bucket end, exclusive'),
+          requests: z.number().int().describe('requests whose prompt length is in [low, high)'),
+        }),
+      )
+      .describe('requests per power-of-two bucket of prompt tokens, ascending; empty buckets left out'),
+  })
+  .describe("the requests' prompt lengths as a distribution");
+export type PromptLengths = z.infer<typeof PromptLengths>;
+
 /** Summary of a stored workload (what GET /workloads/:id answers without the prompt text). */
 export const WorkloadSummary = z.object({
   id: z.string().describe('content id: the same document always gets the same id; use it as workload_id in POST /runs'),
@@ -80,7 +103,11 @@ export const WorkloadSummary = z.object({
   prompts: z.number().int().describe('distinct prompts'),
   requests: z.number().int().describe('requests, repeats included'),
   batches: z.number().int().describe('batches (0 for a scenario)'),
-  contexts: z.array(z.number().int()).describe('distinct context sizes, in tokens'),
+  contexts: z
+    .array(z.number().int())
+    .nullable()
+    .describe('the original batches: their distinct context sizes, in tokens; null for a scenario (every request may have its own length: see prompt_lengths)'),
+  prompt_lengths: PromptLengths,
   bytes: z.number().int().describe('size of the stored native document, in bytes'),
   kind: WorkloadKind.optional().describe('scenario kind; absent for the original batches'),
 });

@@ -90,7 +90,7 @@ function offloadCharts(o: OffloadSweepReport): string {
     const series = [
       { get: (pt: (typeof o.points)[number]) => (pt.systems[s]?.offload_replays?.ttft_median_s ?? null), dash: '', hollow: false, what: 'onboarded from host' },
       { get: (pt: (typeof o.points)[number]) => (pt.systems[s]?.recompute_replays?.ttft_median_s ?? null), dash: 'stroke-dasharray="6 4"', hollow: true, what: 'recomputed' },
-      { get: (pt: (typeof o.points)[number]) => pt.systems[s]?.link_bound_s ?? null, dash: 'stroke-dasharray="1 3"', hollow: null, what: 'link bound (KV bytes / host→GPU bandwidth)' },
+      { get: (pt: (typeof o.points)[number]) => pt.systems[s]?.link_bound_s ?? null, dash: 'stroke-dasharray="1 3"', hollow: null, what: 'link bound (the replay\'s KV over the link, with the offloads its reload forces)' },
     ];
     for (const se of series) {
       const pts = o.points.filter((pt) => se.get(pt) != null && se.get(pt)! > 0);
