@@ -10,6 +10,7 @@ import {
   type KvOverrides,
   type RunEvent,
   telemetryCsv,
+  coarsenTelemetry,
 } from '@kvbench/common';
 import { writeFileSync } from 'node:fs';
 import { readAnyWorkloadFile, requestCount, workloadId } from '@kvbench/workload';
@@ -183,12 +184,15 @@ export const benchCommand: Command = {
         emit: telemetry.emit,
       });
       progress.finish('completed');
-      const result = { ...run, telemetry: telemetry.summary(), telemetry_series: [...telemetry.points()] };
+      // The results file carries the series merged to SERIES_POINTS_PER_GPU per GPU (totals exact); the CSV
+      // beside it has every period.
+      const series = [...telemetry.points()];
+      const result = { ...run, telemetry: telemetry.summary(), telemetry_series: coarsenTelemetry(series) };
       const saved = await saveRun(outputJson, label, result);
       const csvPath = telemetryCsvPath(outputJson, label, f.telemetry_csv as string | undefined);
       if (csvPath) {
-        writeFileSync(csvPath, telemetryCsv(result.telemetry_series));
-        console.log(`telemetry series (${result.telemetry_series.length} points, source ${result.telemetry?.source ?? 'none'}): ${csvPath}`);
+        writeFileSync(csvPath, telemetryCsv(series));
+        console.log(`telemetry series (${series.length} points, source ${result.telemetry?.source ?? 'none'}): ${csvPath}`);
       }
       console.log(renderRunSummaryTable(compareRuns([result])));
       return reportSaved(saved, label);

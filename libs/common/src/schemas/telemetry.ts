@@ -134,3 +134,43 @@ export function telemetryCsv(points: Iterable<TelemetryPoint>): string {
   for (const p of points) lines.push(TELEMETRY_COLUMNS.map((c) => (p[c] === null ? '' : String(p[c]))).join(','));
   return lines.join('\n') + '\n';
 }
+
+/** Most points per GPU a results file or a report page carries: a long run at 100 ms (the seed workload in
+ *  virtual time: 136,941 modelled periods, 55 MB of JSON per run) is merged down to about this many. */
+export const SERIES_POINTS_PER_GPU = 4000;
+
+/**
+ * The same series with runs of consecutive periods merged, at most `maxPerGpu` points per GPU. Exact for what
+ * a point means: a merged period's bytes and energy are the sums of its periods' (null only when every one is
+ * null), its gauges the reading at its end, as for any period. Totals over the series are unchanged; only
+ * the time resolution is coarser. The full series stays in SQLite and the CSV exports.
+ */
+export function coarsenTelemetry(points: readonly TelemetryPoint[], maxPerGpu = SERIES_POINTS_PER_GPU): TelemetryPoint[] {
+  const byGpu = new Map<number, TelemetryPoint[]>();
+  for (const p of points) {
+    const list = byGpu.get(p.gpu);
+    if (list) list.push(p);
+    else byGpu.set(p.gpu, [p]);
+  }
+  if ([...byGpu.values()].every((l) => l.length <= maxPerGpu)) return [...points];
+  const sum = (xs: readonly TelemetryPoint[], k: 'pcie_tx_bytes' | 'pcie_rx_bytes' | 'c2c_tx_bytes' | 'c2c_rx_bytes' | 'energy_j') =>
+    xs.some((x) => x[k] !== null) ? xs.reduce((a, x) => a + (x[k] ?? 0), 0) : null;
+  const out: TelemetryPoint[] = [];
+  for (const list of byGpu.values()) {
+    const k = Math.ceil(list.length / maxPerGpu);
+    for (let i = 0; i < list.length; i += k) {
+      const run = list.slice(i, i + k);
+      const last = run[run.length - 1]!;
+      out.push({
+        ...last,
+        dt_s: run.reduce((a, x) => a + x.dt_s, 0),
+        pcie_tx_bytes: sum(run, 'pcie_tx_bytes'),
+        pcie_rx_bytes: sum(run, 'pcie_rx_bytes'),
+        c2c_tx_bytes: sum(run, 'c2c_tx_bytes'),
+        c2c_rx_bytes: sum(run, 'c2c_rx_bytes'),
+        energy_j: sum(run, 'energy_j'),
+      });
+    }
+  }
+  return out.sort((a, b) => a.t_s - b.t_s || a.gpu - b.gpu);
+}

@@ -1,5 +1,5 @@
 import type { Database } from 'better-sqlite3';
-import { NotFoundError, type RunResult } from '@kvbench/common';
+import { NotFoundError, coarsenTelemetry, type RunResult } from '@kvbench/common';
 import { iterateSamples, latestRunsByWorkload, listCompletedRuns, type CompletedRun } from '../store/results.js';
 import { telemetryPoints, telemetrySummary } from '../store/telemetry.js';
 
@@ -48,7 +48,7 @@ export function loadRunResults(db: Database, runs: readonly CompletedRun[]): Run
     run_meta: run.run_meta,
     // Link telemetry (issue 23): the summary and the series, for the report's link chart.
     telemetry: telemetrySummary(db, run.run_id, run.attempt),
-    telemetry_series: [...telemetryPoints(db, run.run_id, run.attempt)],
+    telemetry_series: coarsenTelemetry([...telemetryPoints(db, run.run_id, run.attempt)]),
   }));
 }
 
