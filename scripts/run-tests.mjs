@@ -12,12 +12,12 @@
 // Usage: node scripts/run-tests.mjs [--lane unit|process|browser ...] [package-dir-substring ...]
 //   e.g. `node scripts/run-tests.mjs --lane unit`, `node scripts/run-tests.mjs engine-sim`.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { LANES, laneOf } from './test-lanes.mjs';
+import { LANES, laneOf, scheduleOrder } from './test-lanes.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
@@ -66,7 +66,17 @@ if (files.length === 0) {
 }
 for (const s of stale) console.error(`skipped ${relative(ROOT, s)}: its source is gone (a renamed or deleted test; \`make clean\` removes it)`);
 
-const byLane = Object.fromEntries(LANES.map((l) => [l, files.filter((f) => laneOf(f) === l)]));
+// Each file's time in the last run that ran it (ignored by git, beside the installed packages): a
+// lane starts its longest files first (scheduleOrder). Order only: no result depends on it.
+const TIMES_CACHE = join(ROOT, 'node_modules/.cache/kvbench/test-times.json');
+let lastMs = {};
+try {
+  lastMs = JSON.parse(readFileSync(TIMES_CACHE, 'utf8'));
+} catch {
+  /* first run here: the default order */
+}
+const inOrder = (lane) => scheduleOrder(files.filter((f) => laneOf(f) === lane).map((f) => relative(ROOT, f)), lastMs).map((f) => join(ROOT, f));
+const byLane = Object.fromEntries(LANES.map((l) => [l, inOrder(l)]));
 const wanted = (l) => (lanesAsked.length === 0 || lanesAsked.includes(l)) && byLane[l].length > 0;
 const cores = availableParallelism();
 const reportDir = mkdtempSync(join(tmpdir(), 'kvbench-test-times-'));
@@ -108,17 +118,32 @@ function runLane(lane, { concurrency, prefix, preload = [] }) {
   });
 }
 
+// Three process-lane files at a time: they mostly wait (on engines starting, long polls, ack waits),
+// not compute. Measured on this 2-core machine at load 6-10 (other work beside it): 287 s at three,
+// 401 s at two (that run before a change that took about 27 s off multihost), each lane using about
+// one core of CPU. KVBENCH_PROCESS_CONCURRENCY overrides it.
+const PROCESS_CONCURRENCY = Number(process.env.KVBENCH_PROCESS_CONCURRENCY ?? 3);
+if (!Number.isInteger(PROCESS_CONCURRENCY) || PROCESS_CONCURRENCY < 1) {
+  console.error(`KVBENCH_PROCESS_CONCURRENCY: a whole number of files at a time, at least 1 (got '${process.env.KVBENCH_PROCESS_CONCURRENCY}')`);
+  process.exit(2);
+}
 const results = [];
 if (wanted('unit')) results.push(await runLane('unit', { concurrency: cores, preload: [join(ROOT, 'scripts/unit-lane-guard.mjs')] }));
 const parallel = ['process', 'browser'].filter(wanted);
 const both = parallel.length > 1;
 const after = await Promise.all(parallel.map((lane) =>
-  // Integration tests start real processes; on 2 cores, two files at a time is the ceiling, and the
-  // browser lane (one Chromium at a time) beside them.
-  runLane(lane, { concurrency: lane === 'browser' ? 1 : 2, prefix: both }),
+  // The browser lane (one Chromium at a time) beside the process lane (PROCESS_CONCURRENCY files).
+  runLane(lane, { concurrency: lane === 'browser' ? 1 : PROCESS_CONCURRENCY, prefix: both }),
 ));
 results.push(...after);
 rmSync(reportDir, { recursive: true, force: true });
+try {
+  for (const r of results) for (const [f, t] of Object.entries(r.perFile)) lastMs[relative(ROOT, f)] = Math.round(t.ms);
+  mkdirSync(dirname(TIMES_CACHE), { recursive: true });
+  writeFileSync(TIMES_CACHE, JSON.stringify(lastMs, null, 1) + '\n');
+} catch (err) {
+  console.error(`could not keep the file times in ${TIMES_CACHE}: ${err.message}`);
+}
 
 console.log('\nlanes (wall time; load = 1-minute load average at the lane start):');
 for (const r of results) {

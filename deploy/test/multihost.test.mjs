@@ -237,7 +237,9 @@ test('multi-host: three-node NATS cluster, replicas 3, the event stream leader k
   });
 
   const cluster = { NATS_URL: 'nats://nats-1:4222,nats://nats-2:4222,nats://nats-3:4222', NATS_STREAM_REPLICAS: '3' };
-  await startServices(lab, dir, { api: cluster, aggregator: cluster, agent: cluster }, fetchIn);
+  // INGEST_ACK_WAIT_S 5: events the aggregator took whose acks died with the killed leader are delivered
+  // again after the ack wait; at the 30 s default that wait was most of this test's time.
+  await startServices(lab, dir, { api: cluster, aggregator: { ...cluster, INGEST_ACK_WAIT_S: '5' }, agent: cluster }, fetchIn);
   const setupS = (Date.now() - started) / 1000;
 
   // Long enough (delay between batches, in real time: time scale 1) that the kill lands while events

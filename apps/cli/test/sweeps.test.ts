@@ -88,7 +88,7 @@ test('sweep offload: replays counted only when the counters confirm the tier; re
     }
 
     // Too little eviction traffic: the prompt stays on the GPU, and the replay is kept but not counted.
-    await kvbench(['sweep', 'offload', '--systems', 'pcie', ...MODEL, '--gpu_kv_max_tokens', '8192', '--host_cache_gb', '2',
+    await kvbench(['sweep', 'offload', '--replays', '1', '--systems', 'pcie', ...MODEL, '--gpu_kv_max_tokens', '8192', '--host_cache_gb', '2',
       '--lengths', '1024', '--unaligned_offset', '0', '--eviction_factor', '0.25', '--max_seq_len', '8192',
       '--out', join(dir.path, 'weak.json'), '--output_json', join(dir.path, 'runs2.json')]);
     const weak = JSON.parse(await readFile(join(dir.path, 'weak.json'), 'utf8')).points[0].systems.pcie;

@@ -11,7 +11,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { after, before, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import { tempDir } from '@kvbench/testkit';
 
 const MAIN = fileURLToPath(new URL('../src/main.js', import.meta.url));
@@ -48,42 +48,47 @@ const GENERATIONS: { version: string; offloadCounted: boolean }[] = [
   { version: '1.3.0rc26', offloadCounted: true }, // today's main
 ];
 
-for (const g of GENERATIONS) {
-  test(`kvbench bench --engine trtllm on TensorRT-LLM ${g.version} (version known only from trtllm-serve's banner)`, async () => {
-    const bin = join(dir.path, `bin-${g.version}`);
-    await mkdir(bin, { recursive: true });
-    await writeFile(join(bin, 'trtllm-serve'), `#!/bin/sh\nFAKE_TRTLLM_VERSION='${g.version}' exec "${process.execPath}" "${DOUBLE}" "$@"\n`);
-    await writeFile(join(bin, 'python3'), `#!/bin/sh\necho "ModuleNotFoundError: No module named 'tensorrt_llm'" >&2\nexit 1\n`);
-    await chmod(join(bin, 'trtllm-serve'), 0o755);
-    await chmod(join(bin, 'python3'), 0o755);
-    const truthPath = join(bin, 'truth.json');
-    const out = join(bin, 'results.json');
-    const r = await kvbench(
-      ['bench', '--engine', 'trtllm', '--model', 'm', '--system_label', 'pcie', '--workload_json', workload, '--output_json', out,
-        '--max_batch_size', '3', '--max_seq_len', '4096', '--output_tokens', '4', '--gpu_kv_max_tokens', '1024', '--host_cache_gb', '1'],
-      { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}`, FAKE_TRUTH: truthPath },
-    );
-    assert.equal(r.status, 0, r.stderr);
-    const run = JSON.parse(await readFile(out, 'utf8')).runs.pcie.at(-1);
-    const truth = JSON.parse(await readFile(truthPath, 'utf8'));
-    const m = run.log_metrics;
-    const meta = run.run_meta;
-    assert.ok(run.samples.length > 0 && run.samples.every((s: { ok: boolean }) => s.ok), 'no failed request');
-    assert.equal(meta.engine.build.version, g.version, 'detected version = the banner\'s');
-    assert.equal(truth.eventThreadDied, false);
-    assert.equal(truth.effective.event_buffer_max_size, 0, 'no KV event buffer switched on');
-    assert.ok(truth.offloadBlocks > 0 && truth.onboardBlocks > 0, 'the workload moved blocks both ways');
-    assert.equal(m.reused_blocks, truth.reused, m.null_reasons.reused_blocks);
-    if (g.offloadCounted) {
-      assert.equal(m.offloaded_blocks, truth.offloadBlocks);
-      assert.equal(m.onboarded_blocks, truth.onboardBlocks);
-      assert.equal(m.offloaded_bytes, truth.offloadBytes);
-      assert.equal(m.onboarded_bytes, truth.onboardBytes);
-    } else {
-      for (const f of ['offloaded_blocks', 'onboarded_blocks', 'offloaded_bytes', 'onboarded_bytes']) {
-        assert.equal(m[f], null, f);
-        assert.match(m.null_reasons[f], /no offload counters: kvCacheIterationStats arrives with PR #12413.*PR #11576 \(issue #4666\)/, f);
+// Side by side: each generation is its own `kvbench bench` with its own double on its own port and
+// folder, and waits most of its time on the engine's 2 s long polls (ENGINES.md); one after another the
+// six took 42 s for 7 s of CPU.
+describe('kvbench bench on every TensorRT-LLM generation', { concurrency: true }, () => {
+  for (const g of GENERATIONS) {
+    test(`kvbench bench --engine trtllm on TensorRT-LLM ${g.version} (version known only from trtllm-serve's banner)`, async () => {
+      const bin = join(dir.path, `bin-${g.version}`);
+      await mkdir(bin, { recursive: true });
+      await writeFile(join(bin, 'trtllm-serve'), `#!/bin/sh\nFAKE_TRTLLM_VERSION='${g.version}' exec "${process.execPath}" "${DOUBLE}" "$@"\n`);
+      await writeFile(join(bin, 'python3'), `#!/bin/sh\necho "ModuleNotFoundError: No module named 'tensorrt_llm'" >&2\nexit 1\n`);
+      await chmod(join(bin, 'trtllm-serve'), 0o755);
+      await chmod(join(bin, 'python3'), 0o755);
+      const truthPath = join(bin, 'truth.json');
+      const out = join(bin, 'results.json');
+      const r = await kvbench(
+        ['bench', '--engine', 'trtllm', '--model', 'm', '--system_label', 'pcie', '--workload_json', workload, '--output_json', out,
+          '--max_batch_size', '3', '--max_seq_len', '4096', '--output_tokens', '4', '--gpu_kv_max_tokens', '1024', '--host_cache_gb', '1'],
+        { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}`, FAKE_TRUTH: truthPath },
+      );
+      assert.equal(r.status, 0, r.stderr);
+      const run = JSON.parse(await readFile(out, 'utf8')).runs.pcie.at(-1);
+      const truth = JSON.parse(await readFile(truthPath, 'utf8'));
+      const m = run.log_metrics;
+      const meta = run.run_meta;
+      assert.ok(run.samples.length > 0 && run.samples.every((s: { ok: boolean }) => s.ok), 'no failed request');
+      assert.equal(meta.engine.build.version, g.version, 'detected version = the banner\'s');
+      assert.equal(truth.eventThreadDied, false);
+      assert.equal(truth.effective.event_buffer_max_size, 0, 'no KV event buffer switched on');
+      assert.ok(truth.offloadBlocks > 0 && truth.onboardBlocks > 0, 'the workload moved blocks both ways');
+      assert.equal(m.reused_blocks, truth.reused, m.null_reasons.reused_blocks);
+      if (g.offloadCounted) {
+        assert.equal(m.offloaded_blocks, truth.offloadBlocks);
+        assert.equal(m.onboarded_blocks, truth.onboardBlocks);
+        assert.equal(m.offloaded_bytes, truth.offloadBytes);
+        assert.equal(m.onboarded_bytes, truth.onboardBytes);
+      } else {
+        for (const f of ['offloaded_blocks', 'onboarded_blocks', 'offloaded_bytes', 'onboarded_bytes']) {
+          assert.equal(m[f], null, f);
+          assert.match(m.null_reasons[f], /no offload counters: kvCacheIterationStats arrives with PR #12413.*PR #11576 \(issue #4666\)/, f);
+        }
       }
-    }
-  });
-}
+    });
+  }
+});

@@ -118,14 +118,18 @@ export async function ensureJobConsumer(
   return name;
 }
 
-/** The aggregator's durable consumer over every run event. */
-export async function ensureAggregatorConsumer(jsm: JetStreamManager, name = AGGREGATOR_CONSUMER): Promise<string> {
+/**
+ * The aggregator's durable consumer over every run event. `ackWaitMs` is also how long the events an
+ * aggregator took but never acked (it was killed) wait before they are delivered again; nats-server
+ * 2.9 applies a changed value to an existing consumer on this add.
+ */
+export async function ensureAggregatorConsumer(jsm: JetStreamManager, name = AGGREGATOR_CONSUMER, ackWaitMs = EVENT_ACK_WAIT_MS): Promise<string> {
   await jsm.consumers.add(EVENTS_STREAM, {
     durable_name: name,
     filter_subject: 'kvbench.runs.>',
     ack_policy: AckPolicy.Explicit,
     deliver_policy: DeliverPolicy.All,
-    ack_wait: EVENT_ACK_WAIT_MS * 1_000_000,
+    ack_wait: ackWaitMs * 1_000_000,
     max_ack_pending: 10_000,
   });
   return name;

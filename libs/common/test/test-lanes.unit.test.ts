@@ -15,3 +15,13 @@ test('a file is in the lane its name says', () => {
 test('the unit lane refuses to start a process, naming the lane to move to', { skip: process.env.KVBENCH_TEST_LANE !== 'unit' && 'only through scripts/run-tests.mjs' }, () => {
   assert.throws(() => spawnSync('true'), /unit lane: a \*\.unit\.test file may not start a process/);
 });
+
+test('a lane starts its longest files first: unknown ones (whole-stack first), then by the last run time', () => {
+  const { scheduleOrder } = lanes as unknown as { scheduleOrder(files: string[], lastMs?: Record<string, number>): string[] };
+  const files = ['libs/a/dist/test/x.test.js', 'services/b/dist/test/y.test.js', 'apps/cli/dist/test/z.test.js', 'deploy/test/d.test.mjs'];
+  assert.deepEqual(scheduleOrder(files), ['deploy/test/d.test.mjs', 'apps/cli/dist/test/z.test.js', 'services/b/dist/test/y.test.js', 'libs/a/dist/test/x.test.js']);
+  assert.deepEqual(
+    scheduleOrder(files, { 'libs/a/dist/test/x.test.js': 90_000, 'apps/cli/dist/test/z.test.js': 5_000, 'deploy/test/d.test.mjs': 40_000 }),
+    ['services/b/dist/test/y.test.js', 'libs/a/dist/test/x.test.js', 'deploy/test/d.test.mjs', 'apps/cli/dist/test/z.test.js'],
+  );
+});

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import type { RunWaitBounds } from './routes/known-run.js';
+import { EVENT_ACK_WAIT_MS } from '@kvbench/bus';
 import { ConfigError, envInt, envPort, eventSigningEnvSchema, loadConfig, natsEnvSchema, natsSettingsFrom, type NatsSettings } from '@kvbench/common';
 
 /** Every environment variable the aggregator reads; names are the keys. */
@@ -25,6 +26,8 @@ export const aggregatorEnvSchema = z.object({
   INGEST_MAX_DELAY_MS: envInt(5, 0, 10_000),
   /** Delay before SQLite-rejected events are delivered again. */
   INGEST_RETRY_DELAY_MS: envInt(2000, 10, 600_000),
+  /** Seconds an event may stay unacked before JetStream delivers it again (to a restarted aggregator, after a crash). */
+  INGEST_ACK_WAIT_S: envInt(EVENT_ACK_WAIT_MS / 1000, 1, 3600),
   /** A run whose accepted event is on the bus but not stored yet: how long its requests wait for it. */
   RUN_WAIT_ACCEPTED_MS: envInt(30_000, 0, 600_000),
   /** A run id nobody accepted: how long its requests wait before the 404. */
@@ -41,6 +44,7 @@ export interface IngestSettings {
   retryDelayMs: number;
   /** EVENT_SIGNING_SECRET: only events signed with their run's key are stored; null: unsigned events accepted. */
   signingSecret: string | null;
+  ackWaitMs: number;
 }
 
 export interface AggregatorConfig {
@@ -89,7 +93,7 @@ export function loadAggregatorConfig(env: NodeJS.ProcessEnv = process.env): Aggr
     nats: natsSettingsFrom(c),
     readToken: c.READ_TOKEN ?? (c.READ_TOKEN_FILE ? readTokenFile(c.READ_TOKEN_FILE) : undefined),
     corsOrigins: splitList(c.CORS_ORIGINS),
-    ingest: { consumerName: c.INGEST_CONSUMER, maxBatch: c.INGEST_MAX_BATCH, maxDelayMs: c.INGEST_MAX_DELAY_MS, retryDelayMs: c.INGEST_RETRY_DELAY_MS, signingSecret: c.EVENT_SIGNING_SECRET ?? null },
+    ingest: { consumerName: c.INGEST_CONSUMER, maxBatch: c.INGEST_MAX_BATCH, maxDelayMs: c.INGEST_MAX_DELAY_MS, retryDelayMs: c.INGEST_RETRY_DELAY_MS, signingSecret: c.EVENT_SIGNING_SECRET ?? null, ackWaitMs: c.INGEST_ACK_WAIT_S * 1000 },
     runWait: { acceptedMs: c.RUN_WAIT_ACCEPTED_MS, unknownMs: c.RUN_WAIT_UNKNOWN_MS },
     loginLimit: { max: c.LOGIN_MAX_ATTEMPTS, windowMs: c.LOGIN_WINDOW_MS },
   };

@@ -72,4 +72,10 @@ test('bad configuration names the variable', () => {
   assert.throws(() => loadAggregatorConfig({ PORT: 'abc' }), /PORT/);
   assert.throws(() => loadAggregatorConfig({ INGEST_CONSUMER: 'bad name' }), /INGEST_CONSUMER/);
   assert.throws(() => loadAggregatorConfig({ READ_TOKEN_FILE: join(dir.path, 'missing') }), /READ_TOKEN_FILE/);
+  assert.throws(() => loadAggregatorConfig({ INGEST_ACK_WAIT_S: '0' }), /INGEST_ACK_WAIT_S/);
+});
+
+test('the events ack wait: 30 s unless INGEST_ACK_WAIT_S says otherwise', () => {
+  assert.equal(loadAggregatorConfig({}).ingest.ackWaitMs, 30_000);
+  assert.equal(loadAggregatorConfig({ INGEST_ACK_WAIT_S: '3' }).ingest.ackWaitMs, 3_000);
 });

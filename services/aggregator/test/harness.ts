@@ -58,6 +58,13 @@ export async function startHarness(): Promise<Harness> {
   const workloadOfRun = new Map<string, string>();
   const apps: FastifyInstance[] = [];
   const dbPath = join(dir.path, 'agg.sqlite');
+  // One registration after another: a call that finds its ids already registered must still wait for
+  // the put that registers them. Concurrent publishes (load.test) otherwise sent samples before their
+  // workload was in the store; the aggregator rejected them ("not in the workload store"), the run never
+  // completed and the test hung: load.test.js alone hung in 2 of 5 runs here before this (and once in a
+  // process lane, spinning on /results), and passed 10 of 10 after it.
+  let registering: Promise<void> = Promise.resolve();
+  const register = (events: readonly RunEvent[]) => (registering = registering.then(() => registerWorkloads(store, registered, workloadOfRun, events)));
   const config = (env: Record<string, string> = {}) =>
     loadAggregatorConfig({ NATS_URL: nats.url, DB_PATH: dbPath, PORT: '0', LOG_LEVEL: 'warn', ...env });
   return {
@@ -76,7 +83,7 @@ export async function startHarness(): Promise<Harness> {
       return app;
     },
     async publish(events, suffix = '', concurrent = false) {
-      await registerWorkloads(store, registered, workloadOfRun, events);
+      await register(events);
       if (concurrent) {
         await Promise.all(events.map((e) => js.publish(eventSubject(e.run_id, e.type), JSON.stringify(e), { msgID: msgIdOf(e) + suffix })));
         return;
@@ -85,7 +92,7 @@ export async function startHarness(): Promise<Harness> {
         await js.publish(eventSubject(e.run_id, e.type), JSON.stringify(e), { msgID: msgIdOf(e) + suffix });
       }
     },
-    registerWorkloads: (events) => registerWorkloads(store, registered, workloadOfRun, events),
+    registerWorkloads: register,
     async publishRaw(subject, data) {
       await js.publish(subject, data);
     },

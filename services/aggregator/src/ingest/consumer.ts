@@ -66,7 +66,7 @@ export class EventIngest {
   }
 
   async start(): Promise<void> {
-    const name = await ensureAggregatorConsumer(this.jsm, this.settings.consumerName);
+    const name = await ensureAggregatorConsumer(this.jsm, this.settings.consumerName, this.settings.ackWaitMs);
     const consumer = await this.js.consumers.get(EVENTS_STREAM, name);
     this.messages = await consumer.consume({
       max_messages: Math.max(100, this.settings.maxBatch * 2),
