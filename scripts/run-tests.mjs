@@ -86,7 +86,9 @@ function runLane(lane, { concurrency, prefix, preload = [] }) {
   const times = join(reportDir, `${lane}.json`);
   const argv = [
     ...preload.flatMap((p) => ['--import', p]),
-    '--test', `--test-concurrency=${concurrency}`,
+    // node:test has no per-test deadline by default, so one hung test hung `make test` for good (the
+    // aggregator's faults test, once, in app.close). Ten minutes names the hang; no test here is near it.
+    '--test', `--test-concurrency=${concurrency}`, '--test-timeout=600000',
     '--test-reporter=spec', '--test-reporter-destination=stdout',
     `--test-reporter=${join(ROOT, 'scripts/file-times-reporter.mjs')}`, `--test-reporter-destination=${times}`,
     ...byLane[lane],

@@ -22,6 +22,25 @@ export interface PlanSource {
 const CACHED_WORKLOADS = 32;
 
 /**
+ * How long one bus read of a plan may take. Batches are ingested one after another, so a read that
+ * never answers would stop all ingest (and hang the app's close, which commits what it holds): an
+ * object-store get over an ordered consumer can stall (nats-io/nats.js PR #256 hardened it; a stall
+ * still happened here under load, the aggregator's faults test hanging in app.close). Past this
+ * the answer is "unknown, retry": the samples are nak'ed and delivered again.
+ */
+export const PLAN_READ_TIMEOUT_MS = 15_000;
+
+class PlanReadTimeout extends Error {}
+
+function bounded<T>(read: Promise<T>, what: string, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new PlanReadTimeout(`${what}: no answer in ${ms} ms`)), ms);
+  });
+  return Promise.race([read, deadline]).finally(() => clearTimeout(timer));
+}
+
+/**
  * Plans from the bus itself: the run's workload id from the aggregator's own runs table (the
  * accepted event) or else the runs bucket (workload-api writes it before publishing anything),
  * and the request ids from the workload's native document in the workloads object store.
@@ -35,6 +54,7 @@ export class BusPlanSource implements PlanSource {
     private readonly runs: KV,
     private readonly store: ObjectStore,
     private readonly log: Logger,
+    private readonly readTimeoutMs = PLAN_READ_TIMEOUT_MS,
   ) {
     const stmt = db.prepare('SELECT workload_id FROM runs WHERE run_id = ?');
     this.workloadOfRun = (runId) => (stmt.get(runId) as { workload_id: string | null } | undefined)?.workload_id ?? undefined;
@@ -47,7 +67,7 @@ export class BusPlanSource implements PlanSource {
     if (!workloadId) {
       let entry;
       try {
-        entry = await this.runs.get(runId);
+        entry = await bounded(this.runs.get(runId), 'runs bucket', this.readTimeoutMs);
       } catch (err) {
         if (!acceptedWorkloadId) return { kind: 'unknown', reason: `runs bucket unreadable: ${(err as Error).message}`, retry: true };
       }
@@ -57,7 +77,7 @@ export class BusPlanSource implements PlanSource {
     }
     let info;
     try {
-      info = await this.store.info(workloadId);
+      info = await bounded(this.store.info(workloadId), 'workload store info', this.readTimeoutMs);
     } catch (err) {
       return { kind: 'unknown', reason: `workload store unreadable: ${(err as Error).message}`, retry: true };
     }
@@ -66,7 +86,7 @@ export class BusPlanSource implements PlanSource {
     if (cached && cached.digest === info.digest) return { kind: 'known', workloadId, requestIds: cached.ids };
     let ids: ReadonlySet<string>;
     try {
-      const bytes = await this.store.getBlob(workloadId);
+      const bytes = await bounded(this.store.getBlob(workloadId), 'workload store get', this.readTimeoutMs);
       if (!bytes) return { kind: 'unknown', reason: `workload ${workloadId} vanished from the store`, retry: false };
       const doc = AnyWorkload.safeParse(JSON.parse(new TextDecoder().decode(bytes)));
       if (!doc.success) return { kind: 'unknown', reason: `workload ${workloadId} in the store is not a native workload document`, retry: false };
