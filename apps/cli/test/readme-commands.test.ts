@@ -3,8 +3,9 @@
 // multi-turn and docqa scenarios, the Mooncake trace import with `--sample-roots 0.05` on the real
 // conversation trace), each in a fresh directory holding `./kvbench` (this checkout's) and what the
 // command reads; then the standalone block whole (its `--engine trtllm` on the TensorRT-LLM double)
-// and the multi-turn, sweep and trace blocks on the simulator; and a check
-// that every other `./kvbench` line of the README is listed with the reason it is not run here.
+// and the multi-turn, sweep and trace blocks on the simulator; and a check that every other
+// `./kvbench` line of the README is run by another test file (the services block:
+// readme-services.test.ts) or listed with the reason it is not run here.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
@@ -14,21 +15,22 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { gunzipSync } from 'node:zlib';
 import { tempDir } from '@kvbench/testkit';
+import { ROOT, SERVICES_BLOCK, readmeBlocks, writeTrtllmServeDouble } from './readme-blocks.js';
 
-const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
-const DOUBLE = join(ROOT, 'libs', 'runner', 'test', 'fixtures', 'trtllm-serve-double.mjs');
+export { readmeBlocks };
 const TRACE = fileURLToPath(new URL('../../test/fixtures/mooncake/conversation_trace.jsonl.gz', import.meta.url));
 
 /** Every `./kvbench workload` command in the README's bash blocks, continuation lines joined, comments kept off. */
 export async function readmeWorkloadCommands(): Promise<string[]> {
   const readme = await readFile(join(ROOT, 'README.md'), 'utf8');
   const blocks = [...readme.matchAll(/```bash\n([\s\S]*?)```/g)].map((m) => m[1]!);
-  const commands: string[] = [];
+  const commands = new Set<string>();
   for (const block of blocks) {
     const joined = block.replace(/\\\n\s*/g, '');
-    for (const line of joined.split('\n')) if (line.startsWith('./kvbench workload ')) commands.push(line);
+    for (const line of joined.split('\n')) if (line.startsWith('./kvbench workload ')) commands.add(line);
   }
-  return commands;
+  // The services block repeats the standalone block's workload command: run once.
+  return [...commands];
 }
 
 test('every ./kvbench workload command of the README runs as written', { timeout: 300_000 }, async () => {
@@ -62,18 +64,6 @@ test('every ./kvbench workload command of the README runs as written', { timeout
   }
 });
 
-/** Every bash block of the README as its command lines: continuation lines joined, comments and blank lines dropped. */
-export async function readmeBlocks(): Promise<string[][]> {
-  const readme = await readFile(join(ROOT, 'README.md'), 'utf8');
-  return [...readme.matchAll(/```bash\n([\s\S]*?)```/g)].map((m) =>
-    m[1]!
-      .replace(/\\\n\s*/g, '')
-      .split('\n')
-      .map((l) => l.replace(/\s+#\s.*$/, '').trim())
-      .filter((l) => l !== '' && !l.startsWith('#')),
-  );
-}
-
 /**
  * The README's blocks this test runs whole, as written, each named by a command only it has. The
  * simulator is the engine (the README's default) except in the standalone block, whose
@@ -90,18 +80,20 @@ const RUN_HERE: { name: string; has: RegExp }[] = [
   { name: 'trace', has: /^\.\/kvbench workload import --format mooncake/ },
 ];
 
+/** README blocks another test file runs whole, as written (a file of its own for the parallel process lane). */
+const RUN_ELSEWHERE: { name: string; has: RegExp; file: string }[] = [SERVICES_BLOCK];
+
 /** README commands not run here, each with the reason; every entry must still match a README line. */
 const NOT_RUN: { line: RegExp; why: string }[] = [
-  { line: /^\.\/kvbench (bench|watch) .*--api http:\/\/control:808[01]/, why: 'needs the control host of a multi-machine deployment (deploy/README.md)' },
   { line: /^\.\/kvbench watch \$PCIE --api http:\/\/127\.0\.0\.1:8081/, why: 'follows a run of the `kvbench up` stack started by the curl block before it (up.test.ts runs that block; watch.test.ts the command)' },
 ];
 
-test('every ./kvbench command of the README is run here, by the workload test above, or listed with the reason it is not', async () => {
+test('every ./kvbench command of the README is run here, by the workload test above, by the file RUN_ELSEWHERE names, or listed with the reason it is not', async () => {
   const blocks = await readmeBlocks();
   const unaccounted: string[] = [];
   const used = new Set<number>();
   for (const block of blocks) {
-    const here = RUN_HERE.some((r) => block.some((l) => r.has.test(l)));
+    const here = [...RUN_HERE, ...RUN_ELSEWHERE].some((r) => block.some((l) => r.has.test(l)));
     for (const line of block.filter((l) => l.startsWith('./kvbench '))) {
       if (here || line.startsWith('./kvbench workload ')) continue;
       const i = NOT_RUN.findIndex((n) => n.line.test(line));
@@ -111,7 +103,7 @@ test('every ./kvbench command of the README is run here, by the workload test ab
   }
   assert.deepEqual(unaccounted, [], 'a README command no test runs: run it here or say in NOT_RUN why not');
   assert.deepEqual(NOT_RUN.filter((_, i) => !used.has(i)).map((n) => String(n.line)), [], 'NOT_RUN entries no README line matches any more');
-  for (const r of RUN_HERE) assert.equal(blocks.filter((b) => b.some((l) => r.has.test(l))).length, 1, `one README block for ${r.name}`);
+  for (const r of [...RUN_HERE, ...RUN_ELSEWHERE]) assert.equal(blocks.filter((b) => b.some((l) => r.has.test(l))).length, 1, `one README block for ${r.name}`);
 });
 
 const execAsync = promisify(execFile);
@@ -128,8 +120,7 @@ async function runBlock(block: string[], dir: string): Promise<string[]> {
     `#!/bin/sh\n[ "$1" = "-LO" ] && [ "$(basename "$2")" = conversation_trace.jsonl ] || { echo "curl double: only -LO of conversation_trace.jsonl" >&2; exit 2; }\ngunzip -c "${dir}/conversation_trace.jsonl.gz" > conversation_trace.jsonl\n`,
   );
   await chmod(join(bin, 'curl'), 0o755);
-  await writeFile(join(bin, 'trtllm-serve'), `#!/bin/sh\nFAKE_TRTLLM_VERSION=1.3.0rc26 exec "${process.execPath}" "${DOUBLE}" "$@"\n`);
-  await chmod(join(bin, 'trtllm-serve'), 0o755);
+  await writeTrtllmServeDouble(bin);
   const out: string[] = [];
   for (const line of block) {
     const r = await execAsync('bash', ['-euo', 'pipefail', '-c', line], { cwd: dir, encoding: 'utf8', maxBuffer: 64 * 2 ** 20, env: { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}` } }).catch((e: { stderr?: string; message: string }) => {
