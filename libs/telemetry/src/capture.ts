@@ -6,6 +6,7 @@
 import type { TelemetryPoint } from '@kvbench/common';
 import { z } from 'zod';
 import { convertNvmlLines, type PcieMethod } from './nvml.js';
+import { payloadFromCounted, type FramingReading, type PcieFraming } from './pcie-framing.js';
 
 const Phase = z.object({
   direction: z.enum(['h2d', 'd2h']),
@@ -39,12 +40,15 @@ export interface CapturePhaseResult {
   other_direction_bytes: number;
   copy_gbps: number;
   /**
-   * counted × 256 / (256 + overhead) / copied: the payload share under PCIe's TLP framing with a
-   * 256-byte max payload — a host→device copy arrives as completions (3-DW header 12 B + STP token
-   * 4 B + LCRC 4 B = 20 B each), a device→host copy leaves as 64-bit memory writes (4-DW header 16 B
-   * + 8 B = 24 B each). A model of the counter, not a reading: 1.0 means it counts exactly that.
+   * The payload estimate in the copy's direction / copied: the counted bytes of both directions
+   * through payloadFromCounted with the Max_Payload_Size read from the capture machine's config
+   * space (pcie-framing.ts). 1.0 means the TLP model accounts for every counted byte. Null when the
+   * capture has no config dump (payload_null_reason).
    */
-  tlp_payload_ratio: number;
+  payload_ratio: number | null;
+  /** The estimate's payload in the other direction (no data moved that way: ≈ 0 when the model holds). */
+  other_direction_payload_bytes: number | null;
+  payload_null_reason?: string;
 }
 
 export interface CaptureAnalysis {
@@ -53,6 +57,9 @@ export interface CaptureAnalysis {
   period_ms_requested: number;
   period_ms_achieved: { median: number; p99: number; max: number };
   points: number;
+  /** The capture machine's PCIe framing (from its config-space dump), or null with the reason. */
+  framing: PcieFraming | null;
+  framing_null_reason?: string;
   phases: CapturePhaseResult[];
   /** Copy bandwidth without the sampler over with it, per phase pair: > 0 means the sampler slowed the copies. */
   overhead: { direction: 'h2d' | 'd2h'; baseline_gbps: number; with_sampler_gbps: number; slowdown_pct: number }[];
@@ -63,7 +70,9 @@ function quantile(xs: number[], q: number): number {
   return s[Math.min(s.length - 1, Math.floor(q * s.length))]!;
 }
 
-export function analyzeCapture(phasesJson: unknown, sidecarLines: readonly string[], prefer?: readonly PcieMethod[]): CaptureAnalysis {
+export function analyzeCapture(phasesJson: unknown, sidecarLines: readonly string[], prefer?: readonly PcieMethod[], framing?: FramingReading): CaptureAnalysis {
+  const noFraming = framing === undefined ? 'the capture has no config-space dump (pcie-config.bin): Max_Payload_Size unknown' : framing.ok ? undefined : framing.reason;
+  const mps = framing?.ok ? framing.framing.max_payload_bytes : null;
   const cap = CapturePhases.parse(phasesJson);
   const hello = JSON.parse(sidecarLines.find((l) => l.includes('"hello"'))!) as { t_ns: number };
   const origin = hello.t_ns;
@@ -77,14 +86,19 @@ export function analyzeCapture(phasesJson: unknown, sidecarLines: readonly strin
     const main = ph.direction === 'h2d' ? 'pcie_rx_bytes' : 'pcie_tx_bytes';
     const other = ph.direction === 'h2d' ? 'pcie_tx_bytes' : 'pcie_rx_bytes';
     const counted = pts.reduce((a, p) => a + (p[main] ?? 0), 0);
+    const otherCounted = pts.reduce((a, p) => a + (p[other] ?? 0), 0);
+    const est = mps === null ? null : ph.direction === 'h2d' ? payloadFromCounted(otherCounted, counted, mps) : payloadFromCounted(counted, otherCounted, mps);
+    const [mine, theirs] = est === null ? [null, null] : ph.direction === 'h2d' ? [est.onboard_bytes, est.offload_bytes] : [est.offload_bytes, est.onboard_bytes];
     return {
       direction: ph.direction,
       copied_bytes: ph.bytes,
       counted_bytes: counted,
       ratio: counted / ph.bytes,
-      other_direction_bytes: pts.reduce((a, p) => a + (p[other] ?? 0), 0),
+      other_direction_bytes: otherCounted,
       copy_gbps: ph.gbps,
-      tlp_payload_ratio: (counted * 256) / (256 + (ph.direction === 'h2d' ? 20 : 24)) / ph.bytes,
+      payload_ratio: mine === null ? null : mine / ph.bytes,
+      other_direction_payload_bytes: theirs,
+      ...(noFraming ? { payload_null_reason: noFraming } : {}),
     };
   });
   const overhead = cap.with_sampler.map((m, i) => {
@@ -97,6 +111,8 @@ export function analyzeCapture(phasesJson: unknown, sidecarLines: readonly strin
     period_ms_requested: cap.period_ms,
     period_ms_achieved: { median: quantile(gaps, 0.5), p99: quantile(gaps, 0.99), max: Math.max(...gaps) },
     points: points.length,
+    framing: framing?.ok ? framing.framing : null,
+    ...(noFraming ? { framing_null_reason: noFraming } : {}),
     phases,
     overhead,
   };

@@ -77,7 +77,7 @@ export function dcgmPlan(first: DcgmScrape): { gpus: Gpu[]; nullReasons: Partial
   const nullReasons: Partial<Record<Counter, string>> = {};
   for (const [k, v] of Object.entries(reasons)) nullReasons[k as Counter] = v!.join('; ');
   return {
-    gpus: [...first.gpus.entries()].sort((a, b) => a[0] - b[0]).map(([i, g]) => ({ index: i, name: g.labels['modelName'] ?? null, uuid: g.labels['UUID'] ?? null })),
+    gpus: [...first.gpus.entries()].sort((a, b) => a[0] - b[0]).map(([i, g]) => ({ index: i, name: g.labels['modelName'] ?? null, uuid: g.labels['UUID'] ?? null, pci_bus_id: g.labels['pci_bus_id'] ?? null })),
     nullReasons,
   };
 }

@@ -7,3 +7,4 @@ export { BUSY_SHARE, DEFAULT_RATIO_TOLERANCE, summarize, type SummaryInput } fro
 export { DEFAULT_PERIOD_MS, PointBuffer, openTelemetry, type OpenedTelemetry, type TelemetryOptions } from './sampler.js';
 export { CHUNK_POINTS, runTelemetry, type RunTelemetry } from './run-telemetry.js';
 export { CapturePhases, analyzeCapture, type CaptureAnalysis, type CapturePhaseResult } from './capture.js';
+export { COMPLETION_TLP_OVERHEAD, PAYLOAD_MODEL, REQUEST_TLP_OVERHEAD, parsePcieConfig, payloadFromCounted, readPcieFraming, sysfsBusId, type FramingReading, type PcieFraming } from './pcie-framing.js';

@@ -40,6 +40,7 @@ export const NvmlHello = z.discriminatedUnion('ok', [
             index: z.number().int().nonnegative(),
             name: z.string().nullable(),
             uuid: z.string().nullable(),
+            pci_bus_id: z.string().nullable().optional(),
             caps: z
               .object({
                 pcie_counters: Cap.extend({ bits: z.number().int().optional() }),
@@ -156,7 +157,7 @@ export function planFromHello(h: NvmlHelloOk, prefer: readonly PcieMethod[] = ['
   for (const [k, v] of Object.entries(reasons)) nullReasons[k as Counter] = v!.join('; ');
   const v = h.versions;
   return {
-    gpus: h.gpus.map((g) => ({ index: g.index, name: g.name, uuid: g.uuid })),
+    gpus: h.gpus.map((g) => ({ index: g.index, name: g.name, uuid: g.uuid, pci_bus_id: g.pci_bus_id ?? null })),
     pcie,
     c2c,
     nullReasons,

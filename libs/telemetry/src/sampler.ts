@@ -2,8 +2,9 @@ import type { Logger, TelemetryPoint, TelemetrySourceKind } from '@kvbench/commo
 import { openDcgmSource } from './dcgm.js';
 import { openNvidiaSmiSource } from './nvidia-smi.js';
 import { openNvmlSource } from './nvml.js';
+import { readPcieFraming } from './pcie-framing.js';
 import { openSimSource } from './sim.js';
-import { TelemetryUnavailable, type TelemetrySource } from './source.js';
+import { TelemetryUnavailable, type Gpu, type TelemetrySource } from './source.js';
 
 export const DEFAULT_PERIOD_MS = 100;
 
@@ -18,6 +19,8 @@ export interface TelemetryOptions {
   nvidiaSmiBin?: string;
   /** false turns telemetry off (recorded as source "none"). */
   enabled?: boolean;
+  /** Where the GPUs' PCI config spaces are read (their Max_Payload_Size); this host's sysfs by default. */
+  pciDevicesDir?: string;
 }
 
 export interface OpenedTelemetry {
@@ -44,6 +47,7 @@ export async function openTelemetry(run: { simulated: boolean; engineUrl: string
   for (const [kind, open] of attempts) {
     try {
       const source = await open();
+      if (!source.simulated) await readGpuFraming(source.gpus, o.pciDevicesDir);
       log?.info({ telemetry: source.kind, detail: source.detail }, 'telemetry source');
       return { source, tried, periodMs };
     } catch (err) {
@@ -53,6 +57,23 @@ export async function openTelemetry(run: { simulated: boolean; engineUrl: string
   }
   log?.warn({ tried }, 'no telemetry source works here; telemetry figures will be null');
   return { source: null, tried, periodMs };
+}
+
+/**
+ * Each GPU's PCIe framing from its config space, so the summary can take the TLP headers off the
+ * counted bytes; a GPU whose config cannot be read keeps the reason (the payload is then null).
+ */
+async function readGpuFraming(gpus: Gpu[], devicesDir?: string): Promise<void> {
+  for (const g of gpus) {
+    if (!g.pci_bus_id) {
+      g.pcie_framing = null;
+      g.pcie_framing_null_reason = 'the telemetry source gave no PCI address for this GPU';
+      continue;
+    }
+    const r = await readPcieFraming(g.pci_bus_id, devicesDir);
+    g.pcie_framing = r.ok ? r.framing : null;
+    if (!r.ok) g.pcie_framing_null_reason = r.reason;
+  }
 }
 
 /** Collects a source's points for one run; bounded by construction (one point per period per GPU). */

@@ -1,4 +1,5 @@
 import type { LogMetrics, TelemetryPoint, TelemetrySourceKind, TelemetrySummary } from '@kvbench/common';
+import { PAYLOAD_MODEL, payloadFromCounted } from './pcie-framing.js';
 import type { Counter, Gpu } from './source.js';
 
 /** Link and engine bytes further apart than this (as a fraction) are flagged. */
@@ -88,6 +89,8 @@ export function summarize(i: SummaryInput): TelemetrySummary {
   const rxKey: Counter = link === 'c2c' ? 'c2c_rx_bytes' : 'pcie_rx_bytes';
   const off = link ? achieved(pts, txKey) : { gbps: null, peak: null };
   const on = link ? achieved(pts, rxKey) : { gbps: null, peak: null };
+  const payload = link === 'pcie' ? pciePayload(pts, i.gpus, i.simulated) : { estimate: null, reason: link === 'c2c' ? 'no framing model for NVLink-C2C: its counters include headers too, of a protocol this estimate does not model' : 'no link byte counter' };
+  if (payload.reason) reasons['link_level.payload'] = payload.reason;
   const link_level = {
     link,
     offload_bytes: link ? totals[txKey as keyof typeof totals] : null,
@@ -96,6 +99,7 @@ export function summarize(i: SummaryInput): TelemetrySummary {
     onboard_gbps: on.gbps,
     peak_offload_gbps: off.peak,
     peak_onboard_gbps: on.peak,
+    payload: payload.estimate,
   };
   if (link === null) reasons['link_level'] = reasons['pcie_tx_bytes'] ?? 'no link byte counter';
   else {
@@ -119,15 +123,19 @@ export function summarize(i: SummaryInput): TelemetrySummary {
     }
     return a / b;
   };
-  const offR = ratio(link_level.offload_bytes, engOff, 'offload');
-  const onR = ratio(link_level.onboard_bytes, engOn, 'onboard');
+  // The engine's bytes are payload: set them against the link's payload where it could be estimated.
+  const basis = payload.estimate ? ('payload' as const) : ('counted' as const);
+  const linkOff = payload.estimate?.offload_bytes ?? link_level.offload_bytes;
+  const linkOn = payload.estimate?.onboard_bytes ?? link_level.onboard_bytes;
+  const offR = ratio(linkOff, engOff, 'offload');
+  const onR = ratio(linkOn, engOn, 'onboard');
   const disagreements: string[] = [];
   const flag = (r: number | null, what: string, linkB: number | null, engB: number | null) => {
     if (r !== null && Math.abs(r - 1) > tol)
-      disagreements.push(`${what}: the link moved ${fmt(linkB)} B, the engine reported ${fmt(engB)} B (ratio ${r.toFixed(3)}, outside 1 ± ${tol})`);
+      disagreements.push(`${what}: the link moved ${fmt(linkB)} B${basis === 'payload' ? ' of payload' : ''}, the engine reported ${fmt(engB)} B (ratio ${r.toFixed(3)}, outside 1 ± ${tol})`);
   };
-  flag(offR, 'offload (device→host)', link_level.offload_bytes, engOff);
-  flag(onR, 'onboard (host→device)', link_level.onboard_bytes, engOn);
+  flag(offR, 'offload (device→host)', linkOff, engOff);
+  flag(onR, 'onboard (host→device)', linkOn, engOn);
 
   const energy = totals.energy_j;
   const perReq = energy !== null && i.requests > 0 ? energy / i.requests : null;
@@ -177,6 +185,7 @@ export function summarize(i: SummaryInput): TelemetrySummary {
     versus_engine: {
       engine_offloaded_bytes: engOff,
       engine_onboarded_bytes: engOn,
+      basis,
       offload_ratio: offR,
       onboard_ratio: onR,
       tolerance: tol,
@@ -188,6 +197,38 @@ export function summarize(i: SummaryInput): TelemetrySummary {
     mean_power_w: meanPower,
     null_reasons: reasons,
   };
+}
+
+/**
+ * The payload inside the PCIe bytes counted, GPU by GPU with each one's Max_Payload_Size
+ * (pcie-framing.ts); null with the reason when any GPU's framing is unknown.
+ */
+function pciePayload(points: readonly TelemetryPoint[], gpus: readonly Gpu[], simulated: boolean): { estimate: NonNullable<TelemetrySummary['link_level']['payload']> | null; reason: string | null } {
+  if (simulated) return { estimate: null, reason: "the simulator's series counts the KV payload only: no TLP framing to take off" };
+  const mps = new Map<number, number>();
+  const missing: string[] = [];
+  for (const g of gpus) {
+    if (g.pcie_framing) mps.set(g.index, g.pcie_framing.max_payload_bytes);
+    else missing.push(`gpu ${g.index}: ${g.pcie_framing_null_reason ?? 'its PCIe framing was not read'}`);
+  }
+  if (missing.length || mps.size === 0) return { estimate: null, reason: `the counters include TLP headers, and the payload inside them needs each GPU's Max_Payload_Size: ${missing.join('; ') || 'no GPU'}` };
+  const per = new Map<number, { tx: number; rx: number }>();
+  for (const p of points) {
+    const t = per.get(p.gpu) ?? { tx: 0, rx: 0 };
+    t.tx += p.pcie_tx_bytes ?? 0;
+    t.rx += p.pcie_rx_bytes ?? 0;
+    per.set(p.gpu, t);
+  }
+  let offload = 0;
+  let onboard = 0;
+  for (const [gpu, t] of per) {
+    const m = mps.get(gpu);
+    if (m === undefined) return { estimate: null, reason: `gpu ${gpu} has points but no framing` };
+    const est = payloadFromCounted(t.tx, t.rx, m);
+    offload += est.offload_bytes;
+    onboard += est.onboard_bytes;
+  }
+  return { estimate: { offload_bytes: offload, onboard_bytes: onboard, max_payload_bytes: [...mps.values()], model: PAYLOAD_MODEL }, reason: null };
 }
 
 const fmt = (n: number | null) => (n === null ? 'n/a' : Math.round(n).toLocaleString('en-US'));

@@ -31,6 +31,12 @@ export const AgentEnv = z.object({
   DCGM_EXPORTER_URL: z.url().optional(),
   /** python3 with nvidia-ml-py for the NVML sidecar. */
   TELEMETRY_PYTHON: z.string().optional(),
+  /**
+   * Where the GPUs' PCI config spaces are read (their Max_Payload_Size, which frames the PCIe
+   * counters' bytes). Past its first 64 bytes a config space is root's to read: the systemd unit
+   * copies them here before the agent starts (deploy/systemd/kvbench-host-agent@.service).
+   */
+  PCI_DEVICES_DIR: z.string().optional(),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).optional().transform((v) => v ?? 'info'),
   /**
    * Milliseconds between presence heartbeats. Readers count an agent gone after three missed beats
@@ -78,6 +84,7 @@ export function agentConfigFromEnv(env: NodeJS.ProcessEnv = process.env): AgentC
       periodMs: e.TELEMETRY_PERIOD_MS,
       dcgmUrl: e.DCGM_EXPORTER_URL ?? null,
       ...(e.TELEMETRY_PYTHON ? { python: e.TELEMETRY_PYTHON } : {}),
+      ...(e.PCI_DEVICES_DIR ? { pciDevicesDir: e.PCI_DEVICES_DIR } : {}),
     },
     logLevel: e.LOG_LEVEL,
     heartbeatMs: e.AGENT_HEARTBEAT_MS,

@@ -41,10 +41,12 @@ export const EXAMPLE_TELEMETRY_SUMMARY = {
     onboard_gbps: 20.1,
     peak_offload_gbps: 24.2,
     peak_onboard_gbps: 23.8,
+    payload: null,
   },
   versus_engine: {
     engine_offloaded_bytes: 3_221_225_472,
     engine_onboarded_bytes: 1_610_612_736,
+    basis: 'counted',
     offload_ratio: 1,
     onboard_ratio: 1,
     tolerance: 0.1,
@@ -57,6 +59,7 @@ export const EXAMPLE_TELEMETRY_SUMMARY = {
   null_reasons: {
     c2c_tx_bytes: SIM_ONE_LINK,
     c2c_rx_bytes: SIM_ONE_LINK,
+    'link_level.payload': "the simulator's series counts the KV payload only: no TLP framing to take off",
     util_pct: SIM_NONE,
     sm_clock_mhz: SIM_NONE,
     mem_used_bytes: SIM_NONE,

@@ -51,6 +51,19 @@ export const TelemetryGpu = z
     index: z.number().int().nonnegative().describe('GPU index on its host'),
     name: z.string().nullable().describe('product name, e.g. "NVIDIA GH200 480GB"; null when the source does not say'),
     uuid: z.string().nullable().describe('GPU UUID (GPU-…); null when the source does not say'),
+    pci_bus_id: z.string().nullable().optional().describe('PCI address as the source gives it (00000000:00:06.0); null or absent when it does not say'),
+    pcie_framing: z
+      .object({
+        bus_id: z.string().describe('the PCI address its config space was read at (sysfs form)'),
+        max_payload_bytes: z.number().int().positive().describe('Max_Payload_Size in effect (Device Control): the data bytes one TLP carries at most'),
+        max_read_request_bytes: z.number().int().positive().describe('Max_Read_Request_Size in effect (Device Control)'),
+        max_payload_supported_bytes: z.number().int().positive().describe('Max_Payload_Size the device supports (Device Capabilities)'),
+        source: z.string().describe('where it was read (the sysfs config file)'),
+      })
+      .nullable()
+      .optional()
+      .describe("the PCIe framing that decides how many of the counted bytes are payload; null when it could not be read (reason in pcie_framing_null_reason)"),
+    pcie_framing_null_reason: z.string().optional().describe('why pcie_framing is null'),
   })
   .loose();
 
@@ -86,6 +99,19 @@ export const TelemetrySummary = z
         onboard_gbps: gbps('achieved onboard bandwidth, over the busy periods as offload_gbps'),
         peak_offload_gbps: gbps('highest single-period offload throughput'),
         peak_onboard_gbps: gbps('highest single-period onboard throughput'),
+        payload: z
+          .object({
+            offload_bytes: z.number().nonnegative().describe('data bytes inside offload_bytes: the counted bytes less the TLP headers and framing (device→host)'),
+            onboard_bytes: z.number().nonnegative().describe('data bytes inside onboard_bytes (host→device)'),
+            max_payload_bytes: z.array(z.number().int().positive()).describe("each GPU's Max_Payload_Size the estimate used"),
+            model: z.string().describe('how the payload was estimated from the counted bytes, with its assumptions'),
+          })
+          .nullable()
+          .optional()
+          .describe(
+            "an estimate of the payload inside the PCIe counters' bytes, which include every TLP's header and framing (about 8–9% at a 256-byte Max_Payload_Size); " +
+              'null when a GPU\'s framing could not be read, on C2C, and for the simulator, whose series is payload already (reason in null_reasons["link_level.payload"])',
+          ),
       })
       .describe(
         'offload/onboard figures from the link alone, labelled link-level: everything that crossed the link in that direction ' +
@@ -95,8 +121,12 @@ export const TelemetrySummary = z
       .object({
         engine_offloaded_bytes: nn.describe("the engine's own offloaded KV bytes (log_metrics.offloaded_bytes); null when the engine does not report them"),
         engine_onboarded_bytes: nn.describe("the engine's own onboarded KV bytes (log_metrics.onboarded_bytes); null when the engine does not report them"),
-        offload_ratio: nn.describe('link offload bytes / engine offloaded bytes; null when either is unknown or the engine moved nothing'),
-        onboard_ratio: nn.describe('link onboard bytes / engine onboarded bytes; null when either is unknown or the engine moved nothing'),
+        basis: z
+          .enum(['payload', 'counted'])
+          .optional()
+          .describe("which link figure the ratios divide: 'payload' (link_level.payload, headers taken off) where it exists, else 'counted' (link_level's bytes as counted)"),
+        offload_ratio: nn.describe('link offload bytes (on `basis`) / engine offloaded bytes; null when either is unknown or the engine moved nothing'),
+        onboard_ratio: nn.describe('link onboard bytes (on `basis`) / engine onboarded bytes; null when either is unknown or the engine moved nothing'),
         tolerance: z.number().describe('ratios outside [1 − tolerance, 1 + tolerance] are flagged as disagreements (fraction, default 0.1 = 10%)'),
         disagreements: z.array(z.string()).describe('each disagreement in words; empty when they agree or cannot be compared (see null_reasons)'),
       })

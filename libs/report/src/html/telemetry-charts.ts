@@ -123,21 +123,24 @@ const gb = (v: number | null) => (v === null ? null : (v / 1e9).toFixed(3));
 const cell = (v: string | null, why: string | undefined) => (v === null ? `<td class="null" title="${esc(why ?? '')}">n/a</td>` : `<td>${esc(v)}</td>`);
 
 function bytesTable(systems: { key: string; t: TelemetrySummary }[]): string {
-  const head = `<tr><th>system</th><th>source</th><th>link</th><th>link offload GB</th><th>engine offloaded GB</th><th>ratio</th><th>link onboard GB</th><th>engine onboarded GB</th><th>ratio</th><th>offload GB/s (link)</th><th>onboard GB/s (link)</th><th>energy / request J</th><th>energy / token J</th><th>peak GPU memory GB</th></tr>`;
+  const head = `<tr><th>system</th><th>source</th><th>link</th><th>link offload GB (counted)</th><th>payload GB (estimated)</th><th>engine offloaded GB</th><th>ratio</th><th>link onboard GB (counted)</th><th>payload GB (estimated)</th><th>engine onboarded GB</th><th>ratio</th><th>offload GB/s (link)</th><th>onboard GB/s (link)</th><th>energy / request J</th><th>energy / token J</th><th>peak GPU memory GB</th></tr>`;
   const rows = systems.map(({ key, t }) => {
     const n = t.null_reasons;
     const ve = t.versus_engine;
     const ratio = (r: number | null, why: string | undefined, dir: string) => {
       if (r === null) return cell(null, why);
       const off = Math.abs(r - 1) > ve.tolerance;
-      return `<td class="${off ? 'flag' : ''}" data-ratio="${dir}" title="${esc(off ? ve.disagreements.join(' ') : `within 1 ± ${ve.tolerance}`)}">${r.toFixed(3)}${off ? ' ⚠' : ''}</td>`;
+      const on = ve.basis === 'payload' ? 'the payload estimate' : 'the counted bytes';
+      return `<td class="${off ? 'flag' : ''}" data-ratio="${dir}" data-basis="${ve.basis ?? 'counted'}" title="${esc(off ? ve.disagreements.join(' ') : `${on} within 1 ± ${ve.tolerance} of the engine's`)}">${r.toFixed(3)}${off ? ' ⚠' : ''}</td>`;
     };
     return (
       `<tr data-system="${esc(key)}"><td>${esc(displayLabel(key))}${t.simulated ? ' <b>(simulated)</b>' : ''}</td><td>${esc(t.source)}</td><td>${esc(t.link_level.link ?? 'n/a')}</td>` +
       cell(gb(t.link_level.offload_bytes), n['link_level']) +
+      cell(gb(t.link_level.payload?.offload_bytes ?? null), n['link_level.payload']) +
       cell(gb(ve.engine_offloaded_bytes), n['versus_engine.offload_ratio']) +
       ratio(ve.offload_ratio, n['versus_engine.offload_ratio'], 'offload') +
       cell(gb(t.link_level.onboard_bytes), n['link_level']) +
+      cell(gb(t.link_level.payload?.onboard_bytes ?? null), n['link_level.payload']) +
       cell(gb(ve.engine_onboarded_bytes), n['versus_engine.onboard_ratio']) +
       ratio(ve.onboard_ratio, n['versus_engine.onboard_ratio'], 'onboard') +
       cell(t.link_level.offload_gbps === null ? null : t.link_level.offload_gbps.toFixed(2), n['link_level.offload_gbps'] ?? n['link_level']) +
@@ -149,7 +152,7 @@ function bytesTable(systems: { key: string; t: TelemetrySummary }[]): string {
     );
   });
   const notes = systems.flatMap(({ key, t }) => t.versus_engine.disagreements.map((d) => `<li class="note">${esc(displayLabel(key))}: ${esc(d)}</li>`));
-  return `<table class="telemetry" id="link-vs-engine">${head}${rows.join('')}</table>${notes.length ? `<ul>${notes.join('')}</ul>` : ''}<p class="sub">Link bytes count everything that crossed the link in that direction (PCIe counters include TLP headers: a copy of N bytes counts about 1.08 N host→GPU and 1.09 N GPU→host on the H100 capture). n/a cells say why on hover.</p>`;
+  return `<table class="telemetry" id="link-vs-engine">${head}${rows.join('')}</table>${notes.length ? `<ul>${notes.join('')}</ul>` : ''}<p class="sub">Link bytes count everything that crossed the link in that direction, headers included: PCIe counters count whole TLPs, so a copy of N bytes counts about 1.08 N host→GPU and 1.09 N GPU→host at a 256-byte Max_Payload_Size. The payload estimate takes the headers off with each GPU's Max_Payload_Size read from its config space; the ratios use it where it exists. n/a cells say why on hover.</p>`;
 }
 
 /** The report's link section; empty when no run has telemetry. */
