@@ -157,9 +157,22 @@ export const benchCommand: Command = {
       { schema: 'kvbench.job', version: 1, run_id: newRunId(), submitted_at: new Date().toISOString(), ...jobFields },
       'benchmark options',
     );
+    // Ctrl-C or SIGTERM (a scheduler, systemd, a CI step's timeout) ends the run the same way: the
+    // runner stops the engine it launched before this command exits. A second signal does not
+    // kill kvbench meanwhile: that would leave the engine (its own process group) running.
     const abort = new AbortController();
-    const onSigint = () => abort.abort(new Error('interrupted'));
-    process.once('SIGINT', onSigint);
+    let stoppedBy: NodeJS.Signals | null = null;
+    const onSignal = (sig: NodeJS.Signals) => {
+      if (stoppedBy) {
+        log.warn(`${sig} again: still stopping the engine this run started (SIGTERM to its process group, then SIGKILL)`);
+        return;
+      }
+      stoppedBy = sig;
+      log.warn(`${sig}: stopping the run and the engine it started`);
+      abort.abort(new Error(`interrupted by ${sig}`));
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
     const progress = new Progress(process.stderr, `${label} ${job.run_id}`);
     progress.total = requestCount(workload);
     const periodMs = Number(f.telemetry_period_ms);
@@ -196,9 +209,14 @@ export const benchCommand: Command = {
       }
       console.log(renderRunSummaryTable(compareRuns([result])));
       return reportSaved(saved, label);
+    } catch (err) {
+      if (!stoppedBy) throw err;
+      console.error(`kvbench: ${(err as Error).message}`);
+      return stoppedBy === 'SIGINT' ? 130 : 143; // 128 + the signal's number, as a shell reports it
     } finally {
       await telemetry.close();
-      process.off('SIGINT', onSigint);
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
     }
   },
 };
