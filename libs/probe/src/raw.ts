@@ -20,6 +20,19 @@ const Timing = {
   max_s: pos,
 };
 
+/**
+ * The head the probe writes on each section it times on a model shape (compute, cached_prefill:
+ * the same keys in kvbench_probe.py): it runs `layers_run` of the shape's layers, and
+ * `layer_scale` (layers / layers_run) turns their time into the whole model's.
+ */
+const ShapeSection = {
+  shape: z.string(),
+  config: z.record(z.string(), int),
+  layers_run: int.positive(),
+  layer_scale: pos,
+  attention: z.string(),
+};
+
 export const ProbeGpu = z
   .object({
     index: int.nullable(),
@@ -113,11 +126,7 @@ export type ProbeDecodePoint = z.infer<typeof ProbeDecodePoint>;
 
 export const ProbeCompute = z
   .object({
-    shape: z.string(),
-    config: z.record(z.string(), int),
-    layers_run: int.positive(),
-    layer_scale: pos,
-    attention: z.string(),
+    ...ShapeSection,
     prefill: z.array(ProbePrefillPoint),
     decode: z.array(ProbeDecodePoint),
   })
@@ -139,11 +148,7 @@ export type ProbeCachedPoint = z.infer<typeof ProbeCachedPoint>;
 
 export const ProbeCachedPrefill = z
   .object({
-    shape: z.string(),
-    config: z.record(z.string(), int),
-    layers_run: int.positive(),
-    layer_scale: pos,
-    attention: z.string(),
+    ...ShapeSection,
     tokens_per_block: int.positive(),
     points: z.array(ProbeCachedPoint),
     skipped: z.array(z.object({ cached: int, new: int, reason: z.string() }).loose()),

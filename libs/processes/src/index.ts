@@ -5,3 +5,4 @@ export { freePort } from '@kvbench/common';
 export { serviceLogger } from './logger.js';
 export { closeOnSignals } from './shutdown.js';
 export { prettyJsonPlugin } from './pretty-json.js';
+export { apiDocsPlugin, type ApiDocsOptions } from './api-docs.js';

@@ -15,6 +15,9 @@ const ratioOf = (what: string) => ({
   ci_high: nn.describe('upper end of the paired bootstrap interval of the ratio; null without an interval'),
 });
 const pairedCount = z.number().describe('requests measured on both sides (the bootstrap\'s sample)');
+/** A figure taken on both sides of a comparison row, `{ baseline, system }`; `unit` (e.g. ' (s)') ends each side's description. */
+const eachSide = <Figure extends z.ZodType>(figure: Figure, unit = '') =>
+  z.object({ baseline: figure.describe(`on the baseline${unit}`), system: figure.describe(`on the system${unit}`) });
 
 /** The parts of TTFT drawn: the top-level ones, with first_token split where the engine says how (the simulator). */
 export const SPLIT_PARTS = ['client_wait_s', 'to_engine_s', 'engine_queue_s', 'onboard_s', 'prefill_s', 'batch_other_s', 'first_token_s', 'to_client_s'] as const;
@@ -71,17 +74,15 @@ export const MetricRatioSchema = z.object({
 
 /** What decides a row's verdict: where each side's KV came from, what the link allows, which TTFT parts differ. */
 export const EvidenceSchema = z.object({
-  requests: z.object({ baseline: z.number().describe('on the baseline'), system: z.number().describe('on the system') }).describe('measured requests in the row on each side'),
-  requests_reloaded: z.object({ baseline: nn.describe('on the baseline'), system: nn.describe('on the system') }).describe('requests that onboarded KV from the host tier (sample.tokens.host_onboarded > 0); null when the engine does not say'),
-  onboarded_blocks: z.object({ baseline: nn.describe('on the baseline'), system: nn.describe('on the system') }).describe('KV blocks onboarded host → GPU by the row\'s requests (per-request token tiers; the run\'s counters on the all-requests row)'),
+  requests: eachSide(z.number()).describe('measured requests in the row on each side'),
+  requests_reloaded: eachSide(nn).describe('requests that onboarded KV from the host tier (sample.tokens.host_onboarded > 0); null when the engine does not say'),
+  onboarded_blocks: eachSide(nn).describe('KV blocks onboarded host → GPU by the row\'s requests (per-request token tiers; the run\'s counters on the all-requests row)'),
   onboarded_source: z.string().describe('where onboarded_blocks come from (per-request token tiers, or the run\'s counters), per side when they differ'),
-  link_bound_s: z
-    .object({ baseline: nn.describe('on the baseline (s)'), system: nn.describe('on the system (s)') })
+  link_bound_s: eachSide(nn, ' (s)')
     .describe(
       "the least time each side's link needs for the same KV: link_bound_basis.kv_tokens of KV (its bytes from kv_pools) over that side's host→GPU bandwidth; null with the reason in null_reasons",
     ),
-  link_bound_source: z
-    .object({ baseline: z.string().nullable().describe('on the baseline'), system: z.string().nullable().describe('on the system') })
+  link_bound_source: eachSide(z.string().nullable())
     .describe("where each side's host→GPU bandwidth came from: measured by the engine, the link check at the block size, or the simulator profile"),
   link_bound_basis: z
     .object({

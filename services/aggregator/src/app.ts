@@ -1,23 +1,14 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import fp from 'fastify-plugin';
 import cors from '@fastify/cors';
-import swagger from '@fastify/swagger';
-import swaggerUi from '@fastify/swagger-ui';
-import { polishOpenApi, SWAGGER_UI_CONFIG } from '@kvbench/common';
-import {
-  jsonSchemaTransform,
-  jsonSchemaTransformObject,
-  serializerCompiler,
-  validatorCompiler,
-  type ZodTypeProvider,
-} from 'fastify-type-provider-zod';
+import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Database } from 'better-sqlite3';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { AggregatorConfig, IngestSettings } from './config.js';
 import authPlugin from './plugins/auth.js';
 import dbPlugin from './plugins/db.js';
 import errorsPlugin from './plugins/errors.js';
-import { prettyJsonPlugin } from '@kvbench/processes';
+import { apiDocsPlugin, prettyJsonPlugin } from '@kvbench/processes';
 import ingestPlugin from './plugins/ingest.js';
 import natsPlugin from './plugins/nats.js';
 import healthRoutes from './routes/health.js';
@@ -68,19 +59,11 @@ export const aggregatorApp = fp<AppOptions>(
     await app.register(prettyJsonPlugin);
     // Closed unless origins are configured: no CORS headers at all.
     if (config.corsOrigins.length > 0) await app.register(cors, { origin: config.corsOrigins, methods: ['GET', 'HEAD'] });
-    await app.register(swagger, {
-      openapi: {
-        openapi: '3.1.0',
-        info: { title: 'kvbench aggregator', description: 'Run events in, results, comparisons and live samples out', version: '1.0.0' },
-        // Always declared, so Swagger UI shows its Authorize button; {} keeps an open server usable without one.
-        components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: 'READ_TOKEN of the aggregator (`kvbench up --token`)' } } },
-      },
-      transform: jsonSchemaTransform,
-      // Named components that resolve, examples, response descriptions: see polishOpenApi.
-      transformObject: (doc) => polishOpenApi(jsonSchemaTransformObject(doc), { bearerScheme: 'bearerAuth', readsRequireToken: config.readToken !== undefined }),
+    await app.register(apiDocsPlugin, {
+      info: { title: 'kvbench aggregator', description: 'Run events in, results, comparisons and live samples out', version: '1.0.0' },
+      bearerDescription: 'READ_TOKEN of the aggregator (`kvbench up --token`)',
+      readsRequireToken: config.readToken !== undefined,
     });
-    await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { ...SWAGGER_UI_CONFIG } });
-    app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
     await app.register(dbPlugin, { path: config.dbPath, db: deps.db });
     const ingest = deps.ingest !== false;

@@ -1,22 +1,13 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import cors from '@fastify/cors';
-import swagger from '@fastify/swagger';
-import swaggerUi from '@fastify/swagger-ui';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { polishOpenApi, SWAGGER_UI_CONFIG } from '@kvbench/common';
-import {
-  jsonSchemaTransform,
-  jsonSchemaTransformObject,
-  serializerCompiler,
-  validatorCompiler,
-  type ZodTypeProvider,
-} from 'fastify-type-provider-zod';
+import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { ApiConfig } from './config.js';
 import authPlugin from './plugins/auth.js';
 import errorsPlugin from './plugins/errors.js';
 import reconcilePlugin from './plugins/reconcile.js';
-import { prettyJsonPlugin } from '@kvbench/processes';
+import { apiDocsPlugin, prettyJsonPlugin } from '@kvbench/processes';
 import { natsPlugin } from './plugins/nats.js';
 import { metaRoutes } from './routes/meta.js';
 import { runRoutes } from './routes/runs.js';
@@ -52,18 +43,10 @@ export const workloadApiApp = fp<AppOptions>(
     }
     await app.register(authPlugin, { auth: config.auth });
 
-    await app.register(swagger, {
-      openapi: {
-        openapi: '3.1.0',
-        info: { title: 'kvbench workload-api', version: '1.0.0', description: 'Generate and store workloads; submit benchmark runs as jobs.' },
-        components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer' } } },
-      },
-      transform: jsonSchemaTransform,
-      // Named components that resolve, examples, response descriptions: see polishOpenApi.
-      transformObject: (doc) =>
-        polishOpenApi(jsonSchemaTransformObject(doc), { bearerScheme: 'bearerAuth', readsRequireToken: config.auth.readsRequireAuth }),
+    await app.register(apiDocsPlugin, {
+      info: { title: 'kvbench workload-api', version: '1.0.0', description: 'Generate and store workloads; submit benchmark runs as jobs.' },
+      readsRequireToken: config.auth.readsRequireAuth,
     });
-    await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { ...SWAGGER_UI_CONFIG } });
 
     await app.register(natsPlugin, { nats: config.nats, nc: deps.nc });
 

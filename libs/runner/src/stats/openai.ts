@@ -179,35 +179,30 @@ export function openaiLogMetrics(before: PromText, after: PromText, units: Opena
   const noOffload = `${engineName} exposes no KV offload/onboard traffic in its Prometheus metrics`;
 
   if (flavor === 'vllm') {
-    // vLLM's GPU prefix cache and its KV connector (e.g. host offload) count the same way, in tokens.
-    const prefixCounters = (prefix: string, what: string) => {
+    // vLLM's GPU prefix cache and its KV connector (e.g. host offload) count the same way, in tokens:
+    // each pair of counters fills its own reused, queried and hit-rate figures. Returns whether there
+    // was a rate (queries in the window), null when the counters are absent.
+    const putPrefixCounters = (prefix: string, what: string, field: { reused: string; queried: string; rate: string }): boolean | null => {
       const q = delta(sumSeries(before, `${prefix}_queries_total`), sumSeries(after, `${prefix}_queries_total`));
       const h = delta(sumSeries(before, `${prefix}_hits_total`), sumSeries(after, `${prefix}_hits_total`));
       if (q === null || h === null) return null;
-      return { q, h, sourceOf: (k: 'hits' | 'queries') => `${prefix}_${k}_total, end − start of the window (${what})`, rate: `Δ ${prefix}_hits_total / Δ ${prefix}_queries_total (${what})` };
+      m[field.reused] = h;
+      m[field.queried] = q;
+      sources[field.reused] = `${prefix}_hits_total, end − start of the window (${what})`;
+      sources[field.queried] = `${prefix}_queries_total, end − start of the window (${what})`;
+      if (!(q > 0)) return false;
+      m[field.rate] = h / q;
+      sources[field.rate] = `Δ ${prefix}_hits_total / Δ ${prefix}_queries_total (${what})`;
+      return true;
     };
-    const gpu = prefixCounters('vllm:prefix_cache', 'tokens, GPU prefix cache');
-    if (gpu) {
-      m.reused_tokens = gpu.h;
-      m.queried_tokens = gpu.q;
-      sources['reused_tokens'] = gpu.sourceOf('hits');
-      sources['queried_tokens'] = gpu.sourceOf('queries');
-      if (gpu.q > 0) {
-        m.cache_hit_rate = gpu.h / gpu.q;
-        sources['cache_hit_rate'] = gpu.rate;
-      } else nullReasons['cache_hit_rate'] = 'no prefix-cache queries in the window';
-    } else nullReasons['cache_hit_rate'] = 'vllm:prefix_cache_queries_total / vllm:prefix_cache_hits_total absent (prefix caching off?)';
-    const ext = prefixCounters('vllm:external_prefix_cache', 'tokens served by the KV connector, e.g. host offload');
-    if (ext) {
-      m.external_reused_tokens = ext.h;
-      m.external_queried_tokens = ext.q;
-      sources['external_reused_tokens'] = ext.sourceOf('hits');
-      sources['external_queried_tokens'] = ext.sourceOf('queries');
-      if (ext.q > 0) {
-        m.external_cache_hit_rate = ext.h / ext.q;
-        sources['external_cache_hit_rate'] = ext.rate;
-      }
-    }
+    const gpuRated = putPrefixCounters('vllm:prefix_cache', 'tokens, GPU prefix cache', { reused: 'reused_tokens', queried: 'queried_tokens', rate: 'cache_hit_rate' });
+    if (gpuRated === null) nullReasons['cache_hit_rate'] = 'vllm:prefix_cache_queries_total / vllm:prefix_cache_hits_total absent (prefix caching off?)';
+    else if (!gpuRated) nullReasons['cache_hit_rate'] = 'no prefix-cache queries in the window';
+    putPrefixCounters('vllm:external_prefix_cache', 'tokens served by the KV connector, e.g. host offload', {
+      reused: 'external_reused_tokens',
+      queried: 'external_queried_tokens',
+      rate: 'external_cache_hit_rate',
+    });
   } else if (flavor === 'sglang') {
     const bySourceBefore = seriesByLabel(before, 'sglang:cached_tokens_total', 'cache_source');
     const bySourceAfter = seriesByLabel(after, 'sglang:cached_tokens_total', 'cache_source');

@@ -19,6 +19,4 @@ export const metaRoutes: FastifyPluginAsyncZod = async (app) => {
     { schema: { tags: ['meta'], summary: 'KV offload presets (config_module values) and their settings', response: { 200: PresetList } } },
     async () => ({ presets: { ...CONFIG_PRESETS } }),
   );
-
-  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 };
