@@ -2,6 +2,7 @@
 import { waitFor as waitForCondition } from '@kvbench/processes';
 
 export { freePort, startNatsServer, tempDir, type NatsServerHandle } from '@kvbench/processes';
+export { testJob } from './job.js';
 export { listenOnLoopback, type ListeningApp } from './listen.js';
 export { untilOutput } from './output.js';
 export { successfulSample } from './sample.js';

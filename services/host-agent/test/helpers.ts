@@ -4,7 +4,7 @@ import { after, before } from 'node:test';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { RunEvent, newRunId, type Job, type WorkloadDocument } from '@kvbench/common';
 import { EVENTS_STREAM, WORKLOADS_BUCKET, jobSubject, setupBus } from '@kvbench/bus';
-import { startNatsServer, tempDir, type NatsServerHandle } from '@kvbench/testkit';
+import { startNatsServer, tempDir, testJob, type NatsServerHandle } from '@kvbench/testkit';
 import type { AgentConfig } from '@kvbench/host-agent';
 import { generateWorkload, serializeWorkload, workloadId } from '@kvbench/workload';
 
@@ -86,26 +86,15 @@ export function smallWorkload(overrides: Partial<Parameters<typeof generateWorkl
   });
 }
 
+/** A job of `workload_id` on the simulator at time scale 0.2, with a cache small enough to offload. */
 export function makeJob(workload_id: string, over: Partial<Job> = {}): Job {
-  return {
-    schema: 'kvbench.job',
-    version: 1,
+  return testJob({
     run_id: newRunId(),
     workload_id,
-    system_label: 'pcie',
-    model: 'meta-llama/Llama-3.1-8B-Instruct',
     engine: { kind: 'sim', options: { time_scale: 0.2 } },
-    config_module: 'config_pcie',
     overrides: { gpu_kv_max_tokens: 2048, host_cache_gb: 1 },
-    max_batch_size: 4,
-    max_seq_len: 4096,
-    output_tokens: 4,
-    temperature: 0,
-    top_p: 1,
-    notes: '',
-    submitted_at: new Date().toISOString(),
     ...over,
-  };
+  });
 }
 
 export async function publishJob(nc: NatsConnection, job: Job): Promise<void> {
