@@ -10,17 +10,11 @@ import { ResultsDocument, consoleLogger } from '@kvbench/common';
 import { tempDir, waitFor } from '@kvbench/testkit';
 import { KvbenchClient, ApiError } from '../src/api-client.js';
 import { startLocalStack, type LocalStack } from '../src/stack.js';
+import { simRun } from './agent-faults.js';
 
 const TOKEN = 'first-contact-secret';
 const TINY = { contexts: [512], batches_per_context: 1, batch_sizes: [1], prompt_pool_size: 1, reuse_start_batch: 1, delay_ms: 0, seed: 3 };
-const RUN = {
-  model: 'meta-llama/Llama-3.1-8B-Instruct',
-  overrides: { gpu_kv_max_tokens: 2048, host_cache_gb: 1 },
-  max_batch_size: 4,
-  max_seq_len: 4096,
-  output_tokens: 2,
-  engine: { kind: 'sim', options: { time_scale: 0.05 } },
-};
+const RUN = simRun({ outputTokens: 2, timeScale: 0.05 });
 const auth = { authorization: `Bearer ${TOKEN}` };
 const CLI = fileURLToPath(new URL('../src/main.js', import.meta.url));
 

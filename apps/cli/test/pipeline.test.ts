@@ -6,16 +6,10 @@ import { ResultsDocument, consoleLogger } from '@kvbench/common';
 import { tempDir, waitFor } from '@kvbench/testkit';
 import { KvbenchClient, ApiError } from '../src/api-client.js';
 import { startLocalStack, type LocalStack } from '../src/stack.js';
+import { simRun } from './agent-faults.js';
 
 const WORKLOAD = { contexts: [512, 1024], batches_per_context: 3, batch_sizes: [2, 3], prompt_pool_size: 2, reuse_start_batch: 1, delay_ms: 0, seed: 7 };
-const RUN = {
-  model: 'meta-llama/Llama-3.1-8B-Instruct',
-  overrides: { gpu_kv_max_tokens: 2048, host_cache_gb: 1 },
-  max_batch_size: 4,
-  max_seq_len: 4096,
-  output_tokens: 4,
-  engine: { kind: 'sim', options: { time_scale: 0.2 } },
-};
+const RUN = simRun();
 
 describe('pipeline: workload-api → NATS → host agents → aggregator', () => {
   let stack: LocalStack;

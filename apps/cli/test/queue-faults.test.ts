@@ -10,16 +10,10 @@ import { JOBS_STREAM } from '@kvbench/bus';
 import { tempDir, waitFor } from '@kvbench/testkit';
 import { KvbenchClient } from '../src/api-client.js';
 import { startLocalStack } from '../src/stack.js';
+import { simRun } from './agent-faults.js';
 
 const TINY = { contexts: [256], batches_per_context: 1, batch_sizes: [1], prompt_pool_size: 1, reuse_start_batch: 1, delay_ms: 0, seed: 11 };
-const RUN = {
-  model: 'meta-llama/Llama-3.1-8B-Instruct',
-  overrides: { gpu_kv_max_tokens: 2048, host_cache_gb: 1 },
-  max_batch_size: 4,
-  max_seq_len: 4096,
-  output_tokens: 2,
-  engine: { kind: 'sim' as const, options: { time_scale: 0.05 } },
-};
+const RUN = simRun({ outputTokens: 2, timeScale: 0.05 });
 
 const byId0 = (finals: Status[], ids: string[], id: string) => {
   const s = finals[ids.indexOf(id)]!;

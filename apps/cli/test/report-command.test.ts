@@ -4,31 +4,25 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { ResultsDocument, RunResult, Sample } from '@kvbench/common';
-import { tempDir } from '@kvbench/testkit';
+import { successfulSample, tempDir } from '@kvbench/testkit';
 
 const MAIN = new URL('../src/main.js', import.meta.url).pathname;
 
 function runOf(label: string, runId: string, workload: string, ttft: (i: number) => number): RunResult {
-  const samples: Sample[] = Array.from({ length: 40 }, (_, i) => ({
-    request_id: `r${i}`,
-    batch_index: i,
-    index_in_batch: 0,
-    prompt_id: `p${i % 10}`,
-    context_tokens: i % 2 ? 16384 : 4096,
-    phase: i < 10 ? 'cold' : 'reuse',
-    scheduled_at_s: i * 0.1,
-    ttft_s: ttft(i),
-    latency_s: ttft(i) + 0.2,
-    itl_s: [],
-    prompt_tokens_client: 4096,
-    prompt_tokens_server: 4096,
-    completion_tokens_client: 16,
-    completion_tokens_server: 16,
-    cached_tokens: 0,
-    ok: true,
-    error: null,
-    server: null,
-  }));
+  const samples: Sample[] = Array.from({ length: 40 }, (_, i) =>
+    successfulSample({
+      request_id: `r${i}`,
+      batch_index: i,
+      prompt_id: `p${i % 10}`,
+      context_tokens: i % 2 ? 16384 : 4096,
+      phase: i < 10 ? 'cold' : 'reuse',
+      scheduled_at_s: i * 0.1,
+      ttft_s: ttft(i),
+      latency_s: ttft(i) + 0.2,
+      prompt_tokens_client: 4096,
+      prompt_tokens_server: 4096,
+    }),
+  );
   const na = { throughput_req_per_s: null, ttft_p50_s: null, ttft_p95_s: null, ttft_p99_s: null, latency_p50_s: null, latency_p95_s: null, latency_p99_s: null };
   return {
     aggregate: na,

@@ -3,31 +3,25 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { Writable } from 'node:stream';
 import { after, before, test } from 'node:test';
 import type { RunResult, Sample } from '@kvbench/common';
+import { successfulSample } from '@kvbench/testkit';
 import { watchRun } from '../src/watch.js';
 
 // A real HTTP server speaking the aggregator's /runs/:id/events protocol (state, started, sample with ids,
 // completed | failed), which drops the first connection mid-run so the client must resume with Last-Event-ID.
 
-const sample = (i: number): Sample => ({
-  request_id: `req-${i}`,
-  batch_index: i,
-  index_in_batch: 0,
-  prompt_id: `p${i}`,
-  context_tokens: i % 2 ? 8192 : 2048,
-  phase: i < 4 ? 'cold' : 'reuse',
-  scheduled_at_s: i * 0.2,
-  ttft_s: (i + 1) * 0.01,
-  latency_s: (i + 1) * 0.01 + 0.5,
-  itl_s: [],
-  prompt_tokens_client: 100,
-  prompt_tokens_server: 100,
-  completion_tokens_client: 16,
-  completion_tokens_server: 16,
-  cached_tokens: 0,
-  ok: true,
-  error: null,
-  server: null,
-});
+const sample = (i: number): Sample =>
+  successfulSample({
+    request_id: `req-${i}`,
+    prompt_id: `p${i}`,
+    batch_index: i,
+    context_tokens: i % 2 ? 8192 : 2048,
+    phase: i < 4 ? 'cold' : 'reuse',
+    scheduled_at_s: i * 0.2,
+    ttft_s: (i + 1) * 0.01,
+    latency_s: (i + 1) * 0.01 + 0.5,
+    prompt_tokens_client: 100,
+    prompt_tokens_server: 100,
+  });
 const N = 10;
 const samples = Array.from({ length: N }, (_, i) => sample(i));
 const result: RunResult = {

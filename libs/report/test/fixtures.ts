@@ -1,28 +1,9 @@
 import seedrandom from 'seedrandom';
 import type { LogMetrics, RunResult, Sample } from '@kvbench/common';
+import { successfulSample as sample } from '@kvbench/testkit';
 
-/** A successful sample with the given identity and timings; the rest filled plausibly. */
-export function sample(p: Partial<Sample> & { request_id: string; ttft_s: number | null }): Sample {
-  return {
-    batch_index: 0,
-    index_in_batch: 0,
-    prompt_id: `p-${p.request_id}`,
-    context_tokens: 1024,
-    phase: 'cold',
-    scheduled_at_s: 0,
-    latency_s: p.ttft_s === null ? null : p.ttft_s + 0.05,
-    itl_s: [],
-    prompt_tokens_client: p.context_tokens ?? 1024,
-    prompt_tokens_server: p.context_tokens ?? 1024,
-    completion_tokens_client: 16,
-    completion_tokens_server: 16,
-    cached_tokens: 0,
-    ok: true,
-    error: null,
-    server: null,
-    ...p,
-  };
-}
+/** The successful sample fixture, one literal in @kvbench/testkit that the CLI's tests use too. */
+export { sample };
 
 export const logMetrics = (o: Partial<LogMetrics> = {}): LogMetrics => ({
   cache_hit_rate: 0.5,

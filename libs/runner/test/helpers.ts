@@ -3,8 +3,9 @@ import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Job, RunEvent, WorkloadDocument } from '@kvbench/common';
+import type { RunEvent, WorkloadDocument } from '@kvbench/common';
 import { silentLogger } from '@kvbench/common';
+import { testJob } from '@kvbench/testkit';
 
 /** libs/runner/test (sources), from dist/test. */
 export const TEST_SRC = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'test');
@@ -52,27 +53,8 @@ export async function fixtureJson<T = unknown>(name: string): Promise<T> {
 }
 export const fixtureText = (name: string) => readFile(join(FIXTURES, name), 'utf8');
 
-export function makeJob(over: Partial<Job> = {}): Job {
-  return {
-    schema: 'kvbench.job',
-    version: 1,
-    run_id: `test-${Math.random().toString(36).slice(2, 10)}`,
-    workload_id: 'wl-test',
-    system_label: 'pcie',
-    model: 'meta-llama/Llama-3.1-8B-Instruct',
-    engine: { kind: 'sim', options: {} },
-    config_module: 'config_pcie',
-    overrides: {},
-    max_batch_size: 4,
-    max_seq_len: 4096,
-    output_tokens: 4,
-    temperature: 0,
-    top_p: 1,
-    notes: '',
-    submitted_at: new Date().toISOString(),
-    ...over,
-  };
-}
+/** The tests' job fixture (@kvbench/testkit): pcie on the simulator with its defaults, workload wl-test. */
+export const makeJob = testJob;
 
 /** A hand-built workload: two batches, the second repeating prompts of the first. */
 export function tinyWorkload(): WorkloadDocument {

@@ -23,6 +23,20 @@ export async function launchChromium(): Promise<{ context: BrowserContext; close
   };
 }
 
+export type Chromium = Awaited<ReturnType<typeof launchChromium>>;
+
+/**
+ * Chromium with one page open at a desktop size (1400×900, so Swagger UI lays out as on a laptop),
+ * its console errors collected from the start: a browser test closes `page`, then `chromium`.
+ */
+export async function launchChromiumPage(): Promise<{ chromium: Chromium; page: Page; errors: string[] }> {
+  const chromium = await launchChromium();
+  const page = await chromium.context.newPage();
+  const errors = collectErrors(page);
+  await page.setViewportSize({ width: 1400, height: 900 });
+  return { chromium, page, errors };
+}
+
 /** Console errors and uncaught page errors, collected as they happen. */
 export function collectErrors(page: Page): string[] {
   const errors: string[] = [];

@@ -2,7 +2,10 @@
 import { waitFor as waitForCondition } from '@kvbench/processes';
 
 export { freePort, startNatsServer, tempDir, type NatsServerHandle } from '@kvbench/processes';
+export { testJob } from './job.js';
+export { listenOnLoopback, type ListeningApp } from './listen.js';
 export { untilOutput } from './output.js';
+export { successfulSample } from './sample.js';
 
 /**
  * `waitFor` of @kvbench/processes with a test's default deadline: two minutes, not ten seconds. A

@@ -2,7 +2,7 @@ import { type RunEvent } from '@kvbench/common';
 import { WORKLOADS_BUCKET, eventSubject, setupBus } from '@kvbench/bus';
 import { Objm, type ObjectStore } from '@nats-io/obj';
 import { sampleOf } from './fixtures.js';
-import { startNatsServer, tempDir, waitFor, type NatsServerHandle } from '@kvbench/testkit';
+import { listenOnLoopback, startNatsServer, tempDir, waitFor, type NatsServerHandle } from '@kvbench/testkit';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
 import type { FastifyInstance } from 'fastify';
@@ -103,6 +103,18 @@ export async function startHarness(): Promise<Harness> {
       await dir.cleanup();
     },
   };
+}
+
+/** The harness and one aggregator on it, as most files start them before their tests; `h.close()` closes both. */
+export async function startAggregator(): Promise<{ h: Harness; app: FastifyInstance }> {
+  const h = await startHarness();
+  return { h, app: await h.start() };
+}
+
+/** `startAggregator`, the app listening on 127.0.0.1 for what needs real HTTP (SSE streams, a browser) at `base`. */
+export async function startListeningAggregator(): Promise<{ h: Harness; app: FastifyInstance; base: string }> {
+  const { h, app } = await startAggregator();
+  return { h, app, base: await listenOnLoopback(app) };
 }
 
 /**

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import type { RunEvent } from '@kvbench/common';
-import { startHarness, waitForReceived, type Harness } from './harness.js';
+import { startListeningAggregator, waitForReceived, type Harness } from './harness.js';
 import { runFixture } from './fixtures.js';
 import { artifactPath, collectErrors, launchChromium } from '@kvbench/testkit/chromium';
 
@@ -12,11 +12,7 @@ let base: string;
 let chromium: Awaited<ReturnType<typeof launchChromium>>;
 
 before(async () => {
-  h = await startHarness();
-  app = await h.start();
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  const addr = app.server.address();
-  base = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
+  ({ h, app, base } = await startListeningAggregator());
   chromium = await launchChromium();
 });
 after(async () => {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { ResultsDocument } from '@kvbench/common';
 import { waitFor } from '@kvbench/testkit';
 import type { FastifyInstance } from 'fastify';
-import { runOrNull, startHarness, type Harness } from './harness.js';
+import { runOrNull, startListeningAggregator, type Harness } from './harness.js';
 import { runFixture } from './fixtures.js';
 import { readSse } from './sse-client.js';
 
@@ -11,16 +11,8 @@ let h: Harness;
 let app: FastifyInstance;
 let base: string;
 
-before(async () => {
-  h = await startHarness();
-  app = await h.start();
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  const addr = app.server.address();
-  base = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
-});
-after(async () => {
-  await h.close();
-});
+before(async () => ({ h, app, base } = await startListeningAggregator()));
+after(() => h?.close());
 
 test('ten runs ingested at once while /results and SSE streams are read: every sample once, no error', async () => {
   const RUNS = 10;

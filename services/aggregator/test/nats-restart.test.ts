@@ -3,19 +3,14 @@ import assert from 'node:assert/strict';
 import { ResultsDocument } from '@kvbench/common';
 import { waitFor } from '@kvbench/testkit';
 import type { FastifyInstance } from 'fastify';
-import { getJson, startHarness, waitForReceived, waitForRunStatus, type Harness } from './harness.js';
+import { getJson, startAggregator, waitForReceived, waitForRunStatus, type Harness } from './harness.js';
 import { runFixture } from './fixtures.js';
 
 let h: Harness;
 let app: FastifyInstance;
 
-before(async () => {
-  h = await startHarness();
-  app = await h.start();
-});
-after(async () => {
-  await h.close();
-});
+before(async () => ({ h, app } = await startAggregator()));
+after(() => h?.close());
 
 test('nats-server restarted mid-run: the aggregator reconnects and no event is lost', async () => {
   const run = runFixture({ runId: 'restart-run', samples: 40 });

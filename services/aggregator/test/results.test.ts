@@ -3,19 +3,14 @@ import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { ResultsDocument } from '@kvbench/common';
 import type { FastifyInstance } from 'fastify';
-import { getJson, startHarness, waitForRunStatus, type Harness } from './harness.js';
+import { getJson, startAggregator, waitForRunStatus, type Harness } from './harness.js';
 import { runFixture } from './fixtures.js';
 
 let h: Harness;
 let app: FastifyInstance;
 
-before(async () => {
-  h = await startHarness();
-  app = await h.start();
-});
-after(async () => {
-  await h.close();
-});
+before(async () => ({ h, app } = await startAggregator()));
+after(() => h?.close());
 
 const close = (a: number, b: number) => Math.abs(a - b) < 1e-9;
 

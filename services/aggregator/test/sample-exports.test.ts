@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import type { RunEvent } from '@kvbench/common';
-import { startHarness, waitForReceived, waitForRunStatus, type Harness } from './harness.js';
+import { startListeningAggregator, waitForReceived, waitForRunStatus, type Harness } from './harness.js';
 import { runFixture } from './fixtures.js';
 import { csvField, SAMPLE_CSV_COLUMNS } from '../src/routes/sample-csv.js';
 
@@ -12,11 +12,7 @@ let base: string;
 const N = 2600; // more than one storage page (2000) and many write chunks
 
 before(async () => {
-  h = await startHarness();
-  app = await h.start();
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  const addr = app.server.address();
-  base = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
+  ({ h, app, base } = await startListeningAggregator());
   const run = runFixture({ runId: 'export-run', samples: N });
   // One failed request whose error text would break naive CSV and run as a spreadsheet formula.
   const failed = run.samples[3] as Extract<RunEvent, { type: 'sample' }>;

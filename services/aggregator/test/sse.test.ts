@@ -1,7 +1,7 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import type { FastifyInstance } from 'fastify';
-import { getJson, waitForReceived, startHarness, type Harness } from './harness.js';
+import { getJson, waitForReceived, startListeningAggregator, type Harness } from './harness.js';
 import { runFixture } from './fixtures.js';
 import { readSse, type SseEvent } from './sse-client.js';
 
@@ -9,16 +9,8 @@ let h: Harness;
 let app: FastifyInstance;
 let base: string;
 
-before(async () => {
-  h = await startHarness();
-  app = await h.start();
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  const addr = app.server.address();
-  base = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
-});
-after(async () => {
-  await h.close();
-});
+before(async () => ({ h, app, base } = await startListeningAggregator()));
+after(() => h?.close());
 
 const requestIds = (events: SseEvent[]) => events.filter((e) => e.event === 'sample').map((e) => e.data.sample.request_id as string);
 

@@ -7,18 +7,13 @@ import { after, before, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { emptyPoint, summarize } from '@kvbench/telemetry';
 import type { RunEvent, TelemetryPoint } from '@kvbench/common';
-import { getJson, startHarness, waitForRunStatus, type Harness } from './harness.js';
+import { getJson, startAggregator, waitForRunStatus, type Harness } from './harness.js';
 import { runFixture } from './fixtures.js';
 
 let h: Harness;
 let app: FastifyInstance;
-before(async () => {
-  h = await startHarness();
-  app = await h.start();
-});
-after(async () => {
-  await h?.close();
-});
+before(async () => ({ h, app } = await startAggregator()));
+after(() => h?.close());
 
 function points(n: number, gpus: number): TelemetryPoint[] {
   const out: TelemetryPoint[] = [];

@@ -1,14 +1,14 @@
 // The host agent on a real nats-server with the real simulator: jobs in, events out.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { connect } from '@nats-io/transport-node';
 import { Kvm } from '@nats-io/kv';
 import { jetstream } from '@nats-io/jetstream';
 import { RunStatus, type Logger } from '@kvbench/common';
-import { RUNS_BUCKET, jobSubject, setupBus } from '@kvbench/bus';
-import { startNatsServer, tempDir, waitFor, type NatsServerHandle } from '@kvbench/testkit';
-import { HostAgent, type AgentConfig } from '@kvbench/host-agent';
-import { makeJob, publishJob, runEvents, smallWorkload, storeWorkload } from './helpers.js';
+import { RUNS_BUCKET, jobSubject } from '@kvbench/bus';
+import { waitFor } from '@kvbench/testkit';
+import { HostAgent } from '@kvbench/host-agent';
+import { agentConfig, agentTestBus, makeJob, publishJob, runEvents, smallWorkload, storeWorkload } from './helpers.js';
 
 function recordingLogger(): Logger & { lines: string[] } {
   const lines: string[] = [];
@@ -16,48 +16,20 @@ function recordingLogger(): Logger & { lines: string[] } {
   return { lines, debug: rec('debug'), info: rec('info'), warn: rec('warn'), error: rec('error') };
 }
 
-function config(natsUrl: string, workDir: string, over: Partial<AgentConfig> = {}): AgentConfig {
-  return {
-    systemLabel: 'pcie',
-    nats: { servers: [natsUrl], replicas: 1, jobAckWaitMs: 3000 },
-    workDir,
-    engineStartupTimeoutMs: 120_000,
-    requestTimeoutMs: 30_000,
-    linkCheck: false,
-    engineUrls: [],
-    logLevel: 'info',
-    ...over,
-  };
-}
-
 describe('host agent', () => {
-  let nats: NatsServerHandle;
-  let nc: NatsConnection;
-  let dir: Awaited<ReturnType<typeof tempDir>>;
-
-  before(async () => {
-    nats = await startNatsServer();
-    nc = await connect({ servers: nats.url });
-    await setupBus(nc);
-    dir = await tempDir('kvbench-agent-');
-  });
-  after(async () => {
-    await nc?.close();
-    await nats?.close();
-    await dir?.cleanup();
-  });
+  const bus = agentTestBus('kvbench-agent-');
 
   test('runs a job: every request sampled once, lifecycle events, status completed; malformed jobs are terminated', { timeout: 120_000 }, async () => {
     const workload = smallWorkload();
-    const wid = await storeWorkload(nc, workload);
+    const wid = await storeWorkload(bus.nc, workload);
     // Garbage first: it must be terminated and logged, not crash the agent or block the queue.
-    await jetstream(nc).publish(jobSubject('pcie'), 'not json at all');
-    await jetstream(nc).publish(jobSubject('pcie'), JSON.stringify({ schema: 'kvbench.job', version: 1, run_id: 'x' }));
+    await jetstream(bus.nc).publish(jobSubject('pcie'), 'not json at all');
+    await jetstream(bus.nc).publish(jobSubject('pcie'), JSON.stringify({ schema: 'kvbench.job', version: 1, run_id: 'x' }));
     const job = makeJob(wid);
-    await publishJob(nc, job);
+    await publishJob(bus.nc, job);
 
     const log = recordingLogger();
-    const agent = await HostAgent.start(config(nats.url, dir.path, { linkCheck: true }), { nc, log });
+    const agent = await HostAgent.start(agentConfig(bus.nats.url, bus.dir.path, { linkCheck: true }), { nc: bus.nc, log });
     try {
       await waitFor(() => agent.jobsDone.includes(job.run_id), { timeoutMs: 90_000, what: 'job done' });
     } finally {
@@ -66,7 +38,7 @@ describe('host agent', () => {
     assert.equal(log.lines.filter((l) => /terminated/.test(l)).length, 2, log.lines.join('\n'));
     assert.ok(log.lines.some((l) => /kvbench\.jobs\.pcie/.test(l)), 'the log names the subject');
 
-    const events = await runEvents(nc, job.run_id);
+    const events = await runEvents(bus.nc, job.run_id);
     const types = events.map((e) => e.type);
     assert.equal(types.filter((t) => t === 'started').length, 1);
     assert.equal(types.filter((t) => t === 'completed').length, 1);
@@ -94,7 +66,7 @@ describe('host agent', () => {
     // No aggregator answers the clock subject in this test: recorded as absent, not guessed.
     assert.deepEqual(completed.run_meta.clock_offset, { absent: 'no clock reply from the aggregator' });
 
-    const kv = await new Kvm(nc).open(RUNS_BUCKET);
+    const kv = await new Kvm(bus.nc).open(RUNS_BUCKET);
     const status = RunStatus.parse((await kv.get(job.run_id))!.json());
     assert.equal(status.status, 'completed');
     assert.equal(status.attempt, 1);
@@ -103,65 +75,65 @@ describe('host agent', () => {
   test('a job longer than the ack wait is not delivered twice while its agent is alive (working())', { timeout: 120_000 }, async () => {
     // Ack wait 3 s; three batches with 2.5 s pauses make the run last well beyond it.
     const workload = smallWorkload({ batches_per_context: 3, delay_ms: 2500, seed: 12 });
-    const job = makeJob(await storeWorkload(nc, workload));
-    await publishJob(nc, job);
-    const agent = await HostAgent.start(config(nats.url, dir.path), { nc, log: recordingLogger() });
+    const job = makeJob(await storeWorkload(bus.nc, workload));
+    await publishJob(bus.nc, job);
+    const agent = await HostAgent.start(agentConfig(bus.nats.url, bus.dir.path), { nc: bus.nc, log: recordingLogger() });
     try {
       await waitFor(() => agent.jobsDone.includes(job.run_id), { timeoutMs: 90_000, what: 'job done' });
     } finally {
       await agent.stop();
     }
-    const events = await runEvents(nc, job.run_id);
+    const events = await runEvents(bus.nc, job.run_id);
     assert.ok(events.length > 0);
     assert.deepEqual([...new Set(events.map((e) => e.attempt))], [1], 'only one attempt');
   });
 
   test('an engine that cannot start fails its run with a clear message; the agent serves the next job', { timeout: 120_000 }, async () => {
-    const wid = await storeWorkload(nc, smallWorkload());
+    const wid = await storeWorkload(bus.nc, smallWorkload());
     const broken = makeJob(wid, { engine: { kind: 'trtllm', options: {} } });
     const good = makeJob(wid);
-    await publishJob(nc, broken);
-    await publishJob(nc, good);
+    await publishJob(bus.nc, broken);
+    await publishJob(bus.nc, good);
     const log = recordingLogger();
     const agent = await HostAgent.start(
       // No short engine start-up bound: the broken engine fails at once (ENOENT), and a 5 s bound failed the
       // good job's simulator on a loaded machine ("did not become healthy within 5 s").
-      config(nats.url, dir.path, { trtllmServeBin: '/nonexistent/trtllm-serve' }),
-      { nc, log },
+      agentConfig(bus.nats.url, bus.dir.path, { trtllmServeBin: '/nonexistent/trtllm-serve' }),
+      { nc: bus.nc, log },
     );
     try {
       await waitFor(() => agent.jobsDone.includes(good.run_id), { timeoutMs: 90_000, what: `second job done; log:\n${log.lines.join("\n")}` });
     } finally {
       await agent.stop();
     }
-    const failed = (await runEvents(nc, broken.run_id)).filter((e) => e.type === 'failed');
+    const failed = (await runEvents(bus.nc, broken.run_id)).filter((e) => e.type === 'failed');
     assert.equal(failed.length, 1, 'one failed event');
     const f = failed[0]!;
     assert.ok(f.type === 'failed');
     // The reason travels with the engine's last log lines.
     assert.match(`${f.error}\n${f.log_tail.join('\n')}`, /could not start \/nonexistent\/trtllm-serve/);
-    const kv = await new Kvm(nc).open(RUNS_BUCKET);
+    const kv = await new Kvm(bus.nc).open(RUNS_BUCKET);
     assert.equal(RunStatus.parse((await kv.get(broken.run_id))!.json()).status, 'failed');
   });
 
   test('nats-server restarted mid-run: the agent reconnects and no event is lost', { timeout: 150_000 }, async () => {
     const workload = smallWorkload({ batches_per_context: 4, delay_ms: 1500, seed: 13 });
-    const job = makeJob(await storeWorkload(nc, workload));
-    await publishJob(nc, job);
-    const agentNc = await connect({ servers: nats.url, maxReconnectAttempts: -1, reconnectTimeWait: 200 });
-    const agent = await HostAgent.start(config(nats.url, dir.path, { nats: { servers: [nats.url], replicas: 1, jobAckWaitMs: 20_000 } }), {
+    const job = makeJob(await storeWorkload(bus.nc, workload));
+    await publishJob(bus.nc, job);
+    const agentNc = await connect({ servers: bus.nats.url, maxReconnectAttempts: -1, reconnectTimeWait: 200 });
+    const agent = await HostAgent.start(agentConfig(bus.nats.url, bus.dir.path, { nats: { servers: [bus.nats.url], replicas: 1, jobAckWaitMs: 20_000 } }), {
       nc: agentNc,
       log: recordingLogger(),
     });
     try {
-      await waitFor(async () => (await runEvents(nc, job.run_id)).some((e) => e.type === 'sample'), { timeoutMs: 60_000, what: 'first sample' });
-      await nats.restart();
+      await waitFor(async () => (await runEvents(bus.nc, job.run_id)).some((e) => e.type === 'sample'), { timeoutMs: 60_000, what: 'first sample' });
+      await bus.nats.restart();
       await waitFor(() => agent.jobsDone.includes(job.run_id), { timeoutMs: 120_000, what: 'job done after restart' });
     } finally {
       await agent.stop();
       await agentNc.close();
     }
-    const events = await runEvents(nc, job.run_id);
+    const events = await runEvents(bus.nc, job.run_id);
     const ids = events.flatMap((e) => (e.type === 'sample' ? [e.sample.request_id] : []));
     assert.equal(ids.length, new Set(ids).size, 'no duplicates');
     assert.equal(ids.length, workload.batches.reduce((n, b) => n + b.requests.length, 0), 'none lost');

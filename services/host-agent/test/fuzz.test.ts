@@ -2,16 +2,16 @@
 // agent's subject to a running HostAgent on a real nats-server. Each must be
 // terminated (the server's MSG_TERMINATED advisory names it) and logged with its
 // subject; the agent never crashes and afterwards still runs a valid job.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { connect, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import type { Subscription } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { Job, type Logger } from '@kvbench/common';
-import { JOBS_STREAM, agentConsumerName, jobSubject, setupBus } from '@kvbench/bus';
-import { startNatsServer, tempDir, waitFor, type NatsServerHandle } from '@kvbench/testkit';
-import { HostAgent, type AgentConfig } from '@kvbench/host-agent';
-import { makeJob, publishJob, runEvents, smallWorkload, storeWorkload } from './helpers.js';
+import { JOBS_STREAM, agentConsumerName, jobSubject } from '@kvbench/bus';
+import { waitFor } from '@kvbench/testkit';
+import { HostAgent } from '@kvbench/host-agent';
+import { agentConfig, agentTestBus, makeJob, publishJob, runEvents, smallWorkload, storeWorkload } from './helpers.js';
 
 const SUBJECT = jobSubject('pcie');
 const CONSUMER = agentConsumerName('pcie');
@@ -29,21 +29,7 @@ function capturingLogger(): Logger & { entries: LogEntry[] } {
   return { entries, debug: rec('debug'), info: rec('info'), warn: rec('warn'), error: rec('error') };
 }
 
-let nats: NatsServerHandle;
-let nc: NatsConnection;
-let dir: Awaited<ReturnType<typeof tempDir>>;
-
-before(async () => {
-  nats = await startNatsServer();
-  nc = await connect({ servers: nats.url });
-  await setupBus(nc);
-  dir = await tempDir('kvbench-agent-fuzz-');
-});
-after(async () => {
-  await nc?.close();
-  await nats?.close();
-  await dir?.cleanup();
-});
+const bus = agentTestBus('kvbench-agent-fuzz-');
 
 /** What the agent would accept: a schema-valid job for its own system label. */
 function acceptable(bytes: Uint8Array): boolean {
@@ -110,33 +96,24 @@ const otherSystem = fc
 const badMessage = fc.oneof(mutatedJob, mutatedJob, randomJson, nonJson, otherSystem).filter((m) => !acceptable(m.bytes));
 
 test(`${MESSAGES} malformed job messages: each terminated and logged with its subject; no crash; a valid job still runs`, { timeout: 120_000 }, async (t) => {
-  const wid = await storeWorkload(nc, smallWorkload());
+  const wid = await storeWorkload(bus.nc, smallWorkload());
   const log = capturingLogger();
   // A short ack wait: a bad message left unterminated would come back quickly and be seen twice.
-  const config: AgentConfig = {
-    systemLabel: 'pcie',
-    nats: { servers: [nats.url], replicas: 1, jobAckWaitMs: 1000 },
-    workDir: dir.path,
-    engineStartupTimeoutMs: 120_000,
-    requestTimeoutMs: 30_000,
-    linkCheck: false,
-    engineUrls: [],
-    logLevel: 'info',
-  };
-  const agent = await HostAgent.start(config, { nc, log });
-  const js = jetstream(nc);
-  const jsm = await jetstreamManager(nc);
+  const config = agentConfig(bus.nats.url, bus.dir.path, { nats: { servers: [bus.nats.url], replicas: 1, jobAckWaitMs: 1000 } });
+  const agent = await HostAgent.start(config, { nc: bus.nc, log });
+  const js = jetstream(bus.nc);
+  const jsm = await jetstreamManager(bus.nc);
 
   // The server tells which stream sequences it terminated.
   const terminated = new Map<number, number>();
-  const advisories: Subscription = nc.subscribe(`$JS.EVENT.ADVISORY.CONSUMER.MSG_TERMINATED.${JOBS_STREAM}.${CONSUMER}`, {
+  const advisories: Subscription = bus.nc.subscribe(`$JS.EVENT.ADVISORY.CONSUMER.MSG_TERMINATED.${JOBS_STREAM}.${CONSUMER}`, {
     callback: (_err, m) => {
       if (!m) return;
       const seq = (m.json() as { stream_seq: number }).stream_seq;
       terminated.set(seq, (terminated.get(seq) ?? 0) + 1);
     },
   });
-  await nc.flush();
+  await bus.nc.flush();
 
   const kinds: Record<string, number> = {};
   const published: number[] = [];
@@ -175,14 +152,14 @@ test(`${MESSAGES} malformed job messages: each terminated and logged with its su
 
     // Still serving: a valid job runs to completion.
     valid = makeJob(wid);
-    await publishJob(nc, valid);
+    await publishJob(bus.nc, valid);
     const runId = valid.run_id;
     await waitFor(() => agent.jobsDone.includes(runId), { timeoutMs: 60_000, what: 'valid job done after the fuzzing' });
   } finally {
     advisories.unsubscribe();
     await agent.stop();
   }
-  const events = await runEvents(nc, valid!.run_id);
+  const events = await runEvents(bus.nc, valid!.run_id);
   assert.equal(events.filter((e) => e.type === 'completed').length, 1);
   assert.equal(
     events.filter((e) => e.type === 'sample').length,

@@ -1,23 +1,15 @@
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { startNatsServer, type NatsServerHandle } from '@kvbench/testkit';
 import { generateWorkload } from '@kvbench/workload';
-import { SMALL_PARAMS, startApi, type Api } from './helpers.js';
+import { apiForSuite, SMALL_PARAMS } from './helpers.js';
 import { checkParamsLimits } from '../src/limits.js';
 import { SizeLimitError } from '../src/http-errors.js';
 
 describe('bad input', () => {
-  let nats: NatsServerHandle;
-  let api: Api;
+  const api = apiForSuite();
   let workloadId: string;
   before(async () => {
-    nats = await startNatsServer();
-    api = await startApi(nats);
     workloadId = (await api.app.inject({ method: 'POST', url: '/workloads', payload: { params: SMALL_PARAMS } })).json().id;
-  });
-  after(async () => {
-    await api?.close();
-    await nats?.close();
   });
 
   const post = (url: string, payload: unknown) => api.app.inject({ method: 'POST', url, payload: payload as object });
@@ -107,22 +99,13 @@ describe('bad input', () => {
 });
 
 describe('limits', () => {
-  let nats: NatsServerHandle;
-  let api: Api;
-  before(async () => {
-    nats = await startNatsServer();
-    api = await startApi(nats, {
-      MAX_CONTEXT_TOKENS: '256',
-      MAX_POOL_SIZE: '4',
-      MAX_BATCH_SIZE: '8',
-      MAX_BATCHES: '6',
-      MAX_BODY_BYTES: '200000',
-      MAX_WORKLOAD_BYTES: '8000',
-    });
-  });
-  after(async () => {
-    await api?.close();
-    await nats?.close();
+  const api = apiForSuite({
+    MAX_CONTEXT_TOKENS: '256',
+    MAX_POOL_SIZE: '4',
+    MAX_BATCH_SIZE: '8',
+    MAX_BATCHES: '6',
+    MAX_BODY_BYTES: '200000',
+    MAX_WORKLOAD_BYTES: '8000',
   });
   const post = (url: string, payload: unknown) => api.app.inject({ method: 'POST', url, payload: payload as object });
 

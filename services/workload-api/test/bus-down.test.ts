@@ -1,24 +1,17 @@
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { startNatsServer, waitFor, type NatsServerHandle } from '@kvbench/testkit';
-import { SMALL_PARAMS, startApi, type Api } from './helpers.js';
+import { waitFor } from '@kvbench/testkit';
+import { apiForSuite, SMALL_PARAMS } from './helpers.js';
 
 describe('NATS down', () => {
-  let nats: NatsServerHandle;
-  let api: Api;
+  const api = apiForSuite({ LOG_LEVEL: 'fatal' });
   let workloadId: string;
   before(async () => {
-    nats = await startNatsServer();
-    api = await startApi(nats, { LOG_LEVEL: 'fatal' });
     workloadId = (await api.app.inject({ method: 'POST', url: '/workloads', payload: { params: SMALL_PARAMS } })).json().id;
-  });
-  after(async () => {
-    await api?.close();
-    await nats?.close();
   });
 
   it('answers 503 (not 500) while the bus is unreachable, and recovers when it is back', async () => {
-    await nats.stop();
+    await api.nats.stop();
     const run = await api.app.inject({ method: 'POST', url: '/runs', payload: { workload_id: workloadId, system_label: 'pcie', model: 'm' } });
     assert.equal(run.statusCode, 503, run.body);
     assert.equal(run.json().error, 'BUS_ERROR');
@@ -28,7 +21,7 @@ describe('NATS down', () => {
     const bad = await api.app.inject({ method: 'POST', url: '/runs', payload: { system_label: 'pcie' } });
     assert.equal(bad.statusCode, 400);
 
-    await nats.restart();
+    await api.nats.restart();
     const again = await waitFor(
       async () => {
         const res = await api.app.inject({ method: 'POST', url: '/runs', payload: { workload_id: workloadId, system_label: 'pcie', model: 'm' } });

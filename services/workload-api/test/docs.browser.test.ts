@@ -3,8 +3,8 @@
 // first without a token (documented 401s), then after Authorize (2xx).
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { startNatsServer, type NatsServerHandle } from '@kvbench/testkit';
-import { artifactPath, collectErrors, launchChromium } from '@kvbench/testkit/chromium';
+import { listenOnLoopback, startNatsServer, type NatsServerHandle } from '@kvbench/testkit';
+import { artifactPath, launchChromiumPage, type Chromium } from '@kvbench/testkit/chromium';
 import { authorize, documentedOperations, listOperations, tryOperation } from '@kvbench/testkit/swagger';
 import type { Page } from 'playwright-core';
 import { startApi, type Api } from './helpers.js';
@@ -13,20 +13,15 @@ const TOKEN = 'docs-browser-token';
 let nats: NatsServerHandle;
 let api: Api;
 let base: string;
-let chromium: Awaited<ReturnType<typeof launchChromium>>;
+let chromium: Chromium;
 let page: Page;
 let errors: string[];
 
 before(async () => {
   nats = await startNatsServer();
   api = await startApi(nats, { AUTH_TOKENS: TOKEN, READS_REQUIRE_AUTH: 'true' });
-  await api.app.listen({ port: 0, host: '127.0.0.1' });
-  const addr = api.app.server.address();
-  base = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
-  chromium = await launchChromium();
-  page = await chromium.context.newPage();
-  errors = collectErrors(page);
-  await page.setViewportSize({ width: 1400, height: 900 });
+  base = await listenOnLoopback(api.app);
+  ({ chromium, page, errors } = await launchChromiumPage());
 });
 after(async () => {
   await page?.close();

@@ -1,10 +1,9 @@
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { startNatsServer, type NatsServerHandle } from '@kvbench/testkit';
 import { generateWorkload, toSeedFormat } from '@kvbench/workload';
 import type { LightMyRequestResponse } from 'fastify';
-import { SMALL_PARAMS, startApi, type Api } from './helpers.js';
+import { apiForSuite, SMALL_PARAMS } from './helpers.js';
 
 /**
  * Property: whatever JSON arrives, the answer is 2xx (valid), 404 (a well-formed reference to
@@ -39,8 +38,6 @@ const pathPicks = fc.array(fc.nat(), { maxLength: 5 });
 const NUM_RUNS = 150;
 
 describe('fuzz: random bodies never cause a 5xx', () => {
-  let nats: NatsServerHandle;
-  let api: Api;
   let workloadId: string;
   // Small limits keep generated workloads small whatever the fuzzer asks for.
   const limits = { MAX_CONTEXT_TOKENS: '512', MAX_POOL_SIZE: '8', MAX_BATCH_SIZE: '8', MAX_BATCHES: '12', MAX_WORKLOAD_BYTES: '300000' };
@@ -48,14 +45,9 @@ describe('fuzz: random bodies never cause a 5xx', () => {
   const nativeDoc = generateWorkload(SMALL_PARAMS);
   const seedDoc = toSeedFormat(nativeDoc);
 
+  const api = apiForSuite({ ...limits, LOG_LEVEL: 'warn' });
   before(async () => {
-    nats = await startNatsServer();
-    api = await startApi(nats, { ...limits, LOG_LEVEL: 'warn' });
     workloadId = (await api.app.inject({ method: 'POST', url: '/workloads', payload: { params: validParams } })).json().id;
-  });
-  after(async () => {
-    await api?.close();
-    await nats?.close();
   });
 
   const send = (url: string, body: unknown) =>

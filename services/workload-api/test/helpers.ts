@@ -1,3 +1,4 @@
+import { after, before } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { startNatsServer, type NatsServerHandle } from '@kvbench/testkit';
@@ -27,6 +28,46 @@ export async function startApi(nats: NatsServerHandle, env: Record<string, strin
   const app = await buildApp(config, { logStream: logs });
   await app.ready();
   return { app, logs, close: () => app.close() };
+}
+
+/** An `Api` with the nats-server it runs on; see `apiForSuite`. */
+export interface SuiteApi {
+  readonly nats: NatsServerHandle;
+  readonly app: FastifyInstance;
+  readonly logs: LogCapture;
+}
+
+/**
+ * A nats-server of the suite's own and an app on it (`startApi(nats, env)`): started in a before hook
+ * and closed in an after hook of the surrounding describe (or of the file, called at top level). Its
+ * fields exist from the before hook on: read them inside tests only.
+ */
+export function apiForSuite(env: Record<string, string> = {}): SuiteApi {
+  let nats: NatsServerHandle | undefined;
+  let api: Api | undefined;
+  before(async () => {
+    nats = await startNatsServer();
+    api = await startApi(nats, env);
+  });
+  after(async () => {
+    await api?.close();
+    await nats?.close();
+  });
+  const started = () => {
+    if (!nats || !api) throw new Error("the suite's app is read before its before hook ran (read it inside a test)");
+    return { nats, api };
+  };
+  return {
+    get nats() {
+      return started().nats;
+    },
+    get app() {
+      return started().api.app;
+    },
+    get logs() {
+      return started().api.logs;
+    },
+  };
 }
 
 export async function withNats<T>(fn: (nats: NatsServerHandle) => Promise<T>): Promise<T> {

@@ -1,24 +1,16 @@
 // Fault (issue 25, item 3): bodies that would make an agent open a file, connect to a host of the
 // writer's choice, or take a number no engine can hold. Each is refused with a 4xx naming the field,
 // before anything is queued.
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { startNatsServer, type NatsServerHandle } from '@kvbench/testkit';
-import { SMALL_PARAMS, startApi, type Api } from './helpers.js';
+import { apiForSuite, SMALL_PARAMS } from './helpers.js';
 
 describe('hostile run bodies', () => {
-  let nats: NatsServerHandle;
-  let api: Api;
+  const api = apiForSuite({ ENGINE_URL_ALLOWLIST: 'http://127.0.0.1:9/v1' });
   let run: Record<string, unknown>;
   before(async () => {
-    nats = await startNatsServer();
-    api = await startApi(nats, { ENGINE_URL_ALLOWLIST: 'http://127.0.0.1:9/v1' });
     const workloadId = (await api.app.inject({ method: 'POST', url: '/workloads', payload: { params: SMALL_PARAMS } })).json().id;
     run = { workload_id: workloadId, system_label: 'pcie', model: 'm' };
-  });
-  after(async () => {
-    await api?.close();
-    await nats?.close();
   });
 
   const cases: Array<[string, (r: Record<string, unknown>) => unknown, string, RegExp]> = [

@@ -1,8 +1,7 @@
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { startNatsServer, type NatsServerHandle } from '@kvbench/testkit';
 import { openApiGaps } from '@kvbench/common';
-import { startApi, type Api } from './helpers.js';
+import { apiForSuite } from './helpers.js';
 
 type Json = Record<string, unknown>;
 
@@ -31,19 +30,12 @@ function deref(doc: Json, schema: Json): Json {
 }
 
 describe('OpenAPI', () => {
-  let nats: NatsServerHandle;
-  let api: Api;
+  const api = apiForSuite();
   let doc: Json;
   before(async () => {
-    nats = await startNatsServer();
-    api = await startApi(nats);
     const res = await api.app.inject({ method: 'GET', url: '/openapi.json' });
     assert.equal(res.statusCode, 200);
     doc = res.json();
-  });
-  after(async () => {
-    await api?.close();
-    await nats?.close();
   });
 
   it('lists every route', () => {

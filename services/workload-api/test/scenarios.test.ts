@@ -1,22 +1,12 @@
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { startNatsServer, type NatsServerHandle } from '@kvbench/testkit';
 import { describeWorkload, generateMultiturn, importMooncake, parseAnyWorkload, serializeWorkload } from '@kvbench/workload';
-import { startApi, type Api } from './helpers.js';
+import { apiForSuite } from './helpers.js';
 
 const MULTITURN = { kind: 'multiturn', sessions: 3, turns: 2, shared_prefix_tokens: 64, turn_tokens: 16, answer_tokens: 4, active_sessions: 2, seed: 5 };
 
 describe('POST /workloads with a scenario', () => {
-  let nats: NatsServerHandle;
-  let api: Api;
-  before(async () => {
-    nats = await startNatsServer();
-    api = await startApi(nats, { MAX_CONTEXT_TOKENS: '4096', MAX_WORKLOAD_BYTES: '65536' });
-  });
-  after(async () => {
-    await api?.close();
-    await nats?.close();
-  });
+  const api = apiForSuite({ MAX_CONTEXT_TOKENS: '4096', MAX_WORKLOAD_BYTES: '65536' });
   const post = (payload: unknown) => api.app.inject({ method: 'POST', url: '/workloads', payload: payload as object });
 
   it('generates the same document as the CLI (same kind and parameters, same id) and serves it back', async () => {

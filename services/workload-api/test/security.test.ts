@@ -6,7 +6,7 @@ import { startNatsServer, tempDir, type NatsServerHandle } from '@kvbench/testki
 import { ConfigError } from '@kvbench/common';
 import { loadApiConfig } from '@kvbench/workload-api';
 import { TokenSet } from '../src/plugins/auth.js';
-import { auth, SMALL_PARAMS, startApi, type Api } from './helpers.js';
+import { apiForSuite, auth, SMALL_PARAMS, startApi, type Api } from './helpers.js';
 
 const WRITE = 'w-8c1f0e6b7d2a4e59b3c1';
 const WRITE_FROM_FILE = 'f-2b7e9c4d1a0f6e38d5b2';
@@ -101,16 +101,7 @@ describe('auth', () => {
 });
 
 describe('reads protected by READS_REQUIRE_AUTH', () => {
-  let nats: NatsServerHandle;
-  let api: Api;
-  before(async () => {
-    nats = await startNatsServer();
-    api = await startApi(nats, { AUTH_TOKENS: WRITE, AUTH_READ_TOKENS: READ, READS_REQUIRE_AUTH: 'true' });
-  });
-  after(async () => {
-    await api?.close();
-    await nats?.close();
-  });
+  const api = apiForSuite({ AUTH_TOKENS: WRITE, AUTH_READ_TOKENS: READ, READS_REQUIRE_AUTH: 'true' });
 
   it('401 on reads without a token, 200 with a read or write token', async () => {
     for (const url of ['/runs', '/presets', '/workloads/wl-0000000000000000', '/runs/run-x']) {
@@ -129,16 +120,7 @@ describe('reads protected by READS_REQUIRE_AUTH', () => {
 });
 
 describe('no token configured', () => {
-  let nats: NatsServerHandle;
-  let api: Api;
-  before(async () => {
-    nats = await startNatsServer();
-    api = await startApi(nats);
-  });
-  after(async () => {
-    await api?.close();
-    await nats?.close();
-  });
+  const api = apiForSuite();
 
   it('leaves writes open and warns at start', async () => {
     const res = await api.app.inject({ method: 'POST', url: '/workloads', payload: { params: SMALL_PARAMS } });
@@ -161,16 +143,7 @@ describe('no token configured', () => {
 });
 
 describe('CORS_ORIGINS', () => {
-  let nats: NatsServerHandle;
-  let api: Api;
-  before(async () => {
-    nats = await startNatsServer();
-    api = await startApi(nats, { CORS_ORIGINS: 'http://ui.test, http://other.test', AUTH_TOKENS: WRITE, READS_REQUIRE_AUTH: '1' });
-  });
-  after(async () => {
-    await api?.close();
-    await nats?.close();
-  });
+  const api = apiForSuite({ CORS_ORIGINS: 'http://ui.test, http://other.test', AUTH_TOKENS: WRITE, READS_REQUIRE_AUTH: '1' });
 
   it('allows exactly the configured origins, preflight included', async () => {
     const preflight = await api.app.inject({

@@ -1,23 +1,13 @@
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { startNatsServer, type NatsServerHandle } from '@kvbench/testkit';
 import { WorkloadDocument, WorkloadSummary } from '@kvbench/common';
 import { WORKLOADS_BUCKET } from '@kvbench/bus';
 import { generateWorkload, toSeedFormat } from '@kvbench/workload';
 import { Objm } from '@nats-io/obj';
-import { natsClient, SMALL_PARAMS, startApi, type Api } from './helpers.js';
+import { apiForSuite, natsClient, SMALL_PARAMS } from './helpers.js';
 
 describe('workloads', () => {
-  let nats: NatsServerHandle;
-  let api: Api;
-  before(async () => {
-    nats = await startNatsServer();
-    api = await startApi(nats);
-  });
-  after(async () => {
-    await api?.close();
-    await nats?.close();
-  });
+  const api = apiForSuite();
 
   it('generates from params, stores the native document, and answers it by id', async () => {
     const res = await api.app.inject({ method: 'POST', url: '/workloads', payload: { params: SMALL_PARAMS } });
@@ -41,7 +31,7 @@ describe('workloads', () => {
     assert.deepEqual(doc, expected);
 
     // What an agent on another machine does: fetch the blob by id from the object store.
-    const nc = await natsClient(nats);
+    const nc = await natsClient(api.nats);
     try {
       const os = await new Objm(nc).open(WORKLOADS_BUCKET);
       const blob = await os.getBlob(summary.id);
