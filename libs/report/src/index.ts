@@ -19,7 +19,7 @@ export { parseSlo, sloText, meetsSlo, goodputStats, goodputRatio, type Slo, type
 export { simulateLru, blockRequestsOf, traceBlockKeys, kvPoolsOf, predictHitRate, HIT_RATE_DISAGREEMENT, type KvPools, type LruResult, type BlockRequest, type HitRatePrediction } from './hit-rate.js';
 export { runSettings, type SettingRow } from './settings.js';
 export { scenarioReports, scenarioOf, type ScenarioReports, type MultiturnReport, type TraceReport, type TurnPoint, type Band } from './scenarios.js';
-export { judgeReplay, sweepReport, sweepIds, OVER_LINK_FACTOR, OVER_LINK_SLACK_S, HOST_SHARE_FLAG, type ReplayStats, type OffloadSide, type SweepReport, type CapacitySweepReport, type OffloadSweepReport, type CapacityPoint, type OffloadPoint } from './sweeps.js';
+export { judgeReplay, sweepProvenance, sweepReport, sweepIds, OVER_LINK_FACTOR, OVER_LINK_SLACK_S, HOST_SHARE_FLAG, type ReplayStats, type OffloadSide, type SweepProvenance, type SweepReport, type CapacitySweepReport, type OffloadSweepReport, type CapacityPoint, type OffloadPoint } from './sweeps.js';
 export { renderSweepReport } from './html/sweep-report.js';
 export { renderSweepTable } from './sweep-table.js';
 export { telemetrySection, type TelemetrySystem } from './html/telemetry-charts.js';

@@ -26,11 +26,20 @@ const side = (runId: string, ttftS: number, onboarded: number, reused: number, e
 
 const PROFILED = "profiled: the simulator profile's host→GPU bandwidth for one block (kv_pools.h2d_block_gbps)";
 
+const SIMULATED_VIRTUAL = {
+  simulated: 'all' as const,
+  clock: 'virtual' as const,
+  note:
+    "SIMULATED: the kvbench engine simulator's model of these systems, not a measurement on them. On the virtual clock a replay is the same model run again (same seed, nothing sleeps), " +
+    'so replays agree exactly and an interval is zero-width: it shows that the model gave one answer, not how hardware would vary.',
+};
+
 export const EXAMPLE_SWEEP_REPORT = {
   capacity: {
     sweep_id: 'sw-capacity-20261206T180000-k3m9',
     baseline: 'pcie',
     systems: ['pcie', 'c2c'],
+    provenance: SIMULATED_VIRTUAL,
     tiers: { pcie: { G: 49_152, GH: 180_224 }, c2c: { G: 49_152, GH: 180_224 } },
     points: [
       {
@@ -49,6 +58,7 @@ export const EXAMPLE_SWEEP_REPORT = {
     sweep_id: 'sw-offload-20261206T181500-p2x7',
     baseline: 'pcie',
     systems: ['pcie', 'c2c'],
+    provenance: SIMULATED_VIRTUAL,
     points: [
       {
         prompt_tokens: 8192,

@@ -43,10 +43,17 @@ export const CapacityPointSchema = z.object({
     .describe('each other system against the baseline at this point'),
 });
 
+export const SweepProvenanceSchema = z.object({
+  simulated: z.enum(['all', 'none', 'some']).describe("'all': every run is the simulator's model; 'none': every run a real engine's; 'some': a mix"),
+  clock: z.enum(['virtual', 'real', 'mixed']).nullable().describe("the simulator runs' clock; null without simulator runs or when unrecorded"),
+  note: z.string().nullable().describe('what to know before reading the figures (simulated, and on the virtual clock why intervals are zero-width); null for real engines'),
+});
+
 export const CapacitySweepReportSchema = z.object({
   sweep_id: z.string().describe('the sweep id (run_meta.workload.sweep.id)'),
   baseline: z.string().describe('system label the ratios are taken against'),
   systems: z.array(z.string()).describe('system labels in the sweep'),
+  provenance: SweepProvenanceSchema.describe("whether these figures are the simulator's model or measured"),
   tiers: z
     .record(
       z.string(),
@@ -118,6 +125,7 @@ export const OffloadSweepReportSchema = z.object({
   sweep_id: z.string().describe('the sweep id (run_meta.workload.sweep.id)'),
   baseline: z.string().describe('system label the ratios are taken against'),
   systems: z.array(z.string()).describe('system labels in the sweep'),
+  provenance: SweepProvenanceSchema.describe("whether these figures are the simulator's model or measured"),
   points: z.array(OffloadPointSchema).describe('one per prompt length, shortest first'),
 });
 

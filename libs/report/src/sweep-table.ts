@@ -7,6 +7,7 @@ export function renderSweepTable(r: SweepReport): string {
   const out: string[] = [];
   const c = r.capacity;
   if (c) {
+    if (c.provenance.note) out.push(c.provenance.note);
     out.push(`Capacity sweep ${c.sweep_id} (TTFT of the measured rounds; tiers: ${c.systems.map((s) => `${displayLabel(s)} G=${c.tiers[s]!.G ?? '?'} G+H=${c.tiers[s]!.GH ?? '?'} tokens`).join(', ')}):`);
     const others = c.systems.filter((s) => s !== c.baseline);
     const header = ['point', 'working set', 'GiB', ...c.systems.flatMap((s) => [`${displayLabel(s)} p50 ms`, 'p90', 'hit']), ...others.map((s) => `${displayLabel(s)}/${displayLabel(c.baseline)} p50`)];
@@ -25,6 +26,7 @@ export function renderSweepTable(r: SweepReport): string {
   const o = r.offload;
   if (o) {
     if (out.length) out.push('');
+    if (o.provenance.note && o.provenance.note !== c?.provenance.note) out.push(o.provenance.note);
     out.push(
       `Offload against recompute, sweep ${o.sweep_id}: the replayed prompt's TTFT ms, median of the valid replays [95% interval] (valid/run); ` +
         'engine = the engine\'s own first-token time (scheduled → first token) of the onboard replays, median; link bound = the least time the link needs for the replay\'s KV (host→GPU, with the offloads a reload into a full GPU pool forces where the engine offloads on eviction); ! = flagged (below):',

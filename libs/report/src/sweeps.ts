@@ -46,10 +46,24 @@ export interface CapacityPoint {
   vs_baseline: { system: string; paired: number; ratio: number | null; ci_low: number | null; ci_high: number | null }[];
 }
 
+/**
+ * Whether a sweep's figures are the simulator's model or a measurement, and on which clock: a
+ * sweep's text, JSON and page all say it (everything the simulator produces is labelled so).
+ */
+export interface SweepProvenance {
+  /** 'all': every run the simulator's (a model); 'none': every run a real engine's; 'some': a mix. */
+  simulated: 'all' | 'none' | 'some';
+  /** The simulator runs' clock ('mixed' when they differ); null without simulator runs or when unrecorded. */
+  clock: 'virtual' | 'real' | 'mixed' | null;
+  /** What a reader must know before reading the figures; null for a sweep of real engines. */
+  note: string | null;
+}
+
 export interface CapacitySweepReport {
   sweep_id: string;
   baseline: string;
   systems: string[];
+  provenance: SweepProvenance;
   /** Each system's tiers in tokens (G = GPU pool, GH = GPU pool + host cache; null when unknown). */
   tiers: Record<string, { G: number | null; GH: number | null }>;
   points: CapacityPoint[];
@@ -123,12 +137,31 @@ export interface OffloadSweepReport {
   sweep_id: string;
   baseline: string;
   systems: string[];
+  provenance: SweepProvenance;
   points: OffloadPoint[];
 }
 
 export interface SweepReport {
   capacity: CapacitySweepReport | null;
   offload: OffloadSweepReport | null;
+}
+
+export function sweepProvenance(runs: readonly RunResult[]): SweepProvenance {
+  const sim = runs.filter((r) => runMeta(r)['simulated'] === true);
+  const simulated = sim.length === 0 ? 'none' : sim.length === runs.length ? 'all' : 'some';
+  const clocks = new Set(sim.map((r) => runMeta(r)['clock']).filter((c): c is 'virtual' | 'real' => c === 'virtual' || c === 'real'));
+  const clock = clocks.size === 0 ? null : clocks.size > 1 ? 'mixed' : [...clocks][0]!;
+  const model = "SIMULATED: the kvbench engine simulator's model of these systems, not a measurement on them.";
+  const virtual =
+    ' On the virtual clock a replay is the same model run again (same seed, nothing sleeps), so replays agree exactly and an interval is zero-width:' +
+    ' it shows that the model gave one answer, not how hardware would vary.';
+  const note =
+    simulated === 'none'
+      ? null
+      : simulated === 'some'
+        ? `MIXED: ${sim.length} of ${runs.length} runs are the simulator's model, the rest measured; a ratio between them compares a model with a measurement.`
+        : model + (clock === 'virtual' ? virtual : '');
+  return { simulated, clock, note };
 }
 
 const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
@@ -197,7 +230,7 @@ function capacityReport(id: string, runs: SweepRun[], opts: { baseline?: string;
     points.push(p);
   }
   points.sort((a, b) => (a.working_set_tokens ?? 0) - (b.working_set_tokens ?? 0));
-  return { sweep_id: id, baseline, systems, tiers, points };
+  return { sweep_id: id, baseline, systems, provenance: sweepProvenance(runs.map((r) => r.run)), tiers, points };
 }
 
 /**
@@ -437,5 +470,5 @@ function offloadReport(id: string, runs: SweepRun[], opts: { baseline?: string; 
     }
     return p;
   });
-  return { sweep_id: id, baseline, systems, points };
+  return { sweep_id: id, baseline, systems, provenance: sweepProvenance(runs.map((r) => r.run)), points };
 }

@@ -136,3 +136,21 @@ test('on an engine that offloads what it evicts, the replay\'s link bound counts
   const q = sweepReport(runs, { sweepId: 'sw-off' }).offload!.points.find((x) => x.prompt_tokens === 4096)!;
   assert.ok(Math.abs(q.systems.pcie!.link_bound_s! - kv / 40e9) < 1e-12);
 });
+
+test('a sweep says what its figures are: the simulator\'s model (and why a virtual-clock interval is zero-width), a measurement, or a mix', () => {
+  const runs = sweepRuns();
+  const withMeta = (rs: typeof runs, meta: Record<string, unknown>) => rs.map((r) => ({ ...r, run_meta: { ...r.run_meta, ...meta } }));
+  const virtual = sweepReport(withMeta(runs, { simulated: true, clock: 'virtual' }), { sweepId: 'sw-cap' });
+  assert.deepEqual({ ...virtual.capacity!.provenance, note: undefined }, { simulated: 'all', clock: 'virtual', note: undefined });
+  assert.match(virtual.capacity!.provenance.note!, /^SIMULATED: .*model.*zero-width/);
+  const text = renderSweepTable(virtual);
+  assert.match(text.split('\n')[0]!, /^SIMULATED: /, 'the first line of the terminal table says it');
+  const real = sweepReport(withMeta(runs, { simulated: true, clock: 'real' }), { sweepId: 'sw-cap' });
+  assert.doesNotMatch(real.capacity!.provenance.note!, /zero-width/);
+  const measured = sweepReport(withMeta(runs, { simulated: false, clock: undefined }), { sweepId: 'sw-off' });
+  assert.deepEqual(measured.offload!.provenance, { simulated: 'none', clock: null, note: null });
+  assert.doesNotMatch(renderSweepTable(measured), /SIMULATED|MIXED/);
+  const mixed = sweepReport(runs.map((r, i) => ({ ...r, run_meta: { ...r.run_meta, simulated: i % 2 === 0 } })), { sweepId: 'sw-cap' });
+  assert.equal(mixed.capacity!.provenance.simulated, 'some');
+  assert.match(mixed.capacity!.provenance.note!, /^MIXED: \d+ of \d+ runs/);
+});

@@ -168,7 +168,10 @@ export function renderSweepReport(r: SweepReport, opts: { title?: string; genera
   const id = r.capacity?.sweep_id ?? r.offload?.sweep_id ?? '?';
   const title = opts.title ?? `kvbench sweep ${id}`;
   const body: string[] = [];
-  if (opts.simulated) body.push('<div class="banner" id="simulated-banner">SIMULATED: these runs used the kvbench engine simulator. These numbers model hardware; they were not measured on it.</div>');
+  // The runs' own provenance decides the banner; opts.simulated (a caller's view) can only add it.
+  const notes = [...new Set([r.capacity?.provenance.note, r.offload?.provenance.note].filter((n): n is string => !!n))];
+  if (notes.length) body.push(`<div class="banner" id="simulated-banner">${notes.map(esc).join('<br>')}</div>`);
+  else if (opts.simulated) body.push('<div class="banner" id="simulated-banner">SIMULATED: these runs used the kvbench engine simulator. These numbers model hardware; they were not measured on it.</div>');
   body.push('<main>', `<h1>${esc(title)}</h1>`, `<p class="sub">Sweep ${esc(id)}${opts.generatedAt ? ` · generated ${esc(opts.generatedAt)}` : ''}</p>`);
   if (r.capacity) body.push('<h2 id="capacity">Capacity sweep</h2><div class="grid">', capacityCharts(r.capacity), '</div>', capacityTable(r.capacity));
   if (r.offload) body.push('<h2 id="offload">Offload against recompute</h2><div class="grid">', offloadCharts(r.offload), '</div>', offloadTable(r.offload));
