@@ -146,3 +146,20 @@ test('the sampler reads each GPU framing from sysfs once its source opens (DCGM 
     await dir.cleanup();
   }
 });
+
+test("achieved bandwidth on the payload: a host→device copy's read requests are not offload periods", () => {
+  // 10 periods of 0.1 s copying host→device at 55 GB/s of payload (completions in, read requests out),
+  // then 10 copying device→host at 55 GB/s (writes out).
+  const rate = 5.5e9; // payload bytes per 0.1 s period
+  const tlps = rate / 256;
+  const points: TelemetryPoint[] = [];
+  for (let k = 0; k < 20; k++) {
+    const h2d = k < 10;
+    points.push({ ...emptyPoint(0, 0.1 * (k + 1), 0.1), pcie_rx_bytes: h2d ? tlps * 276 : 0, pcie_tx_bytes: h2d ? tlps * 24 : tlps * 280 });
+  }
+  const s = summarize(input({ points, logMetrics: null }));
+  // Counted: the read requests (9.4% of the onboard rate) pass the 5% busy bar and halve the offload figure.
+  assert.ok(s.link_level.offload_gbps! < 40, `counted ${s.link_level.offload_gbps}`);
+  assert.ok(Math.abs(s.link_level.payload!.offload_gbps! - 55) < 1e-6, `payload ${s.link_level.payload!.offload_gbps}`);
+  assert.ok(Math.abs(s.link_level.payload!.onboard_gbps! - 55) < 1e-6, `payload ${s.link_level.payload!.onboard_gbps}`);
+});

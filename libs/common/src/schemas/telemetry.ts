@@ -103,6 +103,8 @@ export const TelemetrySummary = z
           .object({
             offload_bytes: z.number().nonnegative().describe('data bytes inside offload_bytes: the counted bytes less the TLP headers and framing (device→host)'),
             onboard_bytes: z.number().nonnegative().describe('data bytes inside onboard_bytes (host→device)'),
+            offload_gbps: gbps("achieved offload bandwidth of the payload, over its busy periods as link_level.offload_gbps (the counted sends include a host→device copy's read requests, so the counted figure is diluted by those periods)"),
+            onboard_gbps: gbps('achieved onboard bandwidth of the payload, over its busy periods'),
             max_payload_bytes: z.array(z.number().int().positive()).describe("each GPU's Max_Payload_Size the estimate used"),
             model: z.string().describe('how the payload was estimated from the counted bytes, with its assumptions'),
           })

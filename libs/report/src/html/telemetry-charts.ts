@@ -122,6 +122,12 @@ function linkChart(i: number, key: string, run: WithTelemetry, t: TelemetrySumma
 const gb = (v: number | null) => (v === null ? null : (v / 1e9).toFixed(3));
 const cell = (v: string | null, why: string | undefined) => (v === null ? `<td class="null" title="${esc(why ?? '')}">n/a</td>` : `<td>${esc(v)}</td>`);
 
+/** Achieved bandwidth: the payload's where it was estimated (the counted one beside it on hover), else the counted. */
+function gbpsCell(payload: number | null | undefined, counted: number | null, why: string | undefined): string {
+  if (payload == null) return cell(counted === null ? null : counted.toFixed(2), why);
+  return `<td data-basis="payload" title="${esc(`payload; counted bytes (headers included): ${counted === null ? 'n/a' : counted.toFixed(2)} GB/s`)}">${payload.toFixed(2)}</td>`;
+}
+
 function bytesTable(systems: { key: string; t: TelemetrySummary }[]): string {
   const head = `<tr><th>system</th><th>source</th><th>link</th><th>link offload GB (counted)</th><th>payload GB (estimated)</th><th>engine offloaded GB</th><th>ratio</th><th>link onboard GB (counted)</th><th>payload GB (estimated)</th><th>engine onboarded GB</th><th>ratio</th><th>offload GB/s (link)</th><th>onboard GB/s (link)</th><th>energy / request J</th><th>energy / token J</th><th>peak GPU memory GB</th></tr>`;
   const rows = systems.map(({ key, t }) => {
@@ -143,8 +149,8 @@ function bytesTable(systems: { key: string; t: TelemetrySummary }[]): string {
       cell(gb(t.link_level.payload?.onboard_bytes ?? null), n['link_level.payload']) +
       cell(gb(ve.engine_onboarded_bytes), n['versus_engine.onboard_ratio']) +
       ratio(ve.onboard_ratio, n['versus_engine.onboard_ratio'], 'onboard') +
-      cell(t.link_level.offload_gbps === null ? null : t.link_level.offload_gbps.toFixed(2), n['link_level.offload_gbps'] ?? n['link_level']) +
-      cell(t.link_level.onboard_gbps === null ? null : t.link_level.onboard_gbps.toFixed(2), n['link_level.onboard_gbps'] ?? n['link_level']) +
+      gbpsCell(t.link_level.payload?.offload_gbps, t.link_level.offload_gbps, n['link_level.offload_gbps'] ?? n['link_level']) +
+      gbpsCell(t.link_level.payload?.onboard_gbps, t.link_level.onboard_gbps, n['link_level.onboard_gbps'] ?? n['link_level']) +
       cell(t.energy_per_request_j === null ? null : t.energy_per_request_j.toPrecision(4), n['energy_per_request_j']) +
       cell(t.energy_per_output_token_j === null ? null : t.energy_per_output_token_j.toPrecision(4), n['energy_per_output_token_j']) +
       cell(gb(t.peak_mem_used_bytes), n['peak_mem_used_bytes']) +
