@@ -62,8 +62,15 @@ test('agent hangs mid-run: its presence expires, the run goes back to queued wit
     assert.equal(second!.in_results, true);
     assert.equal(second!.received_samples, wl.requests);
 
-    const done = await status();
-    assert.equal(done.status, 'completed');
+    // The run's status entry turns completed after the agent published the completed event the
+    // aggregator shows (agent.ts: runBenchmark, then updateRunStatus): wait for it, do not race it.
+    const done = await waitFor(
+      async () => {
+        const s = await status();
+        return s.status === 'completed' ? s : null;
+      },
+      { intervalMs: 250, what: 'the run status completed' },
+    );
     assert.notEqual(done.agent_id, running.agent_id, 'completed by the other agent');
     assert.equal(done.note, lost.note, 'the note stays on the run');
 
