@@ -31,7 +31,9 @@ test('sidecar: PCIe counters accumulated between readings, so 32-bit wraps never
     // The model counts rate × time on the monotonic clock the sidecar stamps its readings with.
     assert.ok(Math.abs(p.pcie_rx_bytes! / (rate * p.dt_s) - 1) < 0.01, `rx ${p.pcie_rx_bytes} over ${p.dt_s} s`);
     assert.ok(Math.abs(p.pcie_tx_bytes! / ((rate / 10) * p.dt_s) - 1) < 0.01);
-    assert.ok(Math.abs(p.energy_j! - 200 * p.dt_s) < 0.5);
+    // Energy as the counters: within 1% of 200 W × the period. (It was within 0.5 J, 0.17%: 2.5 ms of
+    // the gap between the fake's energy read and the sidecar's timestamp, which a busy machine exceeded once.)
+    assert.ok(Math.abs(p.energy_j! / (200 * p.dt_s) - 1) < 0.01, `energy ${p.energy_j} J over ${p.dt_s} s`);
   }
 });
 
