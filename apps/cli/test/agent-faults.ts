@@ -32,10 +32,19 @@ export interface RunDetail {
   attempts: { attempt: number; status: string; in_results: boolean; received_samples: number }[];
 }
 
+/** Pids of the processes whose command line names every one of `needles` (this test process left out). */
+export function processesNaming(...needles: string[]): number[] {
+  const out = execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' });
+  return out
+    .split('\n')
+    .filter((l) => l.trim() !== '' && needles.every((n) => l.includes(n)))
+    .map((l) => Number(l.trim().split(/\s+/)[0]))
+    .filter((pid) => pid !== process.pid);
+}
+
 /** Pids of engine simulator processes whose arguments name `dir` (their YAML lives in the agent's work dir). */
 export function enginesUnder(dir: string): number[] {
-  const out = execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' });
-  return out.split('\n').filter((l) => l.includes('engine-sim') && l.includes(dir)).map((l) => Number(l.trim().split(/\s+/)[0]));
+  return processesNaming('engine-sim', dir);
 }
 
 /** Whether a process exists and is not a zombie. */

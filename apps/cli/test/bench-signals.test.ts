@@ -8,23 +8,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, symlink } from 'node:fs/promises';
+import { mkdir, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tempDir, untilOutput, waitFor } from '@kvbench/testkit';
+import { processesNaming } from './agent-faults.js';
 import { ROOT, writeTrtllmServeDouble } from './readme-blocks.js';
 
-/** Pids whose command line names `needle` (the engine's own config file: unique to the run). */
-async function processesNaming(needle: string): Promise<number[]> {
-  const pids: number[] = [];
-  for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
-    const cmdline = await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '');
-    if (cmdline.includes(needle)) pids.push(Number(entry));
-  }
-  return pids;
-}
-
-// Two presses: the second is sent once kvbench said it is stopping (two signals sent at once are one to the kernel).
 const CASES: { name: string; signals: NodeJS.Signals[]; code: number }[] = [
   { name: 'SIGTERM', signals: ['SIGTERM'], code: 143 },
   { name: 'Ctrl-C', signals: ['SIGINT'], code: 130 },
@@ -54,7 +43,7 @@ for (const c of CASES) {
       // The engine is up and requests are going out: the signal lands mid-run.
       configPath = (await untilOutput(child, /starting engine .*"configPath":"([^"]+)"/, 'stderr'))[1]!;
       await untilOutput(child, /replaying workload/, 'stderr');
-      assert.ok((await processesNaming(configPath)).length > 0, 'the engine runs');
+      assert.ok(processesNaming(configPath).length > 0, 'the engine runs');
       const stopping = untilOutput(child, new RegExp(`${c.signals[0]}: stopping the run`), 'stderr');
       child.kill(c.signals[0]);
       if (c.signals.length > 1) {
@@ -67,11 +56,11 @@ for (const c of CASES) {
       assert.match(stderr, new RegExp(`interrupted by ${c.signals[0]}`));
       if (c.signals.length > 1) assert.match(stderr, /SIGINT again: still stopping the engine/);
       // Nothing left of the engine once kvbench has exited, and no results claimed for a run that did not finish.
-      await waitFor(async () => (await processesNaming(configPath!)).length === 0, { what: 'the engine gone' });
+      await waitFor(() => processesNaming(configPath!).length === 0, { what: 'the engine gone' });
       assert.equal(existsSync(join(dir.path, 'results.json')), false);
     } finally {
       // A failed run must not leave its engine behind for the next test.
-      if (configPath) for (const pid of await processesNaming(configPath)) process.kill(pid, 'SIGKILL');
+      if (configPath) for (const pid of processesNaming(configPath)) process.kill(pid, 'SIGKILL');
       await dir.cleanup();
     }
   });
