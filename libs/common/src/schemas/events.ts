@@ -27,6 +27,21 @@ export const LogMetrics = z
   .loose();
 export type LogMetrics = z.infer<typeof LogMetrics>;
 
+/** The figures of LogMetrics: every field but `sources` and `null_reasons`, in the schema's order. */
+export type LogMetricFigure = Exclude<keyof typeof LogMetrics.shape, 'sources' | 'null_reasons'>;
+export const LOG_METRIC_FIGURES = Object.keys(LogMetrics.shape).filter((k) => k !== 'sources' && k !== 'null_reasons') as LogMetricFigure[];
+
+/** Every figure as `figure(name)` gives it (null where it gives null or undefined), with these sources and reasons. */
+export function logMetricsOf(figure: (name: LogMetricFigure) => number | null | undefined, sources: Record<string, string>, nullReasons: Record<string, string>): LogMetrics {
+  const figures = Object.fromEntries(LOG_METRIC_FIGURES.map((k) => [k, figure(k) ?? null])) as Record<LogMetricFigure, number | null>;
+  return { ...figures, sources, null_reasons: nullReasons };
+}
+
+/** Log metrics of a run whose statistics could not be read: every figure null, each with `reason`. */
+export function unreadableLogMetrics(reason: string): LogMetrics {
+  return logMetricsOf(() => null, {}, Object.fromEntries(LOG_METRIC_FIGURES.map((k) => [k, reason])));
+}
+
 /** Per-request figures the engine itself reported (/perf_metrics), joined to the sample. */
 export const ServerRequestMetrics = z
   .object({

@@ -9,7 +9,7 @@
  * with the model's KV bytes per token where the engine gives none, and into blocks
  * of the run's tokens_per_block; SGLang times no copy, so it gives no bandwidth.
  */
-import type { LogMetrics, Logger } from '@kvbench/common';
+import { logMetricsOf, unreadableLogMetrics, type LogMetrics, type Logger } from '@kvbench/common';
 import { httpRequest } from '../http.js';
 import { parsePrometheusText, seriesByLabel, sumSeries, type PromText } from './prometheus.js';
 import type { PerfEntry } from './perf-metrics.js';
@@ -162,18 +162,7 @@ export function openaiLogMetrics(before: PromText, after: PromText, units: Opena
   const flavor = detectFlavor(after);
   const sources: Record<string, string> = {};
   const nullReasons: Record<string, string> = {};
-  const m: LogMetrics & Record<string, unknown> = {
-    cache_hit_rate: null,
-    reused_blocks: null,
-    offloaded_blocks: null,
-    observed_offload_bandwidth_gbps: null,
-    onboarded_blocks: null,
-    offloaded_bytes: null,
-    onboarded_bytes: null,
-    observed_onboard_bandwidth_gbps: null,
-    sources,
-    null_reasons: nullReasons,
-  };
+  const m: LogMetrics & Record<string, unknown> = logMetricsOf(() => null, sources, nullReasons);
   const engineName = flavor === 'vllm' ? 'vLLM' : flavor === 'sglang' ? 'SGLang' : 'this engine';
   const noBlocks = `${engineName} counts prefix-cache reuse in tokens, not blocks (see reused_tokens)`;
   const noOffload = `${engineName} exposes no KV offload/onboard traffic in its Prometheus metrics`;
@@ -343,20 +332,7 @@ export class PrometheusStatsReader implements StatsReader {
   }
   current(): LogMetrics {
     if (this.first && this.last) return openaiLogMetrics(this.first, this.last, this.units);
-    const reason = `Prometheus /metrics not readable${this.error ? ` (${this.error})` : ''}`;
-    const fields = ['cache_hit_rate', 'reused_blocks', 'offloaded_blocks', 'observed_offload_bandwidth_gbps', 'onboarded_blocks', 'offloaded_bytes', 'onboarded_bytes', 'observed_onboard_bandwidth_gbps'];
-    return {
-      cache_hit_rate: null,
-      reused_blocks: null,
-      offloaded_blocks: null,
-      observed_offload_bandwidth_gbps: null,
-      onboarded_blocks: null,
-      offloaded_bytes: null,
-      onboarded_bytes: null,
-      observed_onboard_bandwidth_gbps: null,
-      sources: {},
-      null_reasons: Object.fromEntries(fields.map((f) => [f, reason])),
-    };
+    return unreadableLogMetrics(`Prometheus /metrics not readable${this.error ? ` (${this.error})` : ''}`);
   }
   takePerfEntries(): PerfEntry[] {
     return [];

@@ -16,7 +16,7 @@
  * - `/kv_cache_events` (older builds): `updated` events whose cache_level moves
  *   0→1 (offload to host) or 1→0 (onboard), counted when iteration stats are missing.
  */
-import type { LogMetrics } from '@kvbench/common';
+import { logMetricsOf, type LogMetrics } from '@kvbench/common';
 import { countTransfers } from './kv-events-worker.js';
 
 export interface KvCacheStats {
@@ -377,16 +377,5 @@ export function trtllmLogMetrics(w: TrtllmWindow): LogMetrics {
   bandwidth('observed_offload_bandwidth_gbps', w.offloadBytes, w.offloadTimeMs, w.offloadTimeComplete, w.offloadIterMs, w.offloadIterLatencyMissing, 'offload');
   bandwidth('observed_onboard_bandwidth_gbps', w.onboardBytes, w.onboardTimeMs, w.onboardTimeComplete, w.onboardIterMs, w.onboardIterLatencyMissing, 'onboard');
 
-  return {
-    cache_hit_rate: out['cache_hit_rate'] ?? null,
-    reused_blocks: out['reused_blocks'] ?? null,
-    offloaded_blocks: out['offloaded_blocks'] ?? null,
-    observed_offload_bandwidth_gbps: out['observed_offload_bandwidth_gbps'] ?? null,
-    onboarded_blocks: out['onboarded_blocks'] ?? null,
-    offloaded_bytes: out['offloaded_bytes'] ?? null,
-    onboarded_bytes: out['onboarded_bytes'] ?? null,
-    observed_onboard_bandwidth_gbps: out['observed_onboard_bandwidth_gbps'] ?? null,
-    sources,
-    null_reasons: nullReasons,
-  };
+  return logMetricsOf((k) => out[k], sources, nullReasons);
 }
