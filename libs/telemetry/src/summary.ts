@@ -212,28 +212,17 @@ function pciePayload(points: readonly TelemetryPoint[], gpus: readonly Gpu[], si
     else missing.push(`gpu ${g.index}: ${g.pcie_framing_null_reason ?? 'its PCIe framing was not read'}`);
   }
   if (missing.length || mps.size === 0) return { estimate: null, reason: `the counters include TLP headers, and the payload inside them needs each GPU's Max_Payload_Size: ${missing.join('; ') || 'no GPU'}` };
-  const per = new Map<number, { tx: number; rx: number }>();
-  for (const p of points) {
-    const t = per.get(p.gpu) ?? { tx: 0, rx: 0 };
-    t.tx += p.pcie_tx_bytes ?? 0;
-    t.rx += p.pcie_rx_bytes ?? 0;
-    per.set(p.gpu, t);
-  }
-  let offload = 0;
-  let onboard = 0;
-  for (const [gpu, t] of per) {
-    const m = mps.get(gpu);
-    if (m === undefined) return { estimate: null, reason: `gpu ${gpu} has points but no framing` };
-    const est = payloadFromCounted(t.tx, t.rx, m);
-    offload += est.offload_bytes;
-    onboard += est.onboard_bytes;
-  }
-  // Bandwidth on the payload series, period by period: the counted sends of a host→device copy are
-  // its read requests (9% of the rate), which would count as busy offload periods and halve the figure.
+  const unframed = points.find((p) => !mps.has(p.gpu));
+  if (unframed) return { estimate: null, reason: `gpu ${unframed.gpu} has points but no framing` };
+  // One pass, period by period: the totals are the sums of the series the bandwidth reads. Per period
+  // because a host→device copy's counted sends are its read requests (9% of the rate), which, left in,
+  // would count as busy offload periods and halve the offload figure.
   const payloadPoints = points.map((p) => {
     const est = payloadFromCounted(p.pcie_tx_bytes ?? 0, p.pcie_rx_bytes ?? 0, mps.get(p.gpu)!);
     return { ...p, pcie_tx_bytes: p.pcie_tx_bytes === null ? null : est.offload_bytes, pcie_rx_bytes: p.pcie_rx_bytes === null ? null : est.onboard_bytes };
   });
+  const offload = payloadPoints.reduce((sum, p) => sum + (p.pcie_tx_bytes ?? 0), 0);
+  const onboard = payloadPoints.reduce((sum, p) => sum + (p.pcie_rx_bytes ?? 0), 0);
   return {
     estimate: {
       offload_bytes: offload,

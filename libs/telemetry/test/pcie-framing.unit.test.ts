@@ -163,3 +163,18 @@ test("achieved bandwidth on the payload: a host→device copy's read requests ar
   assert.ok(Math.abs(s.link_level.payload!.offload_gbps! - 55) < 1e-6, `payload ${s.link_level.payload!.offload_gbps}`);
   assert.ok(Math.abs(s.link_level.payload!.onboard_gbps! - 55) < 1e-6, `payload ${s.link_level.payload!.onboard_gbps}`);
 });
+
+test('the payload totals are the sums of the payload series: a period sending less than its read requests takes nothing off another period', () => {
+  // Period 1 copies host→device, its read requests 1 MB short of the model's (the counter's window
+  // cut them); period 2 copies device→host. Netted over the run, period 1's shortfall came off period
+  // 2's writes; period by period, period 1 simply offloaded nothing.
+  const tlps = 1e7;
+  const points: TelemetryPoint[] = [
+    { ...emptyPoint(0, 0.1, 0.1), pcie_rx_bytes: tlps * 276, pcie_tx_bytes: tlps * 24 - 1e6 },
+    { ...emptyPoint(0, 0.2, 0.1), pcie_rx_bytes: 0, pcie_tx_bytes: tlps * 280 },
+  ];
+  const s = summarize(input({ points, logMetrics: null }));
+  assert.equal(s.link_level.payload!.offload_bytes, payloadFromCounted(tlps * 280, 0, 256).offload_bytes);
+  assert.equal(s.link_level.payload!.offload_bytes, tlps * 256);
+  assert.equal(s.link_level.payload!.onboard_bytes, tlps * 256);
+});
