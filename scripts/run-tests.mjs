@@ -56,9 +56,10 @@ for (const group of ['libs', 'services', 'apps']) {
     walk(join(ROOT, dir), join(ROOT, group, pkg, 'test'));
   }
 }
-// deploy/ is no package: its tests are plain .mjs files (they use the packages' built dist).
-if (existsSync(join(ROOT, 'deploy/test')) && (!filters.length || filters.some((f) => 'deploy/test'.includes(f)))) {
-  for (const name of readdirSync(join(ROOT, 'deploy/test'))) if (name.endsWith('.test.mjs')) files.push(join(ROOT, 'deploy/test', name));
+// deploy/ and bench/ are no packages: their tests are plain .mjs files (they use the packages' built dist).
+for (const dir of ['deploy/test', 'bench/test']) {
+  if (!existsSync(join(ROOT, dir)) || (filters.length && !filters.some((f) => dir.includes(f)))) continue;
+  for (const name of readdirSync(join(ROOT, dir))) if (name.endsWith('.test.mjs')) files.push(join(ROOT, dir, name));
 }
 if (files.length === 0) {
   console.error('no test files found: run `make build` first');
