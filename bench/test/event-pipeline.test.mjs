@@ -1,11 +1,10 @@
 // `make bench`'s event-pipeline benchmark still measures what it says: samples of real runs (each
 // opened by its accepted event, of a workload in the store) reach every SQLite database once. Since
 // the aggregator admits only samples of a submitted run's workload (issue 25), the bench's old
-// samples for a run nobody submitted were all rejected and it waited 600 s for them, then crashed:
-// found on 2026-12-07 by `make bench` (the committed figures were of 2026-12-01, from before that change).
-// Shown to detect it: with the workload not
-// stored, this test fails in seconds on "the aggregator rejected … samples". A figure, not a
-// rate: no speed is asserted here (the rates are make bench's).
+// samples for a run nobody submitted were all rejected and it waited 600 s for them, then crashed.
+// Found on 2026-12-07 by `make bench` (the committed figures were of 2026-12-01, before that change).
+// Shown to detect it: with the workload not stored, this test fails in seconds on "the aggregator
+// rejected … samples". A figure, not a rate: no speed is asserted here (the rates are make bench's).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
