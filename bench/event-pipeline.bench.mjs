@@ -40,22 +40,23 @@ const PER_RUN = 10_000;
 const WORKLOAD_ID = 'wl-bench-pipeline';
 const RUN_PREFIX = 'bench-run-';
 
-/** The workload's native document: PER_RUN requests r0..r<PER_RUN-1> of one prompt. */
-function workloadDocument() {
-  return {
-    schema: 'kvbench.workload', version: 1, tokenizer: 'cl100k_base', params: null,
-    prompts: [{ id: 'p0', context_tokens: 32768, tokens: 1, text: 'x' }],
-    batches: [{ index: 0, context_tokens: 32768, delay_ms: 0, requests: Array.from({ length: PER_RUN }, (_, j) => ({ request_id: `r${j}`, prompt_id: 'p0', phase: 'cold' })) }],
-  };
-}
-
-function sample(j) {
-  return {
+/** Sample j of a run: testkit's successful sample with this bench's shape (32K contexts, 70% reuse). */
+function sample(tk, j) {
+  return tk.successfulSample({
     request_id: `r${j}`, batch_index: Math.floor(j / 32), index_in_batch: j % 32, prompt_id: `p${j % 16}`,
     context_tokens: 32768, phase: j % 10 < 7 ? 'reuse' : 'cold', scheduled_at_s: j * 0.001,
     ttft_s: 0.05 + (j % 100) * 0.001, latency_s: 0.2 + (j % 100) * 0.001, itl_s: [0.01, 0.011, 0.012],
-    prompt_tokens_client: 32768, prompt_tokens_server: 32768, completion_tokens_client: 16, completion_tokens_server: 16,
-    cached_tokens: 30000, ok: true, error: null, server: null,
+    cached_tokens: 30000,
+  });
+}
+
+/** The workload's native document: the PER_RUN requests the samples are of, their 16 prompts. */
+function workloadDocument(tk) {
+  const requests = Array.from({ length: PER_RUN }, (_, j) => sample(tk, j));
+  return {
+    schema: 'kvbench.workload', version: 1, tokenizer: 'cl100k_base', params: null,
+    prompts: Array.from({ length: 16 }, (_, k) => ({ id: `p${k}`, context_tokens: 32768, tokens: 1, text: 'x' })),
+    batches: [{ index: 0, context_tokens: 32768, delay_ms: 0, requests: requests.map((r) => ({ request_id: r.request_id, prompt_id: r.prompt_id, phase: r.phase })) }],
   };
 }
 
@@ -81,7 +82,7 @@ async function publishFor(js, c, tk, durationS) {
     const j = i % PER_RUN;
     const source = { run_id: `${RUN_PREFIX}${Math.floor(i / PER_RUN)}`, attempt: 1, system_label: 'bench' };
     if (j === 0) send(c.runEvent('accepted', source, { job: tk.testJob({ run_id: source.run_id, workload_id: WORKLOAD_ID, system_label: 'bench' }) }));
-    send(c.runEvent('sample', source, { sample: sample(j) }));
+    send(c.runEvent('sample', source, { sample: sample(tk, j) }));
     if (inflight.size >= IN_FLIGHT) await Promise.race(inflight);
   }
   await Promise.all(inflight);
@@ -192,7 +193,7 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
  * backlog — the stored events drained again by fresh consumers, raw and aggregator alternating
  *   (ROUNDS each), so a change in machine load hits both; rate from the first progress seen.
  */
-async function measure(durationS) {
+export async function measure(durationS) {
   const tk = await testkit();
   const c = await common();
   const { connect } = await load('@nats-io/transport-node');
@@ -205,7 +206,7 @@ async function measure(durationS) {
     await c.setupBus(nc);
     const { Objm } = await load('@nats-io/obj');
     const store = await new Objm(nc).create(c.WORKLOADS_BUCKET);
-    await store.putBlob({ name: WORKLOAD_ID }, new TextEncoder().encode(JSON.stringify(workloadDocument())));
+    await store.putBlob({ name: WORKLOAD_ID }, new TextEncoder().encode(JSON.stringify(workloadDocument(tk))));
     const aggLive = await startAggregator(tk, nats.url, dbPath('live'), 'live');
     const rawLive = await startRawConsumer(tk, nats.url, 'raw-live');
     const pub = await publishFor(jetstream(nc), c, tk, durationS);
@@ -245,7 +246,11 @@ async function measure(durationS) {
 }
 
 export async function run() {
-  const m = await measure(DURATION_S);
+  return rows(await measure(DURATION_S));
+}
+
+/** The bench's rows from one measurement. */
+export async function rows(m) {
   const aggLive = m.samples / m.aggSeconds;
   const rawLive = m.published / m.rawSeconds;
   // Both consumers took the same events (samples and one accepted per run): the ratio is of their times.
